@@ -1,0 +1,1 @@
+//! Runnable examples of `scheduler`; see the `examples/` files.

@@ -1,0 +1,745 @@
+//! Typed constructors for every leaf of the condition language, and the `&`, `|` and `!`
+//! operators.
+//!
+//! Each constructor builds exactly the value the parser builds for the same text, so
+//! conditions from code and from strings compare equal and print the same:
+//!
+//! ```
+//! use std::time::Duration;
+//! use scheduler_core::condition::{Condition, api::*};
+//! use scheduler_core::time::Weekday;
+//!
+//! let c = (daily().between("07:00", "10:00")? | retry(2))
+//!     & !time_of_week().between(Weekday::Sat, Weekday::Sun)?
+//!     & every(Duration::from_secs(600))?;
+//! let parsed: Condition = "(daily between 07:00 and 10:00 | retry 2) \
+//!     & ~time of week between Sat and Sun & every 10 minutes".parse()?;
+//! assert_eq!(c, parsed);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Constructors whose arguments can be invalid (a string that is not a time, a zero
+//! length of time) return `Result<Condition, ConditionError>`; the others return the
+//! condition (or a builder that converts into one) directly.
+
+use std::marker::PhantomData;
+use std::ops::{BitAnd, BitOr, Not};
+use std::time::Duration;
+
+use crate::time::{
+    Period, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfWeek, Weekday,
+    checked_duration,
+};
+
+use super::ast::{
+    AfterTasks, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
+    StatusCondition, StatusScope, TaskRef, TaskStatus,
+};
+use super::cron::CronSchedule;
+use super::error::ConditionError;
+use super::parse::parse_duration;
+
+type Built = Result<Condition, ConditionError>;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The kinds of point that delimit periods: [`TimeOfMinute`], [`TimeOfHour`],
+/// [`TimeOfDay`], [`TimeOfWeek`] and [`TimeOfMonth`].
+pub trait PeriodPoint: Copy + sealed::Sealed {
+    /// The period of this point's cycle with the given span.
+    fn period(span: Span<Self>) -> Period;
+}
+
+macro_rules! period_point {
+    ($($point:ty => $variant:ident),* $(,)?) => {$(
+        impl sealed::Sealed for $point {}
+        impl PeriodPoint for $point {
+            fn period(span: Span<Self>) -> Period {
+                Period::$variant(span)
+            }
+        }
+        impl IntoPoint<$point> for $point {
+            fn into_point(self) -> Result<$point, ConditionError> {
+                Ok(self)
+            }
+        }
+        impl IntoPoint<$point> for &str {
+            fn into_point(self) -> Result<$point, ConditionError> {
+                Ok(self.parse::<$point>()?)
+            }
+        }
+        impl IntoPoint<$point> for String {
+            fn into_point(self) -> Result<$point, ConditionError> {
+                Ok(self.parse::<$point>()?)
+            }
+        }
+    )*};
+}
+
+/// A value that can be used as a point of kind `P`: the point itself, its text
+/// (`"07:00"`, `"Fri 17:00"`, `"5th"`), or a natural shorthand (a [`Weekday`] for a week,
+/// a day number for a month, a `chrono::NaiveTime` for a day).
+pub trait IntoPoint<P> {
+    /// The point, or why the value is not one.
+    fn into_point(self) -> Result<P, ConditionError>;
+}
+
+period_point! {
+    TimeOfMinute => Minute,
+    TimeOfHour => Hour,
+    TimeOfDay => Day,
+    TimeOfWeek => Week,
+    TimeOfMonth => Month,
+}
+
+impl IntoPoint<TimeOfDay> for chrono::NaiveTime {
+    fn into_point(self) -> Result<TimeOfDay, ConditionError> {
+        Ok(self.into())
+    }
+}
+
+impl IntoPoint<TimeOfWeek> for Weekday {
+    fn into_point(self) -> Result<TimeOfWeek, ConditionError> {
+        Ok(TimeOfWeek::day(self))
+    }
+}
+
+impl IntoPoint<TimeOfMonth> for u32 {
+    fn into_point(self) -> Result<TimeOfMonth, ConditionError> {
+        Ok(TimeOfMonth::day(self)?)
+    }
+}
+
+fn span_condition<P: PeriodPoint>(
+    make: impl FnOnce(Period) -> Condition,
+    span: Result<Span<P>, ConditionError>,
+) -> Built {
+    Ok(make(P::period(span?)))
+}
+
+// ----------------------------------------------------------------------------------------
+// Literals
+// ----------------------------------------------------------------------------------------
+
+/// `true`: always true.
+pub fn always_true() -> Condition {
+    Condition::Literal(true)
+}
+
+/// `false`: never true.
+pub fn always_false() -> Condition {
+    Condition::Literal(false)
+}
+
+// ----------------------------------------------------------------------------------------
+// Once per period
+// ----------------------------------------------------------------------------------------
+
+/// A once-per-period condition being built: the whole cycle as it is, or a span of it
+/// through its methods.
+///
+/// Converts into a [`Condition`] (with `.into()` or any operator).
+#[derive(Debug, Clone, Copy)]
+pub struct OncePer<P> {
+    point: PhantomData<P>,
+}
+
+impl<P: PeriodPoint> OncePer<P> {
+    fn with(self, span: Result<Span<P>, ConditionError>) -> Built {
+        span_condition(Condition::OncePer, span)
+    }
+
+    /// `... before E`: from the start of the cycle up to `end`.
+    pub fn before(self, end: impl IntoPoint<P>) -> Built {
+        self.with(end.into_point().map(Span::Before))
+    }
+
+    /// `... after S`: from `start` to the end of the cycle.
+    pub fn after(self, start: impl IntoPoint<P>) -> Built {
+        self.with(start.into_point().map(Span::After))
+    }
+
+    /// `... between S and E`: from `start` up to `end`, wrapping around the cycle end when
+    /// `end` comes first.
+    pub fn between(self, start: impl IntoPoint<P>, end: impl IntoPoint<P>) -> Built {
+        let span = start
+            .into_point()
+            .and_then(|s| Ok(Span::Between(s, end.into_point()?)));
+        self.with(span)
+    }
+
+    /// `... starting S`: the whole cycle, re-anchored to begin at `start`.
+    pub fn starting(self, start: impl IntoPoint<P>) -> Built {
+        self.with(start.into_point().map(Span::Starting))
+    }
+
+    /// `... on X`: one unit beginning at `point` (an hour of a day, a day of a week, ...).
+    pub fn on(self, point: impl IntoPoint<P>) -> Built {
+        self.with(point.into_point().map(Span::On))
+    }
+
+    /// The same as [`on`](Self::on) (Rocketry's name).
+    pub fn at(self, point: impl IntoPoint<P>) -> Built {
+        self.on(point)
+    }
+}
+
+impl<P: PeriodPoint> From<OncePer<P>> for Condition {
+    fn from(_: OncePer<P>) -> Condition {
+        Condition::OncePer(P::period(Span::Full))
+    }
+}
+
+const fn once_per<P>() -> OncePer<P> {
+    OncePer { point: PhantomData }
+}
+
+/// `secondly`: once in every second.
+pub fn secondly() -> Condition {
+    Condition::OncePer(Period::Second)
+}
+
+/// `minutely`: once in every minute (or in a span of it, in seconds).
+pub fn minutely() -> OncePer<TimeOfMinute> {
+    once_per()
+}
+
+/// `hourly`: once in every hour (or in a span of it, `MM:SS`).
+pub fn hourly() -> OncePer<TimeOfHour> {
+    once_per()
+}
+
+/// `daily`: once in every day (or in a span of it).
+pub fn daily() -> OncePer<TimeOfDay> {
+    once_per()
+}
+
+/// `weekly`: once in every week, Monday to Sunday (or in a span of it).
+pub fn weekly() -> OncePer<TimeOfWeek> {
+    once_per()
+}
+
+/// `monthly`: once in every month (or in a span of it).
+pub fn monthly() -> OncePer<TimeOfMonth> {
+    once_per()
+}
+
+// ----------------------------------------------------------------------------------------
+// Clock windows
+// ----------------------------------------------------------------------------------------
+
+/// A clock window being built: `time of day between ...` and friends.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeOf<P> {
+    point: PhantomData<P>,
+}
+
+impl<P: PeriodPoint> TimeOf<P> {
+    fn with(self, span: Result<Span<P>, ConditionError>) -> Built {
+        span_condition(Condition::TimeOf, span)
+    }
+
+    /// `time of ... before E`.
+    pub fn before(self, end: impl IntoPoint<P>) -> Built {
+        self.with(end.into_point().map(Span::Before))
+    }
+
+    /// `time of ... after S`.
+    pub fn after(self, start: impl IntoPoint<P>) -> Built {
+        self.with(start.into_point().map(Span::After))
+    }
+
+    /// `time of ... between S and E`.
+    pub fn between(self, start: impl IntoPoint<P>, end: impl IntoPoint<P>) -> Built {
+        let span = start
+            .into_point()
+            .and_then(|s| Ok(Span::Between(s, end.into_point()?)));
+        self.with(span)
+    }
+}
+
+impl TimeOf<TimeOfWeek> {
+    /// `time of week on X`: one day (from the time, if one is given).
+    pub fn on(self, point: impl IntoPoint<TimeOfWeek>) -> Built {
+        self.with(point.into_point().map(Span::On))
+    }
+}
+
+impl TimeOf<TimeOfMonth> {
+    /// `time of month on X`: one day (from the time, if one is given).
+    pub fn on(self, point: impl IntoPoint<TimeOfMonth>) -> Built {
+        self.with(point.into_point().map(Span::On))
+    }
+}
+
+const fn time_of<P>() -> TimeOf<P> {
+    TimeOf { point: PhantomData }
+}
+
+/// `time of minute ...`: a window of seconds in every minute.
+pub fn time_of_minute() -> TimeOf<TimeOfMinute> {
+    time_of()
+}
+
+/// `time of hour ...`: a window of `MM:SS` positions in every hour.
+pub fn time_of_hour() -> TimeOf<TimeOfHour> {
+    time_of()
+}
+
+/// `time of day ...`: a window of times in every day.
+pub fn time_of_day() -> TimeOf<TimeOfDay> {
+    time_of()
+}
+
+/// `time of week ...`: a window of days and times in every week.
+pub fn time_of_week() -> TimeOf<TimeOfWeek> {
+    time_of()
+}
+
+/// `time of month ...`: a window of days and times in every month.
+pub fn time_of_month() -> TimeOf<TimeOfMonth> {
+    time_of()
+}
+
+// ----------------------------------------------------------------------------------------
+// Intervals and cron
+// ----------------------------------------------------------------------------------------
+
+/// `every <interval>`: the owning task has not started within the last `interval`.
+///
+/// The interval is truncated to whole microseconds and must not be zero.
+pub fn every(interval: Duration) -> Built {
+    Ok(Condition::Every(checked_duration(interval)?))
+}
+
+/// `every <text>` with the interval written as in conditions (`"1h30m"`).
+pub fn every_str(interval: &str) -> Built {
+    Ok(Condition::Every(parse_duration(interval)?))
+}
+
+/// `cron <expression>`: the five fields, checked now.
+///
+/// ```
+/// use scheduler_core::condition::api::cron;
+/// assert!(cron("0 9 * * MON-FRI").is_ok());
+/// assert!(cron("0 0 31 2 *").is_err()); // February never has a 31st
+/// ```
+pub fn cron(expression: &str) -> Built {
+    Ok(Condition::Cron(expression.parse::<CronSchedule>()?))
+}
+
+// ----------------------------------------------------------------------------------------
+// Task status
+// ----------------------------------------------------------------------------------------
+
+/// A status condition being built: "ever" as it is, or in a scope through its methods.
+#[derive(Debug, Clone)]
+pub struct HasStatus {
+    task: TaskRef,
+    status: TaskStatus,
+}
+
+impl HasStatus {
+    fn scoped<P>(self) -> StatusIn<P> {
+        StatusIn {
+            task: self.task,
+            status: self.status,
+            point: PhantomData,
+        }
+    }
+
+    /// `... this minute`.
+    pub fn this_minute(self) -> StatusIn<TimeOfMinute> {
+        self.scoped()
+    }
+
+    /// `... this hour`.
+    pub fn this_hour(self) -> StatusIn<TimeOfHour> {
+        self.scoped()
+    }
+
+    /// `... today`.
+    pub fn today(self) -> StatusIn<TimeOfDay> {
+        self.scoped()
+    }
+
+    /// `... this week`.
+    pub fn this_week(self) -> StatusIn<TimeOfWeek> {
+        self.scoped()
+    }
+
+    /// `... this month`.
+    pub fn this_month(self) -> StatusIn<TimeOfMonth> {
+        self.scoped()
+    }
+
+    /// `... past <interval>`: within the last `interval`, both ends included.
+    pub fn past(self, interval: Duration) -> Built {
+        Ok(Condition::Status(StatusCondition {
+            task: self.task,
+            status: self.status,
+            scope: StatusScope::Past(checked_duration(interval)?),
+        }))
+    }
+}
+
+impl From<HasStatus> for Condition {
+    fn from(s: HasStatus) -> Condition {
+        Condition::Status(StatusCondition {
+            task: s.task,
+            status: s.status,
+            scope: StatusScope::Ever,
+        })
+    }
+}
+
+/// A status condition scoped to a period, optionally narrowed by a span.
+#[derive(Debug, Clone)]
+pub struct StatusIn<P> {
+    task: TaskRef,
+    status: TaskStatus,
+    point: PhantomData<P>,
+}
+
+impl<P: PeriodPoint> StatusIn<P> {
+    fn with(self, span: Result<Span<P>, ConditionError>) -> Built {
+        let (task, status) = (self.task, self.status);
+        span_condition(
+            move |period| {
+                Condition::Status(StatusCondition {
+                    task,
+                    status,
+                    scope: StatusScope::Period(period),
+                })
+            },
+            span,
+        )
+    }
+
+    /// `... before E`.
+    pub fn before(self, end: impl IntoPoint<P>) -> Built {
+        let span = end.into_point().map(Span::Before);
+        self.with(span)
+    }
+
+    /// `... after S`.
+    pub fn after(self, start: impl IntoPoint<P>) -> Built {
+        let span = start.into_point().map(Span::After);
+        self.with(span)
+    }
+
+    /// `... between S and E`.
+    pub fn between(self, start: impl IntoPoint<P>, end: impl IntoPoint<P>) -> Built {
+        let span = start
+            .into_point()
+            .and_then(|s| Ok(Span::Between(s, end.into_point()?)));
+        self.with(span)
+    }
+
+    /// `... starting S`.
+    pub fn starting(self, start: impl IntoPoint<P>) -> Built {
+        let span = start.into_point().map(Span::Starting);
+        self.with(span)
+    }
+
+    /// `... on X`.
+    pub fn on(self, point: impl IntoPoint<P>) -> Built {
+        let span = point.into_point().map(Span::On);
+        self.with(span)
+    }
+}
+
+impl<P: PeriodPoint> From<StatusIn<P>> for Condition {
+    fn from(s: StatusIn<P>) -> Condition {
+        Condition::Status(StatusCondition {
+            task: s.task,
+            status: s.status,
+            scope: StatusScope::Period(P::period(Span::Full)),
+        })
+    }
+}
+
+fn has(status: TaskStatus) -> HasStatus {
+    HasStatus {
+        task: TaskRef::Owner,
+        status,
+    }
+}
+
+/// `has succeeded`: the owning task has a `success` record.
+pub fn has_succeeded() -> HasStatus {
+    has(TaskStatus::Succeeded)
+}
+
+/// `has failed`: the owning task has a `fail` record.
+pub fn has_failed() -> HasStatus {
+    has(TaskStatus::Failed)
+}
+
+/// `has finished`: the owning task has a `success`, `fail` or `terminate` record.
+pub fn has_finished() -> HasStatus {
+    has(TaskStatus::Finished)
+}
+
+/// `has terminated`: the owning task has a `terminate` record.
+pub fn has_terminated() -> HasStatus {
+    has(TaskStatus::Terminated)
+}
+
+/// `has inacted`: the owning task has an `inaction` record.
+pub fn has_inacted() -> HasStatus {
+    has(TaskStatus::Inacted)
+}
+
+/// `has started`: the owning task has a `run` record.
+pub fn has_started() -> HasStatus {
+    has(TaskStatus::Started)
+}
+
+/// `has crashed`: the owning task has a `crash` record.
+pub fn has_crashed() -> HasStatus {
+    has(TaskStatus::Crashed)
+}
+
+/// `is running`: the owning task has a live run.
+pub fn is_running() -> Condition {
+    Condition::Running(TaskRef::Owner)
+}
+
+/// Another task, for the leaves that can be about any task: `task("x").has_failed()`,
+/// `task("x").is_running()`.
+pub fn task(name: impl Into<String>) -> NamedTask {
+    NamedTask(name.into())
+}
+
+/// A task named in a condition; see [`task`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedTask(String);
+
+impl NamedTask {
+    fn has(self, status: TaskStatus) -> HasStatus {
+        HasStatus {
+            task: TaskRef::Named(self.0),
+            status,
+        }
+    }
+
+    /// `task 'x' has succeeded`.
+    pub fn has_succeeded(self) -> HasStatus {
+        self.has(TaskStatus::Succeeded)
+    }
+
+    /// `task 'x' has failed`.
+    pub fn has_failed(self) -> HasStatus {
+        self.has(TaskStatus::Failed)
+    }
+
+    /// `task 'x' has finished`.
+    pub fn has_finished(self) -> HasStatus {
+        self.has(TaskStatus::Finished)
+    }
+
+    /// `task 'x' has terminated`.
+    pub fn has_terminated(self) -> HasStatus {
+        self.has(TaskStatus::Terminated)
+    }
+
+    /// `task 'x' has inacted`.
+    pub fn has_inacted(self) -> HasStatus {
+        self.has(TaskStatus::Inacted)
+    }
+
+    /// `task 'x' has started`.
+    pub fn has_started(self) -> HasStatus {
+        self.has(TaskStatus::Started)
+    }
+
+    /// `task 'x' has crashed`.
+    pub fn has_crashed(self) -> HasStatus {
+        self.has(TaskStatus::Crashed)
+    }
+
+    /// `task 'x' is running`.
+    pub fn is_running(self) -> Condition {
+        Condition::Running(TaskRef::Named(self.0))
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Pipelines
+// ----------------------------------------------------------------------------------------
+
+fn after(tasks: Vec<String>, quantifier: Quantifier, outcome: Outcome) -> Condition {
+    match tasks.len() {
+        // "All of nothing" holds and "any of nothing" does not, as for `&` and `|`.
+        0 => Condition::Literal(quantifier == Quantifier::All),
+        1 => Condition::After(AfterTasks {
+            tasks,
+            quantifier: Quantifier::All,
+            outcome,
+        }),
+        _ => Condition::After(AfterTasks {
+            tasks,
+            quantifier,
+            outcome,
+        }),
+    }
+}
+
+/// `after task 'x' succeeded`: `x` succeeded after the owning task last started.
+pub fn after_success(task: impl Into<String>) -> Condition {
+    after(vec![task.into()], Quantifier::All, Outcome::Succeeded)
+}
+
+/// `after task 'x' failed`.
+pub fn after_fail(task: impl Into<String>) -> Condition {
+    after(vec![task.into()], Quantifier::All, Outcome::Failed)
+}
+
+/// `after task 'x' finished` (succeeded or failed).
+pub fn after_finish(task: impl Into<String>) -> Condition {
+    after(vec![task.into()], Quantifier::All, Outcome::Finished)
+}
+
+/// `after task 'x' terminated`.
+pub fn after_terminate(task: impl Into<String>) -> Condition {
+    after(vec![task.into()], Quantifier::All, Outcome::Terminated)
+}
+
+/// `after tasks 'a', 'b' <outcome>`: every listed task had the outcome after the owning
+/// task last started. An empty list is `true`.
+pub fn after_all<I, S>(tasks: I, outcome: Outcome) -> Condition
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    after(
+        tasks.into_iter().map(Into::into).collect(),
+        Quantifier::All,
+        outcome,
+    )
+}
+
+/// `after any tasks 'a', 'b' <outcome>`: some listed task had the outcome after the
+/// owning task last started. An empty list is `false`.
+pub fn after_any<I, S>(tasks: I, outcome: Outcome) -> Condition
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    after(
+        tasks.into_iter().map(Into::into).collect(),
+        Quantifier::Any,
+        outcome,
+    )
+}
+
+// ----------------------------------------------------------------------------------------
+// Retry, scheduler, parameters
+// ----------------------------------------------------------------------------------------
+
+/// `retry N`: the owning task's last run failed and it has failed at most `n` times since
+/// its last success, crash, inaction or termination. `daily | retry(2)` allows at most
+/// three attempts a day.
+pub fn retry(n: u32) -> Condition {
+    Condition::Retry(Some(n))
+}
+
+/// `retry`: the owning task's last run failed (no limit on attempts).
+pub fn retry_forever() -> Condition {
+    Condition::Retry(None)
+}
+
+/// `scheduler started <interval> ago`: the scheduler started within the last `interval`.
+pub fn scheduler_started_within(interval: Duration) -> Built {
+    Ok(Condition::Scheduler(SchedulerCondition::StartedWithin(
+        checked_duration(interval)?,
+    )))
+}
+
+/// `scheduler has run over <interval>`: the scheduler started longer than `interval` ago.
+pub fn scheduler_running_longer_than(interval: Duration) -> Built {
+    Ok(Condition::Scheduler(SchedulerCondition::RunningLongerThan(
+        checked_duration(interval)?,
+    )))
+}
+
+/// `scheduler has more than N cycles`.
+pub fn scheduler_cycles_more_than(n: u64) -> Condition {
+    Condition::Scheduler(SchedulerCondition::CyclesMoreThan(n))
+}
+
+/// `scheduler has less than N cycles`.
+pub fn scheduler_cycles_less_than(n: u64) -> Condition {
+    Condition::Scheduler(SchedulerCondition::CyclesLessThan(n))
+}
+
+/// `scheduler has N cycles`.
+pub fn scheduler_cycles(n: u64) -> Condition {
+    Condition::Scheduler(SchedulerCondition::CyclesExactly(n))
+}
+
+/// `env 'value'`: the session parameter `env` equals `value`.
+pub fn env(value: impl Into<String>) -> Condition {
+    Condition::Env(value.into())
+}
+
+/// A session parameter, for `param 'k' exists` and `param 'k' is 'v'`.
+pub fn param(key: impl Into<String>) -> ParamKey {
+    ParamKey(key.into())
+}
+
+/// A parameter named in a condition; see [`param`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamKey(String);
+
+impl ParamKey {
+    /// `param 'k' exists`.
+    pub fn exists(self) -> Condition {
+        Condition::Param(ParamCondition::Exists(self.0))
+    }
+
+    /// `param 'k' is 'v'`: the value, as text, equals `value`.
+    pub fn is(self, value: impl Into<String>) -> Condition {
+        Condition::Param(ParamCondition::Is(self.0, value.into()))
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Operators
+// ----------------------------------------------------------------------------------------
+
+macro_rules! operators {
+    ($([$($generics:tt)*] $ty:ty),* $(,)?) => {$(
+        impl<$($generics)* Rhs: Into<Condition>> BitAnd<Rhs> for $ty {
+            type Output = Condition;
+            /// `self & rhs`.
+            fn bitand(self, rhs: Rhs) -> Condition {
+                Condition::from(self).and(rhs.into())
+            }
+        }
+        impl<$($generics)* Rhs: Into<Condition>> BitOr<Rhs> for $ty {
+            type Output = Condition;
+            /// `self | rhs`.
+            fn bitor(self, rhs: Rhs) -> Condition {
+                Condition::from(self).or(rhs.into())
+            }
+        }
+        impl<$($generics)*> Not for $ty {
+            type Output = Condition;
+            /// `~self`.
+            fn not(self) -> Condition {
+                Condition::from(self).negate()
+            }
+        }
+    )*};
+}
+
+operators! {
+    [] Condition,
+    [P: PeriodPoint,] OncePer<P>,
+    [] HasStatus,
+    [P: PeriodPoint,] StatusIn<P>,
+}

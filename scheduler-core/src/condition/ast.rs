@@ -1,0 +1,363 @@
+//! The typed form of a condition.
+//!
+//! Values are built by the parser ([`str::parse`]) or the typed API
+//! ([`crate::condition::api`]); both produce the same values for the same condition.
+//! Variants and leaf structs are `#[non_exhaustive]`: they can be inspected with `match`
+//! but only built through those two doors, which keep their invariants (an `All` has two
+//! or more operands and none of them is an `All`, lengths of time are positive whole
+//! microseconds, clock windows use only the spans the language allows, ...).
+
+use std::time::Duration;
+
+use crate::log::{Action, ActionSet};
+use crate::time::Period;
+
+use super::cron::CronSchedule;
+
+/// A condition: when a task may start (or must end).
+///
+/// Parse one from a string, build one with the typed API, and combine them with `&`, `|`
+/// and `!` (printed `~`):
+///
+/// ```
+/// use scheduler_core::condition::{Condition, api::*};
+/// let parsed: Condition = "daily between 07:00 and 10:00 & after task 'get_data' succeeded".parse()?;
+/// let built = daily().between("07:00", "10:00")? & after_success("get_data");
+/// assert_eq!(parsed, built);
+/// assert_eq!(parsed.to_string(), "daily between 07:00 and 10:00 & after task 'get_data' succeeded");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Condition {
+    /// `true` or `false` (also written `always true`, `always false`).
+    #[non_exhaustive]
+    Literal(bool),
+    /// `~x`: true when `x` is false.
+    #[non_exhaustive]
+    Not(Box<Condition>),
+    /// `a & b & …`: true when every operand is true (evaluated left to right, stopping at
+    /// the first false one).
+    #[non_exhaustive]
+    All(Vec<Condition>),
+    /// `a | b | …`: true when some operand is true (stopping at the first true one).
+    #[non_exhaustive]
+    Any(Vec<Condition>),
+    /// `daily`, `hourly after 45:00`, `weekly between Mon and Fri`: now is inside the period
+    /// and the owning task has not finished (succeeded, failed, terminated or inacted) in
+    /// its current occurrence.
+    #[non_exhaustive]
+    OncePer(Period),
+    /// `time of day between 09:00 and 17:00`: now is inside the period; history is not read.
+    #[non_exhaustive]
+    TimeOf(Period),
+    /// `every 10 minutes`: the owning task has not started within the last interval.
+    #[non_exhaustive]
+    Every(Duration),
+    /// `cron 0 9 * * MON-FRI`: now is inside a matching minute and the owning task has not
+    /// started in it.
+    #[non_exhaustive]
+    Cron(CronSchedule),
+    /// `task 'x' has succeeded today`: a record of the status exists in the window.
+    #[non_exhaustive]
+    Status(StatusCondition),
+    /// `after task 'x' succeeded`: the dependency finished so after the owning task's last
+    /// start.
+    #[non_exhaustive]
+    After(AfterTasks),
+    /// `task 'x' is running`: the task has a live run.
+    #[non_exhaustive]
+    Running(TaskRef),
+    /// `retry`, `retry N`: the owning task's last run failed and it has failed at most `N`
+    /// times in a row (no limit when `None`).
+    #[non_exhaustive]
+    Retry(Option<u32>),
+    /// `scheduler started 10 minutes ago`, `scheduler has more than 3 cycles`, ...
+    #[non_exhaustive]
+    Scheduler(SchedulerCondition),
+    /// `env 'prod'`: the session parameter `env` equals the value.
+    #[non_exhaustive]
+    Env(String),
+    /// `param 'k' exists`, `param 'k' is 'v'`.
+    #[non_exhaustive]
+    Param(ParamCondition),
+}
+
+/// The task a leaf is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskRef {
+    /// The task whose condition this is (no `task '...'` in the string).
+    Owner,
+    /// The task with this name.
+    Named(String),
+}
+
+impl TaskRef {
+    /// The name of a named task.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            TaskRef::Owner => None,
+            TaskRef::Named(name) => Some(name),
+        }
+    }
+}
+
+/// The statuses a status leaf can count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskStatus {
+    /// `succeeded`: `success` records.
+    Succeeded,
+    /// `failed`: `fail` records.
+    Failed,
+    /// `finished`: `success`, `fail` and `terminate` records.
+    Finished,
+    /// `terminated`: `terminate` records.
+    Terminated,
+    /// `inacted`: `inaction` records.
+    Inacted,
+    /// `started`: `run` records.
+    Started,
+    /// `crashed`: `crash` records.
+    Crashed,
+}
+
+impl TaskStatus {
+    /// The log actions the status counts.
+    pub fn actions(self) -> ActionSet {
+        match self {
+            TaskStatus::Succeeded => ActionSet::of(Action::Success),
+            TaskStatus::Failed => ActionSet::of(Action::Fail),
+            TaskStatus::Finished => ActionSet::of(Action::Success)
+                .with(Action::Fail)
+                .with(Action::Terminate),
+            TaskStatus::Terminated => ActionSet::of(Action::Terminate),
+            TaskStatus::Inacted => ActionSet::of(Action::Inaction),
+            TaskStatus::Started => ActionSet::of(Action::Run),
+            TaskStatus::Crashed => ActionSet::of(Action::Crash),
+        }
+    }
+
+    /// The word used in condition strings.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TaskStatus::Succeeded => "succeeded",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Finished => "finished",
+            TaskStatus::Terminated => "terminated",
+            TaskStatus::Inacted => "inacted",
+            TaskStatus::Started => "started",
+            TaskStatus::Crashed => "crashed",
+        }
+    }
+}
+
+/// The window a status leaf looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StatusScope {
+    /// No scope: any record, ever.
+    Ever,
+    /// `today`, `this hour between 15:00 and 45:00`, ...: the current or most recent
+    /// occurrence of the period (before the period opens today, yesterday's).
+    Period(Period),
+    /// `past 2 hours`: the last interval up to now, both ends included.
+    Past(Duration),
+}
+
+/// `[task 'x' ]has <status>[ <scope>]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct StatusCondition {
+    /// The task whose records count.
+    pub task: TaskRef,
+    /// Which records count.
+    pub status: TaskStatus,
+    /// Where they must lie.
+    pub scope: StatusScope,
+}
+
+/// What a dependency must have done for `after task ...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// `succeeded` (the default): a `success` record.
+    Succeeded,
+    /// `failed`: a `fail` record.
+    Failed,
+    /// `finished`: a `success` or `fail` record (not `terminate`, unlike `has finished`).
+    Finished,
+    /// `terminated`: a `terminate` record.
+    Terminated,
+}
+
+impl Outcome {
+    /// The log actions that satisfy the outcome.
+    pub fn actions(self) -> ActionSet {
+        match self {
+            Outcome::Succeeded => ActionSet::of(Action::Success),
+            Outcome::Failed => ActionSet::of(Action::Fail),
+            Outcome::Finished => ActionSet::of(Action::Success).with(Action::Fail),
+            Outcome::Terminated => ActionSet::of(Action::Terminate),
+        }
+    }
+
+    /// The word used in condition strings.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Finished => "finished",
+            Outcome::Terminated => "terminated",
+        }
+    }
+}
+
+/// Whether all or any of the listed dependencies must have the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Quantifier {
+    /// Every listed task (`after tasks 'a', 'b'`; also a single task).
+    All,
+    /// At least one listed task (`after any tasks 'a', 'b'`).
+    Any,
+}
+
+/// `after task 'x'`, `after tasks 'a', 'b'`, `after any tasks 'a', 'b'`, each with an
+/// optional outcome.
+///
+/// Each dependency's latest record of the outcome must be strictly later than the owning
+/// task's latest start (or the owning task never started).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct AfterTasks {
+    /// The dependencies, at least one. A single dependency always has [`Quantifier::All`].
+    pub tasks: Vec<String>,
+    /// All or any of them.
+    pub quantifier: Quantifier,
+    /// What they must have done.
+    pub outcome: Outcome,
+}
+
+/// Conditions on the scheduler itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SchedulerCondition {
+    /// `scheduler started <interval> ago`: it started within the interval (both ends
+    /// included).
+    StartedWithin(Duration),
+    /// `scheduler has run over <interval>`: it started longer ago than the interval.
+    RunningLongerThan(Duration),
+    /// `scheduler has more than N cycles`.
+    CyclesMoreThan(u64),
+    /// `scheduler has less than N cycles`.
+    CyclesLessThan(u64),
+    /// `scheduler has N cycles`.
+    CyclesExactly(u64),
+}
+
+/// Conditions on session parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParamCondition {
+    /// `param 'k' exists`.
+    Exists(String),
+    /// `param 'k' is 'v'`: the parameter's value, as text, equals the value.
+    Is(String, String),
+}
+
+impl Condition {
+    /// `Literal(true)`.
+    pub const TRUE: Condition = Condition::Literal(true);
+    /// `Literal(false)`.
+    pub const FALSE: Condition = Condition::Literal(false);
+
+    /// `a & b`, flattening nested `All`s so that `a & b & c` is one three-operand `All`
+    /// however it was grouped.
+    pub fn and(self, other: Condition) -> Condition {
+        let mut operands = match self {
+            Condition::All(v) => v,
+            c => vec![c],
+        };
+        match other {
+            Condition::All(v) => operands.extend(v),
+            c => operands.push(c),
+        }
+        Condition::All(operands)
+    }
+
+    /// `a | b`, flattening nested `Any`s.
+    pub fn or(self, other: Condition) -> Condition {
+        let mut operands = match self {
+            Condition::Any(v) => v,
+            c => vec![c],
+        };
+        match other {
+            Condition::Any(v) => operands.extend(v),
+            c => operands.push(c),
+        }
+        Condition::Any(operands)
+    }
+
+    /// `~self`.
+    pub fn negate(self) -> Condition {
+        Condition::Not(Box::new(self))
+    }
+
+    /// Whether evaluating the condition needs an owning task (it has a leaf without
+    /// `task '...'` that reads the task's own history).
+    pub fn needs_owner(&self) -> bool {
+        match self {
+            Condition::Literal(_)
+            | Condition::TimeOf(_)
+            | Condition::Scheduler(_)
+            | Condition::Env(_)
+            | Condition::Param(_) => false,
+            Condition::Not(c) => c.needs_owner(),
+            Condition::All(cs) | Condition::Any(cs) => cs.iter().any(Condition::needs_owner),
+            Condition::OncePer(_)
+            | Condition::Every(_)
+            | Condition::Cron(_)
+            | Condition::After(_)
+            | Condition::Retry(_) => true,
+            Condition::Status(s) => s.task == TaskRef::Owner,
+            Condition::Running(t) => *t == TaskRef::Owner,
+        }
+    }
+
+    /// The names of the other tasks the condition reads, in order of first appearance,
+    /// without duplicates. The runtime uses them to check that every name exists and to
+    /// wake this task when one of them logs a record.
+    pub fn referenced_tasks(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        self.visit_leaves(&mut |leaf| {
+            let found: Vec<&str> = match leaf {
+                Condition::Status(StatusCondition {
+                    task: TaskRef::Named(n),
+                    ..
+                })
+                | Condition::Running(TaskRef::Named(n)) => vec![n.as_str()],
+                Condition::After(a) => a.tasks.iter().map(String::as_str).collect(),
+                _ => Vec::new(),
+            };
+            for n in found {
+                // Names are few per condition; a linear check keeps first-seen order.
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        });
+        names
+    }
+
+    /// Calls `f` on every leaf, left to right.
+    pub fn visit_leaves<'a>(&'a self, f: &mut impl FnMut(&'a Condition)) {
+        match self {
+            Condition::Not(c) => c.visit_leaves(f),
+            Condition::All(cs) | Condition::Any(cs) => cs.iter().for_each(|c| c.visit_leaves(f)),
+            leaf => f(leaf),
+        }
+    }
+}
+
+impl From<bool> for Condition {
+    fn from(value: bool) -> Self {
+        Condition::Literal(value)
+    }
+}

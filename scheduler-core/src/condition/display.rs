@@ -1,0 +1,205 @@
+//! The canonical text of a condition.
+//!
+//! `Display` prints one fixed spelling of every construct (single spaces, `true` rather
+//! than `always true`, explicit outcomes, five cron fields, lengths of time in days,
+//! hours, minutes and seconds) and only the parentheses precedence needs, so that the
+//! printed string parses back to an equal [`Condition`].
+
+use std::fmt;
+
+use crate::time::{Period, Span, write_duration};
+
+use super::ast::{
+    AfterTasks, Condition, ParamCondition, Quantifier, SchedulerCondition, StatusCondition,
+    StatusScope, TaskRef,
+};
+
+/// Binding strength of the context an operand is printed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Context {
+    Or,
+    And,
+    Not,
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_condition(f, self, Context::Or)
+    }
+}
+
+fn write_condition(f: &mut fmt::Formatter<'_>, c: &Condition, context: Context) -> fmt::Result {
+    match c {
+        Condition::Any(operands) => write_operands(f, operands, " | ", Context::Or, context),
+        Condition::All(operands) => write_operands(f, operands, " & ", Context::And, context),
+        Condition::Not(inner) => {
+            f.write_str("~")?;
+            write_condition(f, inner, Context::Not)
+        }
+        leaf => write_leaf(f, leaf),
+    }
+}
+
+fn write_operands(
+    f: &mut fmt::Formatter<'_>,
+    operands: &[Condition],
+    separator: &str,
+    own: Context,
+    context: Context,
+) -> fmt::Result {
+    let parenthesise = context > own;
+    if parenthesise {
+        f.write_str("(")?;
+    }
+    for (i, operand) in operands.iter().enumerate() {
+        if i > 0 {
+            f.write_str(separator)?;
+        }
+        write_condition(f, operand, own)?;
+    }
+    if parenthesise {
+        f.write_str(")")?;
+    }
+    Ok(())
+}
+
+fn write_leaf(f: &mut fmt::Formatter<'_>, c: &Condition) -> fmt::Result {
+    match c {
+        Condition::Literal(b) => write!(f, "{b}"),
+        Condition::OncePer(period) => {
+            let word = match period {
+                Period::Second => "secondly",
+                Period::Minute(_) => "minutely",
+                Period::Hour(_) => "hourly",
+                Period::Day(_) => "daily",
+                Period::Week(_) => "weekly",
+                Period::Month(_) => "monthly",
+            };
+            f.write_str(word)?;
+            write_span_of(f, period)
+        }
+        Condition::TimeOf(period) => {
+            let unit = match period {
+                Period::Second => "second",
+                Period::Minute(_) => "minute",
+                Period::Hour(_) => "hour",
+                Period::Day(_) => "day",
+                Period::Week(_) => "week",
+                Period::Month(_) => "month",
+            };
+            write!(f, "time of {unit}")?;
+            write_span_of(f, period)
+        }
+        Condition::Every(d) => {
+            f.write_str("every ")?;
+            write_duration(f, *d)
+        }
+        Condition::Cron(schedule) => write!(f, "cron {schedule}"),
+        Condition::Status(s) => write_status(f, s),
+        Condition::After(a) => write_after(f, a),
+        Condition::Running(task) => {
+            write_task_prefix(f, task)?;
+            f.write_str("is running")
+        }
+        Condition::Retry(None) => f.write_str("retry"),
+        Condition::Retry(Some(n)) => write!(f, "retry {n}"),
+        Condition::Scheduler(s) => {
+            f.write_str("scheduler ")?;
+            match s {
+                SchedulerCondition::StartedWithin(d) => {
+                    f.write_str("started ")?;
+                    write_duration(f, *d)?;
+                    f.write_str(" ago")
+                }
+                SchedulerCondition::RunningLongerThan(d) => {
+                    f.write_str("has run over ")?;
+                    write_duration(f, *d)
+                }
+                SchedulerCondition::CyclesMoreThan(n) => write!(f, "has more than {n} cycles"),
+                SchedulerCondition::CyclesLessThan(n) => write!(f, "has less than {n} cycles"),
+                SchedulerCondition::CyclesExactly(n) => write!(f, "has {n} cycles"),
+            }
+        }
+        Condition::Env(value) => write!(f, "env '{value}'"),
+        Condition::Param(ParamCondition::Exists(key)) => write!(f, "param '{key}' exists"),
+        Condition::Param(ParamCondition::Is(key, value)) => {
+            write!(f, "param '{key}' is '{value}'")
+        }
+        Condition::Not(_) | Condition::All(_) | Condition::Any(_) => {
+            write_condition(f, c, Context::Or)
+        }
+    }
+}
+
+fn write_task_prefix(f: &mut fmt::Formatter<'_>, task: &TaskRef) -> fmt::Result {
+    match task {
+        TaskRef::Owner => Ok(()),
+        TaskRef::Named(name) => write!(f, "task '{name}' "),
+    }
+}
+
+fn write_status(f: &mut fmt::Formatter<'_>, s: &StatusCondition) -> fmt::Result {
+    write_task_prefix(f, &s.task)?;
+    write!(f, "has {}", s.status.keyword())?;
+    match &s.scope {
+        StatusScope::Ever => Ok(()),
+        StatusScope::Past(d) => {
+            f.write_str(" past ")?;
+            write_duration(f, *d)
+        }
+        StatusScope::Period(period) => {
+            let scope = match period {
+                Period::Second => "this second",
+                Period::Minute(_) => "this minute",
+                Period::Hour(_) => "this hour",
+                Period::Day(_) => "today",
+                Period::Week(_) => "this week",
+                Period::Month(_) => "this month",
+            };
+            write!(f, " {scope}")?;
+            write_span_of(f, period)
+        }
+    }
+}
+
+fn write_after(f: &mut fmt::Formatter<'_>, a: &AfterTasks) -> fmt::Result {
+    f.write_str("after ")?;
+    match (a.tasks.as_slice(), a.quantifier) {
+        ([only], _) => write!(f, "task '{only}'")?,
+        (tasks, quantifier) => {
+            if quantifier == Quantifier::Any {
+                f.write_str("any ")?;
+            }
+            f.write_str("tasks ")?;
+            for (i, t) in tasks.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "'{t}'")?;
+            }
+        }
+    }
+    write!(f, " {}", a.outcome.keyword())
+}
+
+fn write_span_of(f: &mut fmt::Formatter<'_>, period: &Period) -> fmt::Result {
+    match period {
+        Period::Second => Ok(()),
+        Period::Minute(span) => write_span(f, span),
+        Period::Hour(span) => write_span(f, span),
+        Period::Day(span) => write_span(f, span),
+        Period::Week(span) => write_span(f, span),
+        Period::Month(span) => write_span(f, span),
+    }
+}
+
+fn write_span<P: fmt::Display>(f: &mut fmt::Formatter<'_>, span: &Span<P>) -> fmt::Result {
+    match span {
+        Span::Full => Ok(()),
+        Span::Before(p) => write!(f, " before {p}"),
+        Span::After(p) => write!(f, " after {p}"),
+        Span::Between(a, b) => write!(f, " between {a} and {b}"),
+        Span::Starting(p) => write!(f, " starting {p}"),
+        Span::On(p) => write!(f, " on {p}"),
+    }
+}

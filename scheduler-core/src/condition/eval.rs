@@ -1,0 +1,423 @@
+//! Evaluation: is a condition true at an instant?
+//!
+//! The caller gives the instant; nothing here reads the system clock. The
+//! [`EvalContext`] holds everything else a condition may read: the owning task, the task
+//! log ([`History`]), the time zone whose wall clock periods refer to, session parameters,
+//! and the scheduler's start time and cycle count.
+//!
+//! The truth rules are those of CONDITIONS.md; each leaf below names its rule.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::log::{Action, ActionSet, History};
+use crate::time::period::WallWindow;
+use crate::time::zone::{self, Pass};
+use crate::time::{MINUTE, Timestamp, Tz, duration_micros};
+
+use super::ast::{
+    AfterTasks, Condition, ParamCondition, Quantifier, SchedulerCondition, StatusCondition,
+    StatusScope, TaskRef,
+};
+
+/// Records that end a run and so use up a once-per-period slot: `success`, `fail`,
+/// `terminate`, `inaction` (not `crash`).
+pub(crate) const FINISHES: ActionSet = ActionSet::of(Action::Success)
+    .with(Action::Fail)
+    .with(Action::Terminate)
+    .with(Action::Inaction);
+/// `run` records.
+pub(crate) const STARTS: ActionSet = ActionSet::of(Action::Run);
+/// Records after which a failure streak starts over, for `retry`.
+const RETRY_RESETS: ActionSet = ActionSet::of(Action::Success)
+    .with(Action::Crash)
+    .with(Action::Inaction)
+    .with(Action::Terminate);
+/// Every action.
+pub(crate) const ANY_ACTION: ActionSet = ActionSet::of(Action::Run)
+    .with(Action::Success)
+    .with(Action::Fail)
+    .with(Action::Terminate)
+    .with(Action::Inaction)
+    .with(Action::Crash);
+
+/// Session parameters as conditions see them: text by name.
+pub trait Params {
+    /// The value of the parameter `name`, as text, if it is set.
+    fn param(&self, name: &str) -> Option<Cow<'_, str>>;
+}
+
+impl<S: std::hash::BuildHasher> Params for HashMap<String, String, S> {
+    fn param(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.get(name).map(|v| Cow::Borrowed(v.as_str()))
+    }
+}
+
+impl Params for BTreeMap<String, String> {
+    fn param(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.get(name).map(|v| Cow::Borrowed(v.as_str()))
+    }
+}
+
+/// Everything a condition may read besides the instant.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use scheduler_core::condition::{Condition, EvalContext};
+/// use scheduler_core::log::{Action, MemoryLog};
+///
+/// let mut log = MemoryLog::new();
+/// log.record("report", Action::Run, Utc.with_ymd_and_hms(2024, 1, 1, 7, 10, 0).unwrap().into());
+/// log.record("report", Action::Success, Utc.with_ymd_and_hms(2024, 1, 1, 7, 20, 0).unwrap().into());
+///
+/// let daily: Condition = "daily between 07:00 and 10:00".parse()?;
+/// let cx = EvalContext::new(&log).owner("report").zone(chrono_tz::Europe::Helsinki);
+/// // 07:30 UTC is 09:30 in Helsinki: inside the window, but the task already ran today.
+/// assert!(!daily.evaluate(&cx, Utc.with_ymd_and_hms(2024, 1, 1, 7, 30, 0).unwrap())?);
+/// // The next morning it is due again.
+/// assert!(daily.evaluate(&cx, Utc.with_ymd_and_hms(2024, 1, 2, 5, 30, 0).unwrap())?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct EvalContext<'a> {
+    history: &'a dyn History,
+    owner: Option<&'a str>,
+    zone: Tz,
+    params: Option<&'a dyn Params>,
+    scheduler_started: Option<Timestamp>,
+    cycles: Option<u64>,
+}
+
+impl std::fmt::Debug for EvalContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvalContext")
+            .field("owner", &self.owner)
+            .field("zone", &self.zone)
+            .field("scheduler_started", &self.scheduler_started)
+            .field("cycles", &self.cycles)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> EvalContext<'a> {
+    /// A context reading `history`, in UTC, with no owning task, no parameters and no
+    /// scheduler.
+    pub fn new(history: &'a dyn History) -> Self {
+        EvalContext {
+            history,
+            owner: None,
+            zone: Tz::UTC,
+            params: None,
+            scheduler_started: None,
+            cycles: None,
+        }
+    }
+
+    /// The task whose condition is evaluated: leaves without `task '...'` read its log.
+    pub fn owner(mut self, task: &'a str) -> Self {
+        self.owner = Some(task);
+        self
+    }
+
+    /// The time zone whose wall clock periods and times of day refer to.
+    pub fn zone(mut self, zone: Tz) -> Self {
+        self.zone = zone;
+        self
+    }
+
+    /// Session parameters, for `env` and `param` leaves (none means every parameter is unset).
+    pub fn params(mut self, params: &'a dyn Params) -> Self {
+        self.params = Some(params);
+        self
+    }
+
+    /// When the scheduler started, for `scheduler started ... ago` and `scheduler has run over ...`.
+    pub fn scheduler_started(mut self, at: impl Into<Timestamp>) -> Self {
+        self.scheduler_started = Some(at.into());
+        self
+    }
+
+    /// How many cycles the scheduler has completed, for `scheduler has ... cycles`.
+    pub fn cycles(mut self, n: u64) -> Self {
+        self.cycles = Some(n);
+        self
+    }
+
+    /// The time zone.
+    pub fn time_zone(&self) -> Tz {
+        self.zone
+    }
+
+    pub(crate) fn history(&self) -> &'a dyn History {
+        self.history
+    }
+
+    pub(crate) fn scheduler_start_micros(&self) -> Option<i64> {
+        self.scheduler_started.map(Timestamp::as_micros)
+    }
+
+    fn param(&self, name: &str) -> Option<Cow<'a, str>> {
+        self.params.and_then(|p| p.param(name))
+    }
+}
+
+/// A condition that cannot be evaluated in the given context.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// A leaf reads the owning task's log, and no owning task was given.
+    #[error(
+        "`{leaf}` is about the task that owns the condition, but it was evaluated without an owning task"
+    )]
+    NoOwner {
+        /// The leaf, as text.
+        leaf: String,
+    },
+    /// A scheduler leaf needs the start time, and none was given.
+    #[error("`{leaf}` needs the scheduler's start time, but the scheduler has not started")]
+    SchedulerNotStarted {
+        /// The leaf, as text.
+        leaf: String,
+    },
+    /// A scheduler leaf needs the cycle count, and none was given.
+    #[error("`{leaf}` needs the scheduler's cycle count, but none was given")]
+    NoCycleCount {
+        /// The leaf, as text.
+        leaf: String,
+    },
+}
+
+/// An instant on both axes: real (UTC) and wall clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Moment {
+    pub(crate) utc: i64,
+    pub(crate) wall: i64,
+}
+
+impl Moment {
+    pub(crate) fn new(cx: &EvalContext<'_>, utc: i64) -> Moment {
+        Moment {
+            utc,
+            wall: zone::wall_of(cx.zone, utc),
+        }
+    }
+}
+
+impl Condition {
+    /// Whether the condition is true at `now`.
+    ///
+    /// `&` and `|` evaluate left to right and stop as soon as the result is known, so an
+    /// error in an operand that is not reached is not reported.
+    pub fn evaluate(
+        &self,
+        cx: &EvalContext<'_>,
+        now: impl Into<Timestamp>,
+    ) -> Result<bool, EvalError> {
+        eval(self, cx, Moment::new(cx, now.into().as_micros()))
+    }
+}
+
+pub(crate) fn eval(c: &Condition, cx: &EvalContext<'_>, m: Moment) -> Result<bool, EvalError> {
+    match c {
+        Condition::Literal(b) => Ok(*b),
+        Condition::Not(inner) => Ok(!eval(inner, cx, m)?),
+        Condition::All(operands) => {
+            for o in operands {
+                if !eval(o, cx, m)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Condition::Any(operands) => {
+            for o in operands {
+                if eval(o, cx, m)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        leaf => evaluate_leaf(leaf, cx, m),
+    }
+}
+
+fn ts(micros: i64) -> Timestamp {
+    Timestamp::from_micros(micros)
+}
+
+pub(crate) fn owner<'a>(c: &Condition, cx: &EvalContext<'a>) -> Result<&'a str, EvalError> {
+    cx.owner.ok_or_else(|| EvalError::NoOwner {
+        leaf: c.to_string(),
+    })
+}
+
+pub(crate) fn task_of<'a>(
+    c: &Condition,
+    task: &'a TaskRef,
+    cx: &EvalContext<'a>,
+) -> Result<&'a str, EvalError> {
+    match task {
+        TaskRef::Named(name) => Ok(name),
+        TaskRef::Owner => owner(c, cx),
+    }
+}
+
+/// The real instants `[from, to]` of a wall-clock window at `m` (see `zone` for the
+/// daylight-saving rules).
+pub(crate) fn real_window(cx: &EvalContext<'_>, w: WallWindow, m: Moment) -> (i64, i64) {
+    let from = zone::utc_of(cx.zone, w.start, Pass::First);
+    let to = match w.end {
+        None => m.utc,
+        Some(end) => zone::utc_of(cx.zone, end, Pass::Last).min(m.utc),
+    };
+    (from, to)
+}
+
+/// The start of the wall-clock window of a cron condition at `m`, when `m` is inside a
+/// matching minute: the minute's start, or at the exact first instant of a minute, the
+/// previous minute's start if that minute matched too (the boundary rule of full cycles).
+pub(crate) fn cron_window_start(schedule: &super::cron::CronSchedule, m: Moment) -> i64 {
+    let minute_start = m.wall - m.wall.rem_euclid(MINUTE);
+    if m.wall > minute_start {
+        minute_start
+    } else if schedule.matches(minute_start - MINUTE) {
+        minute_start - MINUTE
+    } else {
+        m.wall
+    }
+}
+
+pub(crate) fn evaluate_leaf(
+    c: &Condition,
+    cx: &EvalContext<'_>,
+    m: Moment,
+) -> Result<bool, EvalError> {
+    let history = cx.history;
+    let now = ts(m.utc);
+    match c {
+        // Now inside the period, and no finish of the owner in the current occurrence.
+        Condition::OncePer(period) => {
+            let task = owner(c, cx)?;
+            let bounds = period.bounds();
+            if !bounds.contains(m.wall) {
+                return Ok(false);
+            }
+            let (from, to) = real_window(cx, bounds.window(m.wall), m);
+            Ok(!history.any_between(task, FINISHES, ts(from), ts(to)))
+        }
+        // Now inside the period.
+        Condition::TimeOf(period) => Ok(period.bounds().contains(m.wall)),
+        // No start of the owner in [now - interval, now].
+        Condition::Every(interval) => {
+            let task = owner(c, cx)?;
+            let from = m.utc.saturating_sub(duration_micros(*interval));
+            Ok(!history.any_between(task, STARTS, ts(from), now))
+        }
+        // Now inside a matching minute, and no start of the owner in that minute.
+        Condition::Cron(schedule) => {
+            let task = owner(c, cx)?;
+            let minute_start = m.wall - m.wall.rem_euclid(MINUTE);
+            if !schedule.matches(minute_start) {
+                return Ok(false);
+            }
+            let from = zone::utc_of(cx.zone, cron_window_start(schedule, m), Pass::First);
+            Ok(!history.any_between(task, STARTS, ts(from.min(m.utc)), now))
+        }
+        // A record of the status in the window.
+        Condition::Status(StatusCondition {
+            task,
+            status,
+            scope,
+        }) => {
+            let task = task_of(c, task, cx)?;
+            let actions = status.actions();
+            Ok(match scope {
+                StatusScope::Ever => history.latest(task, actions, now).is_some(),
+                StatusScope::Past(d) => {
+                    let from = m.utc.saturating_sub(duration_micros(*d));
+                    history.any_between(task, actions, ts(from), now)
+                }
+                StatusScope::Period(period) => {
+                    let (from, to) = real_window(cx, period.bounds().window(m.wall), m);
+                    history.any_between(task, actions, ts(from), ts(to))
+                }
+            })
+        }
+        // Each dependency's latest outcome is strictly later than the owner's latest start.
+        Condition::After(AfterTasks {
+            tasks,
+            quantifier,
+            outcome,
+        }) => {
+            let task = owner(c, cx)?;
+            let last_start = history.latest(task, STARTS, now);
+            let done = |dep: &String| {
+                history
+                    .latest(dep, outcome.actions(), now)
+                    .is_some_and(|d| last_start.is_none_or(|s| d > s))
+            };
+            Ok(match quantifier {
+                Quantifier::All => tasks.iter().all(done),
+                Quantifier::Any => tasks.iter().any(done),
+            })
+        }
+        // A live run.
+        Condition::Running(task) => Ok(history.live_runs(task_of(c, task, cx)?, now) > 0),
+        // Last status `fail`, and at most N failures since the last reset record.
+        Condition::Retry(limit) => {
+            let task = owner(c, cx)?;
+            if history.last_action(task, now) != Some(Action::Fail) {
+                return Ok(false);
+            }
+            let Some(limit) = limit else {
+                return Ok(true);
+            };
+            let since = history
+                .latest(task, RETRY_RESETS, now)
+                .unwrap_or(Timestamp::from_micros(i64::MIN));
+            let failures = history.count(task, ActionSet::of(Action::Fail), since, now);
+            Ok(failures <= *limit as usize)
+        }
+        Condition::Scheduler(s) => eval_scheduler(c, s, cx, m),
+        Condition::Env(value) => Ok(cx.param("env").is_some_and(|v| v == value.as_str())),
+        Condition::Param(ParamCondition::Exists(key)) => Ok(cx.param(key).is_some()),
+        Condition::Param(ParamCondition::Is(key, value)) => {
+            Ok(cx.param(key).is_some_and(|v| v == value.as_str()))
+        }
+        Condition::Literal(_) | Condition::Not(_) | Condition::All(_) | Condition::Any(_) => {
+            eval(c, cx, m)
+        }
+    }
+}
+
+fn eval_scheduler(
+    c: &Condition,
+    s: &SchedulerCondition,
+    cx: &EvalContext<'_>,
+    m: Moment,
+) -> Result<bool, EvalError> {
+    let started = || {
+        cx.scheduler_started
+            .map(Timestamp::as_micros)
+            .ok_or_else(|| EvalError::SchedulerNotStarted {
+                leaf: c.to_string(),
+            })
+    };
+    let cycles = || {
+        cx.cycles.ok_or_else(|| EvalError::NoCycleCount {
+            leaf: c.to_string(),
+        })
+    };
+    Ok(match s {
+        SchedulerCondition::StartedWithin(d) => {
+            let started = started()?;
+            m.utc.saturating_sub(duration_micros(*d)) <= started && started <= m.utc
+        }
+        SchedulerCondition::RunningLongerThan(d) => {
+            started()? < m.utc.saturating_sub(duration_micros(*d))
+        }
+        SchedulerCondition::CyclesMoreThan(n) => cycles()? > *n,
+        SchedulerCondition::CyclesLessThan(n) => cycles()? < *n,
+        SchedulerCondition::CyclesExactly(n) => cycles()? == *n,
+    })
+}

@@ -1,0 +1,33 @@
+//! The condition language: when a task may start.
+//!
+//! A [`Condition`] comes from a string (`"daily after 07:00 & after task 'fetch'"`, parsed
+//! with the grammar in `grammar.pest`, the one definition of the syntax, used by the
+//! `#[task]` macro at compile time and by [`str::parse`] at run time) or from the typed
+//! constructors of [`api`]. Both build the same values; `Display` prints a canonical
+//! string that parses back to an equal value.
+//!
+//! A condition can tell, for an instant, an owning task and a task log, whether it is true
+//! ([`Condition::evaluate`]) and when its value can next change by the passing of time
+//! alone ([`Condition::next_change`]), which lets the runtime sleep exactly as long as
+//! nothing can happen.
+//!
+//! The language itself is described in the crate `scheduler`'s `docs::conditions`.
+
+pub mod api;
+mod ast;
+mod cron;
+mod display;
+mod error;
+mod eval;
+mod next_change;
+mod parse;
+
+pub use ast::{
+    AfterTasks, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
+    StatusCondition, StatusScope, TaskRef, TaskStatus,
+};
+pub use cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
+pub use error::{ConditionError, CronError, Expected, ParseError, ParseErrorKind};
+pub use eval::{EvalContext, EvalError, Params};
+pub use next_change::NextChange;
+pub use parse::parse_duration;

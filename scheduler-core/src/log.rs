@@ -1,0 +1,419 @@
+//! The task log as conditions see it.
+//!
+//! Every run of a task writes a `run` record when it starts and one of `success`, `fail`,
+//! `terminate` or `inaction` when it ends; `crash` is written at start-up for a run that a
+//! dead process left open. Conditions never scan the log: they ask the [`History`] trait a
+//! handful of indexed questions (the latest record of some actions, a count in a window,
+//! the number of live runs), which a store answers in O(1) or O(log n).
+//!
+//! [`MemoryLog`] is the in-memory implementation: per task and action, a sorted vector of
+//! timestamps, searched by bisection. Persistent stores implement the same trait.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::time::Timestamp;
+
+/// What a log record says happened to a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// A run started.
+    Run,
+    /// A run returned normally.
+    Success,
+    /// A run failed (an error, a panic, a missing argument).
+    Fail,
+    /// A run was stopped: timeout, end condition, shutdown, or on request.
+    Terminate,
+    /// A run decided there was nothing to do.
+    Inaction,
+    /// A run was left open by a process that died; written at the next start-up.
+    Crash,
+}
+
+impl Action {
+    /// Every action, in declaration order.
+    pub const ALL: [Action; 6] = [
+        Action::Run,
+        Action::Success,
+        Action::Fail,
+        Action::Terminate,
+        Action::Inaction,
+        Action::Crash,
+    ];
+
+    /// The name used in logs and stores: `run`, `success`, `fail`, `terminate`,
+    /// `inaction`, `crash`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Run => "run",
+            Action::Success => "success",
+            Action::Fail => "fail",
+            Action::Terminate => "terminate",
+            Action::Inaction => "inaction",
+            Action::Crash => "crash",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that names no [`Action`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown log action `{0}`: expected run, success, fail, terminate, inaction or crash")]
+pub struct UnknownAction(pub String);
+
+impl FromStr for Action {
+    type Err = UnknownAction;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| UnknownAction(s.to_owned()))
+    }
+}
+
+/// A set of [`Action`]s, as a bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ActionSet(u8);
+
+impl ActionSet {
+    /// No action.
+    pub const EMPTY: ActionSet = ActionSet(0);
+
+    /// The set of one action.
+    pub const fn of(action: Action) -> ActionSet {
+        ActionSet(1 << action.index())
+    }
+
+    /// This set with `action` added.
+    pub const fn with(self, action: Action) -> ActionSet {
+        ActionSet(self.0 | (1 << action.index()))
+    }
+
+    /// Whether `action` is in the set.
+    pub const fn contains(self, action: Action) -> bool {
+        self.0 & (1 << action.index()) != 0
+    }
+
+    /// The actions of the set, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Action> {
+        Action::ALL.into_iter().filter(move |a| self.contains(*a))
+    }
+}
+
+impl FromIterator<Action> for ActionSet {
+    fn from_iter<I: IntoIterator<Item = Action>>(iter: I) -> Self {
+        iter.into_iter().fold(ActionSet::EMPTY, ActionSet::with)
+    }
+}
+
+/// One record of the task log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    /// The task the record is about.
+    pub task: String,
+    /// What happened.
+    pub action: Action,
+    /// When it happened.
+    pub at: Timestamp,
+}
+
+/// The questions conditions ask of the task log.
+///
+/// Every question is asked "as of" an instant: records later than it do not exist yet.
+/// Implementations must answer without scanning the whole log (see the module docs).
+pub trait History {
+    /// The time of the latest record of `task` whose action is in `actions`, at or before `at`.
+    fn latest(&self, task: &str, actions: ActionSet, at: Timestamp) -> Option<Timestamp>;
+
+    /// The time of the earliest record of `task` whose action is in `actions`, strictly
+    /// after `after`. A log that only holds the past answers `None` for the present.
+    fn next_after(&self, task: &str, actions: ActionSet, after: Timestamp) -> Option<Timestamp>;
+
+    /// The number of records of `task` whose action is in `actions` in `[from, to]`.
+    fn count(&self, task: &str, actions: ActionSet, from: Timestamp, to: Timestamp) -> usize;
+
+    /// The action of the last record of `task` at or before `at`: the task's status.
+    fn last_action(&self, task: &str, at: Timestamp) -> Option<Action>;
+
+    /// The number of runs of `task` live at `at`: `run` records at or before `at` not yet
+    /// closed by a later record of the task (any other action closes the oldest open run).
+    fn live_runs(&self, task: &str, at: Timestamp) -> usize;
+
+    /// Whether `task` has a record whose action is in `actions` in `[from, to]`.
+    fn any_between(&self, task: &str, actions: ActionSet, from: Timestamp, to: Timestamp) -> bool {
+        from <= to && self.latest(task, actions, to).is_some_and(|t| t >= from)
+    }
+}
+
+impl<H: History + ?Sized> History for &H {
+    fn latest(&self, task: &str, actions: ActionSet, at: Timestamp) -> Option<Timestamp> {
+        (**self).latest(task, actions, at)
+    }
+    fn next_after(&self, task: &str, actions: ActionSet, after: Timestamp) -> Option<Timestamp> {
+        (**self).next_after(task, actions, after)
+    }
+    fn count(&self, task: &str, actions: ActionSet, from: Timestamp, to: Timestamp) -> usize {
+        (**self).count(task, actions, from, to)
+    }
+    fn last_action(&self, task: &str, at: Timestamp) -> Option<Action> {
+        (**self).last_action(task, at)
+    }
+    fn live_runs(&self, task: &str, at: Timestamp) -> usize {
+        (**self).live_runs(task, at)
+    }
+}
+
+/// A log kept in memory, indexed for the [`History`] questions.
+///
+/// Records may arrive in any order; they are kept sorted by time (records with equal
+/// times keep their arrival order). Appending in time order costs amortised O(1).
+///
+/// ```
+/// use scheduler_core::log::{Action, ActionSet, History, MemoryLog};
+/// use scheduler_core::time::Timestamp;
+///
+/// let mut log = MemoryLog::new();
+/// log.record("fetch", Action::Run, Timestamp::from_micros(10));
+/// log.record("fetch", Action::Success, Timestamp::from_micros(20));
+/// let now = Timestamp::from_micros(30);
+/// assert_eq!(log.latest("fetch", ActionSet::of(Action::Success), now), Some(Timestamp::from_micros(20)));
+/// assert_eq!(log.live_runs("fetch", now), 0);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryLog {
+    tasks: HashMap<String, TaskRecords>,
+    len: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct TaskRecords {
+    /// Times of the records of each action, sorted.
+    by_action: [Vec<i64>; 6],
+    /// Every record in time order, with the number of live runs after it.
+    sequence: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    at: i64,
+    action: Action,
+    live_after: u32,
+}
+
+impl TaskRecords {
+    fn insert(&mut self, action: Action, at: i64) {
+        let times = &mut self.by_action[action.index()];
+        let pos = times.partition_point(|&t| t <= at);
+        times.insert(pos, at);
+
+        let pos = self.sequence.partition_point(|e| e.at <= at);
+        let live_before = pos
+            .checked_sub(1)
+            .map_or(0, |i| self.sequence[i].live_after);
+        self.sequence.insert(
+            pos,
+            Entry {
+                at,
+                action,
+                live_after: 0,
+            },
+        );
+        let mut live = live_before;
+        for entry in &mut self.sequence[pos..] {
+            live = match entry.action {
+                Action::Run => live + 1,
+                _ => live.saturating_sub(1),
+            };
+            entry.live_after = live;
+        }
+    }
+
+    fn index_at(&self, at: i64) -> Option<usize> {
+        self.sequence.partition_point(|e| e.at <= at).checked_sub(1)
+    }
+}
+
+impl MemoryLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a record.
+    pub fn record(&mut self, task: &str, action: Action, at: Timestamp) {
+        match self.tasks.get_mut(task) {
+            Some(records) => records.insert(action, at.as_micros()),
+            None => {
+                let mut records = TaskRecords::default();
+                records.insert(action, at.as_micros());
+                self.tasks.insert(task.to_owned(), records);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the log holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The records of `task` in time order.
+    pub fn records_of<'a>(&'a self, task: &'a str) -> impl Iterator<Item = LogRecord> + 'a {
+        self.tasks
+            .get(task)
+            .into_iter()
+            .flat_map(|r| r.sequence.iter())
+            .map(move |e| LogRecord {
+                task: task.to_owned(),
+                action: e.action,
+                at: Timestamp::from_micros(e.at),
+            })
+    }
+}
+
+impl Extend<LogRecord> for MemoryLog {
+    fn extend<I: IntoIterator<Item = LogRecord>>(&mut self, iter: I) {
+        for r in iter {
+            self.record(&r.task, r.action, r.at);
+        }
+    }
+}
+
+impl FromIterator<LogRecord> for MemoryLog {
+    fn from_iter<I: IntoIterator<Item = LogRecord>>(iter: I) -> Self {
+        let mut log = MemoryLog::new();
+        log.extend(iter);
+        log
+    }
+}
+
+impl History for MemoryLog {
+    fn latest(&self, task: &str, actions: ActionSet, at: Timestamp) -> Option<Timestamp> {
+        let records = self.tasks.get(task)?;
+        let at = at.as_micros();
+        actions
+            .iter()
+            .filter_map(|a| {
+                let times = &records.by_action[a.index()];
+                let n = times.partition_point(|&t| t <= at);
+                n.checked_sub(1).map(|i| times[i])
+            })
+            .max()
+            .map(Timestamp::from_micros)
+    }
+
+    fn next_after(&self, task: &str, actions: ActionSet, after: Timestamp) -> Option<Timestamp> {
+        let records = self.tasks.get(task)?;
+        let after = after.as_micros();
+        actions
+            .iter()
+            .filter_map(|a| {
+                let times = &records.by_action[a.index()];
+                times.get(times.partition_point(|&t| t <= after)).copied()
+            })
+            .min()
+            .map(Timestamp::from_micros)
+    }
+
+    fn count(&self, task: &str, actions: ActionSet, from: Timestamp, to: Timestamp) -> usize {
+        let Some(records) = self.tasks.get(task) else {
+            return 0;
+        };
+        let (from, to) = (from.as_micros(), to.as_micros());
+        if from > to {
+            return 0;
+        }
+        actions
+            .iter()
+            .map(|a| {
+                let times = &records.by_action[a.index()];
+                times.partition_point(|&t| t <= to) - times.partition_point(|&t| t < from)
+            })
+            .sum()
+    }
+
+    fn last_action(&self, task: &str, at: Timestamp) -> Option<Action> {
+        let records = self.tasks.get(task)?;
+        records
+            .index_at(at.as_micros())
+            .map(|i| records.sequence[i].action)
+    }
+
+    fn live_runs(&self, task: &str, at: Timestamp) -> usize {
+        self.tasks
+            .get(task)
+            .and_then(|r| {
+                r.index_at(at.as_micros())
+                    .map(|i| r.sequence[i].live_after as usize)
+            })
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(m: i64) -> Timestamp {
+        Timestamp::from_micros(m)
+    }
+
+    #[test]
+    fn queries_are_as_of_an_instant() {
+        let mut log = MemoryLog::new();
+        log.record("a", Action::Run, ts(10));
+        log.record("a", Action::Fail, ts(20));
+        log.record("a", Action::Run, ts(30));
+        log.record("a", Action::Success, ts(40));
+        let s = ActionSet::of(Action::Success).with(Action::Fail);
+        assert_eq!(log.latest("a", s, ts(39)), Some(ts(20)));
+        assert_eq!(log.latest("a", s, ts(40)), Some(ts(40)));
+        assert_eq!(log.latest("a", s, ts(5)), None);
+        assert_eq!(log.next_after("a", s, ts(20)), Some(ts(40)));
+        assert_eq!(log.count("a", s, ts(20), ts(40)), 2);
+        assert_eq!(log.count("a", s, ts(21), ts(39)), 0);
+        assert_eq!(log.last_action("a", ts(35)), Some(Action::Run));
+        assert_eq!(log.live_runs("a", ts(35)), 1);
+        assert_eq!(log.live_runs("a", ts(40)), 0);
+        assert_eq!(log.live_runs("nobody", ts(40)), 0);
+        assert!(log.any_between("a", s, ts(15), ts(25)));
+        assert!(!log.any_between("a", s, ts(21), ts(39)));
+    }
+
+    #[test]
+    fn out_of_order_records_are_sorted() {
+        let mut log = MemoryLog::new();
+        log.record("a", Action::Success, ts(40));
+        log.record("a", Action::Run, ts(10));
+        log.record("a", Action::Run, ts(30));
+        assert_eq!(log.live_runs("a", ts(35)), 2);
+        assert_eq!(log.live_runs("a", ts(40)), 1);
+        let actions: Vec<_> = log.records_of("a").map(|r| r.action).collect();
+        assert_eq!(actions, [Action::Run, Action::Run, Action::Success]);
+    }
+
+    #[test]
+    fn action_names_round_trip() {
+        for a in Action::ALL {
+            assert_eq!(a.as_str().parse::<Action>(), Ok(a));
+        }
+        assert!("finish".parse::<Action>().is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration, data-driven and UI tests of `scheduler`; see the test targets.
