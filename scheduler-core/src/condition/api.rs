@@ -27,17 +27,15 @@ use std::ops::{BitAnd, BitOr, Not};
 use std::time::Duration;
 
 use crate::time::{
-    Period, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfWeek, Weekday,
-    checked_duration,
+    Interval, Period, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfWeek, Weekday,
 };
 
 use super::ast::{
-    AfterTasks, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
+    AfterTasks, ClockWindow, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::CronSchedule;
 use super::error::ConditionError;
-use super::parse::parse_duration;
 
 type Built = Result<Condition, ConditionError>;
 
@@ -238,7 +236,7 @@ pub struct TimeOf<P> {
 
 impl<P: PeriodPoint> TimeOf<P> {
     fn with(self, span: Result<Span<P>, ConditionError>) -> Built {
-        span_condition(Condition::TimeOf, span)
+        span_condition(|period| Condition::TimeOf(ClockWindow { period }), span)
     }
 
     /// `time of ... before E`.
@@ -311,12 +309,12 @@ pub fn time_of_month() -> TimeOf<TimeOfMonth> {
 ///
 /// The interval is truncated to whole microseconds and must not be zero.
 pub fn every(interval: Duration) -> Built {
-    Ok(Condition::Every(checked_duration(interval)?))
+    Ok(Condition::Every(Interval::new(interval)?))
 }
 
 /// `every <text>` with the interval written as in conditions (`"1h30m"`).
 pub fn every_str(interval: &str) -> Built {
-    Ok(Condition::Every(parse_duration(interval)?))
+    Ok(Condition::Every(interval.parse::<Interval>()?))
 }
 
 /// `cron <expression>`: the five fields, checked now.
@@ -380,7 +378,7 @@ impl HasStatus {
         Ok(Condition::Status(StatusCondition {
             task: self.task,
             status: self.status,
-            scope: StatusScope::Past(checked_duration(interval)?),
+            scope: StatusScope::Past(Interval::new(interval)?),
         }))
     }
 }
@@ -655,14 +653,14 @@ pub fn retry_forever() -> Condition {
 /// `scheduler started <interval> ago`: the scheduler started within the last `interval`.
 pub fn scheduler_started_within(interval: Duration) -> Built {
     Ok(Condition::Scheduler(SchedulerCondition::StartedWithin(
-        checked_duration(interval)?,
+        Interval::new(interval)?,
     )))
 }
 
 /// `scheduler has run over <interval>`: the scheduler started longer than `interval` ago.
 pub fn scheduler_running_longer_than(interval: Duration) -> Built {
     Ok(Condition::Scheduler(SchedulerCondition::RunningLongerThan(
-        checked_duration(interval)?,
+        Interval::new(interval)?,
     )))
 }
 

@@ -1,16 +1,15 @@
 //! The typed form of a condition.
 //!
 //! Values are built by the parser ([`str::parse`]) or the typed API
-//! ([`crate::condition::api`]); both produce the same values for the same condition.
-//! Variants and leaf structs are `#[non_exhaustive]`: they can be inspected with `match`
-//! but only built through those two doors, which keep their invariants (an `All` has two
-//! or more operands and none of them is an `All`, lengths of time are positive whole
-//! microseconds, clock windows use only the spans the language allows, ...).
-
-use std::time::Duration;
+//! ([`crate::condition::api`]); both produce the same, normalised values for the same
+//! condition: an `All` has two or more operands and none of them is an `All` (the same for
+//! `Any`), a single dependency is listed with [`Quantifier::All`]. Leaf structs whose
+//! fields must agree with each other are `#[non_exhaustive]`: they can be read and matched
+//! but only built through those two doors, so every value has a printable form that
+//! parses back to it.
 
 use crate::log::{Action, ActionSet};
-use crate::time::Period;
+use crate::time::{Interval, Period};
 
 use super::cron::CronSchedule;
 
@@ -30,56 +29,52 @@ use super::cron::CronSchedule;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Condition {
     /// `true` or `false` (also written `always true`, `always false`).
-    #[non_exhaustive]
     Literal(bool),
     /// `~x`: true when `x` is false.
-    #[non_exhaustive]
     Not(Box<Condition>),
     /// `a & b & …`: true when every operand is true (evaluated left to right, stopping at
     /// the first false one).
-    #[non_exhaustive]
     All(Vec<Condition>),
     /// `a | b | …`: true when some operand is true (stopping at the first true one).
-    #[non_exhaustive]
     Any(Vec<Condition>),
     /// `daily`, `hourly after 45:00`, `weekly between Mon and Fri`: now is inside the period
     /// and the owning task has not finished (succeeded, failed, terminated or inacted) in
     /// its current occurrence.
-    #[non_exhaustive]
     OncePer(Period),
     /// `time of day between 09:00 and 17:00`: now is inside the period; history is not read.
-    #[non_exhaustive]
-    TimeOf(Period),
+    TimeOf(ClockWindow),
     /// `every 10 minutes`: the owning task has not started within the last interval.
-    #[non_exhaustive]
-    Every(Duration),
+    Every(Interval),
     /// `cron 0 9 * * MON-FRI`: now is inside a matching minute and the owning task has not
     /// started in it.
-    #[non_exhaustive]
     Cron(CronSchedule),
     /// `task 'x' has succeeded today`: a record of the status exists in the window.
-    #[non_exhaustive]
     Status(StatusCondition),
     /// `after task 'x' succeeded`: the dependency finished so after the owning task's last
     /// start.
-    #[non_exhaustive]
     After(AfterTasks),
     /// `task 'x' is running`: the task has a live run.
-    #[non_exhaustive]
     Running(TaskRef),
     /// `retry`, `retry N`: the owning task's last run failed and it has failed at most `N`
     /// times in a row (no limit when `None`).
-    #[non_exhaustive]
     Retry(Option<u32>),
     /// `scheduler started 10 minutes ago`, `scheduler has more than 3 cycles`, ...
-    #[non_exhaustive]
     Scheduler(SchedulerCondition),
     /// `env 'prod'`: the session parameter `env` equals the value.
-    #[non_exhaustive]
     Env(String),
     /// `param 'k' exists`, `param 'k' is 'v'`.
-    #[non_exhaustive]
     Param(ParamCondition),
+}
+
+/// A clock window: `time of day between 09:00 and 17:00`, `time of week on Monday`.
+///
+/// The language allows `before`, `after` and `between` spans for every unit but seconds,
+/// and `on` for weeks and months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ClockWindow {
+    /// The period whose membership the window tests.
+    pub period: Period,
 }
 
 /// The task a leaf is about.
@@ -160,7 +155,7 @@ pub enum StatusScope {
     /// occurrence of the period (before the period opens today, yesterday's).
     Period(Period),
     /// `past 2 hours`: the last interval up to now, both ends included.
-    Past(Duration),
+    Past(Interval),
 }
 
 /// `[task 'x' ]has <status>[ <scope>]`.
@@ -241,9 +236,9 @@ pub struct AfterTasks {
 pub enum SchedulerCondition {
     /// `scheduler started <interval> ago`: it started within the interval (both ends
     /// included).
-    StartedWithin(Duration),
+    StartedWithin(Interval),
     /// `scheduler has run over <interval>`: it started longer ago than the interval.
-    RunningLongerThan(Duration),
+    RunningLongerThan(Interval),
     /// `scheduler has more than N cycles`.
     CyclesMoreThan(u64),
     /// `scheduler has less than N cycles`.

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::time::{Period, Span, write_duration};
+use crate::time::{Period, Span};
 
 use super::ast::{
     AfterTasks, Condition, ParamCondition, Quantifier, SchedulerCondition, StatusCondition,
@@ -30,6 +30,12 @@ impl fmt::Display for Condition {
 
 fn write_condition(f: &mut fmt::Formatter<'_>, c: &Condition, context: Context) -> fmt::Result {
     match c {
+        // Degenerate trees (not built by the parser or the API) print as what they mean.
+        Condition::All(operands) if operands.is_empty() => f.write_str("true"),
+        Condition::Any(operands) if operands.is_empty() => f.write_str("false"),
+        Condition::All(operands) | Condition::Any(operands) if operands.len() == 1 => {
+            write_condition(f, &operands[0], context)
+        }
         Condition::Any(operands) => write_operands(f, operands, " | ", Context::Or, context),
         Condition::All(operands) => write_operands(f, operands, " & ", Context::And, context),
         Condition::Not(inner) => {
@@ -78,7 +84,8 @@ fn write_leaf(f: &mut fmt::Formatter<'_>, c: &Condition) -> fmt::Result {
             f.write_str(word)?;
             write_span_of(f, period)
         }
-        Condition::TimeOf(period) => {
+        Condition::TimeOf(window) => {
+            let period = &window.period;
             let unit = match period {
                 Period::Second => "second",
                 Period::Minute(_) => "minute",
@@ -90,10 +97,7 @@ fn write_leaf(f: &mut fmt::Formatter<'_>, c: &Condition) -> fmt::Result {
             write!(f, "time of {unit}")?;
             write_span_of(f, period)
         }
-        Condition::Every(d) => {
-            f.write_str("every ")?;
-            write_duration(f, *d)
-        }
+        Condition::Every(interval) => write!(f, "every {interval}"),
         Condition::Cron(schedule) => write!(f, "cron {schedule}"),
         Condition::Status(s) => write_status(f, s),
         Condition::After(a) => write_after(f, a),
@@ -106,15 +110,8 @@ fn write_leaf(f: &mut fmt::Formatter<'_>, c: &Condition) -> fmt::Result {
         Condition::Scheduler(s) => {
             f.write_str("scheduler ")?;
             match s {
-                SchedulerCondition::StartedWithin(d) => {
-                    f.write_str("started ")?;
-                    write_duration(f, *d)?;
-                    f.write_str(" ago")
-                }
-                SchedulerCondition::RunningLongerThan(d) => {
-                    f.write_str("has run over ")?;
-                    write_duration(f, *d)
-                }
+                SchedulerCondition::StartedWithin(d) => write!(f, "started {d} ago"),
+                SchedulerCondition::RunningLongerThan(d) => write!(f, "has run over {d}"),
                 SchedulerCondition::CyclesMoreThan(n) => write!(f, "has more than {n} cycles"),
                 SchedulerCondition::CyclesLessThan(n) => write!(f, "has less than {n} cycles"),
                 SchedulerCondition::CyclesExactly(n) => write!(f, "has {n} cycles"),
@@ -143,10 +140,7 @@ fn write_status(f: &mut fmt::Formatter<'_>, s: &StatusCondition) -> fmt::Result 
     write!(f, "has {}", s.status.keyword())?;
     match &s.scope {
         StatusScope::Ever => Ok(()),
-        StatusScope::Past(d) => {
-            f.write_str(" past ")?;
-            write_duration(f, *d)
-        }
+        StatusScope::Past(d) => write!(f, " past {d}"),
         StatusScope::Period(period) => {
             let scope = match period {
                 Period::Second => "this second",

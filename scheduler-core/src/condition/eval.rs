@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::log::{Action, ActionSet, History};
 use crate::time::period::WallWindow;
 use crate::time::zone::{self, Pass};
-use crate::time::{MINUTE, Timestamp, Tz, duration_micros};
+use crate::time::{MINUTE, Timestamp, Tz};
 
 use super::ast::{
     AfterTasks, Condition, ParamCondition, Quantifier, SchedulerCondition, StatusCondition,
@@ -306,11 +306,11 @@ pub(crate) fn evaluate_leaf(
             Ok(!history.any_between(task, FINISHES, ts(from), ts(to)))
         }
         // Now inside the period.
-        Condition::TimeOf(period) => Ok(period.bounds().contains(m.wall)),
+        Condition::TimeOf(window) => Ok(window.period.bounds().contains(m.wall)),
         // No start of the owner in [now - interval, now].
         Condition::Every(interval) => {
             let task = owner(c, cx)?;
-            let from = m.utc.saturating_sub(duration_micros(*interval));
+            let from = m.utc.saturating_sub(interval.micros());
             Ok(!history.any_between(task, STARTS, ts(from), now))
         }
         // Now inside a matching minute, and no start of the owner in that minute.
@@ -334,7 +334,7 @@ pub(crate) fn evaluate_leaf(
             Ok(match scope {
                 StatusScope::Ever => history.latest(task, actions, now).is_some(),
                 StatusScope::Past(d) => {
-                    let from = m.utc.saturating_sub(duration_micros(*d));
+                    let from = m.utc.saturating_sub(d.micros());
                     history.any_between(task, actions, ts(from), now)
                 }
                 StatusScope::Period(period) => {
@@ -411,11 +411,9 @@ fn eval_scheduler(
     Ok(match s {
         SchedulerCondition::StartedWithin(d) => {
             let started = started()?;
-            m.utc.saturating_sub(duration_micros(*d)) <= started && started <= m.utc
+            m.utc.saturating_sub(d.micros()) <= started && started <= m.utc
         }
-        SchedulerCondition::RunningLongerThan(d) => {
-            started()? < m.utc.saturating_sub(duration_micros(*d))
-        }
+        SchedulerCondition::RunningLongerThan(d) => started()? < m.utc.saturating_sub(d.micros()),
         SchedulerCondition::CyclesMoreThan(n) => cycles()? > *n,
         SchedulerCondition::CyclesLessThan(n) => cycles()? < *n,
         SchedulerCondition::CyclesExactly(n) => cycles()? == *n,

@@ -23,11 +23,10 @@ mod next_change;
 mod parse;
 
 pub use ast::{
-    AfterTasks, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
+    AfterTasks, ClockWindow, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 pub use cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 pub use error::{ConditionError, CronError, Expected, ParseError, ParseErrorKind};
 pub use eval::{EvalContext, EvalError, Params};
 pub use next_change::NextChange;
-pub use parse::parse_duration;

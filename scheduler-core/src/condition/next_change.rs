@@ -25,7 +25,7 @@
 
 use crate::log::History;
 use crate::time::zone;
-use crate::time::{DAY, MINUTE, Timestamp, duration_micros};
+use crate::time::{DAY, MINUTE, Timestamp};
 
 use super::ast::{AfterTasks, Condition, SchedulerCondition, StatusCondition, StatusScope};
 use super::eval::{
@@ -257,8 +257,8 @@ fn breakpoint(
                 next_finish,
             ])
         }
-        Condition::TimeOf(period) => {
-            let bounds = period.bounds();
+        Condition::TimeOf(window) => {
+            let bounds = window.period.bounds();
             (!bounds.is_full()).then(|| wall_breakpoint(cx, t, |w| bounds.next_boundary(w)))
         }
         Condition::Every(interval) => {
@@ -267,7 +267,7 @@ fn breakpoint(
                 .latest(task, STARTS, after)
                 .map(|s| {
                     s.as_micros()
-                        .saturating_add(duration_micros(*interval))
+                        .saturating_add(interval.micros())
                         .saturating_add(1)
                 })
                 .filter(|&e| e > t);
@@ -305,11 +305,7 @@ fn breakpoint(
                 StatusScope::Past(d) => {
                     let expiry = history
                         .latest(task, actions, after)
-                        .map(|r| {
-                            r.as_micros()
-                                .saturating_add(duration_micros(*d))
-                                .saturating_add(1)
-                        })
+                        .map(|r| r.as_micros().saturating_add(d.micros()).saturating_add(1))
                         .filter(|&e| e > t);
                     earliest([expiry, next_record])
                 }
@@ -352,9 +348,7 @@ fn breakpoint(
             let Some(started) = scheduler_start(cx) else {
                 return Ok(None);
             };
-            let leaves = started
-                .saturating_add(duration_micros(*d))
-                .saturating_add(1);
+            let leaves = started.saturating_add(d.micros()).saturating_add(1);
             earliest([
                 Some(started).filter(|&s| s > t),
                 Some(leaves).filter(|&l| l > t),

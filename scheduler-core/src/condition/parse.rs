@@ -5,19 +5,18 @@
 //! Pest types stay inside this module.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use pest::Parser;
 use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use crate::time::{
-    DAY, HOUR, MINUTE, Period, SECOND, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth,
-    TimeOfWeek, ValueError, Weekday, checked_duration,
+    DAY, HOUR, Interval, MINUTE, Period, SECOND, Span, TimeOfDay, TimeOfHour, TimeOfMinute,
+    TimeOfMonth, TimeOfWeek, ValueError, Weekday,
 };
 
 use super::ast::{
-    AfterTasks, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
+    AfterTasks, ClockWindow, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
@@ -172,7 +171,9 @@ impl<'i> Builder<'i> {
                     .into_inner()
                     .find(|p| !matches!(p.as_rule(), Rule::kw_time | Rule::kw_of))
                     .expect("grammar: time of has a unit");
-                Ok(Condition::TimeOf(self.clock_window(inner)?))
+                Ok(Condition::TimeOf(ClockWindow {
+                    period: self.clock_window(inner)?,
+                }))
             }
             Rule::every => {
                 let d = self.duration(find(pair, Rule::duration))?;
@@ -348,7 +349,7 @@ impl<'i> Builder<'i> {
         })
     }
 
-    fn duration(&self, pair: Pair<'i, Rule>) -> Result<Duration> {
+    fn duration(&self, pair: Pair<'i, Rule>) -> Result<Interval> {
         let mut micros: u128 = 0;
         for part in pair.clone().into_inner() {
             let add = match part.as_rule() {
@@ -365,8 +366,8 @@ impl<'i> Builder<'i> {
             };
             micros = micros.saturating_add(add);
         }
-        let d = Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX));
-        checked_duration(d).map_err(|e| {
+        let d = std::time::Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX));
+        Interval::new(d).map_err(|e| {
             let hint = matches!(e, ValueError::ZeroDuration(_))
                 .then_some("use a length of at least one microsecond, such as `1 second`");
             with_optional_hint(self.error(&pair, e), hint.map(str::to_owned))
@@ -916,19 +917,14 @@ impl FromStr for CronSchedule {
     }
 }
 
-/// Parses a length of time written as in conditions (`10 minutes`, `1h30m`,
-/// `2 hours, 30 minutes`, `00:10:00`).
-///
-/// ```
-/// use std::time::Duration;
-/// use scheduler_core::condition::parse_duration;
-/// assert_eq!(parse_duration("1h30m")?, Duration::from_secs(5400));
-/// assert_eq!(parse_duration("1.5 hours")?, Duration::from_secs(5400));
-/// assert!(parse_duration("10").is_err());
-/// # Ok::<(), scheduler_core::condition::ParseError>(())
-/// ```
-pub fn parse_duration(s: &str) -> Result<Duration> {
-    Builder { input: s }.duration(only_value(Rule::duration_only, s)?)
+impl FromStr for Interval {
+    type Err = ParseError;
+
+    /// Parses a length of time written as in conditions (`10 minutes`, `1h30m`,
+    /// `2 hours, 30 minutes`, `00:10:00`).
+    fn from_str(s: &str) -> Result<Self> {
+        Builder { input: s }.duration(only_value(Rule::duration_only, s)?)
+    }
 }
 
 // ----------------------------------------------------------------------------------------
@@ -1298,6 +1294,7 @@ fn syntax_hint(found: &str, expected: &[Expected]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parses(s: &str) -> Condition {
         s.parse()
@@ -1475,19 +1472,16 @@ mod tests {
             "3rd".parse::<TimeOfMonth>().unwrap(),
             TimeOfMonth::day(3).unwrap()
         );
+        let secs = |s: &str| s.parse::<Interval>().map(|i| i.as_duration());
         assert_eq!(
-            parse_duration("2 hours, 30 minutes").unwrap(),
+            secs("2 hours, 30 minutes").unwrap(),
             Duration::from_secs(9000)
         );
-        assert_eq!(
-            parse_duration("1 day 00:10:00").unwrap(),
-            Duration::from_secs(87_000)
-        );
-        assert_eq!(
-            parse_duration("500 ms").unwrap(),
-            Duration::from_millis(500)
-        );
-        assert_eq!(parse_duration("-10 s").unwrap(), Duration::from_secs(10));
-        assert!(parse_duration("0 s").is_err());
+        assert_eq!(secs("1 day 00:10:00").unwrap(), Duration::from_secs(87_000));
+        assert_eq!(secs("1.5 hours").unwrap(), Duration::from_secs(5400));
+        assert_eq!(secs("500 ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(secs("-10 s").unwrap(), Duration::from_secs(10));
+        assert!(secs("0 s").is_err());
+        assert!(secs("10").is_err());
     }
 }

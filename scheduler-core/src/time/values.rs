@@ -416,56 +416,101 @@ fn fraction_digits(micro: u32) -> String {
 
 /// The largest length of time a condition accepts: about 100 000 years, far beyond any
 /// schedule and well inside `i64` microseconds.
-const MAX_DURATION_MICROS: u128 = 100_000 * 366 * DAY as u128;
+const MAX_INTERVAL_MICROS: u128 = 100_000 * 366 * DAY as u128;
 
-/// Checks that `d` is at least one microsecond and representable, and truncates it to
-/// whole microseconds (the resolution of the scheduler's clock).
-pub(crate) fn checked_duration(d: Duration) -> Result<Duration, ValueError> {
-    let micros = d.as_micros();
-    if micros == 0 {
-        return Err(ValueError::ZeroDuration(d));
-    }
-    if micros > MAX_DURATION_MICROS {
-        return Err(ValueError::DurationTooLong(d));
-    }
-    Ok(Duration::from_micros(micros as u64))
+/// A positive length of time at microsecond resolution: the `10 minutes` of
+/// `every 10 minutes`, `past 2 hours` and `scheduler started 5 minutes ago`.
+///
+/// Written in conditions as a sum of parts (`1 hour 30 minutes`, `1h30m`, `1.5 hours`,
+/// `2 hours, 30 minutes`) and/or a final `HH:MM:SS`; printed as days, hours, minutes and
+/// seconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use scheduler_core::time::Interval;
+/// let i: Interval = "1h30m".parse()?;
+/// assert_eq!(i.as_duration(), Duration::from_secs(5400));
+/// assert_eq!(i.to_string(), "1 hour 30 minutes");
+/// assert!(Interval::new(Duration::ZERO).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Interval {
+    micros: i64,
 }
 
-/// Microseconds of a checked duration.
-pub(crate) fn duration_micros(d: Duration) -> i64 {
-    d.as_micros() as i64
+impl Interval {
+    /// The interval of `d`, truncated to whole microseconds (the resolution of the
+    /// scheduler's clock). Zero, and lengths beyond 100 000 years, are rejected.
+    pub fn new(d: Duration) -> Result<Interval, ValueError> {
+        let micros = d.as_micros();
+        if micros == 0 {
+            return Err(ValueError::ZeroDuration(d));
+        }
+        if micros > MAX_INTERVAL_MICROS {
+            return Err(ValueError::DurationTooLong(d));
+        }
+        Ok(Interval {
+            micros: micros as i64,
+        })
+    }
+
+    /// The interval as a standard duration.
+    pub fn as_duration(self) -> Duration {
+        Duration::from_micros(self.micros as u64)
+    }
+
+    /// Microseconds.
+    pub(crate) fn micros(self) -> i64 {
+        self.micros
+    }
 }
 
-/// Writes a length of time in the canonical form of the condition language:
-/// days, hours, minutes and seconds with a decimal fraction, largest first
-/// (`1 day 2 hours 30 minutes`, `0.5 seconds`).
-pub(crate) fn write_duration(f: &mut impl fmt::Write, d: Duration) -> fmt::Result {
-    let mut micros = duration_micros(d);
-    let mut first = true;
-    for (unit, name) in [(DAY, "day"), (HOUR, "hour"), (MINUTE, "minute")] {
-        let n = micros / unit;
-        micros %= unit;
-        if n > 0 {
-            if !first {
-                f.write_char(' ')?;
+impl TryFrom<Duration> for Interval {
+    type Error = ValueError;
+
+    fn try_from(d: Duration) -> Result<Self, Self::Error> {
+        Interval::new(d)
+    }
+}
+
+impl From<Interval> for Duration {
+    fn from(i: Interval) -> Duration {
+        i.as_duration()
+    }
+}
+
+impl fmt::Display for Interval {
+    /// Days, hours, minutes and seconds with a decimal fraction, largest first
+    /// (`1 day 2 hours 30 minutes`, `0.5 seconds`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut micros = self.micros;
+        let mut first = true;
+        for (unit, name) in [(DAY, "day"), (HOUR, "hour"), (MINUTE, "minute")] {
+            let n = micros / unit;
+            micros %= unit;
+            if n > 0 {
+                if !first {
+                    f.write_str(" ")?;
+                }
+                write!(f, "{n} {name}{}", if n == 1 { "" } else { "s" })?;
+                first = false;
             }
-            write!(f, "{n} {name}{}", if n == 1 { "" } else { "s" })?;
-            first = false;
         }
+        if micros > 0 || first {
+            if !first {
+                f.write_str(" ")?;
+            }
+            let whole = micros / SECOND;
+            let frac = micros % SECOND;
+            if frac == 0 {
+                write!(f, "{whole} second{}", if whole == 1 { "" } else { "s" })?;
+            } else {
+                write!(f, "{whole}.{} seconds", fraction_digits(frac as u32))?;
+            }
+        }
+        Ok(())
     }
-    if micros > 0 || first {
-        if !first {
-            f.write_char(' ')?;
-        }
-        let whole = micros / SECOND;
-        let frac = micros % SECOND;
-        if frac == 0 {
-            write!(f, "{whole} second{}", if whole == 1 { "" } else { "s" })?;
-        } else {
-            write!(f, "{whole}.{} seconds", fraction_digits(frac as u32))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -473,9 +518,7 @@ mod tests {
     use super::*;
 
     fn dur(d: Duration) -> String {
-        let mut s = String::new();
-        write_duration(&mut s, d).unwrap();
-        s
+        Interval::new(d).unwrap().to_string()
     }
 
     #[test]
@@ -541,9 +584,11 @@ mod tests {
             dur(Duration::from_secs(86_400 + 3 * 3600 + 61) + Duration::from_micros(1)),
             "1 day 3 hours 1 minute 1.000001 seconds"
         );
-        assert!(checked_duration(Duration::from_nanos(999)).is_err());
+        assert!(Interval::new(Duration::from_nanos(999)).is_err());
         assert_eq!(
-            checked_duration(Duration::from_nanos(1_999)).unwrap(),
+            Interval::new(Duration::from_nanos(1_999))
+                .unwrap()
+                .as_duration(),
             Duration::from_micros(1)
         );
     }

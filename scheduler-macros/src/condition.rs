@@ -1,0 +1,66 @@
+//! `condition!("...")`: parse the literal at compile time, and expand to a run-time parse
+//! that cannot fail (the facade pins both crates to one version).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use scheduler_core::condition::{Condition, ParseError};
+use syn::LitStr;
+
+use crate::lit_span;
+
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    let lit: LitStr = match syn::parse2(input.clone()) {
+        Ok(lit) => lit,
+        Err(e) => {
+            let message = "expected a string literal with a condition, such as \
+                           `condition!(\"daily after 07:00\")`";
+            let span = input
+                .into_iter()
+                .next()
+                .map_or_else(proc_macro2::Span::call_site, |t| t.span());
+            let error = syn::Error::new(span, message);
+            return with_fallback(error.combine_into(e));
+        }
+    };
+    if !lit.suffix().is_empty() {
+        return with_fallback(syn::Error::new(
+            lit.span(),
+            "a condition literal takes no suffix",
+        ));
+    }
+    match lit.value().parse::<Condition>() {
+        Ok(_) => quote! { ::scheduler::__private::checked_condition(#lit) },
+        Err(e) => with_fallback(error_in_literal(&lit, &e)),
+    }
+}
+
+/// A compile error whose message shows the condition with a caret under the mistake,
+/// spanned at the mistake where the compiler can point inside literals (nightly), and at
+/// the whole literal otherwise.
+pub(crate) fn error_in_literal(lit: &LitStr, e: &ParseError) -> syn::Error {
+    let rendered = e.render();
+    let message = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+    syn::Error::new(lit_span::span_of_range(lit, e.span()), message)
+}
+
+/// The error plus a value of the right type, so that the code around the macro still
+/// type-checks and shows no follow-up errors.
+fn with_fallback(error: syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    quote! {{
+        #error;
+        ::scheduler::Condition::FALSE
+    }}
+}
+
+trait CombineInto {
+    fn combine_into(self, other: syn::Error) -> syn::Error;
+}
+
+impl CombineInto for syn::Error {
+    /// Keeps our message first and syn's detail after it.
+    fn combine_into(mut self, other: syn::Error) -> syn::Error {
+        self.combine(other);
+        self
+    }
+}
