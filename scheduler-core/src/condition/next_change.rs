@@ -281,14 +281,19 @@ fn breakpoint(
             }
             let boundary = wall_breakpoint(cx, t, |w| {
                 let minute_start = w - w.rem_euclid(MINUTE);
-                let mut best = minute_start + MINUTE;
-                if minute_start + 1 > w {
-                    best = minute_start + 1;
+                if schedule.matches(minute_start) {
+                    // Inside a matching minute: its window moves one microsecond after the
+                    // minute starts, and membership may end when it ends.
+                    if w == minute_start {
+                        w + 1
+                    } else {
+                        minute_start + MINUTE
+                    }
+                } else {
+                    schedule
+                        .next_match_after(w)
+                        .map_or(w.saturating_add(MAX_LEAP), |n| n.max(w + 1))
                 }
-                if let Some(n) = schedule.next_match_after(w) {
-                    best = best.min(n.max(w + 1));
-                }
-                best
             });
             earliest([Some(boundary), next_start])
         }

@@ -1,0 +1,601 @@
+//! `Condition::next_change` against brute force.
+//!
+//! A walker steps a clock second by second (over days, over months across the 2024 leap
+//! day, and across both daylight-saving transitions of America/New_York and of
+//! Australia/Lord_Howe, whose clocks move by 30 minutes) and checks at every step that the
+//! condition's value changed exactly where `next_change` said it would: never earlier, and
+//! at the predicted microsecond (the value there differs, the value one microsecond
+//! before does not).
+//!
+//! Most walks also play the scheduler: whenever the condition is true the owning task
+//! "runs" (a `run` and a `success` record at that second), which changes the log and so
+//! the prediction. Counting those runs checks the semantics too: once per period is once
+//! per period, also on the days clocks change.
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use scheduler_core::condition::{Condition, EvalContext, NextChange};
+use scheduler_core::log::{Action, MemoryLog};
+use scheduler_core::time::Timestamp;
+
+const SECOND: i64 = 1_000_000;
+const OWNER: &str = "task";
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn show(t: i64) -> String {
+    Timestamp::from_micros(t).to_string()
+}
+
+struct Walk {
+    cond: Condition,
+    zone: Tz,
+    log: MemoryLog,
+    /// Whether the owning task runs whenever the condition is true.
+    run_when_due: bool,
+    runs: Vec<i64>,
+    changes: usize,
+}
+
+impl Walk {
+    fn new(cond: &str, zone: Tz) -> Walk {
+        Walk {
+            cond: cond.parse().unwrap_or_else(|e| panic!("{cond}: {e}")),
+            zone,
+            log: MemoryLog::new(),
+            run_when_due: false,
+            runs: Vec::new(),
+            changes: 0,
+        }
+    }
+
+    fn running(mut self) -> Walk {
+        self.run_when_due = true;
+        self
+    }
+
+    fn with_record(mut self, task: &str, action: Action, at: DateTime<Utc>) -> Walk {
+        self.log.record(task, action, at.into());
+        self
+    }
+
+    fn value(&self, t: i64) -> bool {
+        let cx = EvalContext::new(&self.log).owner(OWNER).zone(self.zone);
+        self.cond.evaluate(&cx, Timestamp::from_micros(t)).unwrap()
+    }
+
+    fn predict(&self, t: i64) -> NextChange {
+        let cx = EvalContext::new(&self.log).owner(OWNER).zone(self.zone);
+        self.cond
+            .next_change(&cx, Timestamp::from_micros(t))
+            .unwrap()
+    }
+
+    /// Re-anchors the prediction at `x`, the instant it named, after checking that the
+    /// value really changes there (for `At`) and not a microsecond earlier.
+    fn confirm(&mut self, anchor: i64, v: bool, predicted: NextChange) -> (i64, bool, NextChange) {
+        let x = predicted
+            .instant()
+            .expect("a prediction with an instant")
+            .as_micros();
+        let c = &self.cond;
+        assert!(
+            x > anchor,
+            "{c}: predicted {} is not after {}",
+            show(x),
+            show(anchor)
+        );
+        if x - 1 > anchor {
+            assert_eq!(
+                self.value(x - 1),
+                v,
+                "{c}: the value changed before the predicted {predicted:?} (from {})",
+                show(anchor)
+            );
+        }
+        let vx = self.value(x);
+        if let NextChange::At(_) = predicted {
+            assert_ne!(
+                vx,
+                v,
+                "{c}: predicted a change at {} that does not happen",
+                show(x)
+            );
+            self.changes += 1;
+        }
+        (x, vx, self.predict(x))
+    }
+
+    /// Steps from `from` to `to` (inclusive) by `step` microseconds.
+    fn walk(mut self, from: DateTime<Utc>, to: DateTime<Utc>, step: i64) -> Walk {
+        let (mut anchor, end) = (micros(from), micros(to));
+        let mut v = self.value(anchor);
+        if self.run_when_due && v {
+            self.log
+                .record(OWNER, Action::Run, Timestamp::from_micros(anchor));
+            self.log
+                .record(OWNER, Action::Success, Timestamp::from_micros(anchor));
+            self.runs.push(anchor);
+            v = self.value(anchor);
+        }
+        let mut predicted = self.predict(anchor);
+        let mut s = anchor + step;
+        while s <= end {
+            if let Some(x) = predicted.instant().map(Timestamp::as_micros) {
+                if x <= s {
+                    (anchor, v, predicted) = self.confirm(anchor, v, predicted);
+                    continue;
+                }
+            }
+            let vs = self.value(s);
+            assert_eq!(
+                vs,
+                v,
+                "{}: the value changed at {} but the prediction from {} was {predicted:?}",
+                self.cond,
+                show(s),
+                show(anchor)
+            );
+            if self.run_when_due && vs {
+                self.log
+                    .record(OWNER, Action::Run, Timestamp::from_micros(s));
+                self.log
+                    .record(OWNER, Action::Success, Timestamp::from_micros(s));
+                self.runs.push(s);
+                anchor = s;
+                v = self.value(s);
+                predicted = self.predict(s);
+            }
+            s += step;
+        }
+        self
+    }
+
+    /// Runs per local calendar day, in order, as (date, count).
+    fn runs_per_local_day(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for &r in &self.runs {
+            let day = Utc
+                .timestamp_micros(r)
+                .unwrap()
+                .with_timezone(&self.zone)
+                .format("%Y-%m-%d")
+                .to_string();
+            match out.last_mut() {
+                Some((d, n)) if *d == day => *n += 1,
+                _ => out.push((day, 1)),
+            }
+        }
+        out
+    }
+
+    fn local_times(&self) -> Vec<String> {
+        self.runs
+            .iter()
+            .map(|&r| {
+                Utc.timestamp_micros(r)
+                    .unwrap()
+                    .with_timezone(&self.zone)
+                    .format("%m-%d %H:%M:%S %Z")
+                    .to_string()
+            })
+            .collect()
+    }
+}
+
+const UTC: Tz = Tz::UTC;
+const NEW_YORK: Tz = Tz::America__New_York;
+const LORD_HOWE: Tz = Tz::Australia__Lord_Howe;
+
+#[test]
+fn clock_windows_over_days() {
+    for cond in [
+        "time of day between 09:00 and 17:00",
+        "time of day between 22:00 and 02:00",
+        "time of day after 23:59:59.5",
+        "time of hour between 45:00 and 15:00",
+        "time of minute before 30",
+        "time of week between Fri 18:00 and Mon 06:00",
+        "time of week on Wednesday",
+        "time of day between 09:00 and 17:00 & ~time of hour between 00:00 and 05:00",
+        "time of minute before 10 & time of minute after 50",
+        "time of day after 00:00",
+    ] {
+        let w =
+            Walk::new(cond, UTC).walk(utc(2024, 1, 1, 0, 0, 0), utc(2024, 1, 6, 0, 0, 0), SECOND);
+        assert!(
+            w.changes > 0 || cond.ends_with("after 00:00") || cond.contains("before 10 &"),
+            "{cond}"
+        );
+    }
+}
+
+#[test]
+fn once_per_period_runs_once_per_period() {
+    let from = utc(2024, 1, 1, 0, 0, 0);
+    let to = utc(2024, 1, 4, 0, 0, 0) - chrono::Duration::seconds(1);
+    let w = Walk::new("daily", UTC).running().walk(from, to, SECOND);
+    assert_eq!(
+        w.runs_per_local_day(),
+        [
+            ("2024-01-01".into(), 1),
+            ("2024-01-02".into(), 1),
+            ("2024-01-03".into(), 1)
+        ]
+    );
+    // Each day's run is at the first second after midnight: the boundary instant itself
+    // still reads the previous day.
+    assert_eq!(w.local_times()[1], "01-02 00:00:01 UTC");
+
+    let w = Walk::new("daily between 07:00 and 10:00", UTC)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        [
+            "01-01 07:00:00 UTC",
+            "01-02 07:00:00 UTC",
+            "01-03 07:00:00 UTC"
+        ]
+    );
+
+    let w = Walk::new("daily between 22:00 and 02:00", UTC)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        [
+            "01-01 00:00:00 UTC",
+            "01-01 22:00:00 UTC",
+            "01-02 22:00:00 UTC",
+            "01-03 22:00:00 UTC"
+        ]
+    );
+
+    let w = Walk::new("hourly", UTC).running().walk(from, to, SECOND);
+    assert_eq!(w.runs.len(), 72);
+
+    let w = Walk::new("hourly between 45:00 and 15:00", UTC)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(w.runs.len(), 73); // 00:00 (the window open at the start) and each :45
+
+    let w =
+        Walk::new("minutely after 30", UTC)
+            .running()
+            .walk(from, utc(2024, 1, 1, 3, 0, 0), SECOND);
+    assert_eq!(w.runs.len(), 180);
+
+    let w = Walk::new("weekly between Mon and Fri", UTC).running().walk(
+        utc(2024, 1, 1, 0, 0, 0),
+        utc(2024, 1, 21, 23, 59, 59),
+        SECOND,
+    );
+    // A span (unlike a full cycle) opens at its first instant.
+    assert_eq!(
+        w.local_times(),
+        [
+            "01-01 00:00:00 UTC",
+            "01-08 00:00:00 UTC",
+            "01-15 00:00:00 UTC"
+        ]
+    );
+
+    let w = Walk::new("daily starting 10:30", UTC)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        [
+            "01-01 00:00:00 UTC",
+            "01-01 10:30:01 UTC",
+            "01-02 10:30:01 UTC",
+            "01-03 10:30:01 UTC"
+        ]
+    );
+}
+
+#[test]
+fn months_across_the_leap_day() {
+    let from = utc(2024, 1, 25, 0, 0, 0);
+    let to = utc(2024, 4, 3, 0, 0, 0);
+    let w = Walk::new("monthly", UTC).running().walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        [
+            "01-25 00:00:00 UTC",
+            "02-01 00:00:01 UTC",
+            "03-01 00:00:01 UTC",
+            "04-01 00:00:01 UTC"
+        ]
+    );
+
+    // The 30th does not exist in February: no run that month.
+    let w = Walk::new("monthly after 30th", UTC)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        ["01-30 00:00:00 UTC", "03-30 00:00:00 UTC"]
+    );
+
+    let w = Walk::new("monthly between 28th and 2nd", UTC)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        [
+            "01-28 00:00:00 UTC",
+            "02-28 00:00:00 UTC",
+            "03-28 00:00:00 UTC"
+        ]
+    );
+
+    for cond in [
+        "time of month between 28th and 2nd",
+        "time of month on 29th",
+        "time of month after 30th 12:00",
+        "monthly on 31st",
+    ] {
+        Walk::new(cond, UTC).walk(from, to, SECOND);
+    }
+
+    let w = Walk::new("cron 0 12 29 2 *", UTC)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(w.local_times(), ["02-29 12:00:00 UTC"]);
+}
+
+#[test]
+fn intervals_and_cron() {
+    let from = utc(2024, 3, 1, 0, 0, 0);
+    let to = utc(2024, 3, 2, 0, 0, 0);
+    let w = Walk::new("every 10 minutes", UTC)
+        .running()
+        .walk(from, to, SECOND);
+    // A start exactly 10 minutes ago still blocks: the next start is one step later.
+    assert_eq!(
+        &w.local_times()[..3],
+        [
+            "03-01 00:00:00 UTC",
+            "03-01 00:10:01 UTC",
+            "03-01 00:20:02 UTC"
+        ]
+    );
+
+    let w = Walk::new("cron */15 9-10 * * FRI", UTC)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(w.runs.len(), 8);
+    assert_eq!(w.local_times()[0], "03-01 09:00:00 UTC");
+
+    // At the first instant of a minute the window is still the previous minute (whose
+    // start blocks), so each run comes one step into its minute.
+    let w =
+        Walk::new("cron * * * * *", UTC)
+            .running()
+            .walk(from, utc(2024, 3, 1, 0, 10, 0), SECOND);
+    assert_eq!(w.runs.len(), 10);
+    assert_eq!(w.local_times()[1], "03-01 00:01:01 UTC");
+
+    let w = Walk::new(
+        "time of day between 08:00 and 20:00 & every 90 minutes",
+        UTC,
+    )
+    .running()
+    .walk(from, to, SECOND);
+    assert_eq!(w.runs.len(), 8);
+}
+
+#[test]
+fn history_reading_leaves() {
+    let from = utc(2024, 1, 1, 0, 0, 0);
+    let to = utc(2024, 1, 3, 0, 0, 0);
+    let base = |cond: &str| {
+        Walk::new(cond, UTC)
+            .with_record("x", Action::Run, utc(2024, 1, 1, 10, 0, 0))
+            .with_record("x", Action::Success, utc(2024, 1, 1, 10, 30, 0))
+            .with_record("x", Action::Run, utc(2024, 1, 2, 9, 0, 0))
+            .with_record("x", Action::Fail, utc(2024, 1, 2, 9, 5, 0))
+    };
+    for cond in [
+        "task 'x' has succeeded today",
+        "task 'x' has failed past 2 hours",
+        "task 'x' has started this hour between 00:00 and 30:00",
+        "task 'x' has finished today between 09:00 and 11:00",
+        "task 'x' is running",
+        "after task 'x' failed",
+        "task 'x' has succeeded",
+    ] {
+        base(cond).walk(from, to, SECOND);
+    }
+    // A pipeline runs once after each upstream success, at the success.
+    let w = base("after task 'x' finished")
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        ["01-01 10:30:00 UTC", "01-02 09:05:00 UTC"]
+    );
+
+    let w = base("daily & ~task 'x' is running")
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        ["01-01 00:00:00 UTC", "01-02 00:00:01 UTC"]
+    );
+}
+
+#[test]
+fn composite_conditions() {
+    let from = utc(2024, 1, 5, 0, 0, 0);
+    let to = utc(2024, 1, 8, 0, 0, 0);
+    for cond in [
+        "daily between 07:00 and 10:00 & every 10 minutes",
+        "(hourly | time of minute after 30) & ~time of day between 12:00 and 13:00",
+        "weekly on Sat | daily after 20:00",
+        "every 45 minutes & ~(time of day after 18:00 | time of day before 06:00)",
+        "time of week between Sat and Sun & hourly",
+    ] {
+        Walk::new(cond, UTC).running().walk(from, to, SECOND);
+    }
+}
+
+#[test]
+fn new_york_spring_forward() {
+    // 2024-03-10: 02:00 EST becomes 03:00 EDT; 02:00-03:00 does not exist.
+    let from = utc(2024, 3, 9, 5, 0, 0); // 00:00 EST on the 9th
+    let to = utc(2024, 3, 12, 3, 59, 59); // 23:59:59 EDT on the 11th
+    let w = Walk::new("hourly", NEW_YORK)
+        .running()
+        .walk(from, to, SECOND);
+    let per_day: Vec<usize> = w.runs_per_local_day().into_iter().map(|(_, n)| n).collect();
+    assert_eq!(per_day, [24, 23, 24]);
+
+    let w = Walk::new("daily", NEW_YORK)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(w.runs.len(), 3);
+
+    // A window inside the skipped hour does not occur that day; one that straddles it
+    // opens when the clocks jump.
+    let w = Walk::new("daily between 02:15 and 02:45", NEW_YORK)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        ["03-09 02:15:00 EST", "03-11 02:15:00 EDT"]
+    );
+    let w = Walk::new("daily between 02:30 and 04:00", NEW_YORK)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        [
+            "03-09 02:30:00 EST",
+            "03-10 03:00:00 EDT",
+            "03-11 02:30:00 EDT"
+        ]
+    );
+    let w = Walk::new("cron 30 2 * * *", NEW_YORK)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        ["03-09 02:30:00 EST", "03-11 02:30:00 EDT"]
+    );
+
+    for cond in [
+        "time of day between 01:30 and 03:30",
+        "every 25 minutes",
+        "daily starting 02:30",
+        "time of hour between 45:00 and 15:00",
+    ] {
+        Walk::new(cond, NEW_YORK).running().walk(from, to, SECOND);
+    }
+}
+
+#[test]
+fn new_york_fall_back() {
+    // 2024-11-03: 02:00 EDT becomes 01:00 EST; 01:00-02:00 happens twice.
+    let from = utc(2024, 11, 2, 4, 0, 0); // 00:00 EDT on the 2nd
+    let to = utc(2024, 11, 5, 4, 59, 59); // 23:59:59 EST on the 4th
+    let w = Walk::new("hourly", NEW_YORK)
+        .running()
+        .walk(from, to, SECOND);
+    let per_day: Vec<usize> = w.runs_per_local_day().into_iter().map(|(_, n)| n).collect();
+    // The repeated hour is one period: one run in it.
+    assert_eq!(per_day, [24, 24, 24]);
+
+    let w = Walk::new("daily between 01:00 and 02:00", NEW_YORK)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        [
+            "11-02 01:00:00 EDT",
+            "11-03 01:00:00 EDT",
+            "11-04 01:00:00 EST"
+        ]
+    );
+
+    let w = Walk::new("cron 30 1 * * *", NEW_YORK)
+        .running()
+        .walk(from, to, SECOND);
+    assert_eq!(
+        w.local_times(),
+        [
+            "11-02 01:30:00 EDT",
+            "11-03 01:30:00 EDT",
+            "11-04 01:30:00 EST"
+        ]
+    );
+
+    // Clock windows hold in both passes.
+    let w = Walk::new("time of day between 01:15 and 01:45", NEW_YORK).walk(from, to, SECOND);
+    assert_eq!(w.changes, 8);
+
+    for cond in [
+        "every 25 minutes",
+        "daily starting 01:30",
+        "minutely before 05",
+    ] {
+        Walk::new(cond, NEW_YORK).running().walk(
+            utc(2024, 11, 3, 4, 0, 0),
+            utc(2024, 11, 3, 8, 0, 0),
+            SECOND,
+        );
+    }
+}
+
+#[test]
+fn lord_howe_half_hour_transitions() {
+    // Lord Howe Island moves its clocks by 30 minutes: 2024-04-07 02:00 +11 becomes
+    // 01:30 +10:30, and 2024-10-06 02:00 +10:30 becomes 02:30 +11.
+    for (from, to) in [
+        (utc(2024, 4, 6, 12, 0, 0), utc(2024, 4, 7, 13, 0, 0)),
+        (utc(2024, 10, 5, 12, 0, 0), utc(2024, 10, 6, 13, 0, 0)),
+    ] {
+        let w = Walk::new("hourly", LORD_HOWE)
+            .running()
+            .walk(from, to, SECOND);
+        assert!(w.runs.len() >= 24, "{:?}", w.local_times());
+        Walk::new("daily between 01:45 and 02:15", LORD_HOWE)
+            .running()
+            .walk(from, to, SECOND);
+        Walk::new("time of hour between 20:00 and 40:00", LORD_HOWE).walk(from, to, SECOND);
+    }
+}
+
+#[test]
+fn never_and_far_changes() {
+    let log = MemoryLog::new();
+    let cx = EvalContext::new(&log).owner(OWNER);
+    let at = utc(2024, 1, 1, 0, 0, 0);
+    let never: Condition = "daily | after task 'x'".parse().unwrap();
+    // `daily` with no finish is true for good.
+    assert_eq!(never.next_change(&cx, at).unwrap(), NextChange::Never);
+    let log_only: Condition = "after task 'x' & task 'y' is running".parse().unwrap();
+    assert_eq!(log_only.next_change(&cx, at).unwrap(), NextChange::Never);
+    let leap: Condition = "cron 0 0 29 2 *".parse().unwrap();
+    assert_eq!(
+        leap.next_change(&cx, utc(2025, 1, 1, 0, 0, 0)).unwrap(),
+        NextChange::At(utc(2028, 2, 29, 0, 0, 0).into())
+    );
+    // Parts that keep changing while the whole never does exhaust the search budget: the
+    // answer is an instant before which nothing changes, never a wrong change.
+    let contradiction: Condition = "time of minute before 10 & time of minute after 50"
+        .parse()
+        .unwrap();
+    match contradiction.next_change(&cx, at).unwrap() {
+        NextChange::NotBefore(t) => assert!(t.as_micros() > micros(at) + 3_600 * SECOND),
+        other => panic!("expected NotBefore, got {other:?}"),
+    }
+}
