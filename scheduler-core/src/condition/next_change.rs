@@ -57,7 +57,7 @@ impl NextChange {
 }
 
 /// Evaluations one search may spend before answering [`NextChange::NotBefore`].
-const BUDGET: u32 = 4096;
+const BUDGET: u32 = 1024;
 
 /// Breakpoints further away than this are cut short (and the search goes on from there),
 /// which bounds the work of looking for daylight-saving transitions on the way.

@@ -1,0 +1,845 @@
+//! Property tests of the condition language:
+//!
+//! * `Display` round trip: any condition built by the typed API prints a string that parses
+//!   back to an equal condition (and prints the same again);
+//! * API vs strings: a condition built with the typed API equals the one parsed from a
+//!   string written independently from the same description, in varied spellings
+//!   (whitespace, 12-hour times, weekday names in any case, quarters, duration formats);
+//! * the parser never panics, and its errors point inside the input;
+//! * `next_change` against a second-by-second walk, on random conditions, zones (two with
+//!   daylight saving time) and instants, with and without the task running when due.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
+use proptest::collection::vec;
+use proptest::option;
+use proptest::prelude::*;
+use scheduler_core::condition::api::*;
+use scheduler_core::condition::{Condition, Outcome, ParseError};
+use scheduler_core::time::{
+    Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfWeek, Weekday,
+};
+
+use common::{SECOND, Walk};
+
+// ----------------------------------------------------------------------------------------
+// Values
+// ----------------------------------------------------------------------------------------
+
+fn day_point() -> impl Strategy<Value = TimeOfDay> + Clone {
+    prop_oneof![
+        3 => (0..24u32, 0..60u32).prop_map(|(h, m)| TimeOfDay::new(h, m).unwrap()),
+        1 => (0..24u32, 0..60u32, 0..60u32, prop_oneof![Just(0u32), 0..1_000_000u32])
+            .prop_map(|(h, m, s, us)| TimeOfDay::with_micros(h, m, s, us).unwrap()),
+    ]
+}
+
+fn hour_point() -> impl Strategy<Value = TimeOfHour> + Clone {
+    prop_oneof![
+        (0..60u32, 0..60u32).prop_map(|(m, s)| TimeOfHour::new(m, s).unwrap()),
+        (0..=4u32).prop_map(|q| TimeOfHour::quarters(q).unwrap()),
+    ]
+}
+
+fn minute_point() -> impl Strategy<Value = TimeOfMinute> + Clone {
+    (0..60u32, prop_oneof![3 => Just(0u32), 1 => 0..1_000_000u32])
+        .prop_map(|(s, us)| TimeOfMinute::with_micros(s, us).unwrap())
+}
+
+const WEEKDAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+fn weekday() -> impl Strategy<Value = Weekday> + Clone {
+    prop::sample::select(WEEKDAYS.to_vec())
+}
+
+fn week_point() -> impl Strategy<Value = TimeOfWeek> + Clone {
+    (weekday(), option::of(day_point())).prop_map(|(d, t)| match t {
+        Some(t) => TimeOfWeek::at(d, t),
+        None => TimeOfWeek::day(d),
+    })
+}
+
+fn month_point() -> impl Strategy<Value = TimeOfMonth> + Clone {
+    (1..=31u32, option::of(day_point())).prop_map(|(d, t)| match t {
+        Some(t) => TimeOfMonth::at(d, t).unwrap(),
+        None => TimeOfMonth::day(d).unwrap(),
+    })
+}
+
+fn span<P: Clone + std::fmt::Debug + 'static>(
+    point: impl Strategy<Value = P> + Clone + 'static,
+) -> impl Strategy<Value = Span<P>> + Clone {
+    prop_oneof![
+        Just(Span::Full),
+        point.clone().prop_map(Span::Before),
+        point.clone().prop_map(Span::After),
+        (point.clone(), point.clone()).prop_map(|(a, b)| Span::Between(a, b)),
+        point.clone().prop_map(Span::Starting),
+        point.prop_map(Span::On),
+    ]
+}
+
+fn window<P: Clone + std::fmt::Debug + 'static>(
+    point: impl Strategy<Value = P> + Clone + 'static,
+) -> impl Strategy<Value = Span<P>> + Clone {
+    prop_oneof![
+        point.clone().prop_map(Span::Before),
+        point.clone().prop_map(Span::After),
+        (point.clone(), point).prop_map(|(a, b)| Span::Between(a, b)),
+    ]
+}
+
+fn once<P: PeriodPoint + IntoPoint<P>>(b: OncePer<P>, span: Span<P>) -> Condition {
+    match span {
+        Span::Full => b.into(),
+        Span::Before(p) => b.before(p).unwrap(),
+        Span::After(p) => b.after(p).unwrap(),
+        Span::Between(a, c) => b.between(a, c).unwrap(),
+        Span::Starting(p) => b.starting(p).unwrap(),
+        Span::On(p) => b.on(p).unwrap(),
+    }
+}
+
+fn clock<P: PeriodPoint + IntoPoint<P> + std::fmt::Debug>(
+    b: TimeOf<P>,
+    span: Span<P>,
+) -> Condition {
+    match span {
+        Span::Before(p) => b.before(p).unwrap(),
+        Span::After(p) => b.after(p).unwrap(),
+        Span::Between(a, c) => b.between(a, c).unwrap(),
+        other => panic!("not a clock window: {other:?}"),
+    }
+}
+
+fn name() -> impl Strategy<Value = String> + Clone {
+    "[a-zA-Z0-9_ .&|~()/é-]{1,10}"
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> + Clone {
+    prop::sample::select(vec![
+        Outcome::Succeeded,
+        Outcome::Failed,
+        Outcome::Finished,
+        Outcome::Terminated,
+    ])
+}
+
+fn cron_field(min: u32, max: u32, names: &'static [&'static str]) -> impl Strategy<Value = String> {
+    let item = prop_oneof![
+        Just("*".to_owned()),
+        (1..=max.max(1)).prop_map(|s| format!("*/{s}")),
+        (min..=max).prop_map(|v| v.to_string()),
+        (min..=max, min..=max, option::of(1..=max.max(1))).prop_map(|(a, b, s)| {
+            let (a, b) = (a.min(b), a.max(b));
+            match s {
+                Some(s) => format!("{a}-{b}/{s}"),
+                None => format!("{a}-{b}"),
+            }
+        }),
+        (0..names.len().max(1))
+            .prop_map(move |i| names.get(i).map_or("*".to_owned(), |n| n.to_string())),
+    ];
+    vec(item, 1..3).prop_map(|items| items.join(","))
+}
+
+fn cron_text() -> impl Strategy<Value = String> {
+    (
+        cron_field(0, 59, &[]),
+        cron_field(0, 23, &[]),
+        cron_field(1, 31, &[]),
+        cron_field(1, 12, &["JAN", "mar", "Jun", "DEC"]),
+        cron_field(0, 7, &["MON", "fri", "Sun"]),
+    )
+        .prop_map(|(a, b, c, d, e)| format!("{a} {b} {c} {d} {e}"))
+}
+
+fn status_builder() -> impl Strategy<Value = HasStatus> {
+    (option::of(name()), 0..7usize).prop_map(|(task_name, i)| match task_name {
+        None => [
+            has_succeeded,
+            has_failed,
+            has_finished,
+            has_terminated,
+            has_inacted,
+            has_started,
+            has_crashed,
+        ][i](),
+        Some(n) => {
+            let t = task(n);
+            match i {
+                0 => t.has_succeeded(),
+                1 => t.has_failed(),
+                2 => t.has_finished(),
+                3 => t.has_terminated(),
+                4 => t.has_inacted(),
+                5 => t.has_started(),
+                _ => t.has_crashed(),
+            }
+        }
+    })
+}
+
+fn status_condition() -> impl Strategy<Value = Condition> {
+    prop_oneof![
+        status_builder().prop_map(Condition::from),
+        (status_builder(), 1..100_000_000_000u64)
+            .prop_map(|(b, us)| b.past(Duration::from_micros(us)).unwrap()),
+        (status_builder(), span(minute_point())).prop_map(|(b, s)| scoped(b.this_minute(), s)),
+        (status_builder(), span(hour_point())).prop_map(|(b, s)| scoped(b.this_hour(), s)),
+        (status_builder(), span(day_point())).prop_map(|(b, s)| scoped(b.today(), s)),
+        (status_builder(), span(week_point())).prop_map(|(b, s)| scoped(b.this_week(), s)),
+        (status_builder(), span(month_point())).prop_map(|(b, s)| scoped(b.this_month(), s)),
+    ]
+}
+
+fn scoped<P: PeriodPoint + IntoPoint<P>>(b: StatusIn<P>, span: Span<P>) -> Condition {
+    match span {
+        Span::Full => b.into(),
+        Span::Before(p) => b.before(p).unwrap(),
+        Span::After(p) => b.after(p).unwrap(),
+        Span::Between(a, c) => b.between(a, c).unwrap(),
+        Span::Starting(p) => b.starting(p).unwrap(),
+        Span::On(p) => b.on(p).unwrap(),
+    }
+}
+
+/// Any leaf of the language, built with the typed API.
+fn leaf() -> impl Strategy<Value = Condition> {
+    prop_oneof![
+        any::<bool>().prop_map(Condition::from),
+        Just(secondly()),
+        span(minute_point()).prop_map(|s| once(minutely(), s)),
+        span(hour_point()).prop_map(|s| once(hourly(), s)),
+        span(day_point()).prop_map(|s| once(daily(), s)),
+        span(week_point()).prop_map(|s| once(weekly(), s)),
+        span(month_point()).prop_map(|s| once(monthly(), s)),
+        window(minute_point()).prop_map(|s| clock(time_of_minute(), s)),
+        window(hour_point()).prop_map(|s| clock(time_of_hour(), s)),
+        window(day_point()).prop_map(|s| clock(time_of_day(), s)),
+        window(week_point()).prop_map(|s| clock(time_of_week(), s)),
+        week_point().prop_map(time_of_week_on),
+        window(month_point()).prop_map(|s| clock(time_of_month(), s)),
+        month_point().prop_map(|p| time_of_month().on(p).unwrap()),
+        (1..100_000_000_000u64).prop_map(|us| every(Duration::from_micros(us)).unwrap()),
+        cron_text().prop_filter_map("cron that can match", |t| cron(&t).ok()),
+        status_condition(),
+        (vec(name(), 0..4), any::<bool>(), outcome()).prop_map(|(tasks, any_of, o)| {
+            if any_of {
+                after_any(tasks, o)
+            } else {
+                after_all(tasks, o)
+            }
+        }),
+        option::of(name()).prop_map(|n| n.map_or_else(is_running, |n| task(n).is_running())),
+        option::of(0..100u32).prop_map(|n| n.map_or_else(retry_forever, retry)),
+        (1..10_000_000_000u64, any::<bool>()).prop_map(|(us, within)| {
+            let d = Duration::from_micros(us);
+            if within {
+                scheduler_started_within(d).unwrap()
+            } else {
+                scheduler_running_longer_than(d).unwrap()
+            }
+        }),
+        (0..3usize, any::<u64>()).prop_map(|(i, n)| match i {
+            0 => scheduler_cycles_more_than(n),
+            1 => scheduler_cycles_less_than(n),
+            _ => scheduler_cycles(n),
+        }),
+        "[a-z ']{0,6}".prop_map(|v| env(v.replace('\'', ""))),
+        (name(), option::of("[a-z0-9 ]{0,6}")).prop_map(|(k, v)| match v {
+            Some(v) => param(k).is(v),
+            None => param(k).exists(),
+        }),
+    ]
+}
+
+fn time_of_week_on(p: TimeOfWeek) -> Condition {
+    time_of_week().on(p).unwrap()
+}
+
+fn combine(leaf: impl Strategy<Value = Condition> + 'static) -> impl Strategy<Value = Condition> {
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|c| !c),
+            vec(inner.clone(), 2..4).prop_map(|cs| cs.into_iter().reduce(|a, b| a & b).unwrap()),
+            vec(inner, 2..4).prop_map(|cs| cs.into_iter().reduce(|a, b| a | b).unwrap()),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn display_round_trips(c in combine(leaf())) {
+        let printed = c.to_string();
+        let parsed: Condition = printed.parse().map_err(|e: ParseError| {
+            TestCaseError::fail(format!("{printed:?} does not parse:\n{}", e.render()))
+        })?;
+        prop_assert_eq!(&parsed, &c, "printed as {:?}", printed);
+        prop_assert_eq!(parsed.to_string(), printed);
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// API vs strings written independently
+// ----------------------------------------------------------------------------------------
+
+/// Choices of spelling, drawn at random.
+#[derive(Debug, Clone)]
+struct Style {
+    separators: Vec<&'static str>,
+    picks: Vec<u8>,
+}
+
+impl Style {
+    fn sep(&self, i: usize) -> &'static str {
+        self.separators[i % self.separators.len()]
+    }
+    fn pick(&self, i: usize, n: u8) -> u8 {
+        self.picks[i % self.picks.len()] % n
+    }
+}
+
+fn style() -> impl Strategy<Value = Style> {
+    (
+        vec(
+            prop::sample::select(vec![" ", " ", " ", "  ", "\t", "\n", " \n  "]),
+            1..8,
+        ),
+        vec(any::<u8>(), 1..8),
+    )
+        .prop_map(|(separators, picks)| Style { separators, picks })
+}
+
+fn write_time_of_day(t: TimeOfDay, s: &Style, i: usize) -> String {
+    let (h, m, sec, us) = (t.hour(), t.minute(), t.second(), t.microsecond());
+    if sec == 0 && us == 0 {
+        match s.pick(i, 4) {
+            0 if m == 0 => {
+                let h12 = if h % 12 == 0 { 12 } else { h % 12 };
+                let ampm = if h < 12 {
+                    ["am", "AM", "Am"]
+                } else {
+                    ["pm", "PM", "pM"]
+                }[s.pick(i + 1, 3) as usize];
+                return format!(
+                    "{h12}{}{ampm}",
+                    if s.pick(i + 2, 2) == 0 { "" } else { " " }
+                );
+            }
+            1 if h < 10 => return format!("{h}:{m:02}"),
+            2 => return format!("{h:02}:{m:02}:00"),
+            _ => return format!("{h:02}:{m:02}"),
+        }
+    }
+    let mut out = format!("{h:02}:{m:02}:{sec:02}");
+    if us != 0 {
+        write!(out, ".{us:06}").unwrap();
+    }
+    out
+}
+
+fn write_weekday(d: Weekday, s: &Style, i: usize) -> String {
+    let full = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ][d.num_days_from_monday() as usize];
+    let word = if s.pick(i, 2) == 0 {
+        full.to_owned()
+    } else {
+        full[..3].to_owned()
+    };
+    match s.pick(i + 1, 3) {
+        0 => word.to_lowercase(),
+        1 => word.to_uppercase(),
+        _ => word,
+    }
+}
+
+fn write_week(p: TimeOfWeek, s: &Style, i: usize) -> String {
+    let mut out = write_weekday(p.weekday(), s, i);
+    if let Some(t) = p.time() {
+        write!(out, " {}", write_time_of_day(t, s, i + 3)).unwrap();
+    }
+    out
+}
+
+fn write_month(p: TimeOfMonth, s: &Style, i: usize) -> String {
+    let d = p.day_of_month();
+    let suffix = match s.pick(i, 3) {
+        0 => "",
+        1 => ".",
+        _ => match d {
+            1 | 21 | 31 => "st",
+            2 | 22 => "nd",
+            3 | 23 => "rd",
+            _ => "th",
+        },
+    };
+    let mut out = format!("{d}{suffix}");
+    if let Some(t) = p.time() {
+        write!(out, " {}", write_time_of_day(t, s, i + 1)).unwrap();
+    }
+    out
+}
+
+fn write_hour(p: TimeOfHour, s: &Style, i: usize) -> String {
+    let text = p.to_string();
+    let (m, rest) = text.split_once(':').unwrap_or(("60", "00"));
+    let minutes: u32 = m.parse().unwrap();
+    if rest == "00" && minutes % 15 == 0 {
+        let q = minutes / 15;
+        return match s.pick(i, 3) {
+            0 => format!("{q}q"),
+            1 => format!("{q} quarter{}", if q == 1 { "" } else { "s" }),
+            _ if q < 4 => format!("{minutes:02}:00"),
+            _ => format!("{q} quarters"),
+        };
+    }
+    text
+}
+
+fn write_span<P: Copy>(
+    span: Span<P>,
+    point: impl Fn(P, &Style, usize) -> String,
+    s: &Style,
+) -> String {
+    match span {
+        Span::Full => String::new(),
+        Span::Before(p) => format!("{}before{}{}", s.sep(1), s.sep(2), point(p, s, 3)),
+        Span::After(p) => format!("{}after{}{}", s.sep(1), s.sep(2), point(p, s, 3)),
+        Span::Between(a, b) => format!(
+            "{}between{}{}{}and{}{}",
+            s.sep(1),
+            s.sep(2),
+            point(a, s, 3),
+            s.sep(3),
+            s.sep(4),
+            point(b, s, 7)
+        ),
+        Span::Starting(p) => format!("{}starting{}{}", s.sep(1), s.sep(2), point(p, s, 3)),
+        Span::On(p) => format!("{}on{}{}", s.sep(1), s.sep(2), point(p, s, 3)),
+    }
+}
+
+fn write_interval(secs: u64, s: &Style) -> String {
+    let (h, m, sec) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match s.pick(5, 4) {
+        0 => format!("{secs}{}seconds", s.sep(6)),
+        1 => format!("{secs}s"),
+        2 => format!("{h:02}:{m:02}:{sec:02}"),
+        _ => {
+            let mut parts = Vec::new();
+            if h > 0 {
+                parts.push(format!("{h}h"));
+            }
+            if m > 0 {
+                parts.push(format!("{m} min"));
+            }
+            if sec > 0 || parts.is_empty() {
+                parts.push(format!("{sec} sec"));
+            }
+            parts.join(", ")
+        }
+    }
+}
+
+/// A leaf described as data, to be written both ways.
+#[derive(Debug, Clone)]
+enum Spec {
+    Literal(bool),
+    Daily(Span<TimeOfDay>),
+    Weekly(Span<TimeOfWeek>),
+    Monthly(Span<TimeOfMonth>),
+    Hourly(Span<TimeOfHour>),
+    DayWindow(Span<TimeOfDay>),
+    WeekOn(TimeOfWeek),
+    Every(u64),
+    Past(Option<String>, u64),
+    Today(Option<String>, Span<TimeOfDay>),
+    After(Vec<String>, bool),
+    Running(Option<String>),
+    Retry(Option<u32>),
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    let plain_name = "[a-z_][a-z0-9_]{0,8}";
+    prop_oneof![
+        any::<bool>().prop_map(Spec::Literal),
+        span(day_point()).prop_map(Spec::Daily),
+        span(week_point()).prop_map(Spec::Weekly),
+        span(month_point()).prop_map(Spec::Monthly),
+        span(hour_point()).prop_map(Spec::Hourly),
+        window(day_point()).prop_map(Spec::DayWindow),
+        week_point().prop_map(Spec::WeekOn),
+        (1..200_000u64).prop_map(Spec::Every),
+        (option::of(plain_name), 1..200_000u64).prop_map(|(n, s)| Spec::Past(n, s)),
+        (option::of(plain_name), span(day_point())).prop_map(|(n, s)| Spec::Today(n, s)),
+        (vec(plain_name, 1..4), any::<bool>()).prop_map(|(t, a)| Spec::After(t, a)),
+        option::of(plain_name).prop_map(Spec::Running),
+        option::of(0..50u32).prop_map(Spec::Retry),
+    ]
+}
+
+fn build(spec: &Spec) -> Condition {
+    match spec.clone() {
+        Spec::Literal(b) => b.into(),
+        Spec::Daily(s) => once(daily(), s),
+        Spec::Weekly(s) => once(weekly(), s),
+        Spec::Monthly(s) => once(monthly(), s),
+        Spec::Hourly(s) => once(hourly(), s),
+        Spec::DayWindow(s) => clock(time_of_day(), s),
+        Spec::WeekOn(p) => time_of_week().on(p).unwrap(),
+        Spec::Every(secs) => every(Duration::from_secs(secs)).unwrap(),
+        Spec::Past(n, secs) => {
+            let b = n.map_or_else(has_failed, |n| task(n).has_failed());
+            b.past(Duration::from_secs(secs)).unwrap()
+        }
+        Spec::Today(n, s) => scoped(
+            n.map_or_else(has_succeeded, |n| task(n).has_succeeded())
+                .today(),
+            s,
+        ),
+        Spec::After(tasks, any_of) => {
+            if any_of && tasks.len() > 1 {
+                after_any(tasks, Outcome::Finished)
+            } else if tasks.len() == 1 {
+                after_success(tasks[0].clone())
+            } else {
+                after_all(tasks, Outcome::Succeeded)
+            }
+        }
+        Spec::Running(n) => n.map_or_else(is_running, |n| task(n).is_running()),
+        Spec::Retry(n) => n.map_or_else(retry_forever, retry),
+    }
+}
+
+fn write(spec: &Spec, s: &Style) -> String {
+    match spec {
+        Spec::Literal(b) => format!("{}{b}", if s.pick(0, 2) == 0 { "always " } else { "" }),
+        Spec::Daily(span) => format!("daily{}", write_span(*span, write_time_of_day, s)),
+        Spec::Weekly(span) => format!("weekly{}", write_span(*span, write_week, s)),
+        Spec::Monthly(span) => format!("monthly{}", write_span(*span, write_month, s)),
+        Spec::Hourly(span) => format!("hourly{}", write_span(*span, write_hour, s)),
+        Spec::DayWindow(span) => format!(
+            "time{}of day{}",
+            s.sep(0),
+            write_span(*span, write_time_of_day, s)
+        ),
+        Spec::WeekOn(p) => format!("time of{}week on {}", s.sep(0), write_week(*p, s, 1)),
+        Spec::Every(secs) => format!("every{}{}", s.sep(0), write_interval(*secs, s)),
+        Spec::Past(n, secs) => format!(
+            "{}has failed{}{}past {}",
+            n.as_ref()
+                .map(|n| format!("task '{n}'{}", s.sep(1)))
+                .unwrap_or_default(),
+            s.sep(2),
+            if s.pick(3, 2) == 0 { "in " } else { "" },
+            write_interval(*secs, s)
+        ),
+        Spec::Today(n, span) => format!(
+            "{}has{}succeeded today{}",
+            n.as_ref()
+                .map(|n| format!("task '{n}' "))
+                .unwrap_or_default(),
+            s.sep(1),
+            write_span(*span, write_time_of_day, s)
+        ),
+        Spec::After(tasks, any_of) => {
+            let quoted: Vec<String> = tasks.iter().map(|t| format!("'{t}'")).collect();
+            let list = quoted.join(if s.pick(1, 2) == 0 { ", " } else { "," });
+            if *any_of && tasks.len() > 1 {
+                format!("after any tasks {list} finished")
+            } else if tasks.len() == 1 {
+                let outcome = if s.pick(2, 2) == 0 { "" } else { " succeeded" };
+                format!("after{}task {list}{outcome}", s.sep(3))
+            } else {
+                format!(
+                    "after tasks {list}{}",
+                    if s.pick(2, 2) == 0 { "" } else { " succeeded" }
+                )
+            }
+        }
+        Spec::Running(None) => "is running".to_owned(),
+        Spec::Running(Some(n)) => {
+            if s.pick(1, 2) == 0 {
+                format!("task '{n}' is running")
+            } else {
+                format!("while task '{n}' is running")
+            }
+        }
+        Spec::Retry(None) => "retry".to_owned(),
+        Spec::Retry(Some(n)) => format!("retry{}{n}", s.sep(4)),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn api_equals_strings(specs in vec(spec(), 1..4), style in style(), ops in vec(any::<bool>(), 3)) {
+        let mut text = String::new();
+        let mut built: Option<Condition> = None;
+        for (i, spec) in specs.iter().enumerate() {
+            let leaf = build(spec);
+            let written = write(spec, &style);
+            match built.take() {
+                None => {
+                    text = written;
+                    built = Some(leaf);
+                }
+                Some(prev) => {
+                    // `&` binds tighter than `|`: parenthesise the left side to keep the
+                    // API's left-to-right grouping.
+                    let op_and = ops[i % ops.len()];
+                    text = format!("({text}){}{}{}{written}", style.sep(i), if op_and { "&" } else { "|" }, style.sep(i + 1));
+                    built = Some(if op_and { prev & leaf } else { prev | leaf });
+                }
+            }
+        }
+        let built = built.unwrap();
+        let parsed: Condition = text.parse().map_err(|e: ParseError| {
+            TestCaseError::fail(format!("{text:?} does not parse:\n{}", e.render()))
+        })?;
+        prop_assert_eq!(parsed, built, "{:?}", text);
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// The parser never panics
+// ----------------------------------------------------------------------------------------
+
+fn check_parse(s: &str) -> Result<(), TestCaseError> {
+    match s.parse::<Condition>() {
+        Ok(c) => {
+            let printed = c.to_string();
+            let again: Condition = printed.parse().map_err(|e: ParseError| {
+                TestCaseError::fail(format!(
+                    "{s:?} parsed, but its print {printed:?} does not: {e}"
+                ))
+            })?;
+            prop_assert_eq!(again, c);
+        }
+        Err(e) => {
+            let r = e.span();
+            prop_assert!(
+                r.start <= r.end && r.end <= s.len(),
+                "span {:?} outside {:?}",
+                r,
+                s
+            );
+            prop_assert!(s.is_char_boundary(r.start) && s.is_char_boundary(r.end));
+            prop_assert!(!e.render().is_empty());
+            prop_assert!(!e.to_string().is_empty());
+        }
+    }
+    Ok(())
+}
+
+const TOKENS: &[&str] = &[
+    "true",
+    "false",
+    "always",
+    "daily",
+    "hourly",
+    "weekly",
+    "monthly",
+    "minutely",
+    "secondly",
+    "time",
+    "of",
+    "day",
+    "week",
+    "month",
+    "hour",
+    "minute",
+    "between",
+    "and",
+    "before",
+    "after",
+    "on",
+    "starting",
+    "every",
+    "cron",
+    "task",
+    "tasks",
+    "any",
+    "has",
+    "succeeded",
+    "failed",
+    "finished",
+    "terminated",
+    "started",
+    "crashed",
+    "inacted",
+    "today",
+    "this",
+    "past",
+    "in",
+    "is",
+    "running",
+    "while",
+    "retry",
+    "scheduler",
+    "ago",
+    "run",
+    "over",
+    "more",
+    "less",
+    "than",
+    "cycles",
+    "env",
+    "param",
+    "exists",
+    "'x'",
+    "'a b'",
+    "''",
+    "'",
+    "\"x\"",
+    "10:00",
+    "25:00",
+    "7:5",
+    "10am",
+    "13pm",
+    "10",
+    "1.5",
+    "0",
+    "Mon",
+    "friday",
+    "5th",
+    "32nd",
+    "1q",
+    "quarter",
+    "15:00",
+    "*",
+    "*/5",
+    "1-5",
+    "MON-FRI",
+    "JAN",
+    "minutes",
+    "h",
+    "1h30m",
+    "00:10:00",
+    "&",
+    "|",
+    "~",
+    "(",
+    ")",
+    ",",
+    "é",
+    "日本",
+    "\u{0}",
+    "-",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn parser_never_panics_on_any_string(s in any::<String>()) {
+        check_parse(&s)?;
+    }
+
+    #[test]
+    fn parser_never_panics_on_token_soup(
+        tokens in vec(prop::sample::select(TOKENS.to_vec()), 0..14),
+        seps in vec(prop::sample::select(vec!["", " ", " ", "  ", "\n"]), 14),
+    ) {
+        let mut s = String::new();
+        for (t, sep) in tokens.iter().zip(seps.iter()) {
+            s.push_str(t);
+            s.push_str(sep);
+        }
+        check_parse(&s)?;
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// next_change against brute force
+// ----------------------------------------------------------------------------------------
+
+/// Leaves whose value moves with time (and the owning task's log).
+fn timed_leaf() -> impl Strategy<Value = Condition> {
+    prop_oneof![
+        span(minute_point()).prop_map(|s| once(minutely(), s)),
+        span(hour_point()).prop_map(|s| once(hourly(), s)),
+        span(day_point()).prop_map(|s| once(daily(), s)),
+        span(week_point()).prop_map(|s| once(weekly(), s)),
+        window(minute_point()).prop_map(|s| clock(time_of_minute(), s)),
+        window(hour_point()).prop_map(|s| clock(time_of_hour(), s)),
+        window(day_point()).prop_map(|s| clock(time_of_day(), s)),
+        window(week_point()).prop_map(|s| clock(time_of_week(), s)),
+        (60..4 * 3600u64).prop_map(|s| every(Duration::from_secs(s)).unwrap()),
+        cron_text().prop_filter_map("cron that can match", |t| cron(&t).ok()),
+        (1..3 * 3600u64).prop_map(|s| has_started().past(Duration::from_secs(s)).unwrap()),
+        span(hour_point()).prop_map(|s| scoped(has_succeeded().this_hour(), s)),
+        any::<bool>().prop_map(Condition::from),
+    ]
+}
+
+fn zone() -> impl Strategy<Value = Tz> {
+    prop::sample::select(vec![
+        Tz::UTC,
+        Tz::America__New_York,
+        Tz::Australia__Lord_Howe,
+    ])
+}
+
+/// Seconds since 2024-01-01, anywhere in the year or close to a transition of the zones.
+fn start() -> impl Strategy<Value = i64> {
+    let transitions: Vec<i64> = [
+        (2024, 3, 10, 7),  // New York spring forward (07:00 UTC)
+        (2024, 11, 3, 6),  // New York fall back
+        (2024, 4, 6, 15),  // Lord Howe back
+        (2024, 10, 5, 15), // Lord Howe forward
+    ]
+    .iter()
+    .map(|&(y, m, d, h)| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap().timestamp())
+    .collect();
+    let base = Utc
+        .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp();
+    prop_oneof![
+        (0..366 * 86_400i64).prop_map(move |s| base + s),
+        (prop::sample::select(transitions), -4 * 3600..4 * 3600i64).prop_map(|(t, d)| t + d),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn next_change_matches_brute_force(
+        cond in combine(timed_leaf()),
+        zone in zone(),
+        start in start(),
+        run_when_due in any::<bool>(),
+    ) {
+        let from = Utc.timestamp_opt(start, 0).unwrap();
+        let to = from + chrono::Duration::hours(5);
+        let walk = Walk::of(cond, zone);
+        let walk = if run_when_due { walk.running() } else { walk };
+        walk.walk(from, to, SECOND);
+    }
+}
