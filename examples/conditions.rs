@@ -1,1 +1,116 @@
-fn main() {}
+//! Explore the condition language: parse conditions, see their canonical form, whether
+//! they hold now, and when they will next change.
+//!
+//! ```text
+//! cargo run --example conditions                                   # a tour
+//! cargo run --example conditions -- "daily between 07:00 and 10:00"
+//! cargo run --example conditions -- --zone Europe/Helsinki "time of day after 17:00"
+//! cargo run --example conditions -- "dialy after 25:00"            # see an error
+//! ```
+//!
+//! Conditions that read a task's log are evaluated for a task named `example` with an
+//! empty log, as for a task that has never run.
+
+use std::process::ExitCode;
+
+use chrono::Utc;
+use scheduler::prelude::*;
+use scheduler::{EvalContext, MemoryLog, Timestamp, Tz};
+
+const TOUR: &[&str] = &[
+    "daily between 07:00 and 10:00 & after task 'get_data' succeeded",
+    "every 15 minutes & time of day between 09:00 and 17:00 & ~time of week on Sunday",
+    "cron 0 9 * * MON-FRI",
+    "weekly on Friday | monthly before 5th",
+    "task 'backup' has failed today | retry 2",
+    "daily betwen 07:00 and 10:00",
+    "daily after 25:00",
+    "(daily | hourly",
+    "cron 0 0 31 2 *",
+];
+
+fn explain(text: &str, zone: Tz) -> bool {
+    println!("condition: {text}");
+    let condition: Condition = match text.parse() {
+        Ok(c) => c,
+        Err(e) => {
+            println!("{}\n", e.render());
+            return false;
+        }
+    };
+    println!("  canonical:   {condition}");
+    let log = MemoryLog::new();
+    let cx = EvalContext::new(&log).owner("example").zone(zone);
+    let now = Timestamp::from(Utc::now());
+    match condition.evaluate(&cx, now) {
+        Ok(value) => println!(
+            "  now:         {value} ({} in {zone})",
+            now.to_datetime()
+                .with_timezone(&zone)
+                .format("%a %Y-%m-%d %H:%M:%S %Z")
+        ),
+        Err(e) => println!("  now:         cannot evaluate: {e}"),
+    }
+    let mut at = now;
+    for i in 1..=3 {
+        match condition.next_change(&cx, at) {
+            Ok(NextChange::At(t)) => {
+                let value = condition
+                    .evaluate(&cx, t)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                println!(
+                    "  change {i}:    {} -> {value}",
+                    t.to_datetime()
+                        .with_timezone(&zone)
+                        .format("%a %Y-%m-%d %H:%M:%S%.6f %Z")
+                );
+                at = t;
+            }
+            Ok(NextChange::NotBefore(t)) => {
+                println!("  change {i}:    not before {t}");
+                break;
+            }
+            Ok(NextChange::Never) => {
+                println!("  change {i}:    never by the passing of time alone");
+                break;
+            }
+            Err(e) => {
+                println!("  change {i}:    cannot tell: {e}");
+                break;
+            }
+        }
+    }
+    println!();
+    true
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1).peekable();
+    let mut zone = Tz::UTC;
+    if args.peek().map(String::as_str) == Some("--zone") {
+        args.next();
+        match args.next().map(|z| z.parse::<Tz>()) {
+            Some(Ok(z)) => zone = z,
+            _ => {
+                eprintln!("--zone takes an IANA time zone name, such as Europe/Helsinki");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let conditions: Vec<String> = args.collect();
+    let ok = if conditions.is_empty() {
+        TOUR.iter()
+            .map(|c| explain(c, zone))
+            .filter(|ok| !ok)
+            .count()
+            == 4
+    } else {
+        conditions.iter().fold(true, |ok, c| explain(c, zone) && ok)
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -272,7 +272,18 @@ impl ParseError {
     pub fn message(&self) -> String {
         match (&self.kind, self.found()) {
             (ParseErrorKind::Unexpected { .. }, Some(found)) => {
-                format!("{}, found `{}`", self.kind, found.escape_debug())
+                // Control characters are shown escaped; everything else as typed.
+                let shown: String = found
+                    .chars()
+                    .map(|c| {
+                        if c.is_control() {
+                            c.escape_default().collect()
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect();
+                format!("{}, found `{shown}`", self.kind)
             }
             (ParseErrorKind::Unexpected { .. }, None) => {
                 format!("{}, found the end of the condition", self.kind)

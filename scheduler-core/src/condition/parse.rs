@@ -318,7 +318,14 @@ impl<'i> Builder<'i> {
                 &day,
                 ParseErrorKind::UnknownWeekday(day.as_str().to_owned()),
             );
-            match nearest(day.as_str(), WEEKDAY_WORDS) {
+            let typed = day.as_str().to_ascii_lowercase();
+            let prefix_of = WEEKDAY_WORDS[7..]
+                .iter()
+                .find(|w| w.to_ascii_lowercase().starts_with(&typed));
+            match prefix_of
+                .copied()
+                .or_else(|| nearest(day.as_str(), WEEKDAY_WORDS))
+            {
                 Some(w) => e.with_hint(format!("did you mean `{w}`?")),
                 None => e.with_hint("weekdays are written as names: `Monday` or `Mon`"),
             }
@@ -1199,7 +1206,16 @@ fn syntax_error(input: &str, e: pest::error::Error<Rule>) -> ParseError {
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
     let mut expected: Vec<Expected> = positives.into_iter().filter_map(expected_of).collect();
-    expected.sort();
+    // What would continue the phrase first; how to end it (an operator, `)`, the end) last.
+    expected.sort_by_key(|e| {
+        let rank = match e {
+            Expected::Operator => 1,
+            Expected::CloseParenthesis => 2,
+            Expected::End => 3,
+            _ => 0,
+        };
+        (rank, *e)
+    });
     expected.dedup();
     if expected.contains(&Expected::Condition) {
         // The start of an operand also accepts its keywords; say "a condition" once.
@@ -1220,15 +1236,40 @@ fn syntax_error(input: &str, e: pest::error::Error<Rule>) -> ParseError {
 
     let end = token_end(input, pos);
     let found = &input[pos..end];
-    let hint = syntax_hint(found, &expected);
+    let hint = syntax_hint(input, pos, found, &expected);
     let mut error = ParseError::new(input, pos..end, ParseErrorKind::Unexpected { expected });
     error.set_hint_if_none(hint);
     error
 }
 
-fn syntax_hint(found: &str, expected: &[Expected]) -> Option<String> {
+fn syntax_hint(input: &str, pos: usize, found: &str, expected: &[Expected]) -> Option<String> {
     let has = |e: Expected| expected.contains(&e);
+    let before = input[..pos].trim_end();
+    if found.is_empty() {
+        return if has(Expected::TimeUnit) {
+            Some("add a unit, as in `10 minutes`".to_owned())
+        } else {
+            None
+        };
+    }
     let first_char = found.chars().next()?;
+    if matches!(first_char, '&' | '|') && before.ends_with(first_char) {
+        return Some(format!("write a single `{first_char}`"));
+    }
+    if let Some(cron_at) = before.rfind("cron") {
+        let since = &before[cron_at + 4..];
+        let fields = since.split_whitespace().count();
+        let in_cron = !since.contains(['&', '|', '(', ')', '~', '\'']);
+        let cron_like = found
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "*/,-".contains(c));
+        if in_cron && cron_like && fields >= 5 {
+            return Some(
+                "a cron expression has five fields: minute, hour, day of month, month and day of week"
+                    .to_owned(),
+            );
+        }
+    }
     if found == "at" && has(Expected::Span) {
         return Some("write `on`: `daily on 10:00` is the hour from 10:00 to 11:00".to_owned());
     }
@@ -1263,9 +1304,7 @@ fn syntax_hint(found: &str, expected: &[Expected]) -> Option<String> {
         }
         return Some("units are ms, seconds, minutes, hours, days and weeks".to_owned());
     }
-    if has(Expected::TimeUnit) && first_char.is_ascii_digit()
-        || found.is_empty() && has(Expected::TimeUnit)
-    {
+    if has(Expected::TimeUnit) && first_char.is_ascii_digit() {
         return Some("add a unit, as in `10 minutes`".to_owned());
     }
     if first_char.is_alphabetic() {
