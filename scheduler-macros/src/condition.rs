@@ -11,15 +11,14 @@ use crate::lit_span;
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let lit: LitStr = match syn::parse2(input.clone()) {
         Ok(lit) => lit,
-        Err(e) => {
+        Err(_) => {
             let message = "expected a string literal with a condition, such as \
                            `condition!(\"daily after 07:00\")`";
             let span = input
                 .into_iter()
                 .next()
                 .map_or_else(proc_macro2::Span::call_site, |t| t.span());
-            let error = syn::Error::new(span, message);
-            return with_fallback(error.combine_into(e));
+            return with_fallback(syn::Error::new(span, message));
         }
     };
     if !lit.suffix().is_empty() {
@@ -51,16 +50,4 @@ fn with_fallback(error: syn::Error) -> TokenStream {
         #error;
         ::scheduler::Condition::FALSE
     }}
-}
-
-trait CombineInto {
-    fn combine_into(self, other: syn::Error) -> syn::Error;
-}
-
-impl CombineInto for syn::Error {
-    /// Keeps our message first and syn's detail after it.
-    fn combine_into(mut self, other: syn::Error) -> syn::Error {
-        self.combine(other);
-        self
-    }
 }

@@ -376,7 +376,7 @@ impl<'i> Builder<'i> {
         let d = std::time::Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX));
         Interval::new(d).map_err(|e| {
             let hint = matches!(e, ValueError::ZeroDuration(_))
-                .then_some("use a length of at least one microsecond, such as `1 second`");
+                .then_some("write a length longer than zero, such as `10 seconds`");
             with_optional_hint(self.error(&pair, e), hint.map(str::to_owned))
         })
     }

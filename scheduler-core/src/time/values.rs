@@ -42,8 +42,8 @@ pub enum ValueError {
     /// A day of the month outside 1..=31.
     #[error("day {0} of the month is out of range: days run from 1 to 31")]
     DayOfMonth(u32),
-    /// A length of time that is zero (or shorter than one microsecond).
-    #[error("a length of time must be at least one microsecond, got {0:?}")]
+    /// A length of time that is zero (or shorter than one microsecond, the resolution).
+    #[error("a length of time must be at least one microsecond")]
     ZeroDuration(Duration),
     /// A length of time too long to be represented in microseconds.
     #[error("a length of time must be shorter than 100 000 years, got {0:?}")]

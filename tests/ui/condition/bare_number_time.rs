@@ -1,0 +1,3 @@
+fn main() {
+    let _ = scheduler::condition!("daily after 10");
+}

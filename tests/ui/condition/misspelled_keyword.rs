@@ -1,0 +1,3 @@
+fn main() {
+    let _ = scheduler::condition!("daily betwen 07:00 and 10:00");
+}
