@@ -106,7 +106,9 @@ fn main() -> ExitCode {
             .count()
             == 4
     } else {
-        conditions.iter().fold(true, |ok, c| explain(c, zone) && ok)
+        // Explain every condition, even after one fails to parse.
+        let failures = conditions.iter().filter(|c| !explain(c, zone)).count();
+        failures == 0
     };
     if ok {
         ExitCode::SUCCESS

@@ -409,19 +409,18 @@ fn parse_deviation(case: &ParseCase, all: &[ParseCase]) -> Option<Deviation> {
             expected: Expect::Value(true),
         });
     }
-    if case.parses {
-        // Rocketry accepts a zero length of time.
-        if let Err(e) = cond.parse::<Condition>() {
-            if matches!(
-                e.kind(),
-                ParseErrorKind::InvalidValue(scheduler::time::ValueError::ZeroDuration(_))
-            ) {
-                return Some(Deviation {
-                    rule: "CONDITIONS.md §3: a zero length of time is rejected",
-                    expected: Expect::ParseError,
-                });
-            }
-        }
+    // Rocketry accepts a zero length of time.
+    if case.parses
+        && let Err(e) = cond.parse::<Condition>()
+        && matches!(
+            e.kind(),
+            ParseErrorKind::InvalidValue(scheduler::time::ValueError::ZeroDuration(_))
+        )
+    {
+        return Some(Deviation {
+            rule: "CONDITIONS.md §3: a zero length of time is rejected",
+            expected: Expect::ParseError,
+        });
     }
     None
 }

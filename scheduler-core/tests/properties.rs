@@ -407,7 +407,7 @@ fn write_hour(p: TimeOfHour, s: &Style, i: usize) -> String {
     let text = p.to_string();
     let (m, rest) = text.split_once(':').unwrap_or(("60", "00"));
     let minutes: u32 = m.parse().unwrap();
-    if rest == "00" && minutes % 15 == 0 {
+    if rest == "00" && minutes.is_multiple_of(15) {
         let q = minutes / 15;
         return match s.pick(i, 3) {
             0 => format!("{q}q"),

@@ -13,11 +13,10 @@ use syn::LitStr;
 pub(crate) fn span_of_range(lit: &LitStr, range: Range<usize>) -> Span {
     let source = lit.token().to_string();
     let value = lit.value();
-    let content_start = if source.starts_with('r') {
-        // r"...", r#"..."#: `r`, the hashes, and the quote.
-        1 + source[1..].chars().take_while(|&c| c == '#').count() + 1
-    } else {
-        1
+    // r"...", r#"..."#: `r`, the hashes, and the quote; "...": the quote.
+    let content_start = match source.strip_prefix('r') {
+        Some(raw) => 1 + raw.chars().take_while(|&c| c == '#').count() + 1,
+        None => 1,
     };
     let content = source.get(content_start..content_start + value.len());
     if content != Some(value.as_str()) {

@@ -14,6 +14,7 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -250,8 +251,15 @@ impl fmt::Display for CronField {
 pub(crate) struct NeverMatches;
 
 /// A validated cron expression.
+///
+/// Cheap to clone: the fields and the matcher are shared.
 #[derive(Debug, Clone)]
 pub struct CronSchedule {
+    inner: Arc<CronInner>,
+}
+
+#[derive(Debug)]
+struct CronInner {
     fields: [CronField; 5],
     every_minute: bool,
     matcher: croner::Cron,
@@ -298,32 +306,34 @@ impl CronSchedule {
         );
         let matcher: croner::Cron = pattern.parse().map_err(|_| NeverMatches)?;
         Ok(CronSchedule {
-            fields,
-            every_minute,
-            matcher,
+            inner: Arc::new(CronInner {
+                fields,
+                every_minute,
+                matcher,
+            }),
         })
     }
 
     /// The five fields.
     pub fn fields(&self) -> &[CronField; 5] {
-        &self.fields
+        &self.inner.fields
     }
 
     /// Whether every minute matches.
     pub(crate) fn matches_every_minute(&self) -> bool {
-        self.every_minute
+        self.inner.every_minute
     }
 
     /// Whether the wall-clock minute starting at `minute_start` matches.
     pub(crate) fn matches(&self, minute_start: i64) -> bool {
         DateTime::<Utc>::from_timestamp_micros(minute_start)
-            .is_some_and(|t| self.matcher.is_time_matching(&t).unwrap_or(false))
+            .is_some_and(|t| self.inner.matcher.is_time_matching(&t).unwrap_or(false))
     }
 
     /// The start of the first matching wall-clock minute after `wall`.
     pub(crate) fn next_match_after(&self, wall: i64) -> Option<i64> {
         let t = DateTime::<Utc>::from_timestamp_micros(wall)?;
-        let next = self.matcher.find_next_occurrence(&t, false).ok()?;
+        let next = self.inner.matcher.find_next_occurrence(&t, false).ok()?;
         let micros = next.timestamp_micros();
         // croner works in whole seconds; keep minute starts only.
         Some(micros - micros.rem_euclid(MINUTE))
@@ -332,7 +342,7 @@ impl CronSchedule {
 
 impl PartialEq for CronSchedule {
     fn eq(&self, other: &Self) -> bool {
-        self.fields == other.fields
+        self.inner.fields == other.inner.fields
     }
 }
 
@@ -340,13 +350,13 @@ impl Eq for CronSchedule {}
 
 impl Hash for CronSchedule {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.fields.hash(state);
+        self.inner.fields.hash(state);
     }
 }
 
 impl fmt::Display for CronSchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e] = &self.fields;
+        let [a, b, c, d, e] = &self.inner.fields;
         write!(f, "{a} {b} {c} {d} {e}")
     }
 }

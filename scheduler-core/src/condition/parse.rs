@@ -1227,11 +1227,12 @@ fn syntax_error(input: &str, e: pest::error::Error<Rule>) -> ParseError {
         return ParseError::new(input, pos..pos + 1, ParseErrorKind::UnmatchedParenthesis)
             .with_hint("remove it, or add the `(` it closes");
     }
-    if rest.trim().is_empty() && expected.contains(&Expected::CloseParenthesis) {
-        if let Some(open) = unclosed_parenthesis(input) {
-            return ParseError::new(input, open..open + 1, ParseErrorKind::UnclosedParenthesis)
-                .with_hint("add a `)` where the group ends");
-        }
+    if rest.trim().is_empty()
+        && expected.contains(&Expected::CloseParenthesis)
+        && let Some(open) = unclosed_parenthesis(input)
+    {
+        return ParseError::new(input, open..open + 1, ParseErrorKind::UnclosedParenthesis)
+            .with_hint("add a `)` where the group ends");
     }
 
     let end = token_end(input, pos);
@@ -1318,10 +1319,9 @@ fn syntax_hint(input: &str, pos: usize, found: &str, expected: &[Expected]) -> O
         if expected
             .iter()
             .any(|e| matches!(e, Expected::Keyword(_) | Expected::Condition))
+            && let Some(k) = nearest(&word, CONDITION_KEYWORDS)
         {
-            if let Some(k) = nearest(&word, CONDITION_KEYWORDS) {
-                return Some(format!("did you mean `{k}`?"));
-            }
+            return Some(format!("did you mean `{k}`?"));
         }
     }
     if (first_char == '(' || first_char.is_alphabetic()) && has(Expected::Operator) {
