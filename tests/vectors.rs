@@ -104,6 +104,43 @@ enum Expect {
 }
 
 // ----------------------------------------------------------------------------------------
+// Rules of CONDITIONS.md that both kinds of vectors need
+// ----------------------------------------------------------------------------------------
+
+/// Whether the string has a quoted name with a `'` inside, which Rocketry reads greedily
+/// (`after task 'it's'`) and CONDITIONS.md §1 rules out.
+fn has_quote_inside_name(cond: &str) -> bool {
+    let quotes: Vec<usize> = cond.match_indices('\'').map(|(i, _)| i).collect();
+    // An odd count leaves a quote unpaired; a closing quote followed directly by a letter
+    // or digit means the name went on (`'it's'` pairs as `it`, then `s'`).
+    quotes.len() % 2 == 1
+        || quotes.chunks(2).any(|pair| {
+            pair.len() == 2 && cond[pair[1] + 1..].starts_with(|c: char| c.is_alphanumeric())
+        })
+}
+
+/// The rule of CONDITIONS.md §3 that a parse error enforces, when the error is about the
+/// form or range of a value rather than the shape of the condition.
+fn value_rule(e: &ParseError) -> Option<&'static str> {
+    Some(match e.kind() {
+        ParseErrorKind::InvalidValue(scheduler::time::ValueError::ZeroDuration(_)) => {
+            "CONDITIONS.md §3: a zero length of time is rejected (`every 0 seconds`)"
+        }
+        ParseErrorKind::BareNumber => "CONDITIONS.md §3, §9.3: bare numbers are not times of day",
+        ParseErrorKind::Cron(_) => "CONDITIONS.md §3, §9.2: cron fields are validated when parsed",
+        ParseErrorKind::InvalidValue(_) => {
+            "CONDITIONS.md §3: values out of range are rejected when parsed"
+        }
+        ParseErrorKind::Malformed { .. } => {
+            "CONDITIONS.md §3: values must have the documented form (`HH:MM`, `MM:SS`, `SS`)"
+        }
+        _ => return None,
+    })
+}
+
+const QUOTE_RULE: &str = "CONDITIONS.md §1: a name cannot contain `'`";
+
+// ----------------------------------------------------------------------------------------
 // Evaluation vectors
 // ----------------------------------------------------------------------------------------
 
@@ -156,21 +193,8 @@ fn uses_shifted_cron_form(c: &Condition) -> bool {
 fn eval_deviation(case: &EvalCase, parsed: &Result<Condition, ParseError>) -> Option<Deviation> {
     match parsed {
         Err(e) => {
-            let rule = match e.kind() {
-                ParseErrorKind::InvalidValue(scheduler::time::ValueError::ZeroDuration(_)) => {
-                    "CONDITIONS.md §3: a zero length of time is rejected (`every 0 seconds`)"
-                }
-                ParseErrorKind::BareNumber => {
-                    "CONDITIONS.md §3, §9.3: bare numbers are not times of day"
-                }
-                ParseErrorKind::Cron(_) => {
-                    "CONDITIONS.md §3, §9.2: cron fields are validated when parsed"
-                }
-                ParseErrorKind::InvalidValue(_) => {
-                    "CONDITIONS.md §3: values out of range are rejected when parsed"
-                }
-                _ => return None,
-            };
+            let rule = value_rule(e)
+                .or_else(|| has_quote_inside_name(&case.cond).then_some(QUOTE_RULE))?;
             Some(Deviation {
                 rule,
                 expected: Expect::ParseError,
@@ -190,11 +214,10 @@ fn eval_deviation(case: &EvalCase, parsed: &Result<Condition, ParseError>) -> Op
                     expected: Expect::Value(value),
                 });
             }
-            if uses_shifted_cron_form(c) && case.history.is_empty() {
-                let now = instant(&case.now).as_micros();
+            if uses_shifted_cron_form(c) && case.cond.trim_start().starts_with("cron") {
                 return Some(Deviation {
                     rule: "CONDITIONS.md §9.2: stepped numeric ranges and `*/n` in day fields have standard cron meaning",
-                    expected: Expect::Value(standard_cron_matches(&case.cond, now)),
+                    expected: Expect::Value(standard_cron_value(case)),
                 });
             }
             None
@@ -261,6 +284,30 @@ fn standard_cron_matches(cond: &str, micros: i64) -> bool {
         _ => field_matches(2) && field_matches(4),
     };
     field_matches(0) && field_matches(1) && field_matches(3) && day
+}
+
+/// The value of a single-leaf cron vector under standard cron semantics: now is inside a
+/// matching minute, and the owning task has no start in that minute (at the first instant
+/// of a minute that follows a matching one, in the previous minute).
+fn standard_cron_value(case: &EvalCase) -> bool {
+    const MINUTE: i64 = 60_000_000;
+    let now = instant(&case.now).as_micros();
+    let minute_start = now - now.rem_euclid(MINUTE);
+    if !standard_cron_matches(&case.cond, minute_start) {
+        return false;
+    }
+    let window_start = if now > minute_start {
+        minute_start
+    } else if standard_cron_matches(&case.cond, minute_start - MINUTE) {
+        minute_start - MINUTE
+    } else {
+        now
+    };
+    let owner = case.task.as_deref().unwrap_or_default();
+    !case.history.iter().any(|r| {
+        let at = instant(&r.at).as_micros();
+        r.task == owner && r.action == "run" && window_start <= at && at <= now
+    })
 }
 
 fn run_eval_case(case: &EvalCase) -> Result<Expect, String> {
@@ -350,6 +397,19 @@ fn evaluation_vectors() {
 // Parse vectors
 // ----------------------------------------------------------------------------------------
 
+/// Whether a length of time in the string is given in weeks (`2 weeks`, `1w`).
+fn uses_week_unit(cond: &str) -> bool {
+    let bytes = cond.as_bytes();
+    ["weeks", "week", "w"].iter().any(|unit| {
+        cond.match_indices(unit).any(|(i, _)| {
+            let before = cond[..i].trim_end();
+            let after = bytes.get(i + unit.len()).copied();
+            before.ends_with(|c: char| c.is_ascii_digit())
+                && !after.is_some_and(|b| b.is_ascii_alphabetic())
+        })
+    })
+}
+
 /// Whether the case's string uses whitespace other than single spaces between words.
 fn has_free_whitespace(s: &str) -> bool {
     s.contains("  ") || s.contains('\n') || s.contains('\t') || s.contains('\r')
@@ -386,8 +446,11 @@ fn parse_deviation(case: &ParseCase, all: &[ParseCase]) -> Option<Deviation> {
                 .is_some_and(|n| n.trim().chars().all(|c| c.is_ascii_digit()));
         let after_terminated = cond.starts_with("after ") && cond.ends_with(" terminated");
         let crashed = cond.contains("has crashed");
-        let weeks = (cond.starts_with("every ") || cond.contains(" past "))
-            && (cond.ends_with(" weeks") || cond.ends_with(" week") || cond.ends_with('w'));
+        let weeks = (cond.contains("every")
+            || cond.contains("past")
+            || cond.contains("ago")
+            || cond.contains("over"))
+            && uses_week_unit(cond);
         let operator_in_name = note.contains("cannot contain") || note.contains("split");
         let rule = if is_owner_running {
             "CONDITIONS.md §2, §9.6: `is running` applies to the owning task"
@@ -409,16 +472,15 @@ fn parse_deviation(case: &ParseCase, all: &[ParseCase]) -> Option<Deviation> {
             expected: Expect::Value(true),
         });
     }
-    // Rocketry accepts a zero length of time.
+    // Rocketry accepts values that CONDITIONS.md §3 rejects (a zero length of time,
+    // positions out of range, times without minutes) and names with a quote inside.
     if case.parses
         && let Err(e) = cond.parse::<Condition>()
-        && matches!(
-            e.kind(),
-            ParseErrorKind::InvalidValue(scheduler::time::ValueError::ZeroDuration(_))
-        )
+        && let Some(rule) =
+            value_rule(&e).or_else(|| has_quote_inside_name(cond).then_some(QUOTE_RULE))
     {
         return Some(Deviation {
-            rule: "CONDITIONS.md §3: a zero length of time is rejected",
+            rule,
             expected: Expect::ParseError,
         });
     }

@@ -47,6 +47,24 @@ fn clock_windows_over_days() {
 }
 
 #[test]
+fn sub_second_spans() {
+    let from = utc(2024, 1, 1, 0, 0, 0);
+    let to = utc(2024, 1, 1, 0, 0, 3) - chrono::Duration::milliseconds(1);
+    // Stepping by milliseconds: one run in each second's span (the wrapping span is open
+    // at the start, then opens at each 900 ms).
+    for (cond, runs) in [
+        ("secondly before 500", 3),
+        ("secondly between 900 and 100", 4),
+        ("secondly on 250.5", 3),
+    ] {
+        let w = Walk::new(cond, UTC).running().walk(from, to, 1_000);
+        assert_eq!(w.runs.len(), runs, "{cond}: {:?}", w.local_times());
+    }
+    let w = Walk::new("time of day after 00:00:01.5", UTC).walk(from, to, 1_000);
+    assert_eq!(w.changes, 1);
+}
+
+#[test]
 fn once_per_period_runs_once_per_period() {
     let from = utc(2024, 1, 1, 0, 0, 0);
     let to = utc(2024, 1, 4, 0, 0, 0) - chrono::Duration::seconds(1);

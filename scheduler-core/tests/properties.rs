@@ -22,7 +22,7 @@ use proptest::prelude::*;
 use scheduler_core::condition::api::*;
 use scheduler_core::condition::{Condition, Outcome, ParseError};
 use scheduler_core::time::{
-    Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfWeek, Weekday,
+    Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, Weekday,
 };
 
 use common::{SECOND, Walk};
@@ -43,6 +43,13 @@ fn hour_point() -> impl Strategy<Value = TimeOfHour> + Clone {
     prop_oneof![
         (0..60u32, 0..60u32).prop_map(|(m, s)| TimeOfHour::new(m, s).unwrap()),
         (0..=4u32).prop_map(|q| TimeOfHour::quarters(q).unwrap()),
+    ]
+}
+
+fn second_point() -> impl Strategy<Value = TimeOfSecond> + Clone {
+    prop_oneof![
+        (0..=1000u32).prop_map(|ms| TimeOfSecond::from_millis(ms).unwrap()),
+        (0..=1_000_000u32).prop_map(|us| TimeOfSecond::from_micros(us).unwrap()),
     ]
 }
 
@@ -221,7 +228,7 @@ fn scoped<P: PeriodPoint + IntoPoint<P>>(b: StatusIn<P>, span: Span<P>) -> Condi
 fn leaf() -> impl Strategy<Value = Condition> {
     prop_oneof![
         any::<bool>().prop_map(Condition::from),
-        Just(secondly()),
+        span(second_point()).prop_map(|s| once(secondly(), s)),
         span(minute_point()).prop_map(|s| once(minutely(), s)),
         span(hour_point()).prop_map(|s| once(hourly(), s)),
         span(day_point()).prop_map(|s| once(daily(), s)),
@@ -781,6 +788,8 @@ proptest! {
 /// Leaves whose value moves with time (and the owning task's log).
 fn timed_leaf() -> impl Strategy<Value = Condition> {
     prop_oneof![
+        span(second_point()).prop_map(|s| once(secondly(), s)),
+        span(second_point()).prop_map(|s| once(secondly(), s)),
         span(minute_point()).prop_map(|s| once(minutely(), s)),
         span(hour_point()).prop_map(|s| once(hourly(), s)),
         span(day_point()).prop_map(|s| once(daily(), s)),

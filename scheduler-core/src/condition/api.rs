@@ -27,7 +27,8 @@ use std::ops::{BitAnd, BitOr, Not};
 use std::time::Duration;
 
 use crate::time::{
-    Interval, Period, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfWeek, Weekday,
+    Interval, Period, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond,
+    TimeOfWeek, Weekday,
 };
 
 use super::ast::{
@@ -43,8 +44,8 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// The kinds of point that delimit periods: [`TimeOfMinute`], [`TimeOfHour`],
-/// [`TimeOfDay`], [`TimeOfWeek`] and [`TimeOfMonth`].
+/// The kinds of point that delimit periods: [`TimeOfSecond`], [`TimeOfMinute`],
+/// [`TimeOfHour`], [`TimeOfDay`], [`TimeOfWeek`] and [`TimeOfMonth`].
 pub trait PeriodPoint: Copy + sealed::Sealed {
     /// The period of this point's cycle with the given span.
     fn period(span: Span<Self>) -> Period;
@@ -85,6 +86,7 @@ pub trait IntoPoint<P> {
 }
 
 period_point! {
+    TimeOfSecond => Second,
     TimeOfMinute => Minute,
     TimeOfHour => Hour,
     TimeOfDay => Day,
@@ -194,9 +196,9 @@ const fn once_per<P>() -> OncePer<P> {
     OncePer { point: PhantomData }
 }
 
-/// `secondly`: once in every second.
-pub fn secondly() -> Condition {
-    Condition::OncePer(Period::Second)
+/// `secondly`: once in every second (or in a span of it, in milliseconds).
+pub fn secondly() -> OncePer<TimeOfSecond> {
+    once_per()
 }
 
 /// `minutely`: once in every minute (or in a span of it, in seconds).

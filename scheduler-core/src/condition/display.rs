@@ -74,7 +74,7 @@ fn write_leaf(f: &mut fmt::Formatter<'_>, c: &Condition) -> fmt::Result {
         Condition::Literal(b) => write!(f, "{b}"),
         Condition::OncePer(period) => {
             let word = match period {
-                Period::Second => "secondly",
+                Period::Second(_) => "secondly",
                 Period::Minute(_) => "minutely",
                 Period::Hour(_) => "hourly",
                 Period::Day(_) => "daily",
@@ -87,7 +87,7 @@ fn write_leaf(f: &mut fmt::Formatter<'_>, c: &Condition) -> fmt::Result {
         Condition::TimeOf(window) => {
             let period = &window.period;
             let unit = match period {
-                Period::Second => "second",
+                Period::Second(_) => "second",
                 Period::Minute(_) => "minute",
                 Period::Hour(_) => "hour",
                 Period::Day(_) => "day",
@@ -143,7 +143,7 @@ fn write_status(f: &mut fmt::Formatter<'_>, s: &StatusCondition) -> fmt::Result 
         StatusScope::Past(d) => write!(f, " past {d}"),
         StatusScope::Period(period) => {
             let scope = match period {
-                Period::Second => "this second",
+                Period::Second(_) => "this second",
                 Period::Minute(_) => "this minute",
                 Period::Hour(_) => "this hour",
                 Period::Day(_) => "today",
@@ -178,7 +178,7 @@ fn write_after(f: &mut fmt::Formatter<'_>, a: &AfterTasks) -> fmt::Result {
 
 fn write_span_of(f: &mut fmt::Formatter<'_>, period: &Period) -> fmt::Result {
     match period {
-        Period::Second => Ok(()),
+        Period::Second(span) => write_span(f, span),
         Period::Minute(span) => write_span(f, span),
         Period::Hour(span) => write_span(f, span),
         Period::Day(span) => write_span(f, span),

@@ -34,6 +34,8 @@ pub enum Expected {
     TimeOfHour,
     /// A position in a minute such as `30` (seconds).
     TimeOfMinute,
+    /// A position in a second such as `500` (milliseconds).
+    TimeOfSecond,
     /// A weekday such as `Monday`.
     Weekday,
     /// A day of the month such as `5th`.
@@ -71,6 +73,7 @@ impl fmt::Display for Expected {
             Expected::TimeOfDay => f.write_str("a time of day such as `07:00`"),
             Expected::TimeOfHour => f.write_str("minutes past the hour such as `15:00` (MM:SS)"),
             Expected::TimeOfMinute => f.write_str("seconds past the minute such as `30`"),
+            Expected::TimeOfSecond => f.write_str("milliseconds past the second such as `500`"),
             Expected::Weekday => f.write_str("a weekday such as `Monday`"),
             Expected::DayOfMonth => f.write_str("a day of the month such as `5th`"),
             Expected::Duration => f.write_str("a length of time such as `10 minutes`"),

@@ -12,7 +12,7 @@ use pest_derive::Parser;
 
 use crate::time::{
     DAY, HOUR, Interval, MINUTE, Period, SECOND, Span, TimeOfDay, TimeOfHour, TimeOfMinute,
-    TimeOfMonth, TimeOfWeek, ValueError, Weekday,
+    TimeOfMonth, TimeOfSecond, TimeOfWeek, ValueError, Weekday,
 };
 
 use super::ast::{
@@ -220,7 +220,7 @@ impl<'i> Builder<'i> {
         let rule = pair.as_rule();
         let span_pair = pair.into_inner().nth(1);
         Ok(match rule {
-            Rule::secondly => Period::Second,
+            Rule::secondly => Period::Second(self.span(span_pair, Self::second_point)?),
             Rule::minutely => Period::Minute(self.span(span_pair, Self::minute_point)?),
             Rule::hourly => Period::Hour(self.span(span_pair, Self::hour_point)?),
             Rule::daily => Period::Day(self.span(span_pair, Self::day_point)?),
@@ -300,6 +300,29 @@ impl<'i> Builder<'i> {
             TimeOfHour::quarters(n).map_err(|e| (e.into(), None))
         };
         result.map_err(|(kind, hint)| with_optional_hint(self.error(&pair, kind), hint))
+    }
+
+    fn second_point(&self, pair: Pair<'i, Rule>) -> Result<TimeOfSecond> {
+        let text = pair.as_str();
+        let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+        if frac.len() > 3 {
+            return Err(self.error(
+                &pair,
+                ParseErrorKind::Malformed {
+                    what: "milliseconds",
+                    form: "with at most three decimals (one microsecond)",
+                },
+            ));
+        }
+        let millis: u32 = whole.parse().unwrap_or(u32::MAX);
+        let micros = u64::from(millis) * 1_000 + format!("{frac:0<3}").parse::<u64>().unwrap_or(0);
+        u32::try_from(micros)
+            .map_err(|_| ValueError::Millisecond(millis))
+            .and_then(TimeOfSecond::from_micros)
+            .map_err(|e| {
+                self.error(&pair, e)
+                    .with_hint("positions in a second are milliseconds, from `0` to `1000`")
+            })
     }
 
     fn minute_point(&self, pair: Pair<'i, Rule>) -> Result<TimeOfMinute> {
@@ -891,6 +914,14 @@ impl FromStr for TimeOfHour {
     }
 }
 
+impl FromStr for TimeOfSecond {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Builder { input: s }.second_point(only_value(Rule::second_point_only, s)?)
+    }
+}
+
 impl FromStr for TimeOfMinute {
     type Err = ParseError;
 
@@ -965,8 +996,8 @@ const CONDITION_KEYWORDS: [&str; 23] = [
 ];
 
 const TIME_UNIT_WORDS: [&str; 14] = [
-    "milliseconds",
     "ms",
+    "millisecond",
     "seconds",
     "second",
     "minutes",
@@ -1068,7 +1099,8 @@ fn expected_of(rule: Rule) -> Option<Expected> {
         | R::scheduler
         | R::env
         | R::param => Expected::Condition,
-        R::minute_span
+        R::second_span
+        | R::minute_span
         | R::hour_span
         | R::day_span
         | R::week_span
@@ -1104,6 +1136,7 @@ fn expected_of(rule: Rule) -> Option<Expected> {
         R::day_point => Expected::TimeOfDay,
         R::hour_point => Expected::TimeOfHour,
         R::minute_point => Expected::TimeOfMinute,
+        R::second_point => Expected::TimeOfSecond,
         R::week_point | R::weekday => Expected::Weekday,
         R::month_point | R::day_of_month => Expected::DayOfMonth,
         R::duration | R::duration_part | R::decimal | R::clock_duration | R::duration_sign => {
@@ -1125,6 +1158,7 @@ fn expected_of(rule: Rule) -> Option<Expected> {
         | R::day_point_only
         | R::hour_point_only
         | R::minute_point_only
+        | R::second_point_only
         | R::week_point_only
         | R::month_point_only
         | R::duration_only
@@ -1299,6 +1333,9 @@ fn syntax_hint(input: &str, pos: usize, found: &str, expected: &[Expected]) -> O
     if has(Expected::TimeOfHour) && first_char.is_ascii_digit() {
         return Some("positions in the hour are written MM:SS, e.g. `15:00`".to_owned());
     }
+    if has(Expected::TimeUnit) && found == "milliseconds" {
+        return Some("write `ms`, as in `500 ms`".to_owned());
+    }
     if has(Expected::TimeUnit) && first_char.is_alphabetic() {
         if let Some(unit) = nearest(found, TIME_UNIT_WORDS) {
             return Some(format!("did you mean `{unit}`?"));
@@ -1351,6 +1388,8 @@ mod tests {
             "true",
             "always false",
             "secondly",
+            "secondly before 500",
+            "secondly between 250.5 and 1000",
             "minutely before 30",
             "minutely on 30.5",
             "hourly after 45:00",

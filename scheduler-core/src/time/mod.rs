@@ -22,7 +22,8 @@ pub use chrono_tz::Tz;
 pub(crate) use civil::{DAY, HOUR, MINUTE, SECOND};
 pub use period::{Period, Span};
 pub use values::{
-    Interval, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfWeek, ValueError, Weekday,
+    Interval, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek,
+    ValueError, Weekday,
 };
 
 /// A real instant: microseconds since 1970-01-01T00:00:00 UTC.

@@ -16,7 +16,7 @@ use super::civil::{
     DAY, HOUR, MINUTE, SECOND, WEEK, civil_from_days, day_of, days_from_civil, days_in_month,
     weekday_from_days,
 };
-use super::values::{TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfWeek};
+use super::values::{TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek};
 
 /// How a period is cut out of its cycle.
 ///
@@ -50,8 +50,8 @@ impl<P> Span<P> {
 /// An anchored period: a unit of the calendar and the span of it that counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
-    /// Every second, as a whole (`secondly`).
-    Second,
+    /// A span of every second, in milliseconds (`secondly`, `secondly before 500`).
+    Second(Span<TimeOfSecond>),
     /// A span of every minute (`minutely`, `this minute`, `time of minute`).
     Minute(Span<TimeOfMinute>),
     /// A span of every hour (`hourly`, `this hour`, `time of hour`).
@@ -68,7 +68,7 @@ impl Period {
     /// Whether the span is [`Span::Full`].
     pub fn is_full_cycle(&self) -> bool {
         match self {
-            Period::Second => true,
+            Period::Second(s) => s.is_full(),
             Period::Minute(s) => s.is_full(),
             Period::Hour(s) => s.is_full(),
             Period::Day(s) => s.is_full(),
@@ -80,7 +80,7 @@ impl Period {
     /// The arithmetic form of the period.
     pub(crate) fn bounds(&self) -> Bounds {
         match self {
-            Period::Second => Bounds::new(Unit::Second, 0, SECOND),
+            Period::Second(span) => span_bounds(Unit::Second, span),
             Period::Minute(span) => span_bounds(Unit::Minute, span),
             Period::Hour(span) => span_bounds(Unit::Hour, span),
             Period::Day(span) => span_bounds(Unit::Day, span),
@@ -97,6 +97,12 @@ pub(crate) trait CyclePoint: Copy {
     /// the end of that day.
     fn end_offset(self) -> i64 {
         self.start_offset()
+    }
+}
+
+impl CyclePoint for TimeOfSecond {
+    fn start_offset(self) -> i64 {
+        self.offset()
     }
 }
 

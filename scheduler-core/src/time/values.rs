@@ -39,6 +39,9 @@ pub enum ValueError {
     /// A number of quarters outside 0..=4.
     #[error("{0} quarters is out of range: an hour has quarters 0 to 4")]
     Quarter(u32),
+    /// A position in a second outside 0..=1000 milliseconds.
+    #[error("{0} ms is out of range: a second has positions 0 to 1000 ms")]
+    Millisecond(u32),
     /// A day of the month outside 1..=31.
     #[error("day {0} of the month is out of range: days run from 1 to 31")]
     DayOfMonth(u32),
@@ -200,6 +203,54 @@ impl fmt::Display for TimeOfHour {
         write!(f, "{:02}", self.micros / MINUTE)?;
         let rest = self.micros % MINUTE;
         write_seconds_fraction(f, (rest / SECOND) as u32, (rest % SECOND) as u32, false)
+    }
+}
+
+/// A position inside a second: milliseconds past the second, written `500` or `250.5`
+/// (`1000` is the end of the second).
+///
+/// Used by `secondly before 500` and the other spans of `secondly`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeOfSecond {
+    micros: i64,
+}
+
+impl TimeOfSecond {
+    /// `millis` milliseconds past the second, 0 to 1000.
+    pub fn from_millis(millis: u32) -> Result<Self, ValueError> {
+        if millis > 1000 {
+            return Err(ValueError::Millisecond(millis));
+        }
+        Ok(TimeOfSecond {
+            micros: i64::from(millis) * 1_000,
+        })
+    }
+
+    /// `micros` microseconds past the second, 0 to 1 000 000.
+    pub fn from_micros(micros: u32) -> Result<Self, ValueError> {
+        if micros > 1_000_000 {
+            return Err(ValueError::Millisecond(micros / 1_000));
+        }
+        Ok(TimeOfSecond {
+            micros: i64::from(micros),
+        })
+    }
+
+    /// Microseconds since the start of the second.
+    pub(crate) fn offset(self) -> i64 {
+        self.micros
+    }
+}
+
+impl fmt::Display for TimeOfSecond {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.micros / 1_000)?;
+        let frac = self.micros % 1_000;
+        if frac != 0 {
+            let digits = format!("{frac:03}");
+            write!(f, ".{}", digits.trim_end_matches('0'))?;
+        }
+        Ok(())
     }
 }
 
