@@ -356,3 +356,47 @@ impl From<bool> for Condition {
         Condition::Literal(value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> Condition {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn owner_is_needed_by_leaves_about_the_owning_task() {
+        for s in [
+            "daily",
+            "every 1 minute",
+            "cron * * * * *",
+            "after task 'x'",
+            "retry",
+            "has failed",
+            "is running",
+        ] {
+            assert!(c(s).needs_owner(), "{s}");
+        }
+        for s in [
+            "true",
+            "time of day after 10:00",
+            "task 'x' has failed",
+            "task 'x' is running",
+            "env 'prod'",
+            "scheduler has 3 cycles",
+        ] {
+            assert!(!c(s).needs_owner(), "{s}");
+        }
+        assert!(c("true & ~(false | daily)").needs_owner());
+    }
+
+    #[test]
+    fn referenced_tasks_in_order_without_duplicates() {
+        let cond = c(
+            "after tasks 'a', 'b' & (task 'c' has failed | task 'a' is running) & ~after task 'd'",
+        );
+        assert_eq!(cond.referenced_tasks(), ["a", "b", "c", "d"]);
+        assert!(c("daily & has failed").referenced_tasks().is_empty());
+    }
+}

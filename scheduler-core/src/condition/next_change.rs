@@ -348,9 +348,9 @@ fn breakpoint(
         Condition::Scheduler(
             SchedulerCondition::StartedWithin(d) | SchedulerCondition::RunningLongerThan(d),
         ) => {
-            // Both change when the start enters and when it leaves [now - d, now].
-            let _ = evaluate_leaf(c, cx, Moment::new(cx, t))?;
-            let Some(started) = scheduler_start(cx) else {
+            // Both change when the start enters and when it leaves [now - d, now]. (Without
+            // a start time the leaf has already failed to evaluate.)
+            let Some(started) = cx.scheduler_start_micros() else {
                 return Ok(None);
             };
             let leaves = started.saturating_add(d.micros()).saturating_add(1);
@@ -365,8 +365,4 @@ fn breakpoint(
         | Condition::Literal(_) => None,
         Condition::Not(_) | Condition::All(_) | Condition::Any(_) => None,
     })
-}
-
-fn scheduler_start(cx: &EvalContext<'_>) -> Option<i64> {
-    cx.scheduler_start_micros()
 }
