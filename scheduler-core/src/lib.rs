@@ -10,7 +10,11 @@
 //! * [`time`]: instants, wall-clock values, anchored periods and time zones.
 //! * [`log`]: the task log as conditions read it (the [`log::History`] trait) and an
 //!   indexed in-memory log.
+//! * `runtime` (feature `runtime`, on by default): tasks, injection, the scheduler's loop
+//!   on tokio, sessions, clocks and log stores.
 
 pub mod condition;
 pub mod log;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod time;

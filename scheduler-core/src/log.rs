@@ -127,6 +127,26 @@ pub struct LogRecord {
     pub action: Action,
     /// When it happened.
     pub at: Timestamp,
+    /// The run the record belongs to (a `run` record and the record that ends it share it).
+    pub run_id: Option<u64>,
+    /// For records that end a run: how long it ran, in microseconds.
+    pub duration_micros: Option<i64>,
+    /// Error text of a failure, reason of a termination or inaction, or captured output.
+    pub message: Option<String>,
+}
+
+impl LogRecord {
+    /// A record with no run id, duration or message.
+    pub fn new(task: impl Into<String>, action: Action, at: Timestamp) -> Self {
+        LogRecord {
+            task: task.into(),
+            action,
+            at,
+            run_id: None,
+            duration_micros: None,
+            message: None,
+        }
+    }
 }
 
 /// The questions conditions ask of the task log.
@@ -280,11 +300,7 @@ impl MemoryLog {
             .get(task)
             .into_iter()
             .flat_map(|r| r.sequence.iter())
-            .map(move |e| LogRecord {
-                task: task.to_owned(),
-                action: e.action,
-                at: Timestamp::from_micros(e.at),
-            })
+            .map(move |e| LogRecord::new(task, e.action, Timestamp::from_micros(e.at)))
     }
 }
 

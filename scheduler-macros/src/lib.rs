@@ -7,10 +7,25 @@
 use proc_macro::TokenStream;
 
 mod condition;
+mod errors;
 mod lit_span;
+mod param;
+mod task;
 
 /// A condition from a string literal, checked at compile time. See `scheduler::condition!`.
 #[proc_macro]
 pub fn condition(input: TokenStream) -> TokenStream {
     condition::expand(input.into()).into()
+}
+
+/// Registers a function as a task. See `scheduler::task`.
+#[proc_macro_attribute]
+pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
+    task::expand(attr.into(), item.into()).into()
+}
+
+/// Registers a function computing a session parameter. See `scheduler::param`.
+#[proc_macro_attribute]
+pub fn param(attr: TokenStream, item: TokenStream) -> TokenStream {
+    param::expand(attr.into(), item.into()).into()
 }

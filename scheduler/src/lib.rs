@@ -1,13 +1,49 @@
 //! Task scheduling for Rust applications, with schedules written in a small condition
 //! language that is checked when your program compiles.
 //!
+//! ```no_run
+//! use scheduler::prelude::*;
+//!
+//! #[task("daily after 07:00")]
+//! async fn get_data() -> anyhow::Result<Vec<u32>> {
+//!     Ok(vec![1, 2, 3])
+//! }
+//!
+//! #[task("after task 'get_data' succeeded", timeout = "2 hours")]
+//! fn transform(data: Return<get_data>) -> u32 {
+//!     data.iter().sum()
+//! }
+//!
+//! fn main() -> scheduler::Result<()> {
+//!     scheduler::run()
+//! }
+//! ```
+//!
+//! * [`#[task]`](task) registers a function as a task: its condition string is parsed when
+//!   the program compiles (a typo is a compile error pointing into the string), its
+//!   parameters are injected by type ([`Return<task>`](Return), [`Arg<T>`](Arg),
+//!   [`Session`], …), and every `#[task]` of the program, in any module, is found at start.
+//! * [`run()`] runs the scheduler until SIGINT/SIGTERM; [`serve()`] does it inside an
+//!   existing tokio runtime; [`Scheduler::builder`] sets it up (time zone, parameters,
+//!   tasks built in code, hooks, clock, log store).
+//! * The runtime is event-driven: it sleeps until the next instant a condition can change
+//!   and wakes the tasks that read a run that just ended. Every run is logged (`run`, then
+//!   `success`, `fail`, `terminate` or `inaction`), panics included.
+//!
+//! # The condition language
+//!
+//! `daily`, `every 10 minutes`, `cron 0 9 * * MON-FRI`, `after task 'fetch' succeeded`,
+//! `time of day between 09:00 and 17:00`, combined with `&`, `|`, `~` and parentheses. The
+//! full reference, with the exact meaning of every phrase, is [`docs::conditions`]; the
+//! runtime's guide (execution modes, parameters, sessions, configuration) is
+//! [`docs::runtime`].
+//!
 //! ```
 //! use scheduler::prelude::*;
 //!
-//! // Checked at compile time: a typo here is a compile error pointing into the string.
+//! // Checked at compile time.
 //! let transform = condition!("daily between 07:00 and 10:00 & after task 'get_data' succeeded");
-//!
-//! // The same condition from the typed API, and from a string that arrives at run time.
+//! // The same from the typed API, and from a string that arrives at run time.
 //! let built = daily().between("07:00", "10:00")? & after_success("get_data");
 //! let parsed: Condition = "daily between 07:00 and 10:00 & after task 'get_data'".parse()?;
 //! assert_eq!(transform, built);
@@ -15,32 +51,31 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # The condition language
-//!
-//! A condition says when a task may start: `daily`, `every 10 minutes`,
-//! `cron 0 9 * * MON-FRI`, `after task 'fetch' succeeded`, `time of day between 09:00 and
-//! 17:00`, combined with `&`, `|`, `~` and parentheses. The full reference, with the exact
-//! meaning of every phrase, is in [`docs::conditions`].
-//!
-//! A [`Condition`] evaluates against a task log ([`log::History`]) at an instant you give
-//! ([`Condition::evaluate`]), and tells when its value can next change by the passing of
-//! time alone ([`Condition::next_change`]), so a runtime can sleep exactly until then.
-//!
 //! # Errors
 //!
 //! Strings parsed at run time return a [`ParseError`] with the byte range of the mistake,
 //! what was expected there, and a hint; [`ParseError::render`] shows the string with a
-//! caret line under the mistake. The typed API returns [`ConditionError`] for values out of
-//! range. Evaluation returns [`EvalError`] when the context lacks what a condition needs
-//! (for example an owning task).
+//! caret line under the mistake. A scheduler that cannot start lists every problem of its
+//! task set at once ([`StartupError`]). A task that fails, panics or lacks a parameter is
+//! logged as failed, and the scheduler goes on.
 
 pub use scheduler_core::{condition, log, time};
 
 pub use scheduler_core::condition::{
     Condition, ConditionError, EvalContext, EvalError, NextChange, ParseError,
 };
-pub use scheduler_core::log::{Action, History, MemoryLog};
+pub use scheduler_core::log::{Action, History, LogRecord, MemoryLog};
+pub use scheduler_core::runtime::{
+    Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, Env, Execution,
+    FromContext, Inaction, InjectError, LogStore, MemoryStore, ParamInfo, Payload, RestartMode,
+    Return, RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder, SchedulerError,
+    Session, SessionError, StartupError, StartupProblem, StoreError, SystemClock, Task, TaskMarker,
+    TaskSpec, TaskSummary, Terminated, TerminationFlag, This, Timeout, VirtualClock,
+};
 pub use scheduler_core::time::{Timestamp, Tz};
+
+/// The result of running a scheduler.
+pub type Result<T, E = SchedulerError> = std::result::Result<T, E>;
 
 /// A [`Condition`] from a string literal, checked at compile time.
 ///
@@ -61,14 +96,117 @@ pub use scheduler_core::time::{Timestamp, Tz};
 /// ```
 pub use scheduler_macros::condition;
 
-/// Everything needed to write conditions: the [`Condition`] type, the [`condition!`]
-/// macro, the typed constructors of [`condition::api`] and the value types.
+/// Registers a function as a task.
+///
+/// ```no_run
+/// use scheduler::prelude::*;
+///
+/// #[task("every 10 minutes & time of day between 08:00 and 18:00")]
+/// async fn poll_inbox(session: Session) -> anyhow::Result<usize> {
+///     Ok(0)
+/// }
+///
+/// #[task("after task 'poll_inbox' succeeded", execution = "thread", timeout = "5 minutes")]
+/// fn archive(count: Return<poll_inbox>, flag: TerminationFlag) -> Result<(), Terminated> {
+///     for _ in 0..*count {
+///         flag.check()?; // stop when asked to
+///     }
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The first argument is the start condition (none: the task runs only when asked, see
+/// [`Session::run`]). Options:
+///
+/// | option | meaning |
+/// |---|---|
+/// | `name = "..."` | the task's name (default: the function's) |
+/// | `end = "..."` | a condition that terminates running runs |
+/// | `execution = "async" \| "thread" \| "main" \| "process"` | where runs execute (default: `async` for `async fn`, `thread` for `fn`) |
+/// | `timeout = "2 hours" \| "never"` | terminate runs that take longer (default: the configured timeout, 30 minutes) |
+/// | `priority = N` | when several tasks are due at once, higher priorities start first |
+/// | `disabled` | not started by its condition until enabled |
+/// | `multilaunch` | may start while a run of it is still going |
+/// | `permanent` | never times out; terminated at shutdown |
+/// | `on_startup` / `on_shutdown` | runs once when the scheduler starts / stops |
+///
+/// Conditions are checked when the program compiles; so are the options (unknown,
+/// repeated, bad values, combinations that do not go together) and the parameters: each
+/// must implement [`FromContext`]. The return type is `()`, a value, or a `Result`
+/// (`Err` is a failure; [`Terminated`] and [`Inaction`] end the run as `terminate` and
+/// `inaction`). Tasks naming each other are checked when the scheduler starts.
+///
+/// Beside the function, the macro defines a type of the same name (`get_data`) that
+/// [`Return<get_data>`](Return) and [`Task<get_data>`](Task) name; `Return<get_data>`
+/// holds the value `get_data` returned, with its real type. A typo is a compile error.
+pub use scheduler_macros::task;
+
+/// Registers a function computing a session parameter.
+///
+/// The function is called whenever a run needs the parameter (an [`Arg<T>`](Arg) of the
+/// same name), in the process where the run executes.
+///
+/// ```no_run
+/// use scheduler::prelude::*;
+///
+/// #[param]
+/// fn report_recipients() -> Vec<String> {
+///     std::env::var("RECIPIENTS").unwrap_or_default().split(',').map(str::to_owned).collect()
+/// }
+///
+/// #[task("daily after 08:00")]
+/// fn send_report(report_recipients: Arg<Vec<String>>) {
+///     for r in report_recipients.iter() {
+///         println!("sending to {r}");
+///     }
+/// }
+/// # fn main() {}
+/// ```
+pub use scheduler_macros::param;
+
+/// Runs every `#[task]` of the program until SIGINT or SIGTERM, with the settings of the
+/// `SCHEDULER_*` environment variables (see [`Config`]), blocking the thread.
+///
+/// Prints what happens (run starts and ends, errors) through `tracing`, unless the program
+/// installed its own subscriber (`RUST_LOG` filters it).
+pub fn run() -> Result<()> {
+    install_default_logging();
+    Scheduler::builder().config_from_env().build()?.run()
+}
+
+/// Like [`run`], inside an existing tokio runtime (for example beside a web server).
+pub async fn serve() -> Result<()> {
+    install_default_logging();
+    Scheduler::builder()
+        .config_from_env()
+        .build()?
+        .serve()
+        .await
+}
+
+/// Installs a `tracing` subscriber printing to stderr, if the program has none.
+fn install_default_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Fails (and does nothing) when a subscriber is already installed.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+/// Everything needed to write tasks and conditions.
 pub mod prelude {
-    pub use crate::condition;
+    pub use crate::{condition, param, task};
     pub use scheduler_core::condition::api::*;
     pub use scheduler_core::condition::{Condition, NextChange, Outcome};
+    pub use scheduler_core::runtime::{
+        Arg, Env, Execution, Inaction, Payload, Return, RunInfo, Scheduler, Session, Task,
+        TaskSpec, Terminated, TerminationFlag,
+    };
     pub use scheduler_core::time::{
-        TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfWeek, Weekday,
+        TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, Weekday,
     };
 }
 
@@ -76,11 +214,20 @@ pub mod prelude {
 pub mod docs {
     #[doc = include_str!("../docs/conditions.md")]
     pub mod conditions {}
+
+    #[doc = include_str!("../docs/runtime.md")]
+    pub mod runtime {}
 }
 
 /// Not public API: used by code that the macros generate. It may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use scheduler_core::runtime::private::*;
+    pub use scheduler_core::runtime::{
+        BoxFuture, Execution, FromContext, Need, OutputCodec, ParamDef, ParamInfo, RegisteredBody,
+        RegisteredTimeout, RunContext, RunOutcome, TaskDef, TaskMarker, inventory,
+    };
+
     use scheduler_core::condition::Condition;
 
     /// Parses a condition that the macro has already checked at compile time.

@@ -27,6 +27,8 @@ pub use ast::{
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 pub use cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
+#[cfg(feature = "runtime")]
+pub(crate) use error::nearest;
 pub use error::{ConditionError, CronError, Expected, ParseError, ParseErrorKind};
 pub use eval::{EvalContext, EvalError, Params};
 pub use next_change::NextChange;

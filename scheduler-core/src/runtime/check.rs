@@ -1,0 +1,361 @@
+//! Checks of the whole task set when the scheduler starts, reported all together:
+//! settings that do not go together, duplicate names, conditions and parameters that name
+//! tasks that do not exist, and tasks that wait on each other in a cycle none can begin.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use crate::condition::{Condition, Quantifier};
+
+use super::config::{Config, DuplicatePolicy};
+use super::task::{Need, Origin, TaskSpec};
+
+/// One problem found at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StartupProblem {
+    /// A task whose settings do not go together.
+    Invalid {
+        /// The task.
+        task: String,
+        /// Where it is defined.
+        origin: Origin,
+        /// What is wrong.
+        problems: Vec<String>,
+    },
+    /// Two tasks with the same name (and duplicates are refused).
+    Duplicate {
+        /// The name.
+        task: String,
+        /// The first definition.
+        first: Origin,
+        /// The second definition.
+        second: Origin,
+    },
+    /// A condition or parameter naming a task that does not exist.
+    UnknownTask {
+        /// The task whose condition or parameter it is.
+        task: String,
+        /// Where it is defined.
+        origin: Origin,
+        /// The unknown name.
+        unknown: String,
+        /// Where it appears (`start condition`, `end condition`, `Return<...> parameter`).
+        place: &'static str,
+        /// The closest existing name.
+        suggestion: Option<String>,
+    },
+    /// Tasks that each start only after the next one in the cycle has run.
+    Cycle {
+        /// The tasks, in cycle order.
+        tasks: Vec<String>,
+    },
+    /// A shutdown condition that reads an owning task's log.
+    ShutCondNeedsOwner {
+        /// The condition.
+        condition: String,
+    },
+    /// A registered condition that does not parse (mismatched crate versions).
+    VersionSkew(String),
+}
+
+impl fmt::Display for StartupProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartupProblem::Invalid {
+                task,
+                origin,
+                problems,
+            } => {
+                write!(f, "task '{task}' ({origin}): {}", problems.join("; "))
+            }
+            StartupProblem::Duplicate {
+                task,
+                first,
+                second,
+            } => write!(
+                f,
+                "two tasks are named '{task}' ({first} and {second}); rename one with `name = \"...\"`, or set the duplicate policy"
+            ),
+            StartupProblem::UnknownTask {
+                task,
+                origin,
+                unknown,
+                place,
+                suggestion,
+            } => {
+                write!(
+                    f,
+                    "task '{task}' ({origin}): its {place} names task '{unknown}', which does not exist"
+                )?;
+                if let Some(s) = suggestion {
+                    write!(f, " (did you mean '{s}'?)")?;
+                }
+                Ok(())
+            }
+            StartupProblem::Cycle { tasks } => {
+                let mut path = tasks.clone();
+                path.extend(tasks.first().cloned());
+                write!(
+                    f,
+                    "tasks {} wait on each other: each starts only after the next one has run, so none can start",
+                    path.iter()
+                        .map(|t| format!("'{t}'"))
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                )
+            }
+            StartupProblem::ShutCondNeedsOwner { condition } => write!(
+                f,
+                "the shutdown condition `{condition}` reads a task's log without naming the task (write `task '...' has ...`)"
+            ),
+            StartupProblem::VersionSkew(message) => f.write_str(message),
+        }
+    }
+}
+
+/// The problems that keep the scheduler from starting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupError {
+    /// Every problem found.
+    pub problems: Vec<StartupProblem>,
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "the scheduler cannot start ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// The tasks a condition cannot become true without: each of them must have run (and
+/// finished) first.
+fn hard_dependencies(c: &Condition) -> BTreeSet<String> {
+    match c {
+        Condition::After(a) if a.quantifier == Quantifier::All || a.tasks.len() == 1 => {
+            a.tasks.iter().cloned().collect()
+        }
+        Condition::All(cs) => cs.iter().flat_map(hard_dependencies).collect(),
+        Condition::Any(cs) => {
+            let mut sets = cs.iter().map(hard_dependencies);
+            let first = sets.next().unwrap_or_default();
+            sets.fold(first, |acc, s| acc.intersection(&s).cloned().collect())
+        }
+        _ => BTreeSet::new(),
+    }
+}
+
+/// Applies the duplicate policy and checks the task set.
+pub(crate) fn check(
+    specs: Vec<TaskSpec>,
+    config: &Config,
+    mut problems: Vec<StartupProblem>,
+) -> Result<Vec<TaskSpec>, StartupError> {
+    // Settings that do not go together.
+    for spec in &specs {
+        let p = spec.problems();
+        if !p.is_empty() {
+            problems.push(StartupProblem::Invalid {
+                task: spec.name.clone(),
+                origin: spec.origin,
+                problems: p,
+            });
+        }
+    }
+
+    // Duplicates.
+    let mut kept: Vec<TaskSpec> = Vec::with_capacity(specs.len());
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for mut spec in specs {
+        match index.get(&spec.name).copied() {
+            None => {
+                index.insert(spec.name.clone(), kept.len());
+                kept.push(spec);
+            }
+            Some(i) => match config.on_duplicate {
+                DuplicatePolicy::Error => problems.push(StartupProblem::Duplicate {
+                    task: spec.name.clone(),
+                    first: kept[i].origin,
+                    second: spec.origin,
+                }),
+                DuplicatePolicy::Ignore => {}
+                DuplicatePolicy::Replace => kept[i] = spec,
+                DuplicatePolicy::Rename => {
+                    let base = spec.name.clone();
+                    let mut n = 1;
+                    while index.contains_key(&format!("{base} - {n}")) {
+                        n += 1;
+                    }
+                    spec.name = format!("{base} - {n}");
+                    index.insert(spec.name.clone(), kept.len());
+                    kept.push(spec);
+                }
+            },
+        }
+    }
+
+    // Names of tasks in conditions and `Return<...>` parameters.
+    let names: Vec<&str> = kept.iter().map(|s| s.name.as_str()).collect();
+    for spec in &kept {
+        let mut mentioned: Vec<(&str, &'static str)> = spec
+            .start
+            .referenced_tasks()
+            .into_iter()
+            .map(|n| (n, "start condition"))
+            .collect();
+        if let Some(end) = &spec.end {
+            mentioned.extend(
+                end.referenced_tasks()
+                    .into_iter()
+                    .map(|n| (n, "end condition")),
+            );
+        }
+        for need in spec.needs.iter().flatten() {
+            let Need::Return(name) = need;
+            mentioned.push((name, "`Return<...>` parameter"));
+        }
+        for (unknown, place) in mentioned {
+            if !names.contains(&unknown) {
+                problems.push(StartupProblem::UnknownTask {
+                    task: spec.name.clone(),
+                    origin: spec.origin,
+                    unknown: unknown.to_owned(),
+                    place,
+                    suggestion: crate::condition::nearest(unknown, names.iter().copied())
+                        .map(str::to_owned),
+                });
+            }
+        }
+    }
+
+    // Cycles of hard dependencies.
+    if config.check_cycles {
+        let deps: HashMap<&str, BTreeSet<String>> = kept
+            .iter()
+            .filter(|s| !s.on_startup && !s.on_shutdown)
+            .map(|s| (s.name.as_str(), hard_dependencies(&s.start)))
+            .collect();
+        let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();
+        for &start in deps.keys() {
+            if let Some(cycle) = find_cycle(start, &deps) {
+                let mut key = cycle.clone();
+                key.sort();
+                if reported.insert(key) {
+                    problems.push(StartupProblem::Cycle { tasks: cycle });
+                }
+            }
+        }
+    }
+
+    if let Some(shut) = &config.shut_cond
+        && shut.needs_owner()
+    {
+        problems.push(StartupProblem::ShutCondNeedsOwner {
+            condition: shut.to_string(),
+        });
+    }
+
+    if problems.is_empty() {
+        Ok(kept)
+    } else {
+        Err(StartupError { problems })
+    }
+}
+
+/// A cycle through `start` in the dependency graph, if any (depth-first).
+fn find_cycle(start: &str, deps: &HashMap<&str, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        start: &str,
+        deps: &HashMap<&str, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
+        for next in deps.get(node).into_iter().flatten() {
+            if next == start {
+                return true;
+            }
+            if seen.insert(next.clone()) {
+                path.push(next.clone());
+                if visit(next, start, deps, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![start.to_owned()];
+    let mut seen = BTreeSet::new();
+    visit(start, start, deps, &mut path, &mut seen).then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(name: &str, cond: &str) -> TaskSpec {
+        TaskSpec::from_blocking(name, |_| ()).when(cond.parse::<Condition>().unwrap())
+    }
+
+    #[test]
+    fn reports_all_problems_together() {
+        let specs = vec![
+            task("get_data", "daily"),
+            task("transform", "after task 'get_dat'"),
+            task("a", "after task 'b'"),
+            task("b", "after task 'a' & daily"),
+            task("c", "after task 'b' | every 1 hour"),
+            task("get_data", "hourly"),
+        ];
+        let e = check(specs, &Config::default(), Vec::new()).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("4 problems"), "{text}");
+        assert!(
+            text.contains("names task 'get_dat', which does not exist (did you mean 'get_data'?)"),
+            "{text}"
+        );
+        assert!(text.contains("two tasks are named 'get_data'"), "{text}");
+        assert!(
+            text.contains("'a' → 'b' → 'a'") || text.contains("'b' → 'a' → 'b'"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("'c'"),
+            "an alternative start is not a cycle: {text}"
+        );
+    }
+
+    #[test]
+    fn duplicate_policies() {
+        let specs = || {
+            vec![
+                task("x", "daily"),
+                task("x", "hourly"),
+                task("x", "minutely"),
+            ]
+        };
+        let config = |p| Config {
+            on_duplicate: p,
+            ..Config::default()
+        };
+        let renamed = check(specs(), &config(DuplicatePolicy::Rename), Vec::new()).unwrap();
+        let names: Vec<&str> = renamed.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["x", "x - 1", "x - 2"]);
+        let replaced = check(specs(), &config(DuplicatePolicy::Replace), Vec::new()).unwrap();
+        assert_eq!(replaced.len(), 1);
+        assert_eq!(replaced[0].start.to_string(), "minutely");
+        let ignored = check(specs(), &config(DuplicatePolicy::Ignore), Vec::new()).unwrap();
+        assert_eq!(ignored[0].start.to_string(), "daily");
+    }
+}

@@ -1,0 +1,116 @@
+//! Where the runtime reads the time, and how it waits for an instant.
+//!
+//! Conditions never read a clock themselves: the runtime asks its [`Clock`] for "now",
+//! evaluates, and sleeps until the instant the conditions name. Two clocks exist:
+//!
+//! * [`SystemClock`]: the machine's wall clock. Waits are tokio sleeps that are re-checked
+//!   against the wall clock, so a clock adjustment is followed.
+//! * [`VirtualClock`]: a clock that starts at a chosen instant and advances with tokio's
+//!   clock. Under tokio's paused time (`#[tokio::test(start_paused = true)]`) time only
+//!   moves when every task is waiting, and then jumps to the next timer: a week of
+//!   schedules runs in milliseconds, with exact, repeatable instants.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::time::Timestamp;
+
+/// A boxed future, as returned by the runtime's object-safe traits.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The runtime's source of time.
+pub trait Clock: Send + Sync + 'static {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+
+    /// A future that completes at or after `deadline` (the runtime re-checks `now` after
+    /// it completes, so waking early is harmless).
+    fn sleep_until(&self, deadline: Timestamp) -> BoxFuture<'static, ()>;
+
+    /// Whether time is virtual: runs in child processes then do not let it advance.
+    fn is_virtual(&self) -> bool {
+        false
+    }
+}
+
+/// The machine's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Utc::now().into()
+    }
+
+    fn sleep_until(&self, deadline: Timestamp) -> BoxFuture<'static, ()> {
+        let wait = deadline
+            .as_micros()
+            .saturating_sub(self.now().as_micros())
+            .max(0);
+        Box::pin(tokio::time::sleep(Duration::from_micros(wait as u64)))
+    }
+}
+
+/// A clock that starts at a chosen instant and advances with tokio's clock.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use scheduler_core::runtime::{Clock, VirtualClock};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let clock = VirtualClock::starting_at(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap());
+/// tokio::time::sleep(std::time::Duration::from_secs(3600)).await; // instant under paused time
+/// assert_eq!(clock.now().to_string(), "2024-01-01T01:00:00Z");
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct VirtualClock {
+    start: Timestamp,
+    origin: OnceLock<tokio::time::Instant>,
+}
+
+impl VirtualClock {
+    /// A clock that reads `start` now (its first use fixes "now" on tokio's clock) and
+    /// advances as tokio's clock does.
+    pub fn starting_at(start: impl Into<Timestamp>) -> Self {
+        VirtualClock {
+            start: start.into(),
+            origin: OnceLock::new(),
+        }
+    }
+
+    fn origin(&self) -> tokio::time::Instant {
+        *self.origin.get_or_init(tokio::time::Instant::now)
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.origin());
+        Timestamp::from_micros(self.start.as_micros() + elapsed.as_micros() as i64)
+    }
+
+    fn sleep_until(&self, deadline: Timestamp) -> BoxFuture<'static, ()> {
+        let offset = deadline
+            .as_micros()
+            .saturating_sub(self.start.as_micros())
+            .max(0);
+        let at = self.origin() + Duration::from_micros(offset as u64);
+        Box::pin(tokio::time::sleep_until(at))
+    }
+
+    fn is_virtual(&self) -> bool {
+        true
+    }
+}
+
+impl From<DateTime<Utc>> for VirtualClock {
+    fn from(start: DateTime<Utc>) -> Self {
+        VirtualClock::starting_at(start)
+    }
+}

@@ -1,0 +1,312 @@
+//! Settings of the scheduler, with defaults a production program can keep.
+//!
+//! Set them with the builder, or with environment variables (read by
+//! [`Config::from_env`], which `scheduler::run()` applies):
+//!
+//! | variable | setting | default |
+//! |---|---|---|
+//! | `SCHEDULER_TIME_ZONE` | [`time_zone`](Config::time_zone): IANA name | the system's zone |
+//! | `SCHEDULER_TIMEOUT` | [`default_timeout`](Config::default_timeout): a length such as `30 minutes`, or `never` | 30 minutes |
+//! | `SCHEDULER_MAX_PROCESSES` | [`max_processes`](Config::max_processes) | number of CPUs |
+//! | `SCHEDULER_MULTILAUNCH` | [`multilaunch`](Config::multilaunch): `true`/`false` | false |
+//! | `SCHEDULER_INSTANT_SHUTDOWN` | [`instant_shutdown`](Config::instant_shutdown) | false |
+//! | `SCHEDULER_ON_DUPLICATE` | [`on_duplicate`](Config::on_duplicate): `error`, `ignore`, `rename`, `replace` | error |
+//! | `SCHEDULER_CONDITION_ERRORS` | [`condition_errors`](Config::condition_errors): `stop`, `silence` | stop |
+//! | `SCHEDULER_RESTART` | [`restart`](Config::restart): `replace`, `relaunch`, `recall` | replace |
+//! | `SCHEDULER_SHUT_COND` | [`shut_cond`](Config::shut_cond): a condition | none |
+//! | `SCHEDULER_CHECK_CYCLES` | [`check_cycles`](Config::check_cycles) | true |
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::condition::Condition;
+use crate::time::{Interval, Tz};
+
+/// What to do when two tasks have the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DuplicatePolicy {
+    /// Refuse to start (or to add the task), naming both definitions.
+    #[default]
+    Error,
+    /// Keep the first task, drop the new one.
+    Ignore,
+    /// Add the new one as `name - 1`, `name - 2`, ...
+    Rename,
+    /// Replace the first task with the new one.
+    Replace,
+}
+
+/// What a condition that cannot be evaluated (for example `scheduler started ... ago` with
+/// no start time) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConditionErrors {
+    /// Stop the scheduler with the error.
+    #[default]
+    Stop,
+    /// Log the error; a start condition counts as false, an end condition as true.
+    Silence,
+}
+
+/// How the scheduler restarts when asked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestartMode {
+    /// Replace this process with a new run of the same program and arguments (Unix
+    /// `exec`; elsewhere, like `Relaunch`).
+    #[default]
+    Replace,
+    /// Start a new process of the same program and arguments, and exit.
+    Relaunch,
+    /// Start the scheduler again inside this process (keeping its log).
+    Recall,
+}
+
+/// Settings of the scheduler.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The zone whose wall clock conditions read; `None`: the system's zone (UTC if it
+    /// cannot be found).
+    pub time_zone: Option<Tz>,
+    /// Timeout of runs whose task sets none; `None`: never.
+    pub default_timeout: Option<Duration>,
+    /// Most child processes (`execution = "process"`) running at once.
+    pub max_processes: usize,
+    /// Whether tasks may start while a run of theirs is still going, unless they say.
+    pub multilaunch: bool,
+    /// Whether shutting down terminates running runs instead of waiting for them.
+    pub instant_shutdown: bool,
+    /// What to do with two tasks of the same name.
+    pub on_duplicate: DuplicatePolicy,
+    /// What a condition that cannot be evaluated does.
+    pub condition_errors: ConditionErrors,
+    /// How to restart.
+    pub restart: RestartMode,
+    /// When true, the scheduler shuts down (checked like a task's condition, with no
+    /// owning task).
+    pub shut_cond: Option<Condition>,
+    /// Whether to refuse to start when tasks wait on each other in a cycle that can never
+    /// begin (each one only after another of the cycle).
+    pub check_cycles: bool,
+    /// Whether `run()` and `serve()` shut down gracefully on SIGINT and SIGTERM (a second
+    /// signal terminates running runs).
+    pub handle_signals: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            time_zone: None,
+            default_timeout: Some(Duration::from_secs(30 * 60)),
+            max_processes: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            multilaunch: false,
+            instant_shutdown: false,
+            on_duplicate: DuplicatePolicy::Error,
+            condition_errors: ConditionErrors::Stop,
+            restart: RestartMode::Replace,
+            shut_cond: None,
+            check_cycles: true,
+            handle_signals: true,
+        }
+    }
+}
+
+/// An environment variable with a value the scheduler cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {variable}={value:?}: {problem}")]
+pub struct ConfigError {
+    /// The variable.
+    pub variable: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".to_owned()),
+    }
+}
+
+fn parse_choice<T: Copy>(s: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    let wanted = s.trim().to_ascii_lowercase();
+    choices
+        .iter()
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            format!("expected one of {}", names.join(", "))
+        })
+}
+
+/// `30 minutes` (or any length of the condition language), or `never`.
+pub(crate) fn parse_timeout(s: &str) -> Result<Option<Duration>, String> {
+    if s.trim() == "never" {
+        return Ok(None);
+    }
+    Interval::from_str(s.trim())
+        .map(|i| Some(i.as_duration()))
+        .map_err(|e| {
+            format!(
+                "expected a length of time such as `30 minutes`, or `never`: {}",
+                e.message()
+            )
+        })
+}
+
+impl Config {
+    /// The defaults with the `SCHEDULER_*` environment variables applied.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::default().with_env_from(|name| std::env::var(name).ok())
+    }
+
+    /// These settings with the `SCHEDULER_*` variables found by `lookup` applied.
+    pub fn with_env_from(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let apply = |variable: &'static str,
+                     set: &mut dyn FnMut(&str) -> Result<(), String>|
+         -> Result<(), ConfigError> {
+            match lookup(variable) {
+                Some(value) => set(&value).map_err(|problem| ConfigError {
+                    variable,
+                    value,
+                    problem,
+                }),
+                None => Ok(()),
+            }
+        };
+        apply("SCHEDULER_TIME_ZONE", &mut |v| {
+            self.time_zone = Some(v.trim().parse::<Tz>().map_err(|e| e.to_string())?);
+            Ok(())
+        })?;
+        apply("SCHEDULER_TIMEOUT", &mut |v| {
+            self.default_timeout = parse_timeout(v)?;
+            Ok(())
+        })?;
+        apply("SCHEDULER_MAX_PROCESSES", &mut |v| {
+            let n: usize = v
+                .trim()
+                .parse()
+                .map_err(|_| "expected a whole number".to_owned())?;
+            if n == 0 {
+                return Err("must be at least 1".to_owned());
+            }
+            self.max_processes = n;
+            Ok(())
+        })?;
+        apply("SCHEDULER_MULTILAUNCH", &mut |v| {
+            self.multilaunch = parse_bool(v)?;
+            Ok(())
+        })?;
+        apply("SCHEDULER_INSTANT_SHUTDOWN", &mut |v| {
+            self.instant_shutdown = parse_bool(v)?;
+            Ok(())
+        })?;
+        apply("SCHEDULER_ON_DUPLICATE", &mut |v| {
+            self.on_duplicate = parse_choice(
+                v,
+                &[
+                    ("error", DuplicatePolicy::Error),
+                    ("ignore", DuplicatePolicy::Ignore),
+                    ("rename", DuplicatePolicy::Rename),
+                    ("replace", DuplicatePolicy::Replace),
+                ],
+            )?;
+            Ok(())
+        })?;
+        apply("SCHEDULER_CONDITION_ERRORS", &mut |v| {
+            self.condition_errors = parse_choice(
+                v,
+                &[
+                    ("stop", ConditionErrors::Stop),
+                    ("silence", ConditionErrors::Silence),
+                ],
+            )?;
+            Ok(())
+        })?;
+        apply("SCHEDULER_RESTART", &mut |v| {
+            self.restart = parse_choice(
+                v,
+                &[
+                    ("replace", RestartMode::Replace),
+                    ("relaunch", RestartMode::Relaunch),
+                    ("recall", RestartMode::Recall),
+                ],
+            )?;
+            Ok(())
+        })?;
+        apply("SCHEDULER_SHUT_COND", &mut |v| {
+            self.shut_cond = Some(v.parse::<Condition>().map_err(|e| e.render())?);
+            Ok(())
+        })?;
+        apply("SCHEDULER_CHECK_CYCLES", &mut |v| {
+            self.check_cycles = parse_bool(v)?;
+            Ok(())
+        })?;
+        Ok(self)
+    }
+
+    /// The zone conditions read: the configured one, or the system's.
+    pub fn zone(&self) -> Tz {
+        self.time_zone.unwrap_or_else(system_zone)
+    }
+}
+
+/// The system's IANA time zone, or UTC when it cannot be determined.
+pub fn system_zone() -> Tz {
+    iana_time_zone::get_timezone()
+        .ok()
+        .and_then(|name| name.parse::<Tz>().ok())
+        .unwrap_or(Tz::UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::default().with_env_from(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let c = from(&[
+            ("SCHEDULER_TIME_ZONE", "Europe/Helsinki"),
+            ("SCHEDULER_TIMEOUT", "2 hours"),
+            ("SCHEDULER_MAX_PROCESSES", "3"),
+            ("SCHEDULER_ON_DUPLICATE", "Rename"),
+            ("SCHEDULER_SHUT_COND", "scheduler has run over 1 hour"),
+        ])
+        .unwrap();
+        assert_eq!(c.time_zone, Some(Tz::Europe__Helsinki));
+        assert_eq!(c.default_timeout, Some(Duration::from_secs(7200)));
+        assert_eq!(c.max_processes, 3);
+        assert_eq!(c.on_duplicate, DuplicatePolicy::Rename);
+        assert!(c.shut_cond.is_some());
+        assert_eq!(
+            from(&[("SCHEDULER_TIMEOUT", "never")])
+                .unwrap()
+                .default_timeout,
+            None
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = from(&[("SCHEDULER_MAX_PROCESSES", "zero")]).unwrap_err();
+        assert_eq!(e.variable, "SCHEDULER_MAX_PROCESSES");
+        let e = from(&[("SCHEDULER_TIME_ZONE", "Mars/Olympus")]).unwrap_err();
+        assert_eq!(e.variable, "SCHEDULER_TIME_ZONE");
+        let e = from(&[("SCHEDULER_SHUT_COND", "dialy")]).unwrap_err();
+        assert!(e.problem.contains("did you mean `daily`?"), "{}", e.problem);
+    }
+}

@@ -1,0 +1,342 @@
+//! What a run can read: its identity, the session, session parameters, the values other
+//! tasks returned, the payload of a requested run, and its termination flag.
+//!
+//! Injected parameters ([`FromContext`](super::FromContext)) are built from a
+//! [`RunContext`]; closures given to [`TaskSpec`](super::TaskSpec) receive it directly.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::condition::Params;
+use crate::time::Timestamp;
+
+use super::inject::InjectError;
+use super::outcome::{Output, Terminated};
+use super::registry::{self, TaskMarker};
+use super::session::Session;
+
+/// A session parameter: a value, or a `#[param]` function evaluated when a run needs it.
+#[derive(Clone)]
+pub(crate) enum ParamEntry {
+    Value {
+        value: Arc<dyn Any + Send + Sync>,
+        text: Option<String>,
+        type_name: &'static str,
+    },
+    Function {
+        build: fn() -> Arc<dyn Any + Send + Sync>,
+        type_name: &'static str,
+    },
+}
+
+/// The session parameters, by name.
+#[derive(Clone, Default)]
+pub(crate) struct ParamRegistry {
+    entries: HashMap<String, ParamEntry>,
+}
+
+impl std::fmt::Debug for ParamRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.entries.keys()).finish()
+    }
+}
+
+/// The text of common value types, for `env '...'` and `param 'k' is '...'` conditions.
+fn text_of(value: &(dyn Any + Send + Sync)) -> Option<String> {
+    macro_rules! try_types {
+        ($($t:ty),*) => {$(
+            if let Some(v) = value.downcast_ref::<$t>() {
+                return Some(v.to_string());
+            }
+        )*};
+    }
+    try_types!(
+        String,
+        &'static str,
+        bool,
+        char,
+        i8,
+        i16,
+        i32,
+        i64,
+        i128,
+        isize,
+        u8,
+        u16,
+        u32,
+        u64,
+        u128,
+        usize,
+        f32,
+        f64
+    );
+    None
+}
+
+impl ParamRegistry {
+    pub(crate) fn insert_value<T: Send + Sync + 'static>(&mut self, name: String, value: T) {
+        let value: Arc<dyn Any + Send + Sync> = Arc::new(value);
+        let text = text_of(value.as_ref());
+        self.entries.insert(
+            name,
+            ParamEntry::Value {
+                value,
+                text,
+                type_name: std::any::type_name::<T>(),
+            },
+        );
+    }
+
+    pub(crate) fn insert_function(
+        &mut self,
+        name: String,
+        build: fn() -> Arc<dyn Any + Send + Sync>,
+        type_name: &'static str,
+    ) {
+        self.entries
+            .entry(name)
+            .or_insert(ParamEntry::Function { build, type_name });
+    }
+
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// The value of `name`, evaluating a `#[param]` function.
+    pub(crate) fn get(&self, name: &str) -> Option<(Arc<dyn Any + Send + Sync>, &'static str)> {
+        match self.entries.get(name)? {
+            ParamEntry::Value {
+                value, type_name, ..
+            } => Some((value.clone(), type_name)),
+            ParamEntry::Function { build, type_name } => Some((build(), type_name)),
+        }
+    }
+}
+
+impl Params for ParamRegistry {
+    fn param(&self, name: &str) -> Option<Cow<'_, str>> {
+        match self.entries.get(name)? {
+            ParamEntry::Value { text, .. } => Some(Cow::Borrowed(text.as_deref().unwrap_or(""))),
+            // A parameter computed by a function exists; its text is not computed for a
+            // condition (functions may be slow or have effects).
+            ParamEntry::Function { .. } => Some(Cow::Borrowed("")),
+        }
+    }
+}
+
+/// The last value each task returned.
+#[derive(Debug, Default)]
+pub(crate) struct Returns {
+    map: RwLock<HashMap<Arc<str>, Output>>,
+}
+
+impl Returns {
+    pub(crate) fn set(&self, task: Arc<str>, output: Output) {
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(task, output);
+    }
+
+    pub(crate) fn get(&self, task: &str) -> Option<Output> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(task)
+            .cloned()
+    }
+
+    pub(crate) fn remove(&self, task: &str) {
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(task);
+    }
+
+    /// Every value that can be written as JSON, for a child process.
+    pub(crate) fn json_of(&self, tasks: Option<&[&str]>) -> HashMap<String, String> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.iter()
+            .filter(|(name, _)| tasks.is_none_or(|t| t.contains(&&***name)))
+            .filter_map(|(name, out)| Some((name.to_string(), out.json()?)))
+            .collect()
+    }
+}
+
+/// Set when a run is asked to stop (timeout, end condition, shutdown, request).
+///
+/// Async runs are cancelled at their next `.await` and child processes are killed, but a
+/// blocking run must look at its flag and stop by itself: return
+/// [`check`](Self::check)'s error, and the run is logged as `terminate`.
+///
+/// ```
+/// use scheduler_core::runtime::{Terminated, TerminationFlag};
+///
+/// fn crunch(flag: &TerminationFlag) -> Result<u64, Terminated> {
+///     let mut total = 0;
+///     for chunk in 0..1_000u64 {
+///         flag.check()?; // stops here once asked to
+///         total += chunk;
+///     }
+///     Ok(total)
+/// }
+/// assert_eq!(crunch(&TerminationFlag::new()), Ok(499_500));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TerminationFlag(Arc<AtomicBool>);
+
+impl TerminationFlag {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the run has been asked to stop.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// `Err(Terminated)` once the run has been asked to stop.
+    pub fn check(&self) -> Result<(), Terminated> {
+        if self.is_set() {
+            Err(Terminated)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Everything a run can read. Cheap to clone.
+#[derive(Clone)]
+pub struct RunContext {
+    inner: Arc<RunState>,
+}
+
+pub(crate) struct RunState {
+    pub(crate) task: Arc<str>,
+    pub(crate) run_id: u64,
+    pub(crate) started: Timestamp,
+    pub(crate) session: Option<Session>,
+    pub(crate) params: Arc<ParamRegistry>,
+    pub(crate) returns: Arc<Returns>,
+    pub(crate) payload: Option<Arc<serde_json::Value>>,
+    pub(crate) termination: TerminationFlag,
+}
+
+impl std::fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunContext")
+            .field("task", &self.inner.task)
+            .field("run_id", &self.inner.run_id)
+            .field("started", &self.inner.started)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunContext {
+    pub(crate) fn new(state: RunState) -> Self {
+        RunContext {
+            inner: Arc::new(state),
+        }
+    }
+
+    /// The task's name.
+    pub fn task_name(&self) -> &str {
+        &self.inner.task
+    }
+
+    pub(crate) fn task_arc(&self) -> &Arc<str> {
+        &self.inner.task
+    }
+
+    /// The run's id (shared by its `run` record and the record that ends it).
+    pub fn run_id(&self) -> u64 {
+        self.inner.run_id
+    }
+
+    /// When the run started.
+    pub fn started(&self) -> Timestamp {
+        self.inner.started
+    }
+
+    /// The session, to control the scheduler (absent in a child process).
+    pub fn session(&self) -> Option<&Session> {
+        self.inner.session.as_ref()
+    }
+
+    /// The run's termination flag.
+    pub fn termination_flag(&self) -> &TerminationFlag {
+        &self.inner.termination
+    }
+
+    /// The payload of a requested run (`Session::run_with`), if any.
+    pub fn payload(&self) -> Option<&serde_json::Value> {
+        self.inner.payload.as_deref()
+    }
+
+    /// The session parameter `name`, as a `T`.
+    pub fn arg<T: Send + Sync + 'static>(&self, name: &str) -> Result<Arc<T>, InjectError> {
+        let Some((value, type_name)) = self.inner.params.get(name) else {
+            let known: Vec<&str> = self.inner.params.names().collect();
+            return Err(InjectError::MissingArg {
+                name: name.to_owned(),
+                suggestion: crate::condition::nearest(name, known.iter().copied())
+                    .map(str::to_owned),
+            });
+        };
+        value.downcast::<T>().map_err(|_| InjectError::WrongType {
+            what: format!("parameter `{name}`"),
+            expected: std::any::type_name::<T>(),
+            found: type_name.to_owned(),
+        })
+    }
+
+    /// The last value task `M` returned.
+    pub fn returned<M: TaskMarker>(&self) -> Result<Arc<M::Output>, InjectError> {
+        self.returned_by::<M::Output>(M::NAME)
+    }
+
+    /// The last value the task `task` returned, as a `T`.
+    pub fn returned_by<T: Send + Sync + 'static>(&self, task: &str) -> Result<Arc<T>, InjectError> {
+        let output = self
+            .inner
+            .returns
+            .get(task)
+            .ok_or_else(|| InjectError::NoReturn {
+                task: task.to_owned(),
+            })?;
+        let value = match output.value() {
+            Some(value) => value.clone(),
+            None => {
+                // It came from a child process as JSON: decode with the producer's codec.
+                let json = output.json().unwrap_or_default();
+                let codec = registry::task_def(task)
+                    .and_then(|def| (def.output_codec)())
+                    .ok_or_else(|| InjectError::Other(format!(
+                        "the value returned by task '{task}' arrived as JSON and its type cannot be read from JSON"
+                    )))?;
+                (codec.decode)(&json).map_err(|e| {
+                    InjectError::Other(format!(
+                        "the value returned by task '{task}' is not valid JSON for its type: {e}"
+                    ))
+                })?
+            }
+        };
+        value.downcast::<T>().map_err(|_| InjectError::WrongType {
+            what: format!("the value returned by task '{task}'"),
+            expected: std::any::type_name::<T>(),
+            found: output.type_name().to_owned(),
+        })
+    }
+
+    pub(crate) fn returns_json(&self, tasks: Option<&[&str]>) -> HashMap<String, String> {
+        self.inner.returns.json_of(tasks)
+    }
+}

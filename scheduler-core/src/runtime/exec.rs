@@ -1,0 +1,426 @@
+//! Running task bodies: catching panics, running commands, and running a task in a child
+//! process (both sides of that protocol).
+//!
+//! A child process is the program itself, started again with the same arguments and two
+//! environment variables naming the task and a result file. The program's `main` runs up
+//! to `scheduler::run()` (or `serve()`), which sees the variables, runs that one task with
+//! the values it receives as JSON on standard input, writes the outcome to the result file
+//! and exits. What the child prints is captured into the log.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+
+use super::context::RunContext;
+use super::outcome::{Output, OutputCodec, RunOutcome, panic_message};
+use super::task::{AsyncBody, BlockingBody, CommandSpec, Need};
+
+/// The environment variable naming the task a child process runs.
+pub(crate) const CHILD_TASK_VAR: &str = "SCHEDULER_CHILD_TASK";
+/// The environment variable naming the file a child process writes its outcome to.
+pub(crate) const CHILD_RESULT_VAR: &str = "SCHEDULER_CHILD_RESULT";
+
+/// Output kept in a record's message, per stream.
+const CAPTURE_LIMIT: usize = 16 * 1024;
+
+/// A future that turns a panic while polling into an error.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// Runs an async body; a panic is a failure.
+pub(crate) async fn run_async(body: &AsyncBody, cx: RunContext) -> RunOutcome {
+    match CatchUnwind(body(cx)).await {
+        Ok(outcome) => outcome,
+        Err(panic) => RunOutcome::Failure(panic_message(panic.as_ref())),
+    }
+}
+
+/// Runs a blocking body; a panic is a failure.
+pub(crate) fn run_blocking(body: &BlockingBody, cx: RunContext) -> RunOutcome {
+    match catch_unwind(AssertUnwindSafe(|| body(cx))) {
+        Ok(outcome) => outcome,
+        Err(panic) => RunOutcome::Failure(panic_message(panic.as_ref())),
+    }
+}
+
+fn encode_json<T: Serialize + 'static>(value: &(dyn Any + Send + Sync)) -> Option<String> {
+    serde_json::to_string(value.downcast_ref::<T>()?).ok()
+}
+
+fn decode_json<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
+    json: &str,
+) -> Result<Arc<dyn Any + Send + Sync>, String> {
+    serde_json::from_str::<T>(json)
+        .map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>)
+        .map_err(|e| e.to_string())
+}
+
+/// The JSON codec of a serializable type.
+pub fn serde_codec<T>() -> OutputCodec
+where
+    T: Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    OutputCodec {
+        encode: encode_json::<T>,
+        decode: decode_json::<T>,
+    }
+}
+
+/// Text of captured output: the start and end of what was printed, within the limit.
+fn captured_text(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.len() <= CAPTURE_LIMIT {
+        return text.trim_end().to_owned();
+    }
+    let mut head = CAPTURE_LIMIT / 2;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - CAPTURE_LIMIT / 2;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}\n[... {} bytes left out ...]\n{}",
+        &text[..head],
+        tail - head,
+        text[tail..].trim_end()
+    )
+}
+
+fn describe_output(stdout: &[u8], stderr: &[u8]) -> Option<String> {
+    let mut parts = Vec::new();
+    if !stdout.is_empty() {
+        parts.push(format!("stdout:\n{}", captured_text(stdout)));
+    }
+    if !stderr.is_empty() {
+        parts.push(format!("stderr:\n{}", captured_text(stderr)));
+    }
+    (!parts.is_empty()).then(|| parts.join("\n"))
+}
+
+/// Runs a child process to completion, or kills it when `stop` fires. Returns its exit
+/// status (`None` when killed) and its output.
+async fn supervise(
+    mut child: tokio::process::Child,
+    stop: oneshot::Receiver<()>,
+) -> std::io::Result<(Option<std::process::ExitStatus>, Vec<u8>, Vec<u8>)> {
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let read_all = async {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let read_out = async {
+            if let Some(s) = stdout.as_mut() {
+                let _ = s.read_to_end(&mut out).await;
+            }
+        };
+        let read_err = async {
+            if let Some(s) = stderr.as_mut() {
+                let _ = s.read_to_end(&mut err).await;
+            }
+        };
+        tokio::join!(read_out, read_err);
+        (out, err)
+    };
+    tokio::pin!(read_all);
+    tokio::select! {
+        (out, err) = &mut read_all => {
+            let status = child.wait().await?;
+            Ok((Some(status), out, err))
+        }
+        _ = stop => {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            let (out, err) = read_all.await;
+            Ok((None, out, err))
+        }
+    }
+}
+
+/// Runs a command task's program.
+pub(crate) async fn run_command(
+    spec: &CommandSpec,
+    stop: oneshot::Receiver<()>,
+) -> (RunOutcome, Option<String>) {
+    let program = spec.program.to_string_lossy().into_owned();
+    let mut command = tokio::process::Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(dir) = &spec.cwd {
+        command.current_dir(dir);
+    }
+    let child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                RunOutcome::Failure(format!("could not start `{program}`: {e}")),
+                None,
+            );
+        }
+    };
+    match supervise(child, stop).await {
+        Err(e) => (RunOutcome::Failure(format!("`{program}`: {e}")), None),
+        Ok((None, out, err)) => (
+            RunOutcome::Terminated(String::new()),
+            describe_output(&out, &err),
+        ),
+        Ok((Some(status), out, err)) => {
+            let captured = describe_output(&out, &err);
+            if status.success() {
+                let text = String::from_utf8_lossy(&out).into_owned();
+                let output = Output::new(text).with_codec(Some(serde_codec::<String>()));
+                (RunOutcome::Success(Some(output)), captured)
+            } else {
+                let detail = captured_text(&err);
+                let detail = if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {detail}")
+                };
+                (
+                    RunOutcome::Failure(format!("`{program}` exited with {status}{detail}")),
+                    captured,
+                )
+            }
+        }
+    }
+}
+
+/// What the scheduler sends a child process on its standard input.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChildInput {
+    run_id: u64,
+    started: i64,
+    /// The values other tasks returned, as JSON text, by task.
+    returns: HashMap<String, String>,
+    payload: Option<serde_json::Value>,
+}
+
+/// What a child process writes to its result file.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChildResult {
+    action: String,
+    message: Option<String>,
+    output: Option<String>,
+    output_type: Option<String>,
+}
+
+/// Runs a task in a child process.
+pub(crate) async fn run_in_child(
+    cx: &RunContext,
+    needs: Option<&[Need]>,
+    stop: oneshot::Receiver<()>,
+) -> (RunOutcome, Option<String>) {
+    let task = cx.task_name().to_owned();
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            return (
+                RunOutcome::Failure(format!(
+                    "cannot find this program to start a child process: {e}"
+                )),
+                None,
+            );
+        }
+    };
+    let result_path = std::env::temp_dir().join(format!(
+        "scheduler-{}-{}-{}.json",
+        std::process::id(),
+        cx.run_id(),
+        task.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+    ));
+    let mut command = tokio::process::Command::new(&exe);
+    command
+        .args(std::env::args_os().skip(1))
+        .env(CHILD_TASK_VAR, &task)
+        .env(CHILD_RESULT_VAR, &result_path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                RunOutcome::Failure(format!("could not start a child process: {e}")),
+                None,
+            );
+        }
+    };
+    let wanted: Option<Vec<&str>> = needs.map(|needs| {
+        needs
+            .iter()
+            .map(|n| match n {
+                Need::Return(t) => *t,
+            })
+            .collect()
+    });
+    let input = ChildInput {
+        run_id: cx.run_id(),
+        started: cx.started().as_micros(),
+        returns: cx.returns_json(wanted.as_deref()),
+        payload: cx.payload().cloned(),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let json = serde_json::to_vec(&input).unwrap_or_default();
+        // A child that exits without reading its input reports through its result.
+        let _ = stdin.write_all(&json).await;
+    }
+    let supervised = supervise(child, stop).await;
+    let result = std::fs::read_to_string(&result_path);
+    let _ = std::fs::remove_file(&result_path);
+    let (status, out, err) = match supervised {
+        Ok(s) => s,
+        Err(e) => return (RunOutcome::Failure(format!("child process: {e}")), None),
+    };
+    let captured = describe_output(&out, &err);
+    if status.is_none() {
+        return (RunOutcome::Terminated(String::new()), captured);
+    }
+    let outcome = match result
+        .ok()
+        .and_then(|text| serde_json::from_str::<ChildResult>(&text).ok())
+    {
+        Some(r) => {
+            let message = r.message.unwrap_or_default();
+            match r.action.as_str() {
+                "success" => RunOutcome::Success(
+                    r.output
+                        .map(|json| Output::from_json(json, r.output_type.unwrap_or_default())),
+                ),
+                "terminate" => RunOutcome::Terminated(message),
+                "inaction" => RunOutcome::Inaction(message),
+                _ => RunOutcome::Failure(message),
+            }
+        }
+        None => {
+            let status = status.map(|s| s.to_string()).unwrap_or_default();
+            let detail = captured_text(&err);
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            };
+            RunOutcome::Failure(format!(
+                "the child process exited ({status}) without reporting an outcome{detail}"
+            ))
+        }
+    };
+    (outcome, captured)
+}
+
+/// The task this process was started to run, if it is a child process.
+pub(crate) fn child_task() -> Option<String> {
+    std::env::var(CHILD_TASK_VAR).ok()
+}
+
+/// Runs the requested task in this child process, writes the result file, and returns the
+/// exit code.
+pub(crate) async fn serve_child(
+    spec: Option<&super::task::TaskSpec>,
+    params: Arc<super::context::ParamRegistry>,
+) -> i32 {
+    use super::task::TaskBody;
+    let task = child_task().unwrap_or_default();
+    let Ok(result_path) = std::env::var(CHILD_RESULT_VAR) else {
+        eprintln!("scheduler: {CHILD_TASK_VAR} is set but {CHILD_RESULT_VAR} is not");
+        return 2;
+    };
+    let mut input = String::new();
+    // The child does nothing else meanwhile: a blocking read is fine.
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input);
+    let outcome = match (spec, serde_json::from_str::<ChildInput>(&input)) {
+        (None, _) => RunOutcome::Failure(format!(
+            "the child process has no task named '{task}' (does the program build the same tasks every time it starts?)"
+        )),
+        (_, Err(e)) => {
+            RunOutcome::Failure(format!("the child process could not read its input: {e}"))
+        }
+        (Some(spec), Ok(input)) => {
+            let returns = super::context::Returns::default();
+            for (name, json) in input.returns {
+                returns.set(Arc::from(name.as_str()), Output::from_json(json, "JSON"));
+            }
+            let cx = RunContext::new(super::context::RunState {
+                task: Arc::from(task.as_str()),
+                run_id: input.run_id,
+                started: crate::time::Timestamp::from_micros(input.started),
+                session: None,
+                params,
+                returns: Arc::new(returns),
+                payload: input.payload.map(Arc::new),
+                termination: super::context::TerminationFlag::new(),
+            });
+            match &spec.body {
+                TaskBody::Async(body) => run_async(body, cx).await,
+                TaskBody::Blocking(body) => run_blocking(body, cx),
+                TaskBody::Command(_) => {
+                    RunOutcome::Failure("a command task cannot run in a child process".to_owned())
+                }
+            }
+        }
+    };
+    let (output, output_type) = match &outcome {
+        RunOutcome::Success(Some(out)) => match out.json() {
+            Some(json) => (Some(json), Some(out.type_name().to_owned())),
+            None => {
+                let result = ChildResult {
+                    action: "fail".to_owned(),
+                    message: Some(format!(
+                        "the value returned by '{task}' ({}) cannot be written as JSON to cross from its child process",
+                        out.type_name()
+                    )),
+                    output: None,
+                    output_type: None,
+                };
+                return write_result(&result_path, &result);
+            }
+        },
+        _ => (None, None),
+    };
+    let result = ChildResult {
+        action: outcome.action().as_str().to_owned(),
+        message: outcome.message().map(str::to_owned),
+        output,
+        output_type,
+    };
+    write_result(&result_path, &result)
+}
+
+fn write_result(path: &str, result: &ChildResult) -> i32 {
+    let json = serde_json::to_string(result).unwrap_or_default();
+    match std::fs::write(path, json) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("scheduler: cannot write the result file {path}: {e}");
+            3
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! Parameters of `#[task]` functions: each parameter's type says where its value comes
+//! from, through one trait, [`FromContext`].
+//!
+//! | type | value |
+//! |---|---|
+//! | [`Return<task>`](Return) | the last value the task `task` returned, typed by that task's return type |
+//! | [`Arg<T>`](Arg) | the session parameter named like the function parameter |
+//! | [`Payload<T>`](Payload) | the payload of a run requested with `Session::run_with` |
+//! | [`Env<T>`](Env) | the environment variable named like the parameter, upper-cased, parsed |
+//! | [`Session`] | control of the running scheduler |
+//! | [`Task`] | this task's handle (`Task<other>`: another task's) |
+//! | [`TerminationFlag`] | set when the run is asked to stop |
+//! | [`RunInfo`] | the task's name, the run id and start time |
+//! | `Option<T>` | any of the above, or `None` when it is not available |
+//!
+//! A value that is missing at run time (no value returned yet, no such parameter) fails
+//! the run with a message that says which and why; the scheduler goes on.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::time::Timestamp;
+
+use super::context::{RunContext, TerminationFlag};
+use super::registry::TaskMarker;
+use super::session::{Session, SessionError};
+use super::task::Need;
+
+/// The parameter being injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamInfo {
+    /// The function parameter's name.
+    pub name: &'static str,
+}
+
+/// Why a parameter could not be injected. The run is logged as a failure with this text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InjectError {
+    /// `Return<task>` before the task returned a value.
+    #[error("task '{task}' has not returned a value yet")]
+    NoReturn {
+        /// The task.
+        task: String,
+    },
+    /// `Arg<T>` without a session parameter of that name.
+    #[error("no session parameter `{name}`{}", .suggestion.as_deref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    MissingArg {
+        /// The parameter name.
+        name: String,
+        /// The closest existing name.
+        suggestion: Option<String>,
+    },
+    /// A value of another type than asked for.
+    #[error("{what} is a `{found}`, not a `{expected}`")]
+    WrongType {
+        /// What was looked up.
+        what: String,
+        /// The type asked for.
+        expected: &'static str,
+        /// The type found.
+        found: String,
+    },
+    /// `Env<T>` without the variable.
+    #[error("environment variable `{var}` is not set")]
+    MissingEnv {
+        /// The variable.
+        var: String,
+    },
+    /// `Env<T>` whose variable does not parse as a `T`.
+    #[error("environment variable `{var}`={value:?} is not a valid `{expected}`: {error}")]
+    BadEnv {
+        /// The variable.
+        var: String,
+        /// Its value.
+        value: String,
+        /// The type asked for.
+        expected: &'static str,
+        /// The parse error.
+        error: String,
+    },
+    /// `Payload<T>` in a run that has none.
+    #[error(
+        "this run has no payload (runs started by their condition have none; use `Option<Payload<T>>`)"
+    )]
+    NoPayload,
+    /// `Payload<T>` whose payload does not deserialize as a `T`.
+    #[error("the payload is not a valid `{expected}`: {error}")]
+    BadPayload {
+        /// The type asked for.
+        expected: &'static str,
+        /// The deserialization error.
+        error: String,
+    },
+    /// Something that exists only in the scheduler's process, asked for in a child process.
+    #[error("{what} is not available in a child process (execution = \"process\")")]
+    NotInChildProcess {
+        /// What was asked for.
+        what: &'static str,
+    },
+    /// Another problem.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl InjectError {
+    /// Whether the value is simply absent (so that `Option<T>` gives `None`).
+    fn is_absence(&self) -> bool {
+        matches!(
+            self,
+            InjectError::NoReturn { .. }
+                | InjectError::MissingArg { .. }
+                | InjectError::MissingEnv { .. }
+                | InjectError::NoPayload
+                | InjectError::NotInChildProcess { .. }
+        )
+    }
+}
+
+/// A type whose value a `#[task]` function can receive as a parameter.
+///
+/// Implement it to inject your own types:
+///
+/// ```
+/// use scheduler_core::runtime::{FromContext, InjectError, ParamInfo, RunContext};
+///
+/// struct RunLabel(String);
+///
+/// impl FromContext for RunLabel {
+///     fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
+///         Ok(RunLabel(format!("{}#{}", cx.task_name(), cx.run_id())))
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be injected into a `#[task]` function",
+    label = "not injectable",
+    note = "parameters of a task are `Return<task>`, `Arg<T>`, `Payload<T>`, `Env<T>`, `Session`, `Task`, `TerminationFlag`, `RunInfo`, or `Option` of one of them",
+    note = "to inject a type of your own, implement `scheduler::FromContext` for it"
+)]
+pub trait FromContext: Sized + Send + 'static {
+    /// The value for one run.
+    fn from_context(cx: &RunContext, param: &ParamInfo) -> Result<Self, InjectError>;
+
+    /// What the value needs from the scheduler's process when the task runs in a child
+    /// process.
+    fn need(_param: &ParamInfo) -> Option<Need> {
+        None
+    }
+}
+
+/// The last value the task `M` returned; `Return<get_data>` is typed by `get_data`'s
+/// return type (the `Ok` type for a `Result`).
+///
+/// It dereferences to the value; [`into_inner`](Self::into_inner) takes it out.
+pub struct Return<M: TaskMarker> {
+    value: Arc<M::Output>,
+}
+
+impl<M: TaskMarker> Return<M> {
+    /// The value, cloned if another holder shares it.
+    pub fn into_inner(self) -> M::Output
+    where
+        M::Output: Clone,
+    {
+        Arc::unwrap_or_clone(self.value)
+    }
+
+    /// The shared value.
+    pub fn into_arc(self) -> Arc<M::Output> {
+        self.value
+    }
+}
+
+impl<M: TaskMarker> Deref for Return<M> {
+    type Target = M::Output;
+
+    fn deref(&self) -> &M::Output {
+        &self.value
+    }
+}
+
+impl<M: TaskMarker> fmt::Debug for Return<M>
+where
+    M::Output: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Return").field(&self.value).finish()
+    }
+}
+
+impl<M: TaskMarker> FromContext for Return<M> {
+    fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
+        cx.returned::<M>().map(|value| Return { value })
+    }
+
+    fn need(_param: &ParamInfo) -> Option<Need> {
+        Some(Need::Return(M::NAME))
+    }
+}
+
+/// The session parameter named like the function parameter: in
+/// `fn report(recipients: Arg<Vec<String>>)`, the parameter `recipients`, set with
+/// `Scheduler::builder().param("recipients", ...)` or by a `#[param] fn recipients()`.
+pub struct Arg<T> {
+    value: Arc<T>,
+}
+
+impl<T> Arg<T> {
+    /// The value, cloned if shared.
+    pub fn into_inner(self) -> T
+    where
+        T: Clone,
+    {
+        Arc::unwrap_or_clone(self.value)
+    }
+}
+
+impl<T> Deref for Arg<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Arg<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Arg").field(&self.value).finish()
+    }
+}
+
+impl<T: Send + Sync + 'static> FromContext for Arg<T> {
+    fn from_context(cx: &RunContext, param: &ParamInfo) -> Result<Self, InjectError> {
+        cx.arg::<T>(param.name).map(|value| Arg { value })
+    }
+}
+
+/// The payload of a run requested with `Session::run_with`, deserialized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload<T>(pub T);
+
+impl<T> Deref for Payload<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + Send + 'static> FromContext for Payload<T> {
+    fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
+        let payload = cx.payload().ok_or(InjectError::NoPayload)?;
+        T::deserialize(payload)
+            .map(Payload)
+            .map_err(|e| InjectError::BadPayload {
+                expected: std::any::type_name::<T>(),
+                error: e.to_string(),
+            })
+    }
+}
+
+/// The environment variable named like the function parameter, upper-cased
+/// (`database_url: Env<String>` reads `DATABASE_URL`), parsed as a `T`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env<T>(pub T);
+
+impl<T> Deref for Env<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> FromContext for Env<T>
+where
+    T: FromStr + Send + 'static,
+    T::Err: fmt::Display,
+{
+    fn from_context(_cx: &RunContext, param: &ParamInfo) -> Result<Self, InjectError> {
+        let var = param.name.trim_start_matches('_').to_ascii_uppercase();
+        let value =
+            std::env::var(&var).map_err(|_| InjectError::MissingEnv { var: var.clone() })?;
+        value
+            .parse()
+            .map(Env)
+            .map_err(|e: T::Err| InjectError::BadEnv {
+                var,
+                value,
+                expected: std::any::type_name::<T>(),
+                error: e.to_string(),
+            })
+    }
+}
+
+impl FromContext for Session {
+    fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
+        cx.session().cloned().ok_or(InjectError::NotInChildProcess {
+            what: "the session",
+        })
+    }
+}
+
+impl FromContext for TerminationFlag {
+    fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
+        Ok(cx.termination_flag().clone())
+    }
+}
+
+/// The identity of the current run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    /// The task's name.
+    pub task: String,
+    /// The run's id.
+    pub run_id: u64,
+    /// When it started.
+    pub started: Timestamp,
+}
+
+impl FromContext for RunInfo {
+    fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
+        Ok(RunInfo {
+            task: cx.task_name().to_owned(),
+            run_id: cx.run_id(),
+            started: cx.started(),
+        })
+    }
+}
+
+impl<T: FromContext> FromContext for Option<T> {
+    fn from_context(cx: &RunContext, param: &ParamInfo) -> Result<Self, InjectError> {
+        match T::from_context(cx, param) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_absence() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn need(param: &ParamInfo) -> Option<Need> {
+        T::need(param)
+    }
+}
+
+/// The task the function belongs to, in `Task<This>` (the default: `Task`).
+#[derive(Debug, Clone, Copy)]
+pub enum This {}
+
+/// A handle on a task: this task (`Task`), or another (`Task<get_data>`).
+///
+/// It can disable, enable, terminate or request a run of the task.
+pub struct Task<M = This> {
+    name: Arc<str>,
+    session: Session,
+    marker: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Task<M> {
+    fn clone(&self) -> Self {
+        Task {
+            name: self.name.clone(),
+            session: self.session.clone(),
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<M> fmt::Debug for Task<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Task").field(&self.name).finish()
+    }
+}
+
+impl<M> Task<M> {
+    /// The task's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Stops starting the task by its condition (requested runs still happen).
+    pub fn disable(&self) -> Result<(), SessionError> {
+        self.session.disable(&self.name)
+    }
+
+    /// Starts the task by its condition again.
+    pub fn enable(&self) -> Result<(), SessionError> {
+        self.session.enable(&self.name)
+    }
+
+    /// Asks the task's runs to stop.
+    pub fn terminate(&self) -> Result<(), SessionError> {
+        self.session.terminate(&self.name)
+    }
+
+    /// Requests a run now, whatever the condition says.
+    pub fn run(&self) -> Result<(), SessionError> {
+        self.session.run(&self.name)
+    }
+}
+
+impl FromContext for Task<This> {
+    fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
+        let session = cx
+            .session()
+            .cloned()
+            .ok_or(InjectError::NotInChildProcess {
+                what: "a task handle",
+            })?;
+        Ok(Task {
+            name: cx.task_arc().clone(),
+            session,
+            marker: PhantomData,
+        })
+    }
+}
+
+impl<M: TaskMarker> FromContext for Task<M> {
+    fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
+        let session = cx
+            .session()
+            .cloned()
+            .ok_or(InjectError::NotInChildProcess {
+                what: "a task handle",
+            })?;
+        Ok(Task {
+            name: Arc::from(M::NAME),
+            session,
+            marker: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,52 @@
+//! The scheduler runtime (feature `runtime`): tasks, their parameters, the loop that runs
+//! them on tokio, and the task log.
+//!
+//! * [`task`](TaskSpec): what a task is; [`registry`]: tasks and parameters registered by
+//!   `#[task]` and `#[param]`.
+//! * [`inject`](FromContext): how parameters of task functions get their values.
+//! * [`Scheduler`]: building (with [`SchedulerBuilder`]), checking and running; [`Session`]:
+//!   controlling a running scheduler.
+//! * [`Clock`]: where time comes from ([`SystemClock`], [`VirtualClock`] for tests).
+//! * [`LogStore`]: where the task log is kept ([`MemoryStore`]).
+//! * [`Config`]: settings and their environment variables.
+
+mod check;
+mod clock;
+mod config;
+mod context;
+mod engine;
+mod exec;
+mod hooks;
+mod inject;
+mod outcome;
+#[doc(hidden)]
+pub mod private;
+pub mod registry;
+mod scheduler;
+mod session;
+mod store;
+mod task;
+
+pub use check::{StartupError, StartupProblem};
+pub use clock::{BoxFuture, Clock, SystemClock, VirtualClock};
+pub use config::{ConditionErrors, Config, ConfigError, DuplicatePolicy, RestartMode, system_zone};
+pub use context::{RunContext, TerminationFlag};
+pub use engine::EngineError;
+pub use exec::serde_codec;
+pub use inject::{
+    Arg, Env, FromContext, InjectError, ParamInfo, Payload, Return, RunInfo, Task, This,
+};
+pub use outcome::{
+    Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated, outcome_of_error,
+};
+pub use registry::{ParamDef, RegisteredBody, RegisteredTimeout, TaskDef, TaskMarker};
+pub use scheduler::{Running, Scheduler, SchedulerBuilder, SchedulerError};
+pub use session::{Session, SessionError, TaskSummary};
+pub use store::{LogStore, MemoryStore, StoreError};
+pub use task::{
+    AsyncBody, BlockingBody, CommandSpec, Execution, Need, Origin, TaskBody, TaskSpec, Timeout,
+    UnknownExecution,
+};
+
+#[doc(hidden)]
+pub use inventory;

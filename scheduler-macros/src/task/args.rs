@@ -1,0 +1,310 @@
+//! The options of `#[task(...)]`: an optional condition string first, then `key = value`
+//! options and flags, each checked on its own (unknown, duplicate, bad value).
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
+
+use crate::errors::Errors;
+
+/// One item between the parentheses.
+pub(crate) enum RawArg {
+    Condition(LitStr),
+    Flag(Ident),
+    Option(Ident, Expr),
+}
+
+impl Parse for RawArg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(LitStr) {
+            return Ok(RawArg::Condition(input.parse()?));
+        }
+        let key: Ident = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a condition string or an option such as `name = \"...\"`",
+            )
+        })?;
+        if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            Ok(RawArg::Option(key, input.parse()?))
+        } else {
+            Ok(RawArg::Flag(key))
+        }
+    }
+}
+
+/// The parsed list.
+pub(crate) struct RawArgs(pub(crate) Punctuated<RawArg, Token![,]>);
+
+impl Parse for RawArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        Ok(RawArgs(Punctuated::parse_terminated(input)?))
+    }
+}
+
+/// A value of `execution = "..."`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Execution {
+    Async,
+    Thread,
+    Main,
+    Process,
+}
+
+/// A value of `timeout = "..."`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    Micros(u64),
+    Never,
+}
+
+/// The checked options.
+#[derive(Default)]
+pub(crate) struct TaskArgs {
+    pub(crate) condition: Option<LitStr>,
+    pub(crate) name: Option<LitStr>,
+    pub(crate) end: Option<LitStr>,
+    pub(crate) execution: Option<(Execution, Span)>,
+    pub(crate) timeout: Option<(Timeout, Span)>,
+    pub(crate) priority: Option<i32>,
+    pub(crate) disabled: Option<Span>,
+    pub(crate) multilaunch: Option<Span>,
+    pub(crate) permanent: Option<Span>,
+    pub(crate) on_startup: Option<Span>,
+    pub(crate) on_shutdown: Option<Span>,
+}
+
+const OPTIONS: &[&str] = &["name", "end", "execution", "timeout", "priority"];
+const FLAGS: &[&str] = &[
+    "disabled",
+    "multilaunch",
+    "permanent",
+    "on_startup",
+    "on_shutdown",
+];
+
+fn literal_str(expr: &Expr) -> Option<&LitStr> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s),
+        _ => None,
+    }
+}
+
+fn literal_int(expr: &Expr) -> Option<syn::Result<i64>> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => Some(i.base10_parse::<i64>()),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => Some(i.base10_parse::<i64>().map(|v| -v)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn literal_bool(expr: &Expr) -> Option<bool> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Some(b.value),
+        _ => None,
+    }
+}
+
+fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .copied()
+        .filter(|c| {
+            let common = word
+                .chars()
+                .zip(c.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
+            common >= 3 || strsim_like(word, c) <= 2
+        })
+        .min_by_key(|c| strsim_like(word, c))
+}
+
+/// Edit distance, for suggestions.
+fn strsim_like(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(prev + usize::from(ca != *cb));
+            prev = current;
+        }
+    }
+    row[b.len()]
+}
+
+impl TaskArgs {
+    pub(crate) fn from_raw(raw: RawArgs, errors: &mut Errors) -> TaskArgs {
+        let mut args = TaskArgs::default();
+        let mut seen: Vec<String> = Vec::new();
+        for (i, arg) in raw.0.into_iter().enumerate() {
+            match arg {
+                RawArg::Condition(lit) => {
+                    if i > 0 {
+                        errors.spanned(
+                            &lit,
+                            "the condition string comes first: `#[task(\"daily\", ...)]`",
+                        );
+                    } else {
+                        args.condition = Some(lit);
+                    }
+                }
+                RawArg::Flag(ident) => args.flag(&ident, None, &mut seen, errors),
+                RawArg::Option(key, value) => {
+                    let k = key.to_string();
+                    if FLAGS.contains(&k.as_str()) {
+                        match literal_bool(&value) {
+                            Some(true) => args.flag(&key, Some(&value), &mut seen, errors),
+                            Some(false) => {
+                                if seen.contains(&k) {
+                                    errors.spanned(&key, format!("`{k}` is given twice"));
+                                }
+                                seen.push(k);
+                            }
+                            None => errors.spanned(
+                                &value,
+                                format!("`{k}` is a flag: write `{k}` or `{k} = true`"),
+                            ),
+                        }
+                        continue;
+                    }
+                    if !OPTIONS.contains(&k.as_str()) {
+                        args.unknown(&key, errors);
+                        continue;
+                    }
+                    if seen.contains(&k) {
+                        errors.spanned(&key, format!("`{k}` is given twice"));
+                        continue;
+                    }
+                    seen.push(k.clone());
+                    args.option(&key, &value, errors);
+                }
+            }
+        }
+        args
+    }
+
+    fn unknown(&self, key: &Ident, errors: &mut Errors) {
+        let k = key.to_string();
+        let all: Vec<&str> = OPTIONS.iter().chain(FLAGS).copied().collect();
+        let hint = match nearest(&k, &all) {
+            Some(s) => format!("; did you mean `{s}`?"),
+            None => format!(
+                "; the options are {}",
+                all.iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        errors.spanned(key, format!("unknown option `{k}`{hint}"));
+    }
+
+    fn flag(
+        &mut self,
+        ident: &Ident,
+        _value: Option<&Expr>,
+        seen: &mut Vec<String>,
+        errors: &mut Errors,
+    ) {
+        let k = ident.to_string();
+        let slot = match k.as_str() {
+            "disabled" => &mut self.disabled,
+            "multilaunch" => &mut self.multilaunch,
+            "permanent" => &mut self.permanent,
+            "on_startup" => &mut self.on_startup,
+            "on_shutdown" => &mut self.on_shutdown,
+            _ if OPTIONS.contains(&k.as_str()) => {
+                errors.spanned(ident, format!("`{k}` needs a value: `{k} = ...`"));
+                return;
+            }
+            _ => {
+                self.unknown(ident, errors);
+                return;
+            }
+        };
+        if seen.contains(&k) {
+            errors.spanned(ident, format!("`{k}` is given twice"));
+            return;
+        }
+        seen.push(k);
+        *slot = Some(ident.span());
+    }
+
+    fn option(&mut self, key: &Ident, value: &Expr, errors: &mut Errors) {
+        match key.to_string().as_str() {
+            "name" => match literal_str(value) {
+                Some(s) if s.value().is_empty() || s.value().contains('\'') => {
+                    errors.spanned(s, "a task name must not be empty or contain `'`")
+                }
+                Some(s) => self.name = Some(s.clone()),
+                None => errors.spanned(value, "`name` must be a string: `name = \"get_data\"`"),
+            },
+            "end" => match literal_str(value) {
+                Some(s) => self.end = Some(s.clone()),
+                None => errors.spanned(value, "`end` must be a condition string: `end = \"time of day after 18:00\"`"),
+            },
+            "execution" => {
+                let parsed = literal_str(value).and_then(|s| match s.value().as_str() {
+                    "async" => Some(Execution::Async),
+                    "thread" => Some(Execution::Thread),
+                    "main" => Some(Execution::Main),
+                    "process" => Some(Execution::Process),
+                    _ => None,
+                });
+                match parsed {
+                    Some(e) => self.execution = Some((e, key.span())),
+                    None => errors.spanned(
+                        value,
+                        "`execution` must be one of \"async\", \"thread\", \"main\", \"process\"",
+                    ),
+                }
+            }
+            "timeout" => match literal_str(value) {
+                Some(s) if s.value().trim() == "never" => self.timeout = Some((Timeout::Never, key.span())),
+                Some(s) => match s.value().parse::<scheduler_core::time::Interval>() {
+                    Ok(interval) => {
+                        self.timeout = Some((Timeout::Micros(interval.as_duration().as_micros() as u64), key.span()))
+                    }
+                    Err(e) => errors.spanned(
+                        s,
+                        format!(
+                            "`timeout` must be a length of time such as \"2 hours\", or \"never\": {}",
+                            e.message()
+                        ),
+                    ),
+                },
+                None => errors.spanned(value, "`timeout` must be a string: `timeout = \"30 minutes\"`"),
+            },
+            "priority" => match literal_int(value) {
+                Some(Ok(p)) if i32::try_from(p).is_ok() => self.priority = Some(p as i32),
+                Some(Ok(_)) => errors.spanned(value, "`priority` must fit in an i32"),
+                Some(Err(e)) => errors.push(e),
+                None => errors.spanned(value, "`priority` must be a whole number: `priority = 10`"),
+            },
+            _ => self.unknown(key, errors),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! `#[task(...)]`: parse the options and the function, check everything (conditions with
+//! the runtime's parser, option combinations, parameter shapes), then expand.
+//!
+//! On any error the function is still emitted, with its marker type when its return type
+//! is known, so that the rest of the crate type-checks and reports nothing more.
+
+mod args;
+mod expand;
+mod signature;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ItemFn;
+
+use crate::errors::Errors;
+use args::{Execution, RawArgs, TaskArgs};
+use signature::Signature;
+
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            let error =
+                syn::Error::new(e.span(), "`#[task]` goes on a function").to_compile_error();
+            return quote! { #item #error };
+        }
+    };
+    let mut errors = Errors::default();
+    let args = match syn::parse2::<RawArgs>(attr) {
+        Ok(raw) => TaskArgs::from_raw(raw, &mut errors),
+        Err(e) => {
+            errors.push(e);
+            TaskArgs::default()
+        }
+    };
+    let sig = signature::analyze(&func, &mut errors);
+    validate(&args, &sig, &mut errors);
+    let name = task_name(&func, &args);
+    let marker = expand::marker(&func, &name, &sig);
+    match errors.combined() {
+        Some(e) => {
+            let e = e.to_compile_error();
+            quote! { #func #marker #e }
+        }
+        None => {
+            let registration = expand::registration(&func, &name, &args, &sig);
+            quote! { #func #marker #registration }
+        }
+    }
+}
+
+fn task_name(func: &ItemFn, args: &TaskArgs) -> String {
+    match &args.name {
+        Some(n) => n.value(),
+        None => func
+            .sig
+            .ident
+            .to_string()
+            .trim_start_matches("r#")
+            .to_owned(),
+    }
+}
+
+fn validate(args: &TaskArgs, sig: &Signature, errors: &mut Errors) {
+    for lit in [&args.condition, &args.end].into_iter().flatten() {
+        if let Err(e) = lit.value().parse::<scheduler_core::condition::Condition>() {
+            errors.push(crate::condition::error_in_literal(lit, &e));
+        }
+    }
+    if let (Some(_), Some(span)) = (args.on_startup, args.on_shutdown) {
+        errors.at(
+            span,
+            "a task runs either `on_startup` or `on_shutdown`, not both",
+        );
+    }
+    if args.on_startup.or(args.on_shutdown).is_some()
+        && let Some(cond) = &args.condition
+    {
+        errors.spanned(
+            cond,
+            "a task that runs at start-up or shutdown takes no condition: it runs then, and when asked",
+        );
+    }
+    if let (Some(_), Some((_, span))) = (args.permanent, args.timeout) {
+        errors.at(span, "a `permanent` task never times out: remove `timeout`");
+    }
+    if let Some((execution, span)) = args.execution {
+        if execution == Execution::Main
+            && let Some(ml) = args.multilaunch
+        {
+            errors.at(ml, "a task with `execution = \"main\"` runs inline and cannot overlap itself: remove `multilaunch`");
+        }
+        if execution == Execution::Async && !sig.is_async {
+            errors.at(
+                span,
+                "`execution = \"async\"` needs an `async fn`; a plain `fn` runs on a thread (the default)",
+            );
+        }
+        if execution == Execution::Process {
+            for p in &sig.params {
+                if let Some(last) = signature::last_segment(&p.ty)
+                    && (last == "Session" || last == "Task")
+                {
+                    errors.spanned(
+                        &p.ty,
+                        format!(
+                            "a task with `execution = \"process\"` runs in a child process, which cannot control the scheduler: remove `{last}`"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}

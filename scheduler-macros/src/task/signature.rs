@@ -1,0 +1,131 @@
+//! The shape of a `#[task]` function: async or not, named owned parameters, and the type
+//! of its value (the `Ok` type of a `Result`).
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+use crate::errors::Errors;
+
+pub(crate) struct Param {
+    /// The parameter's name (what `Arg<T>` and `Env<T>` look up).
+    pub(crate) name: String,
+    pub(crate) ty: Type,
+}
+
+pub(crate) struct Signature {
+    pub(crate) is_async: bool,
+    pub(crate) params: Vec<Param>,
+    /// The task's value type: the `Ok` type of a `Result`, the returned type, or `()`.
+    pub(crate) output: Type,
+    /// Whether the function returns a `Result` (an `Err` is a failure).
+    pub(crate) returns_result: bool,
+    /// Where the return type is written (or the function name, for `()`).
+    pub(crate) output_span: Span,
+}
+
+/// The last path segment of a type, if it is a plain path (`Session`, `scheduler::Task<x>`).
+pub(crate) fn last_segment(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+fn split_result(ty: &Type) -> Option<Type> {
+    let Type::Path(p) = ty else { return None };
+    if p.qself.is_some() {
+        return None;
+    }
+    let last = p.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+pub(crate) fn analyze(f: &ItemFn, errors: &mut Errors) -> Signature {
+    let sig = &f.sig;
+    if !sig.generics.params.is_empty() {
+        errors.spanned(
+            &sig.generics,
+            "a task function cannot be generic: the scheduler calls it with concrete types",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.spanned(variadic, "a task function cannot be variadic");
+    }
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(r) => {
+                errors.spanned(r, "a task is a free function, not a method: remove `self`")
+            }
+            FnArg::Typed(pt) => {
+                let name = match &*pt.pat {
+                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                        pi.ident.to_string().trim_start_matches("r#").to_owned()
+                    }
+                    Pat::Wild(_) => "_".to_owned(),
+                    other => {
+                        errors.spanned(
+                            other,
+                            "write a plain parameter name: `Arg<T>` and `Env<T>` read the value of that name",
+                        );
+                        continue;
+                    }
+                };
+                match &*pt.ty {
+                    Type::Reference(r) => {
+                        let inner = &r.elem;
+                        errors.spanned(
+                            r,
+                            format!(
+                                "a task parameter is an owned value: write `{}` (the value stays shared inside `Return` and `Arg`)",
+                                quote::quote!(#inner)
+                            ),
+                        );
+                        continue;
+                    }
+                    Type::ImplTrait(t) => {
+                        errors.spanned(
+                            t,
+                            "a task parameter needs a concrete type, not `impl Trait`",
+                        );
+                        continue;
+                    }
+                    _ => {}
+                }
+                params.push(Param {
+                    name,
+                    ty: (*pt.ty).clone(),
+                });
+            }
+        }
+    }
+    let (output, returns_result, output_span) = match &sig.output {
+        ReturnType::Default => (syn::parse_quote!(()), false, sig.ident.span()),
+        ReturnType::Type(_, ty) => {
+            if let Type::ImplTrait(t) = &**ty {
+                errors.spanned(t, "a task must return a concrete type, not `impl Trait`");
+            }
+            match split_result(ty) {
+                Some(ok) => (ok, true, ty.span()),
+                None => ((**ty).clone(), false, ty.span()),
+            }
+        }
+    };
+    Signature {
+        is_async: sig.asyncness.is_some(),
+        params,
+        output,
+        returns_result,
+        output_span,
+    }
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the runtime tests: a scheduler on a virtual clock, and queries of the
+//! records it wrote.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use scheduler::{Action, LogRecord, MemoryStore, SchedulerBuilder, Tz, VirtualClock};
+
+pub fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+}
+
+/// A builder on a virtual clock starting at `start`, in UTC, writing to `store`, with no
+/// signal handling.
+pub fn virtual_scheduler(start: DateTime<Utc>, store: &Arc<MemoryStore>) -> SchedulerBuilder {
+    scheduler::Scheduler::builder()
+        .time_zone(Tz::UTC)
+        .clock(VirtualClock::starting_at(start))
+        .store(store.clone())
+        .handle_signals(false)
+}
+
+/// Runs a built scheduler for `span` of (virtual) time, shuts it down and waits for it.
+pub async fn run_for(builder: SchedulerBuilder, span: Duration) {
+    let running = builder
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .start()
+        .unwrap();
+    tokio::time::sleep(span).await;
+    running.session().shut_down();
+    running.await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The records of `task` with `action`.
+pub fn records(store: &MemoryStore, task: &str, action: Action) -> Vec<LogRecord> {
+    store
+        .records_of(task)
+        .into_iter()
+        .filter(|r| r.action == action)
+        .collect()
+}
+
+/// `HH:MM:SS` (or `Mon HH:MM:SS`) of each record, in UTC.
+pub fn times(records: &[LogRecord]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| r.at.to_datetime().format("%a %H:%M:%S").to_string())
+        .collect()
+}
+
+pub const DAY: Duration = Duration::from_secs(86_400);
