@@ -241,7 +241,8 @@ impl Session {
     /// # fn f(session: scheduler_core::runtime::Session) -> Result<(), Box<dyn std::error::Error>> {
     /// use scheduler_core::runtime::TaskSpec;
     /// // A condition string that arrives at run time is parsed at run time.
-    /// let condition = "every 10 minutes & time of day between 08:00 and 18:00".parse()?;
+    /// let condition: scheduler_core::condition::Condition =
+    ///     "every 10 minutes & time of day between 08:00 and 18:00".parse()?;
     /// session.add_task(TaskSpec::from_async("poll", |_| async { Ok::<_, std::io::Error>(()) }).when(condition))?;
     /// # Ok(()) }
     /// ```

@@ -190,13 +190,14 @@ impl fmt::Display for Origin {
 ///
 /// ```
 /// use std::time::Duration;
+/// use scheduler_core::condition::Condition;
 /// use scheduler_core::runtime::{Execution, TaskSpec};
 ///
 /// let report = TaskSpec::from_async("report", |cx| async move {
 ///     println!("run {} of {}", cx.run_id(), cx.task_name());
 ///     Ok::<_, std::io::Error>(())
 /// })
-/// .when("daily between 07:00 and 10:00".parse()?)
+/// .when("daily between 07:00 and 10:00".parse::<Condition>()?)
 /// .timeout(Duration::from_secs(600));
 /// assert_eq!(report.name(), "report");
 /// assert_eq!(report.execution_mode(), Execution::Async);
