@@ -64,6 +64,7 @@ impl Clock for SystemClock {
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// let clock = VirtualClock::starting_at(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap());
+/// assert_eq!(clock.now().to_string(), "2024-01-01T00:00:00Z"); // the first use fixes "now"
 /// tokio::time::sleep(std::time::Duration::from_secs(3600)).await; // instant under paused time
 /// assert_eq!(clock.now().to_string(), "2024-01-01T01:00:00Z");
 /// # }
