@@ -202,8 +202,8 @@ pub mod prelude {
     pub use scheduler_core::condition::api::*;
     pub use scheduler_core::condition::{Condition, NextChange, Outcome};
     pub use scheduler_core::runtime::{
-        Arg, Env, Execution, Inaction, Payload, Return, RunInfo, Scheduler, Session, Task,
-        TaskSpec, Terminated, TerminationFlag,
+        Arg, Env, Execution, Inaction, Payload, Return, RunContext, RunInfo, Scheduler, Session,
+        Task, TaskSpec, Terminated, TerminationFlag,
     };
     pub use scheduler_core::time::{
         TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, Weekday,
@@ -224,8 +224,8 @@ pub mod docs {
 pub mod __private {
     pub use scheduler_core::runtime::private::*;
     pub use scheduler_core::runtime::{
-        BoxFuture, Execution, FromContext, Need, OutputCodec, ParamDef, ParamInfo, RegisteredBody,
-        RegisteredTimeout, RunContext, RunOutcome, TaskDef, TaskMarker, inventory,
+        BoxFuture, DecodeFn, Execution, FromContext, Need, OutputCodec, ParamDef, ParamInfo,
+        RegisteredBody, RegisteredTimeout, RunContext, RunOutcome, TaskDef, TaskMarker, inventory,
     };
 
     use scheduler_core::condition::Condition;

@@ -14,7 +14,7 @@ use crate::condition::Params;
 use crate::time::Timestamp;
 
 use super::inject::InjectError;
-use super::outcome::{Output, Terminated};
+use super::outcome::{DecodeFn, Output, Terminated};
 use super::registry::{self, TaskMarker};
 use super::session::Session;
 
@@ -32,10 +32,12 @@ pub(crate) enum ParamEntry {
     },
 }
 
-/// The session parameters, by name.
+/// The session parameters, by name, and the parameters of single tasks.
 #[derive(Clone, Default)]
 pub(crate) struct ParamRegistry {
     entries: HashMap<String, ParamEntry>,
+    /// (task, name) → value, looked up before the session parameters.
+    task_entries: HashMap<(String, String), ParamEntry>,
 }
 
 impl std::fmt::Debug for ParamRegistry {
@@ -78,16 +80,31 @@ fn text_of(value: &(dyn Any + Send + Sync)) -> Option<String> {
 
 impl ParamRegistry {
     pub(crate) fn insert_value<T: Send + Sync + 'static>(&mut self, name: String, value: T) {
-        let value: Arc<dyn Any + Send + Sync> = Arc::new(value);
+        self.insert_arc(name, Arc::new(value));
+    }
+
+    pub(crate) fn insert_arc<T: Send + Sync + 'static>(&mut self, name: String, value: Arc<T>) {
+        self.entries.insert(name, Self::value_entry(value));
+    }
+
+    pub(crate) fn insert_for_task<T: Send + Sync + 'static>(
+        &mut self,
+        task: String,
+        name: String,
+        value: T,
+    ) {
+        self.task_entries
+            .insert((task, name), Self::value_entry(Arc::new(value)));
+    }
+
+    fn value_entry<T: Send + Sync + 'static>(value: Arc<T>) -> ParamEntry {
+        let value: Arc<dyn Any + Send + Sync> = value;
         let text = text_of(value.as_ref());
-        self.entries.insert(
-            name,
-            ParamEntry::Value {
-                value,
-                text,
-                type_name: std::any::type_name::<T>(),
-            },
-        );
+        ParamEntry::Value {
+            value,
+            text,
+            type_name: std::any::type_name::<T>(),
+        }
     }
 
     pub(crate) fn insert_function(
@@ -105,9 +122,18 @@ impl ParamRegistry {
         self.entries.keys().map(String::as_str)
     }
 
-    /// The value of `name`, evaluating a `#[param]` function.
-    pub(crate) fn get(&self, name: &str) -> Option<(Arc<dyn Any + Send + Sync>, &'static str)> {
-        match self.entries.get(name)? {
+    /// The value of `name` for `task`: the task's own parameter, else the session's
+    /// (evaluating a `#[param]` function).
+    pub(crate) fn get(
+        &self,
+        task: &str,
+        name: &str,
+    ) -> Option<(Arc<dyn Any + Send + Sync>, &'static str)> {
+        let entry = self
+            .task_entries
+            .get(&(task.to_owned(), name.to_owned()))
+            .or_else(|| self.entries.get(name))?;
+        match entry {
             ParamEntry::Value {
                 value, type_name, ..
             } => Some((value.clone(), type_name)),
@@ -228,6 +254,8 @@ pub(crate) struct RunState {
     pub(crate) returns: Arc<Returns>,
     pub(crate) payload: Option<Arc<serde_json::Value>>,
     pub(crate) termination: TerminationFlag,
+    /// In a child process: how to read the values of other tasks that arrived as JSON.
+    pub(crate) decoders: HashMap<&'static str, DecodeFn>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -283,7 +311,7 @@ impl RunContext {
 
     /// The session parameter `name`, as a `T`.
     pub fn arg<T: Send + Sync + 'static>(&self, name: &str) -> Result<Arc<T>, InjectError> {
-        let Some((value, type_name)) = self.inner.params.get(name) else {
+        let Some((value, type_name)) = self.inner.params.get(&self.inner.task, name) else {
             let known: Vec<&str> = self.inner.params.names().collect();
             return Err(InjectError::MissingArg {
                 name: name.to_owned(),
@@ -315,14 +343,19 @@ impl RunContext {
         let value = match output.value() {
             Some(value) => value.clone(),
             None => {
-                // It came from a child process as JSON: decode with the producer's codec.
+                // It crossed a process boundary as JSON: read it with this task's decoder
+                // (in a child process) or with the producer's codec.
                 let json = output.json().unwrap_or_default();
-                let codec = registry::task_def(task)
-                    .and_then(|def| (def.output_codec)())
+                let decode = self
+                    .inner
+                    .decoders
+                    .get(task)
+                    .copied()
+                    .or_else(|| registry::task_def(task).and_then(|def| (def.output_codec)()?.decode))
                     .ok_or_else(|| InjectError::Other(format!(
                         "the value returned by task '{task}' arrived as JSON and its type cannot be read from JSON"
                     )))?;
-                (codec.decode)(&json).map_err(|e| {
+                decode(&json).map_err(|e| {
                     InjectError::Other(format!(
                         "the value returned by task '{task}' is not valid JSON for its type: {e}"
                     ))

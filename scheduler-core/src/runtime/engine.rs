@@ -868,6 +868,7 @@ impl Engine {
             returns: self.returns.clone(),
             payload,
             termination: flag.clone(),
+            decoders: HashMap::new(),
         });
         let deadline = timeout.map(|t| now.as_micros().saturating_add(t.as_micros() as i64));
         let tx = self.sender.clone();
@@ -935,9 +936,21 @@ impl Engine {
             }
             (TaskBody::Async(body), Execution::Thread) => {
                 let body = body.clone();
-                let handle = tokio::runtime::Handle::current();
+                // A runtime of its own on a blocking-pool thread, as Rocketry runs a
+                // coroutine in a thread with its own event loop: a busy body cannot stall
+                // the scheduler's runtime. On a paused test clock the blocking task holds
+                // virtual time still while it runs, as a child process does.
                 tokio::task::spawn_blocking(move || {
-                    finished(handle.block_on(exec::run_async(&body, cx)), None)
+                    let outcome = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(runtime) => runtime.block_on(exec::run_async(&body, cx)),
+                        Err(error) => RunOutcome::Failure(format!(
+                            "could not start a runtime for the thread: {error}"
+                        )),
+                    };
+                    finished(outcome, None);
                 });
             }
         }

@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 use super::context::RunContext;
-use super::outcome::{Output, OutputCodec, RunOutcome, panic_message};
+use super::outcome::{DecodeFn, Output, OutputCodec, RunOutcome, panic_message};
 use super::task::{AsyncBody, BlockingBody, CommandSpec, Need};
 
 /// The environment variable naming the task a child process runs.
@@ -63,11 +63,13 @@ pub(crate) fn run_blocking(body: &BlockingBody, cx: RunContext) -> RunOutcome {
     }
 }
 
-fn encode_json<T: Serialize + 'static>(value: &(dyn Any + Send + Sync)) -> Option<String> {
+/// Writes a `T` as JSON.
+pub fn encode_json<T: Serialize + 'static>(value: &(dyn Any + Send + Sync)) -> Option<String> {
     serde_json::to_string(value.downcast_ref::<T>()?).ok()
 }
 
-fn decode_json<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
+/// Reads a `T` from JSON.
+pub fn decode_json<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
     json: &str,
 ) -> Result<Arc<dyn Any + Send + Sync>, String> {
     serde_json::from_str::<T>(json)
@@ -75,14 +77,14 @@ fn decode_json<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
         .map_err(|e| e.to_string())
 }
 
-/// The JSON codec of a serializable type.
+/// The JSON codec of a type that can be written and read back.
 pub fn serde_codec<T>() -> OutputCodec
 where
     T: Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     OutputCodec {
         encode: encode_json::<T>,
-        decode: decode_json::<T>,
+        decode: Some(decode_json::<T>),
     }
 }
 
@@ -365,6 +367,8 @@ pub(crate) async fn serve_child(
         }
         (Some(spec), Ok(input)) => {
             let returns = super::context::Returns::default();
+            let decoders: std::collections::HashMap<&'static str, DecodeFn> =
+                spec.child_decoders.iter().copied().collect();
             for (name, json) in input.returns {
                 returns.set(Arc::from(name.as_str()), Output::from_json(json, "JSON"));
             }
@@ -377,6 +381,7 @@ pub(crate) async fn serve_child(
                 returns: Arc::new(returns),
                 payload: input.payload.map(Arc::new),
                 termination: super::context::TerminationFlag::new(),
+                decoders,
             });
             match &spec.body {
                 TaskBody::Async(body) => run_async(body, cx).await,

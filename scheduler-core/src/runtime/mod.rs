@@ -32,12 +32,13 @@ pub use clock::{BoxFuture, Clock, SystemClock, VirtualClock};
 pub use config::{ConditionErrors, Config, ConfigError, DuplicatePolicy, RestartMode, system_zone};
 pub use context::{RunContext, TerminationFlag};
 pub use engine::EngineError;
-pub use exec::serde_codec;
+pub use exec::{decode_json, encode_json, serde_codec};
 pub use inject::{
     Arg, Env, FromContext, InjectError, ParamInfo, Payload, Return, RunInfo, Task, This,
 };
 pub use outcome::{
-    Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated, outcome_of_error,
+    DecodeFn, EncodeFn, Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated,
+    outcome_of_error,
 };
 pub use registry::{ParamDef, RegisteredBody, RegisteredTimeout, TaskDef, TaskMarker};
 pub use scheduler::{Running, Scheduler, SchedulerBuilder, SchedulerError};

@@ -28,13 +28,21 @@ impl fmt::Debug for Output {
     }
 }
 
-/// Conversions of a task's output to and from JSON, for crossing to child processes.
+/// Writes a value as JSON (`None` if the value is not of the function's type).
+pub type EncodeFn = fn(&(dyn Any + Send + Sync)) -> Option<String>;
+/// Reads a value from JSON.
+pub type DecodeFn = fn(&str) -> Result<Arc<dyn Any + Send + Sync>, String>;
+
+/// Conversions of a task's output to and from JSON, for crossing process boundaries.
+///
+/// Every serializable output can be written; reading one back needs the type to own its
+/// data (`DeserializeOwned`), which is required of the tasks whose values cross.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputCodec {
-    /// The value as JSON (`None` if the value is not of the codec's type).
-    pub encode: fn(&(dyn Any + Send + Sync)) -> Option<String>,
-    /// The value from JSON.
-    pub decode: fn(&str) -> Result<Arc<dyn Any + Send + Sync>, String>,
+    /// Writes the value.
+    pub encode: EncodeFn,
+    /// Reads the value back, when its type allows.
+    pub decode: Option<DecodeFn>,
 }
 
 impl Output {

@@ -4,9 +4,11 @@
 use std::fmt::Display;
 use std::marker::PhantomData;
 
-use super::exec::serde_codec;
-use super::inject::InjectError;
-use super::outcome::{OutputCodec, RunOutcome, outcome_of_error, output_of};
+use super::context::TerminationFlag;
+use super::exec::{decode_json, encode_json};
+use super::inject::{Arg, Env, InjectError, Payload, Return, RunInfo};
+use super::outcome::{DecodeFn, OutputCodec, RunOutcome, outcome_of_error, output_of};
+use super::registry::TaskMarker;
 
 /// The outcome of a task function that returns a plain value.
 pub fn value_outcome<T: Send + Sync + 'static>(value: T, codec: Option<OutputCodec>) -> RunOutcome {
@@ -30,9 +32,11 @@ pub fn inject_failed(param: &str, error: InjectError) -> RunOutcome {
     RunOutcome::Failure(format!("parameter `{param}`: {error}"))
 }
 
-/// Finds, for a concrete type, whether it has a JSON codec (autoref specialization: the
-/// generated code calls `(&&CodecProbe::<T>::new()).codec()`, which picks
-/// [`CodecViaSerde`] when `T` is serializable and [`NoCodec`] otherwise).
+/// Finds, for a concrete type, whether it can be written as JSON (autoref
+/// specialization: the generated code calls `(&&CodecProbe::<T>::new()).codec()`, which
+/// picks [`CodecViaSerde`] when `T` is `Serialize` and [`NoCodec`] otherwise). Reading back
+/// is not probed (`DeserializeOwned` cannot be probed this way): tasks whose values cross
+/// process boundaries get it from hard bounds.
 #[derive(Debug)]
 pub struct CodecProbe<T>(PhantomData<fn() -> T>);
 
@@ -57,10 +61,13 @@ pub trait CodecViaSerde {
 
 impl<T> CodecViaSerde for &CodecProbe<T>
 where
-    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    T: serde::Serialize + Send + Sync + 'static,
 {
     fn codec(&self) -> Option<OutputCodec> {
-        Some(serde_codec::<T>())
+        Some(OutputCodec {
+            encode: encode_json::<T>,
+            decode: None,
+        })
     }
 }
 
@@ -82,12 +89,63 @@ impl<T> NoCodec for CodecProbe<T> {
     label = "must cross from the child process as JSON",
     note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or run the task with another execution"
 )]
-pub trait CrossesProcesses {}
+pub trait CrossesProcesses {
+    /// The codec that writes and reads the value.
+    fn codec() -> OutputCodec;
+}
 
-impl<T: serde::Serialize + serde::de::DeserializeOwned> CrossesProcesses for T {}
+impl<T> CrossesProcesses for T
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    fn codec() -> OutputCodec {
+        OutputCodec {
+            encode: encode_json::<T>,
+            decode: Some(decode_json::<T>),
+        }
+    }
+}
 
-/// Fails to compile unless `T` can cross process boundaries.
-pub const fn assert_crosses_processes<T: CrossesProcesses>() {}
+/// The codec of the return value of a task with `execution = "process"`.
+pub fn process_codec<T: CrossesProcesses>() -> Option<OutputCodec> {
+    Some(T::codec())
+}
+
+/// A parameter type usable by a task with `execution = "process"`, which runs in a child
+/// process: what the child needs to read its value.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a parameter of a task with `execution = \"process\"`",
+    label = "not available in a child process",
+    note = "a child process has no session and cannot control the scheduler; its parameters are `Return<task>`, `Arg<T>`, `Payload<T>`, `Env<T>`, `TerminationFlag`, `RunInfo`, or `Option` of one of them",
+    note = "a type of your own that works in a child process implements `scheduler::__private::ChildParam` (with the default method)"
+)]
+pub trait ChildParam {
+    /// The task whose value the parameter reads, and how to read it from JSON.
+    fn decoder() -> Option<(&'static str, DecodeFn)> {
+        None
+    }
+}
+
+impl<M: TaskMarker> ChildParam for Return<M>
+where
+    M::Output: serde::de::DeserializeOwned,
+{
+    fn decoder() -> Option<(&'static str, DecodeFn)> {
+        Some((M::NAME, decode_json::<M::Output>))
+    }
+}
+
+impl<T> ChildParam for Arg<T> {}
+impl<T> ChildParam for Payload<T> {}
+impl<T> ChildParam for Env<T> {}
+impl ChildParam for TerminationFlag {}
+impl ChildParam for RunInfo {}
+
+impl<T: ChildParam> ChildParam for Option<T> {
+    fn decoder() -> Option<(&'static str, DecodeFn)> {
+        T::decoder()
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -100,6 +158,7 @@ mod tests {
     #[allow(clippy::needless_borrow)]
     fn codec_probe_specializes_on_serde() {
         assert!((&&CodecProbe::<Vec<u32>>::new()).codec().is_some());
+        assert!((&&CodecProbe::<&'static str>::new()).codec().is_some());
         assert!((&&CodecProbe::<Opaque>::new()).codec().is_none());
     }
 }

@@ -12,7 +12,7 @@ use crate::condition::Condition;
 
 use super::clock::BoxFuture;
 use super::context::RunContext;
-use super::outcome::{OutputCodec, RunOutcome};
+use super::outcome::{DecodeFn, OutputCodec, RunOutcome};
 use super::task::{Execution, Need, Origin, TaskBody, TaskSpec, Timeout};
 
 /// The type-level identity of a `#[task]` function: `#[task] fn get_data() -> Rows`
@@ -74,6 +74,9 @@ pub struct TaskDef {
     pub output_codec: fn() -> Option<OutputCodec>,
     /// What the parameters need in a child process.
     pub needs: fn() -> Vec<Need>,
+    /// For `execution = "process"`: how the child reads the values of other tasks it
+    /// receives, by task.
+    pub child_decoders: fn() -> Vec<(&'static str, DecodeFn)>,
     /// `module_path!()` of the function.
     pub module: &'static str,
     /// `file!()`.
@@ -168,6 +171,7 @@ impl TaskDef {
         spec.on_startup = self.on_startup;
         spec.on_shutdown = self.on_shutdown;
         spec.needs = Some((self.needs)());
+        spec.child_decoders = (self.child_decoders)();
         spec.origin = Origin::Registered {
             module: self.module,
             file: self.file,

@@ -200,6 +200,38 @@ impl SchedulerBuilder {
         self
     }
 
+    /// A session parameter shared with the caller: `Arg<T>` gives this very `Arc`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use scheduler_core::runtime::Scheduler;
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    /// let builder = Scheduler::builder().param_arc("seen", seen.clone());
+    /// // Tasks taking `seen: Arg<Mutex<Vec<String>>>` push to the same vector.
+    /// # drop(builder);
+    /// ```
+    pub fn param_arc<T: Send + Sync + 'static>(
+        mut self,
+        name: impl Into<String>,
+        value: Arc<T>,
+    ) -> Self {
+        self.params.insert_arc(name.into(), value);
+        self
+    }
+
+    /// A parameter of one task only (`Arg<T>` of that task finds it before a session
+    /// parameter of the same name).
+    pub fn task_param<T: Send + Sync + 'static>(
+        mut self,
+        task: impl Into<String>,
+        name: impl Into<String>,
+        value: T,
+    ) -> Self {
+        self.params.insert_for_task(task.into(), name.into(), value);
+        self
+    }
+
     /// A task built in code.
     pub fn task(mut self, task: TaskSpec) -> Self {
         self.tasks.push(task);

@@ -218,6 +218,7 @@ pub struct TaskSpec {
     pub(crate) on_shutdown: bool,
     pub(crate) body: TaskBody,
     pub(crate) needs: Option<Vec<Need>>,
+    pub(crate) child_decoders: Vec<(&'static str, super::outcome::DecodeFn)>,
     pub(crate) origin: Origin,
 }
 
@@ -239,6 +240,7 @@ impl TaskSpec {
             on_shutdown: false,
             body,
             needs: None,
+            child_decoders: Vec::new(),
             origin: Origin::Code,
         }
     }

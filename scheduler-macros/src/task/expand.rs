@@ -139,11 +139,36 @@ pub(super) fn registration(
         args.on_shutdown,
     ]
     .map(|f| f.is_some());
-    let crosses = (args.execution.map(|(e, _)| e) == Some(Execution::Process)).then(|| {
+    let in_process = args.execution.map(|(e, _)| e) == Some(Execution::Process);
+    // A task in a child process must be able to send its value back and to read the
+    // values it receives; elsewhere, values are written as JSON when their type allows.
+    let codec = if in_process {
         quote_spanned! {sig.output_span=>
-            const _: () = ::scheduler::__private::assert_crosses_processes::<#output>();
+            ::scheduler::__private::process_codec::<#output>()
         }
-    });
+    } else {
+        quote! {{
+            #[allow(unused_imports)]
+            use ::scheduler::__private::{CodecViaSerde as _, NoCodec as _};
+            (&&::scheduler::__private::CodecProbe::<#output>::new()).codec()
+        }}
+    };
+    let child_decoders = if in_process {
+        let each = sig.params.iter().map(|p| {
+            let ty = &p.ty;
+            quote_spanned! {ty.span()=>
+                decoders.extend(<#ty as ::scheduler::__private::ChildParam>::decoder());
+            }
+        });
+        quote! {
+            #[allow(unused_mut)]
+            let mut decoders = ::std::vec::Vec::new();
+            #(#each)*
+            decoders
+        }
+    } else {
+        quote! { ::std::vec::Vec::new() }
+    };
 
     quote! {
         const _: () = {
@@ -152,9 +177,11 @@ pub(super) fn registration(
             // The borrows select the codec (autoref specialization).
             #[allow(clippy::needless_borrow)]
             fn __scheduler_codec() -> ::core::option::Option<::scheduler::__private::OutputCodec> {
-                #[allow(unused_imports)]
-                use ::scheduler::__private::{CodecViaSerde as _, NoCodec as _};
-                (&&::scheduler::__private::CodecProbe::<#output>::new()).codec()
+                #codec
+            }
+
+            fn __scheduler_child_decoders() -> ::std::vec::Vec<(&'static str, ::scheduler::__private::DecodeFn)> {
+                #child_decoders
             }
 
             #[allow(unused_mut)]
@@ -163,8 +190,6 @@ pub(super) fn registration(
                 #(#needs)*
                 needs
             }
-
-            #crosses
 
             ::scheduler::__private::inventory::submit! {
                 ::scheduler::__private::TaskDef {
@@ -182,6 +207,7 @@ pub(super) fn registration(
                     body: #registered_body,
                     output_codec: __scheduler_codec,
                     needs: __scheduler_needs,
+                    child_decoders: __scheduler_child_decoders,
                     module: ::core::module_path!(),
                     file: ::core::file!(),
                     line: ::core::line!(),

@@ -96,19 +96,5 @@ fn validate(args: &TaskArgs, sig: &Signature, errors: &mut Errors) {
                 "`execution = \"async\"` needs an `async fn`; a plain `fn` runs on a thread (the default)",
             );
         }
-        if execution == Execution::Process {
-            for p in &sig.params {
-                if let Some(last) = signature::last_segment(&p.ty)
-                    && (last == "Session" || last == "Task")
-                {
-                    errors.spanned(
-                        &p.ty,
-                        format!(
-                            "a task with `execution = \"process\"` runs in a child process, which cannot control the scheduler: remove `{last}`"
-                        ),
-                    );
-                }
-            }
-        }
     }
 }

@@ -24,14 +24,6 @@ pub(crate) struct Signature {
     pub(crate) output_span: Span,
 }
 
-/// The last path segment of a type, if it is a plain path (`Session`, `scheduler::Task<x>`).
-pub(crate) fn last_segment(ty: &Type) -> Option<String> {
-    match ty {
-        Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
-    }
-}
-
 fn split_result(ty: &Type) -> Option<Type> {
     let Type::Path(p) = ty else { return None };
     if p.qself.is_some() {
