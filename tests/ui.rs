@@ -10,5 +10,6 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("ui/condition/*.rs");
+    t.compile_fail("ui/task/*.rs");
     t.pass("ui/pass/*.rs");
 }

@@ -274,12 +274,28 @@ impl TaskArgs {
                     "process" => Some(Execution::Process),
                     _ => None,
                 });
+                const MODES: &[&str] = &["async", "thread", "main", "process"];
                 match parsed {
                     Some(e) => self.execution = Some((e, key.span())),
-                    None => errors.spanned(
-                        value,
-                        "`execution` must be one of \"async\", \"thread\", \"main\", \"process\"",
-                    ),
+                    None => {
+                        let bare = match value {
+                            Expr::Path(p) => p.path.get_ident().map(Ident::to_string),
+                            _ => None,
+                        };
+                        let hint = match (literal_str(value), bare) {
+                            (_, Some(word)) if MODES.contains(&word.as_str()) => {
+                                format!("; write it in quotes: `execution = \"{word}\"`")
+                            }
+                            (Some(s), _) => nearest(&s.value(), MODES)
+                                .map(|m| format!("; did you mean \"{m}\"?"))
+                                .unwrap_or_default(),
+                            _ => String::new(),
+                        };
+                        errors.spanned(
+                            value,
+                            format!("`execution` must be one of \"async\", \"thread\", \"main\", \"process\"{hint}"),
+                        )
+                    }
                 }
             }
             "timeout" => match literal_str(value) {

@@ -36,7 +36,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let sig = signature::analyze(&func, &mut errors);
     validate(&args, &sig, &mut errors);
     let name = task_name(&func, &args);
-    let marker = expand::marker(&func, &name, &sig);
+    let marker = if sig.marker_possible {
+        expand::marker(&func, &name, &sig)
+    } else {
+        TokenStream::new()
+    };
     match errors.combined() {
         Some(e) => {
             let e = e.to_compile_error();

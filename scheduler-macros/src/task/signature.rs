@@ -22,6 +22,32 @@ pub(crate) struct Signature {
     pub(crate) returns_result: bool,
     /// Where the return type is written (or the function name, for `()`).
     pub(crate) output_span: Span,
+    /// Whether the marker type can be emitted beside the function: not for a method
+    /// (it would land inside an `impl`) nor for an `impl Trait` value (it has no name),
+    /// where it would only add errors to the one already reported.
+    pub(crate) marker_possible: bool,
+}
+
+/// A type as the user would write it, for messages (`Arg<String>`, not `Arg < String >`).
+fn type_text(ty: &Type) -> String {
+    let mut text = quote::quote!(#ty).to_string();
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" :: ", "::"),
+        (":: ", "::"),
+        ("& ", "&"),
+        ("[ ", "["),
+        (" ]", "]"),
+        ("( ", "("),
+        (" )", ")"),
+    ] {
+        text = text.replace(from, to);
+    }
+    text
 }
 
 fn split_result(ty: &Type) -> Option<Type> {
@@ -54,9 +80,11 @@ pub(crate) fn analyze(f: &ItemFn, errors: &mut Errors) -> Signature {
         errors.spanned(variadic, "a task function cannot be variadic");
     }
     let mut params = Vec::new();
+    let mut marker_possible = true;
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(r) => {
+                marker_possible = false;
                 errors.spanned(r, "a task is a free function, not a method: remove `self`")
             }
             FnArg::Typed(pt) => {
@@ -80,7 +108,7 @@ pub(crate) fn analyze(f: &ItemFn, errors: &mut Errors) -> Signature {
                             r,
                             format!(
                                 "a task parameter is an owned value: write `{}` (the value stays shared inside `Return` and `Arg`)",
-                                quote::quote!(#inner)
+                                type_text(inner)
                             ),
                         );
                         continue;
@@ -105,6 +133,7 @@ pub(crate) fn analyze(f: &ItemFn, errors: &mut Errors) -> Signature {
         ReturnType::Default => (syn::parse_quote!(()), false, sig.ident.span()),
         ReturnType::Type(_, ty) => {
             if let Type::ImplTrait(t) = &**ty {
+                marker_possible = false;
                 errors.spanned(t, "a task must return a concrete type, not `impl Trait`");
             }
             match split_result(ty) {
@@ -119,5 +148,6 @@ pub(crate) fn analyze(f: &ItemFn, errors: &mut Errors) -> Signature {
         output,
         returns_result,
         output_span,
+        marker_possible,
     }
 }

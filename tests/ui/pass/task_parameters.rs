@@ -1,0 +1,68 @@
+//! Every kind of task parameter and return type compiles, and the tasks are collected.
+
+use scheduler::prelude::*;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Rows(Vec<u32>);
+
+#[derive(serde::Deserialize)]
+struct Order {
+    id: u32,
+}
+
+#[task("daily")]
+async fn get_data() -> anyhow::Result<Rows> {
+    Ok(Rows(vec![1, 2, 3]))
+}
+
+#[task("after task 'get_data' succeeded", execution = "process", timeout = "5 minutes")]
+fn transform(rows: Return<get_data>, factor: Arg<u32>, home: Env<String>) -> u32 {
+    rows.0.iter().sum::<u32>() * *factor + home.len() as u32
+}
+
+#[task("after task 'transform'", name = "store-results", priority = 3)]
+async fn store(total: Return<transform>, session: Session, info: RunInfo) -> Result<(), String> {
+    if *total == 0 {
+        session.shut_down();
+    }
+    let _ = info.run_id;
+    Ok(())
+}
+
+#[task(execution = "thread", permanent)]
+fn watch(flag: TerminationFlag) -> Result<(), Terminated> {
+    loop {
+        flag.check()?;
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[task]
+fn refund(order: Payload<Order>, me: Task, note: Option<Arg<String>>) -> String {
+    format!("{} {} {:?}", me.name(), order.id, note.map(|n| n.len()))
+}
+
+#[task(on_startup)]
+fn setup() {}
+
+#[task(on_shutdown, execution = "main")]
+fn teardown() {}
+
+#[task("every 10 minutes", end = "time of day after 18:00", multilaunch, disabled)]
+async fn poll() -> Result<u32, Inaction> {
+    Err(Inaction::because("nothing new"))
+}
+
+fn main() {
+    let scheduler = scheduler::Scheduler::builder()
+        .handle_signals(false)
+        .param("factor", 2_u32)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut names: Vec<&str> = scheduler.tasks().map(|t| t.name()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["get_data", "poll", "refund", "setup", "store-results", "teardown", "transform", "watch"]
+    );
+}

@@ -1,0 +1,6 @@
+use scheduler::prelude::*;
+
+#[task("daily")]
+struct Report;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use scheduler::prelude::*;
+
+#[task("daily")]
+fn count(_rows: u32) {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use scheduler::prelude::*;
+
+#[task("daily", execution = "process")]
+fn crunch(session: Session) {
+    session.shut_down();
+}
+
+fn main() {}
