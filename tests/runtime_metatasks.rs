@@ -251,8 +251,7 @@ fn the_task_set_is_checked_before_anything_runs() {
         .task(TaskSpec::from_blocking("ping", |_| ()).when(condition!("after task 'pong'")))
         .task(TaskSpec::from_blocking("pong", |_| ()).when(condition!("after task 'ping'")))
         .build()
-        .err()
-        .expect("the task set has problems");
+        .expect_err("the task set has problems");
     let SchedulerError::Startup(startup) = &error else {
         panic!("expected a start-up error, got {error}");
     };
