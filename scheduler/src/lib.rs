@@ -185,7 +185,14 @@ pub async fn serve() -> Result<()> {
         .await
 }
 
-/// Installs a `tracing` subscriber printing to stderr, if the program has none.
+/// Installs the `tracing` subscriber that [`run`] and [`serve`] use: one line per event on
+/// stderr, filtered by `RUST_LOG` (`info` when unset). Does nothing if the program has
+/// installed a subscriber already. Call it before [`Scheduler::run`] to see what a
+/// scheduler built with [`Scheduler::builder`] does.
+pub fn init_logging() {
+    install_default_logging();
+}
+
 fn install_default_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -203,7 +210,7 @@ pub mod prelude {
     pub use scheduler_core::condition::{Condition, NextChange, Outcome};
     pub use scheduler_core::runtime::{
         Arg, Env, Execution, Inaction, Payload, Return, RunContext, RunInfo, Scheduler, Session,
-        Task, TaskSpec, Terminated, TerminationFlag,
+        SessionError, Task, TaskSpec, Terminated, TerminationFlag,
     };
     pub use scheduler_core::time::{
         TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, Weekday,

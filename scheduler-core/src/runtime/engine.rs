@@ -147,6 +147,20 @@ fn reads_cycles(c: &Condition) -> bool {
     found
 }
 
+/// A run's length for the log: `850µs`, `12.5ms`, `3.20s`, `4m05s`.
+fn readable_duration(micros: i64) -> String {
+    let micros = micros.max(0);
+    match micros {
+        0..1_000 => format!("{micros}µs"),
+        1_000..1_000_000 => format!("{:.1}ms", micros as f64 / 1e3),
+        1_000_000..60_000_000 => format!("{:.2}s", micros as f64 / 1e6),
+        _ => {
+            let secs = micros / 1_000_000;
+            format!("{}m{:02}s", secs / 60, secs % 60)
+        }
+    }
+}
+
 fn wake_of(change: NextChange) -> Option<i64> {
     change.instant().map(Timestamp::as_micros)
 }
@@ -398,14 +412,26 @@ impl Engine {
         message: Option<String>,
     ) {
         self.log.record(task, action, at);
+        let took = duration
+            .map(|d| format!(" after {}", readable_duration(d)))
+            .unwrap_or_default();
+        let detail = message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
         match action {
-            Action::Fail | Action::Crash => {
-                tracing::error!(task = %task, run = run_id, action = %action, message = message.as_deref().unwrap_or(""), "task {action}")
+            Action::Run => tracing::info!(task = %task, run = run_id, "{task} started"),
+            Action::Success => tracing::info!(task = %task, run = run_id, "{task} succeeded{took}"),
+            Action::Inaction => {
+                tracing::info!(task = %task, run = run_id, "{task} had nothing to do{took}{detail}")
             }
+            Action::Fail => {
+                tracing::error!(task = %task, run = run_id, "{task} failed{took}{detail}")
+            }
+            Action::Crash => tracing::error!(task = %task, run = run_id, "{task} crashed{detail}"),
             Action::Terminate => {
-                tracing::warn!(task = %task, run = run_id, action = %action, message = message.as_deref().unwrap_or(""), "task {action}")
+                tracing::warn!(task = %task, run = run_id, "{task} was terminated{took}{detail}")
             }
-            _ => tracing::info!(task = %task, run = run_id, action = %action, "task {action}"),
         }
         self.unflushed.push(LogRecord {
             task: task.to_string(),

@@ -1,0 +1,88 @@
+//! Work in other processes: a CPU-heavy task in a child process (which a crash, a leak or
+//! a timeout cannot take the scheduler down with), its value handed back as JSON to a task
+//! in the scheduler's process, and external programs run as command tasks with their
+//! output captured in the log. Runs for about eight seconds (`--forever` until Ctrl-C).
+//!
+//! ```text
+//! cargo run --example process
+//! ```
+//!
+//! A child process is this program started again: `main` must reach `run()` with the same
+//! tasks and parameters, and should do nothing else first that must happen only once.
+
+use scheduler::prelude::*;
+use scheduler::{CommandSpec, InjectError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PrimeCount {
+    below: u64,
+    count: usize,
+    computed_by: u32,
+}
+
+/// CPU-bound: in its own process, killed if it runs over 20 seconds.
+#[task("every 3 seconds", execution = "process", timeout = "20 seconds")]
+fn count_primes(limit: Arg<u64>) -> PrimeCount {
+    let below = *limit;
+    let mut composite = vec![false; below as usize];
+    let mut count = 0;
+    for n in 2..below as usize {
+        if !composite[n] {
+            count += 1;
+            for multiple in (n * n..below as usize).step_by(n) {
+                composite[multiple] = true;
+            }
+        }
+    }
+    PrimeCount {
+        below,
+        count,
+        computed_by: std::process::id(),
+    }
+}
+
+/// In the scheduler's process, with the value that crossed over.
+#[task("after task 'count_primes' succeeded")]
+fn show(result: Return<count_primes>) {
+    println!(
+        "{} primes below {} (counted by process {}, shown by process {})",
+        result.count,
+        result.below,
+        result.computed_by,
+        std::process::id()
+    );
+}
+
+fn main() -> scheduler::Result<()> {
+    scheduler::init_logging();
+    let forever = std::env::args().any(|a| a == "--forever");
+    let mut builder = Scheduler::builder()
+        .config_from_env()
+        .param("limit", 5_000_000_u64)
+        .task(
+            TaskSpec::command("uptime", CommandSpec::new("uptime", Vec::<String>::new()))
+                .when(condition!("every 4 seconds")),
+        )
+        .task(
+            // A command's standard output is its value.
+            TaskSpec::from_blocking("show-uptime", |cx| {
+                let text = cx.returned_by::<String>("uptime")?;
+                println!("uptime says: {}", text.trim());
+                Ok::<(), InjectError>(())
+            })
+            .when(condition!("after task 'uptime' succeeded")),
+        )
+        .task(
+            // Fails: the message in the log has the exit status and what it wrote.
+            TaskSpec::command(
+                "check-disk",
+                CommandSpec::shell("df -h / && test -e /no/such/mount"),
+            )
+            .when(condition!("every 5 seconds")),
+        );
+    if !forever {
+        builder = builder.shut_cond(condition!("scheduler has run over 8 seconds"));
+    }
+    builder.build()?.run()
+}
