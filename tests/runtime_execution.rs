@@ -111,6 +111,46 @@ async fn a_thread_stops_when_its_flag_is_set() {
     );
 }
 
+/// A run past its timeout that takes a while to stop (a thread that checks its flag late, a
+/// child process being killed) must not make the scheduler spin on the passed deadline.
+#[tokio::test(start_paused = true)]
+async fn a_run_that_stops_late_does_not_spin_the_scheduler() {
+    let store = Arc::new(MemoryStore::new());
+    let started = Arc::new(tokio::sync::Notify::new());
+    let notify = started.clone();
+    let stubborn = TaskSpec::from_blocking("stubborn", move |cx| -> Result<(), Terminated> {
+        notify.notify_one();
+        while !cx.termination_flag().is_set() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Stops 300 ms of real time after it was told to.
+        std::thread::sleep(Duration::from_millis(300));
+        cx.termination_flag().check()
+    })
+    .when(condition!("daily"))
+    .timeout(Duration::from_secs(1));
+    let spin_detector = TaskSpec::from_blocking("spin_detector", |_| ())
+        .when(condition!("scheduler has more than 1000 cycles"));
+    let running = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
+        .without_registered_tasks()
+        .task(stubborn)
+        .task(spin_detector)
+        .shut_cond(condition!("task 'stubborn' has terminated"))
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    started.notified().await;
+    // A running thread keeps tokio's paused clock from moving by itself.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    running.await.unwrap();
+    assert_eq!(records(&store, "stubborn", Action::Terminate).len(), 1);
+    assert!(
+        records(&store, "spin_detector", Action::Run).is_empty(),
+        "the scheduler looped more than 1000 times while one run was stopping"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn startup_and_shutdown_tasks_and_priorities() {
     let store = Arc::new(MemoryStore::new());

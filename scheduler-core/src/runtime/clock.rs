@@ -4,7 +4,9 @@
 //! evaluates, and sleeps until the instant the conditions name. Two clocks exist:
 //!
 //! * [`SystemClock`]: the machine's wall clock. Waits are tokio sleeps that are re-checked
-//!   against the wall clock, so a clock adjustment is followed.
+//!   against the wall clock, so a clock adjustment is followed, with the last two
+//!   milliseconds slept precisely by the OS so that runs start within tens of
+//!   microseconds of their due instant.
 //! * [`VirtualClock`]: a clock that starts at a chosen instant and advances with tokio's
 //!   clock. Under tokio's paused time (`#[tokio::test(start_paused = true)]`) time only
 //!   moves when every task is waiting, and then jumps to the next timer: a week of
@@ -47,13 +49,34 @@ impl Clock for SystemClock {
     }
 
     fn sleep_until(&self, deadline: Timestamp) -> BoxFuture<'static, ()> {
-        let wait = deadline
-            .as_micros()
-            .saturating_sub(self.now().as_micros())
-            .max(0);
-        Box::pin(tokio::time::sleep(Duration::from_micros(wait as u64)))
+        Box::pin(async move {
+            let remaining = || {
+                let micros = deadline
+                    .as_micros()
+                    .saturating_sub(SystemClock.now().as_micros());
+                Duration::from_micros(micros.max(0) as u64)
+            };
+            let wait = remaining();
+            if wait > PRECISE_STRETCH {
+                tokio::time::sleep(wait - PRECISE_STRETCH).await;
+            }
+            // tokio's timer counts whole milliseconds and rounds up, which would start runs
+            // a millisecond or more late; the last stretch is an OS sleep, accurate to tens
+            // of microseconds, on a blocking-pool thread.
+            let wait = remaining();
+            if wait.is_zero() {
+                // A wait that is already over still gives the other tasks of this worker
+                // their turn, as a timer would.
+                tokio::task::yield_now().await;
+            } else {
+                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await;
+            }
+        })
     }
 }
+
+/// How much of a wait [`SystemClock`] leaves to a precise OS sleep.
+const PRECISE_STRETCH: Duration = Duration::from_millis(2);
 
 /// A clock that starts at a chosen instant and advances with tokio's clock.
 ///

@@ -22,7 +22,7 @@ use crate::condition::{Condition, EvalContext, EvalError, NextChange};
 use crate::log::{Action, History, LogRecord, MemoryLog};
 use crate::time::{Timestamp, Tz};
 
-use super::clock::Clock;
+use super::clock::{BoxFuture, Clock};
 use super::config::{ConditionErrors, Config, DuplicatePolicy, RestartMode};
 use super::context::{ParamRegistry, Returns, RunContext, RunState, TerminationFlag};
 use super::exec;
@@ -131,6 +131,8 @@ pub(crate) struct Engine {
     waiting_for_process: Vec<usize>,
     stop: Option<Stop>,
     shut_cond_wake: Option<i64>,
+    /// The pending wait of the loop, with its instant.
+    sleep: Option<(i64, BoxFuture<'static, ()>)>,
 }
 
 fn reads_cycles(c: &Condition) -> bool {
@@ -199,6 +201,7 @@ impl Engine {
             waiting_for_process: Vec::new(),
             stop: None,
             shut_cond_wake: None,
+            sleep: None,
         };
         for spec in parts.specs {
             engine.add_slot(spec);
@@ -562,12 +565,26 @@ impl Engine {
         .min();
         let event = match next {
             Some(t) => {
-                let sleep = self.clock.sleep_until(Timestamp::from_micros(t));
-                tokio::select! {
+                // The same wait is kept across events until its instant changes: a clock's
+                // wait may have started work (a precise OS sleep) that a new one would
+                // repeat.
+                let sleep = match &mut self.sleep {
+                    Some((deadline, sleep)) if *deadline == t => sleep,
+                    slot => {
+                        &mut slot
+                            .insert((t, self.clock.sleep_until(Timestamp::from_micros(t))))
+                            .1
+                    }
+                };
+                let event = tokio::select! {
                     biased;
                     event = self.events.recv() => event,
                     () = sleep => None,
+                };
+                if event.is_none() {
+                    self.sleep = None;
                 }
+                event
             }
             None => self.events.recv().await,
         };
@@ -833,7 +850,14 @@ impl Engine {
             return Ok(());
         };
         let (spec, name) = (slot.spec.clone(), slot.name.clone());
-        let mut next: Option<i64> = slot.live.iter().filter_map(|r| r.deadline).min();
+        // A run already being terminated has no deadline left to watch: its end arrives as
+        // an event, and a deadline in the past would wake the loop at once, again and again.
+        let mut next: Option<i64> = slot
+            .live
+            .iter()
+            .filter(|r| r.reason.is_none())
+            .filter_map(|r| r.deadline)
+            .min();
         let startable = !slot.removed
             && !slot.disabled
             && !spec.on_startup
