@@ -1,4 +1,5 @@
-//! Benchmarks of the condition language: parsing, evaluation, next change, log appends.
+//! Benchmarks of the hot paths: parsing, evaluation, next change, appends to the
+//! in-memory log and to the store.
 //!
 //! `cargo bench -p scheduler-core --bench conditions`
 //!
@@ -13,35 +14,9 @@ use scheduler_core::condition::{Condition, EvalContext};
 use scheduler_core::log::{Action, MemoryLog};
 use scheduler_core::time::{Timestamp, Tz};
 
-const SIMPLE: &str = "daily";
-const TYPICAL: &str = "daily between 07:00 and 10:00 & after task 'get_data' succeeded";
-const TEN_LEAVES: &str = "(daily between 07:00 and 10:00 | hourly after 45:00) & every 10 minutes \
-    & ~time of week on Sunday & after task 'get_data' succeeded & ~task 'report' has failed today \
-    | (cron */5 9-17 * * MON-FRI & time of day after 08:00 & retry 2 & env 'prod')";
-const CRON: &str = "cron 0,15,30,45 9-17 1-7,15 JAN-MAR,OCT MON-FRI";
-
-/// 2024-06-03 (a Monday) 08:30 UTC.
-const NOW: i64 = 1_717_403_400_000_000;
-const MINUTE: i64 = 60_000_000;
-
-/// A log in which `get_data`, `report` and `task` ran `runs_each` times each, one run
-/// every ten minutes, ending just before `NOW`.
-fn log_with(runs_each: usize) -> MemoryLog {
-    let mut log = MemoryLog::new();
-    let start = NOW - (runs_each as i64) * 10 * MINUTE;
-    for i in 0..runs_each as i64 {
-        let t = start + i * 10 * MINUTE;
-        for (task, finish) in [
-            ("get_data", Action::Success),
-            ("report", Action::Fail),
-            ("task", Action::Success),
-        ] {
-            log.record(task, Action::Run, Timestamp::from_micros(t));
-            log.record(task, finish, Timestamp::from_micros(t + MINUTE));
-        }
-    }
-    log
-}
+#[path = "common/workload.rs"]
+mod workload;
+use workload::{CRON, NOW, SIMPLE, TEN_LEAVES, TYPICAL, log_with};
 
 fn parse(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse");
@@ -160,12 +135,49 @@ fn log_append(c: &mut Criterion) {
     });
 }
 
+/// What the runtime does with each finished batch of records: appends them to the store
+/// (here the in-memory one, full to its capacity, so that every append also evicts).
+#[cfg(feature = "runtime")]
+fn store_append(c: &mut Criterion) {
+    use scheduler_core::log::LogRecord;
+    use scheduler_core::runtime::{LogStore, MemoryStore};
+    let store = MemoryStore::with_capacity(10_000);
+    let batch = |i: i64| -> Vec<LogRecord> {
+        vec![
+            LogRecord::new("task", Action::Run, Timestamp::from_micros(i * 2)),
+            LogRecord::new("task", Action::Success, Timestamp::from_micros(i * 2 + 1)),
+        ]
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for i in 0..10_000 {
+            store.append(batch(i)).await.unwrap();
+        }
+    });
+    c.bench_function(
+        "store/append a run's 2 records (memory, at capacity)",
+        |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i += 1;
+                runtime.block_on(store.append(batch(black_box(i)))).unwrap()
+            })
+        },
+    );
+}
+
+#[cfg(not(feature = "runtime"))]
+fn store_append(_: &mut Criterion) {}
+
 criterion_group!(
     benches,
     parse,
     evaluate,
     next_change,
     status_scaling,
-    log_append
+    log_append,
+    store_append
 );
 criterion_main!(benches);

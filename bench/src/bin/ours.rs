@@ -1,1 +1,233 @@
-fn main() {}
+//! Our scheduler as a benchmark subject: one scenario of `bench/PROTOCOL.md` per run.
+//!
+//! ```text
+//! ours --scenario throughput --tasks 1000 --seconds 10 [--execution async|main]
+//! ```
+//!
+//! Tasks are built in code (`TaskSpec`), as a program that creates its tasks from data
+//! would; the conditions are the ones a user would write. The scheduler is configured as
+//! `scheduler::run()` configures it (in-memory log, default timeout, the machine's time
+//! zone), except that signal handling is left to the default process behaviour.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use scheduler::prelude::*;
+use scheduler::{Execution, Scheduler, SchedulerBuilder, TaskSpec};
+use serde_json::json;
+
+struct Args {
+    scenario: String,
+    tasks: usize,
+    seconds: u64,
+    execution: Execution,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        scenario: String::new(),
+        tasks: 1,
+        seconds: 10,
+        execution: Execution::Async,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--scenario" => args.scenario = value,
+            "--tasks" => args.tasks = value.parse().map_err(|e| format!("--tasks: {e}"))?,
+            "--seconds" => args.seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--execution" => {
+                args.execution = match value.as_str() {
+                    "async" => Execution::Async,
+                    "main" => Execution::Main,
+                    other => return Err(format!("--execution: unknown mode {other}")),
+                }
+            }
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(args)
+}
+
+fn wall() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs_f64()
+}
+
+fn emit(line: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Prints `result()` after `seconds` and ends the process, from a thread of its own.
+fn report_after(seconds: u64, result: impl FnOnce() -> serde_json::Value + Send + 'static) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(seconds));
+        emit(&result());
+        std::process::exit(0);
+    });
+}
+
+/// Ms past the whole second, for tasks due at whole seconds.
+fn past_the_second(t: f64) -> f64 {
+    (t - t.floor()) * 1000.0
+}
+
+fn idle_tasks(builder: SchedulerBuilder, count: usize) -> SchedulerBuilder {
+    let never_now = condition!("cron 0 0 1 1 *");
+    (0..count).fold(builder, |b, i| {
+        b.task(TaskSpec::from_async(format!("t{i}"), |_| async {}).when(never_now.clone()))
+    })
+}
+
+fn setup(args: &Args) -> SchedulerBuilder {
+    let mut b = Scheduler::builder()
+        .without_registered_tasks()
+        .handle_signals(false);
+    match args.scenario.as_str() {
+        "idle" => b = idle_tasks(b, args.tasks),
+        "throughput" => {
+            let runs = Arc::new(AtomicU64::new(0));
+            for i in 0..args.tasks {
+                let runs = runs.clone();
+                b = b.task(
+                    TaskSpec::from_async(format!("t{i}"), move |_| {
+                        runs.fetch_add(1, Ordering::Relaxed);
+                        async {}
+                    })
+                    .when(condition!("true"))
+                    .execution(args.execution),
+                );
+            }
+            let seconds = args.seconds;
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(1));
+                let rss_start = rss_kb();
+                let first = runs.load(Ordering::Relaxed);
+                let mut last = first;
+                let mut per_second = Vec::new();
+                for _ in 0..seconds {
+                    std::thread::sleep(Duration::from_secs(1));
+                    let now = runs.load(Ordering::Relaxed);
+                    per_second.push(now - last);
+                    last = now;
+                }
+                emit(&json!({
+                    "event": "result",
+                    "runs_per_second": per_second,
+                    "runs": last - first,
+                    "rss_kb_start": rss_start,
+                    "rss_kb_end": rss_kb(),
+                }));
+                std::process::exit(0);
+            });
+        }
+        "delay" => {
+            let delays = Arc::new(Mutex::new(Vec::<f64>::new()));
+            let seen = delays.clone();
+            b = b.task(
+                TaskSpec::from_async("tick", move |_| {
+                    let t = wall();
+                    seen.lock().unwrap().push(past_the_second(t));
+                    async {}
+                })
+                .when(condition!("secondly"))
+                .execution(args.execution),
+            );
+            report_after(args.seconds, move || {
+                let delays = delays.lock().unwrap();
+                json!({"event": "result", "delays_ms": delays.get(1..).unwrap_or_default()})
+            });
+        }
+        "pipeline" => {
+            let a_end = Arc::new(Mutex::new(0.0_f64));
+            let handoffs = Arc::new(Mutex::new(Vec::<f64>::new()));
+            let (a_end_w, a_end_r, seen) = (a_end.clone(), a_end, handoffs.clone());
+            b = b
+                .task(
+                    TaskSpec::from_async("a", move |_| {
+                        *a_end_w.lock().unwrap() = wall();
+                        async {}
+                    })
+                    .when(condition!("secondly"))
+                    .execution(args.execution),
+                )
+                .task(
+                    TaskSpec::from_async("b", |_| async {})
+                        .when(condition!("after task 'a' succeeded"))
+                        .execution(args.execution),
+                )
+                .task(
+                    TaskSpec::from_async("c", move |_| {
+                        let t = wall();
+                        let a_end = *a_end_r.lock().unwrap();
+                        seen.lock().unwrap().push((t - a_end) * 1000.0);
+                        async {}
+                    })
+                    .when(condition!("after task 'b' succeeded"))
+                    .execution(args.execution),
+                );
+            report_after(args.seconds, move || {
+                let handoffs = handoffs.lock().unwrap();
+                json!({"event": "result", "handoffs_ms": handoffs.get(1..).unwrap_or_default()})
+            });
+        }
+        "startup" => {
+            b = idle_tasks(b, args.tasks).task(
+                TaskSpec::from_async("first", |_| {
+                    emit(&json!({"event": "result", "first_run_wall": wall()}));
+                    std::process::exit(0);
+                    #[allow(unreachable_code)]
+                    async {}
+                })
+                .when(condition!("true")),
+            );
+        }
+        other => {
+            eprintln!("unknown scenario {other}");
+            std::process::exit(2);
+        }
+    }
+    b
+}
+
+fn main() {
+    let args = parse_args().unwrap_or_else(|e| {
+        eprintln!("ours: {e}");
+        std::process::exit(2);
+    });
+    // What `scheduler::run` uses: a multi-threaded runtime with a worker per core.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let running = setup(&args)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .start()
+            .unwrap_or_else(|e| panic!("{e}"));
+        emit(&json!({"event": "ready", "wall": wall()}));
+        running.await.unwrap_or_else(|e| panic!("{e}"));
+    });
+}
