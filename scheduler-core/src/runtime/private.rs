@@ -27,6 +27,18 @@ where
     }
 }
 
+/// The needs of a task without parameters (shared, so that `#[task]` emits no function
+/// for them).
+pub fn no_needs() -> Vec<super::task::Need> {
+    Vec::new()
+}
+
+/// The child-process decoders of a task that runs in the scheduler's process, or has no
+/// parameters (shared, so that `#[task]` emits no function for them).
+pub fn no_child_decoders() -> Vec<(&'static str, DecodeFn)> {
+    Vec::new()
+}
+
 /// The outcome of a run whose parameter could not be injected.
 pub fn inject_failed(param: &str, error: InjectError) -> RunOutcome {
     RunOutcome::Failure(format!("parameter `{param}`: {error}"))

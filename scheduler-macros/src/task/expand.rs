@@ -153,21 +153,47 @@ pub(super) fn registration(
             (&&::scheduler::__private::CodecProbe::<#output>::new()).codec()
         }}
     };
-    let child_decoders = if in_process {
+    // Tasks without parameters, or outside a child process, share empty lists: every
+    // function emitted per task costs compile time in crates with many tasks.
+    let (child_decoders_fn, child_decoders) = if in_process && !sig.params.is_empty() {
         let each = sig.params.iter().map(|p| {
             let ty = &p.ty;
             quote_spanned! {ty.span()=>
                 decoders.extend(<#ty as ::scheduler::__private::ChildParam>::decoder());
             }
         });
-        quote! {
-            #[allow(unused_mut)]
-            let mut decoders = ::std::vec::Vec::new();
-            #(#each)*
-            decoders
-        }
+        (
+            quote! {
+                fn __scheduler_child_decoders() -> ::std::vec::Vec<(&'static str, ::scheduler::__private::DecodeFn)> {
+                    let mut decoders = ::std::vec::Vec::new();
+                    #(#each)*
+                    decoders
+                }
+            },
+            quote! { __scheduler_child_decoders },
+        )
     } else {
-        quote! { ::std::vec::Vec::new() }
+        (
+            TokenStream::new(),
+            quote! { ::scheduler::__private::no_child_decoders },
+        )
+    };
+    let (needs_fn, needs) = if sig.params.is_empty() {
+        (
+            TokenStream::new(),
+            quote! { ::scheduler::__private::no_needs },
+        )
+    } else {
+        (
+            quote! {
+                fn __scheduler_needs() -> ::std::vec::Vec<::scheduler::__private::Need> {
+                    let mut needs = ::std::vec::Vec::new();
+                    #(#needs)*
+                    needs
+                }
+            },
+            quote! { __scheduler_needs },
+        )
     };
 
     quote! {
@@ -180,16 +206,8 @@ pub(super) fn registration(
                 #codec
             }
 
-            fn __scheduler_child_decoders() -> ::std::vec::Vec<(&'static str, ::scheduler::__private::DecodeFn)> {
-                #child_decoders
-            }
-
-            #[allow(unused_mut)]
-            fn __scheduler_needs() -> ::std::vec::Vec<::scheduler::__private::Need> {
-                let mut needs = ::std::vec::Vec::new();
-                #(#needs)*
-                needs
-            }
+            #child_decoders_fn
+            #needs_fn
 
             ::scheduler::__private::inventory::submit! {
                 ::scheduler::__private::TaskDef {
@@ -206,8 +224,8 @@ pub(super) fn registration(
                     on_shutdown: #on_shutdown,
                     body: #registered_body,
                     output_codec: __scheduler_codec,
-                    needs: __scheduler_needs,
-                    child_decoders: __scheduler_child_decoders,
+                    needs: #needs,
+                    child_decoders: #child_decoders,
                     module: ::core::module_path!(),
                     file: ::core::file!(),
                     line: ::core::line!(),
