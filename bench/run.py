@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs our scheduler and its peers on the same scenarios and prints one table.
 
-    python3 bench/run.py                 # the whole suite (about 15 minutes)
+    python3 bench/run.py                 # the whole suite (about 18 minutes)
     python3 bench/run.py --quick         # short windows, to check that everything runs
     python3 bench/run.py --only delay,startup --reps 5
 
@@ -302,7 +302,7 @@ def ratio_text(ours: float, peer: float, higher_is_better: bool) -> str:
     better, worse = (max(ours, peer), min(ours, peer)) if higher_is_better else (min(ours, peer), max(ours, peer))
     leader = "ours" if better == ours else "peer"
     if better == 0 or worse == 0:
-        return f"{leader} (the other is 0)" if not higher_is_better else f"{leader} (∞)"
+        return f"{leader} ({fmt(better)} against {fmt(worse)})"
     factor = better / worse if higher_is_better else worse / better
     return f"{leader} {factor:,.0f}×" if factor >= 100 else f"{leader} {factor:,.1f}×"
 

@@ -2,7 +2,7 @@
 //! settings that do not go together, duplicate names, conditions and parameters that name
 //! tasks that do not exist, and tasks that wait on each other in a cycle none can begin.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use crate::condition::{Condition, Quantifier};
@@ -213,6 +213,8 @@ pub(crate) fn check(
 
     // Names of tasks in conditions and `Return<...>` parameters.
     let names: Vec<&str> = kept.iter().map(|s| s.name.as_str()).collect();
+    // A set: with thousands of tasks, a scan per mentioned name is quadratic.
+    let known: HashSet<&str> = names.iter().copied().collect();
     for spec in &kept {
         let mut mentioned: Vec<(&str, &'static str)> = spec
             .start
@@ -232,7 +234,7 @@ pub(crate) fn check(
             mentioned.push((name, "`Return<...>` parameter"));
         }
         for (unknown, place) in mentioned {
-            if !names.contains(&unknown) {
+            if !known.contains(unknown) {
                 problems.push(StartupProblem::UnknownTask {
                     task: spec.name.clone(),
                     origin: spec.origin,
