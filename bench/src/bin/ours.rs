@@ -9,13 +9,13 @@
 //! `scheduler::run()` configures it (in-memory log, default timeout, the machine's time
 //! zone), except that signal handling is left to the default process behaviour.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use scheduler::prelude::*;
 use scheduler::{Execution, Scheduler, SchedulerBuilder, TaskSpec};
+use scheduler_bench::{emit, rss_kb, wall};
 use serde_json::json;
 
 struct Args {
@@ -50,31 +50,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-fn wall() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_secs_f64()
-}
-
-fn emit(line: &serde_json::Value) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Prints `result()` after `seconds` and ends the process, from a thread of its own.

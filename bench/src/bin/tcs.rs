@@ -48,12 +48,12 @@
 //! and pipeline runs are timed on `std::thread`s, outside the scheduler.
 
 use std::future::Future;
-use std::io::Write;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use scheduler_bench::{emit, rss_kb, wall};
 use serde_json::json;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
@@ -89,35 +89,10 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn wall() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_secs_f64()
-}
-
-fn emit(line: &serde_json::Value) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
 fn emit_ready() -> Instant {
     let at = Instant::now();
     emit(&json!({"event": "ready", "wall": wall()}));
     at
-}
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn sleep_until(deadline: Instant) {
