@@ -39,50 +39,19 @@ Only the protocol's JSON lines go to stdout; Rocketry's own logging is left to P
 defaults (warnings and errors to stderr).
 """
 
-import argparse
-import json
 import math
-import os
 import sys
 import threading
 import time
 
-
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
-def finish(obj):
-    emit(obj)
-    os._exit(0)
-
-
-def rss_kb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+from protocol import argument_parser, emit, finish, report_after, rss_kb
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--scenario", required=True,
-                   choices=["idle", "throughput", "delay", "pipeline", "startup"])
-    p.add_argument("--tasks", type=int, default=1)
-    p.add_argument("--seconds", type=int, default=10)
+    p = argument_parser(__doc__.splitlines()[0])
     p.add_argument("--cycle", choices=["default", "none"], default="default")
     p.add_argument("--execution", choices=["main", "async"], default="async")
     return p.parse_args()
-
-
-def report_after(seconds, make_result):
-    """Prints make_result() `seconds` after now and ends the process, from a thread."""
-    def run():
-        time.sleep(seconds)
-        finish(make_result())
-    threading.Thread(target=run, daemon=True).start()
 
 
 def body(execution, action=None):
