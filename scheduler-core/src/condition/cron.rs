@@ -304,7 +304,7 @@ impl CronSchedule {
             month.numeric(),
             dow.numeric()
         );
-        let matcher = matcher_for(pattern)?;
+        let matcher: croner::Cron = pattern.parse().map_err(|_| NeverMatches)?;
         Ok(CronSchedule {
             inner: Arc::new(CronInner {
                 fields,
@@ -359,33 +359,4 @@ impl fmt::Display for CronSchedule {
         let [a, b, c, d, e] = &self.inner.fields;
         write!(f, "{a} {b} {c} {d} {e}")
     }
-}
-
-/// croner's matcher for a numeric pattern, from a process-wide cache.
-///
-/// Building a matcher costs about 100 times more than the rest of parsing a cron leaf, and
-/// programs repeat a few schedules across many tasks (1,000 tasks on `cron 0 0 1 1 *`
-/// spent 40 % of their start-up here). The cache is bounded: past `LIMIT` patterns it
-/// starts again, so conditions parsed at run time cannot grow it without end.
-fn matcher_for(pattern: String) -> Result<croner::Cron, NeverMatches> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    const LIMIT: usize = 1024;
-    static MATCHERS: OnceLock<Mutex<HashMap<String, croner::Cron>>> = OnceLock::new();
-    let cache = MATCHERS.get_or_init(|| Mutex::new(HashMap::new()));
-    // A panic while holding the lock cannot leave the map half-updated.
-    if let Some(found) = cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&pattern)
-    {
-        return Ok(found.clone());
-    }
-    let matcher: croner::Cron = pattern.parse().map_err(|_| NeverMatches)?;
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= LIMIT {
-        cache.clear();
-    }
-    cache.insert(pattern, matcher.clone());
-    Ok(matcher)
 }
