@@ -447,3 +447,22 @@ fn never_and_far_changes() {
         other => panic!("expected NotBefore, got {other:?}"),
     }
 }
+
+#[test]
+fn secondly_span_beside_an_hour_window() {
+    // Found by the property test: a once-per-second span and a window that is true all
+    // hour long, with the task running whenever due, around the top of an hour.
+    for zone in [UTC, NEW_YORK, LORD_HOWE] {
+        for running in [false, true] {
+            for cond in [
+                "secondly starting 1 & time of hour after 00:00",
+                "secondly & time of hour after 00:00",
+                "secondly starting 1 & time of hour after 30:00",
+            ] {
+                let w = Walk::new(cond, zone);
+                let w = if running { w.running() } else { w };
+                w.walk(utc(2024, 3, 10, 13, 58, 0), utc(2024, 3, 10, 16, 2, 0), SECOND);
+            }
+        }
+    }
+}

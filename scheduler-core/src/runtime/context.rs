@@ -14,7 +14,7 @@ use crate::condition::Params;
 use crate::time::Timestamp;
 
 use super::inject::InjectError;
-use super::outcome::{DecodeFn, Output, Terminated};
+use super::outcome::{DecodeFn, Output, OutputCodec, Terminated};
 use super::registry::{self, TaskMarker};
 use super::session::Session;
 
@@ -182,12 +182,24 @@ impl Returns {
             .remove(task);
     }
 
-    /// Every value that can be written as JSON, for a child process.
-    pub(crate) fn json_of(&self, tasks: Option<&[&str]>) -> HashMap<String, String> {
+    /// Every value that can be written as JSON, for a child process: with the codecs the
+    /// child's parameters bring (`codecs`), else as the value allows (it arrived as JSON,
+    /// or its producer ran in a child process).
+    pub(crate) fn json_of(
+        &self,
+        tasks: Option<&[&str]>,
+        codecs: &[(&'static str, OutputCodec)],
+    ) -> HashMap<String, String> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         map.iter()
             .filter(|(name, _)| tasks.is_none_or(|t| t.contains(&&***name)))
-            .filter_map(|(name, out)| Some((name.to_string(), out.json()?)))
+            .filter_map(|(name, out)| {
+                let json = out.json().or_else(|| {
+                    let (_, codec) = codecs.iter().find(|(task, _)| *task == &**name)?;
+                    (codec.encode)(out.value()?.as_ref())
+                })?;
+                Some((name.to_string(), json))
+            })
             .collect()
     }
 }
@@ -369,7 +381,11 @@ impl RunContext {
         })
     }
 
-    pub(crate) fn returns_json(&self, tasks: Option<&[&str]>) -> HashMap<String, String> {
-        self.inner.returns.json_of(tasks)
+    pub(crate) fn returns_json(
+        &self,
+        tasks: Option<&[&str]>,
+        codecs: &[(&'static str, OutputCodec)],
+    ) -> HashMap<String, String> {
+        self.inner.returns.json_of(tasks, codecs)
     }
 }

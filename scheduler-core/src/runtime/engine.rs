@@ -974,7 +974,15 @@ impl Engine {
                     }
                     let (outcome, captured) = match &spec.body {
                         TaskBody::Command(command) => exec::run_command(command, stop_rx).await,
-                        _ => exec::run_in_child(&cx, spec.needs.as_deref(), stop_rx).await,
+                        _ => {
+                            exec::run_in_child(
+                                &cx,
+                                spec.needs.as_deref(),
+                                &spec.child_codecs,
+                                stop_rx,
+                            )
+                            .await
+                        }
                     };
                     drop(release);
                     finished(outcome, captured);

@@ -236,6 +236,7 @@ struct ChildResult {
 pub(crate) async fn run_in_child(
     cx: &RunContext,
     needs: Option<&[Need]>,
+    codecs: &[(&'static str, OutputCodec)],
     stop: oneshot::Receiver<()>,
 ) -> (RunOutcome, Option<String>) {
     let task = cx.task_name().to_owned();
@@ -287,7 +288,7 @@ pub(crate) async fn run_in_child(
     let input = ChildInput {
         run_id: cx.run_id(),
         started: cx.started().as_micros(),
-        returns: cx.returns_json(wanted.as_deref()),
+        returns: cx.returns_json(wanted.as_deref(), codecs),
         payload: cx.payload().cloned(),
     };
     if let Some(mut stdin) = child.stdin.take() {
@@ -367,8 +368,11 @@ pub(crate) async fn serve_child(
         }
         (Some(spec), Ok(input)) => {
             let returns = super::context::Returns::default();
-            let decoders: std::collections::HashMap<&'static str, DecodeFn> =
-                spec.child_decoders.iter().copied().collect();
+            let decoders: std::collections::HashMap<&'static str, DecodeFn> = spec
+                .child_codecs
+                .iter()
+                .filter_map(|(task, codec)| Some((*task, codec.decode?)))
+                .collect();
             for (name, json) in input.returns {
                 returns.set(Arc::from(name.as_str()), Output::from_json(json, "JSON"));
             }

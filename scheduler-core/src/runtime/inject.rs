@@ -147,9 +147,7 @@ pub trait FromContext: Sized + Send + 'static {
 
     /// What the value needs from the scheduler's process when the task runs in a child
     /// process.
-    fn need(_param: &ParamInfo) -> Option<Need> {
-        None
-    }
+    const NEED: Option<Need> = None;
 }
 
 /// The last value the task `M` returned; `Return<get_data>` is typed by `get_data`'s
@@ -194,12 +192,15 @@ where
 
 impl<M: TaskMarker> FromContext for Return<M> {
     fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
-        cx.returned::<M>().map(|value| Return { value })
+        // A `match`, not `map` with a closure: this is instantiated for every task whose
+        // value is injected, and each closure is one more function to compile.
+        match cx.returned_by::<M::Output>(M::NAME) {
+            Ok(value) => Ok(Return { value }),
+            Err(e) => Err(e),
+        }
     }
 
-    fn need(_param: &ParamInfo) -> Option<Need> {
-        Some(Need::Return(M::NAME))
-    }
+    const NEED: Option<Need> = Some(Need::Return(M::NAME));
 }
 
 /// The session parameter named like the function parameter: in
@@ -341,9 +342,7 @@ impl<T: FromContext> FromContext for Option<T> {
         }
     }
 
-    fn need(param: &ParamInfo) -> Option<Need> {
-        T::need(param)
-    }
+    const NEED: Option<Need> = T::NEED;
 }
 
 /// The task the function belongs to, in `Task<This>` (the default: `Task`).

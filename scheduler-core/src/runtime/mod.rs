@@ -16,6 +16,8 @@ mod config;
 mod context;
 mod engine;
 mod exec;
+#[doc(hidden)]
+pub mod handler;
 mod hooks;
 mod inject;
 mod outcome;

@@ -1,98 +1,21 @@
 //! Helpers for the code that `#[task]` and `#[param]` generate. Not public API: reached
 //! through `scheduler::__private`, and may change in any release.
 
-use std::fmt::Display;
-use std::marker::PhantomData;
-
 use super::context::TerminationFlag;
 use super::exec::{decode_json, encode_json};
-use super::inject::{Arg, Env, InjectError, Payload, Return, RunInfo};
-use super::outcome::{DecodeFn, OutputCodec, RunOutcome, outcome_of_error, output_of};
+use super::inject::{Arg, Env, Payload, Return, RunInfo};
+use super::outcome::OutputCodec;
 use super::registry::TaskMarker;
 
-/// The outcome of a task function that returns a plain value.
-pub fn value_outcome<T: Send + Sync + 'static>(value: T, codec: Option<OutputCodec>) -> RunOutcome {
-    RunOutcome::Success(output_of(value, codec))
-}
+pub use super::handler::{
+    CallAsync, CallBlocking, RegisteredAsync, RegisteredBlocking, ResultReturn, TaskFn,
+    ValueReturn, inject_failed, no_codec,
+};
 
-/// The outcome of a task function that returns a `Result`.
-pub fn result_outcome<T, E>(result: Result<T, E>, codec: Option<OutputCodec>) -> RunOutcome
-where
-    T: Send + Sync + 'static,
-    E: Display + 'static,
-{
-    match result {
-        Ok(value) => RunOutcome::Success(output_of(value, codec)),
-        Err(e) => outcome_of_error(e),
-    }
-}
-
-/// The needs of a task without parameters (shared, so that `#[task]` emits no function
-/// for them).
-pub fn no_needs() -> Vec<super::task::Need> {
-    Vec::new()
-}
-
-/// The child-process decoders of a task that runs in the scheduler's process, or has no
+/// The child-process codecs of a task that runs in the scheduler's process, or has no
 /// parameters (shared, so that `#[task]` emits no function for them).
-pub fn no_child_decoders() -> Vec<(&'static str, DecodeFn)> {
+pub fn no_child_codecs() -> Vec<(&'static str, OutputCodec)> {
     Vec::new()
-}
-
-/// The outcome of a run whose parameter could not be injected.
-pub fn inject_failed(param: &str, error: InjectError) -> RunOutcome {
-    RunOutcome::Failure(format!("parameter `{param}`: {error}"))
-}
-
-/// Finds, for a concrete type, whether it can be written as JSON (autoref
-/// specialization: the generated code calls `(&&CodecProbe::<T>::new()).codec()`, which
-/// picks [`CodecViaSerde`] when `T` is `Serialize` and [`NoCodec`] otherwise). Reading back
-/// is not probed (`DeserializeOwned` cannot be probed this way): tasks whose values cross
-/// process boundaries get it from hard bounds.
-#[derive(Debug)]
-pub struct CodecProbe<T>(PhantomData<fn() -> T>);
-
-impl<T> CodecProbe<T> {
-    /// A probe for `T`.
-    pub const fn new() -> Self {
-        CodecProbe(PhantomData)
-    }
-}
-
-impl<T> Default for CodecProbe<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The codec of a serializable type.
-pub trait CodecViaSerde {
-    /// `Some` codec.
-    fn codec(&self) -> Option<OutputCodec>;
-}
-
-impl<T> CodecViaSerde for &CodecProbe<T>
-where
-    T: serde::Serialize + Send + Sync + 'static,
-{
-    fn codec(&self) -> Option<OutputCodec> {
-        Some(OutputCodec {
-            encode: encode_json::<T>,
-            decode: None,
-        })
-    }
-}
-
-/// No codec, for other types.
-pub trait NoCodec {
-    /// `None`.
-    fn codec(&self) -> Option<OutputCodec>;
-}
-
-impl<T> NoCodec for CodecProbe<T> {
-    fn codec(&self) -> Option<OutputCodec> {
-        None
-    }
 }
 
 /// A return value that can cross from a child process as JSON.
@@ -132,18 +55,19 @@ pub fn process_codec<T: CrossesProcesses>() -> Option<OutputCodec> {
     note = "a type of your own that works in a child process implements `scheduler::__private::ChildParam` (with the default method)"
 )]
 pub trait ChildParam {
-    /// The task whose value the parameter reads, and how to read it from JSON.
-    fn decoder() -> Option<(&'static str, DecodeFn)> {
+    /// The task whose value the parameter reads, and how the value crosses to the child
+    /// as JSON (written by the scheduler's process, read by the child).
+    fn codec() -> Option<(&'static str, OutputCodec)> {
         None
     }
 }
 
 impl<M: TaskMarker> ChildParam for Return<M>
 where
-    M::Output: serde::de::DeserializeOwned,
+    M::Output: serde::Serialize + serde::de::DeserializeOwned,
 {
-    fn decoder() -> Option<(&'static str, DecodeFn)> {
-        Some((M::NAME, decode_json::<M::Output>))
+    fn codec() -> Option<(&'static str, OutputCodec)> {
+        Some((M::NAME, M::Output::codec()))
     }
 }
 
@@ -154,23 +78,7 @@ impl ChildParam for TerminationFlag {}
 impl ChildParam for RunInfo {}
 
 impl<T: ChildParam> ChildParam for Option<T> {
-    fn decoder() -> Option<(&'static str, DecodeFn)> {
-        T::decoder()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Opaque;
-
-    #[test]
-    // The borrows select the implementation (autoref specialization).
-    #[allow(clippy::needless_borrow)]
-    fn codec_probe_specializes_on_serde() {
-        assert!((&&CodecProbe::<Vec<u32>>::new()).codec().is_some());
-        assert!((&&CodecProbe::<&'static str>::new()).codec().is_some());
-        assert!((&&CodecProbe::<Opaque>::new()).codec().is_none());
+    fn codec() -> Option<(&'static str, OutputCodec)> {
+        T::codec()
     }
 }

@@ -6,13 +6,14 @@
 //! at compile time by the same parser) and parsed when the scheduler starts.
 
 use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
 use crate::condition::Condition;
 
-use super::clock::BoxFuture;
-use super::context::RunContext;
-use super::outcome::{DecodeFn, OutputCodec, RunOutcome};
+use super::handler::{RegisteredAsync, RegisteredBlocking};
+use super::outcome::OutputCodec;
 use super::task::{Execution, Need, Origin, TaskBody, TaskSpec, Timeout};
 
 /// The type-level identity of a `#[task]` function: `#[task] fn get_data() -> Rows`
@@ -25,13 +26,23 @@ pub trait TaskMarker: 'static {
     type Output: Send + Sync + 'static;
 }
 
-/// A task body as registered by `#[task]`.
-#[derive(Debug, Clone, Copy)]
+/// A task body as registered by `#[task]`: the function with its parameter types, as a
+/// `static` of the generic glue in [`handler`](super::handler).
+#[derive(Clone, Copy)]
 pub enum RegisteredBody {
     /// An `async fn`.
-    Async(fn(RunContext) -> BoxFuture<'static, RunOutcome>),
+    Async(&'static dyn RegisteredAsync),
     /// A `fn`.
-    Blocking(fn(RunContext) -> RunOutcome),
+    Blocking(&'static dyn RegisteredBlocking),
+}
+
+impl fmt::Debug for RegisteredBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RegisteredBody::Async(_) => "Async(..)",
+            RegisteredBody::Blocking(_) => "Blocking(..)",
+        })
+    }
 }
 
 /// A timeout as registered by `#[task(timeout = "...")]`.
@@ -70,13 +81,14 @@ pub struct TaskDef {
     pub on_shutdown: bool,
     /// The body.
     pub body: RegisteredBody,
-    /// The JSON codec of the return type, if it has one.
+    /// What each parameter needs in a child process (`FromContext::NEED`).
+    pub needs: &'static [Option<Need>],
+    /// The JSON codec of the return type, for a task whose value crosses from a child
+    /// process.
     pub output_codec: fn() -> Option<OutputCodec>,
-    /// What the parameters need in a child process.
-    pub needs: fn() -> Vec<Need>,
-    /// For `execution = "process"`: how the child reads the values of other tasks it
-    /// receives, by task.
-    pub child_decoders: fn() -> Vec<(&'static str, DecodeFn)>,
+    /// For `execution = "process"`: how the values of other tasks that the child receives
+    /// cross to it as JSON, by task.
+    pub child_codecs: fn() -> Vec<(&'static str, OutputCodec)>,
     /// `module_path!()` of the function.
     pub module: &'static str,
     /// `file!()`.
@@ -86,6 +98,37 @@ pub struct TaskDef {
 }
 
 inventory::collect!(TaskDef);
+
+impl TaskDef {
+    /// Every option at its default, for `..TaskDef::BASE` in generated code (fewer fields
+    /// to write is less to compile per task).
+    #[doc(hidden)]
+    pub const BASE: TaskDef = TaskDef {
+        name: "",
+        condition: None,
+        end: None,
+        execution: None,
+        timeout: None,
+        priority: 0,
+        disabled: false,
+        multilaunch: false,
+        permanent: false,
+        on_startup: false,
+        on_shutdown: false,
+        body: RegisteredBody::Blocking(&NO_BODY),
+        needs: &[],
+        output_codec: super::handler::no_codec,
+        child_codecs: super::private::no_child_codecs,
+        module: "",
+        file: "",
+        line: 0,
+    };
+}
+
+static NO_BODY: super::handler::TaskFn<
+    super::handler::CallBlocking<()>,
+    super::handler::ValueReturn,
+> = super::handler::TaskFn::new(|_| Ok(()), super::handler::no_codec);
 
 /// A session parameter registered by `#[param]`: a function evaluated whenever a run
 /// needs the parameter.
@@ -135,29 +178,43 @@ pub struct VersionSkew {
 }
 
 impl TaskDef {
-    fn parse(&'static self, text: &'static str) -> Result<Condition, VersionSkew> {
-        text.parse()
-            .map_err(|e: crate::condition::ParseError| VersionSkew {
-                task: self.name,
-                file: self.file,
-                line: self.line,
-                condition: text,
-                error: e.to_string(),
-            })
+    fn parse(
+        &'static self,
+        text: &'static str,
+        parsed: &mut HashMap<&'static str, Condition>,
+    ) -> Result<Condition, VersionSkew> {
+        if let Some(condition) = parsed.get(text) {
+            return Ok(condition.clone());
+        }
+        let condition: Condition =
+            text.parse()
+                .map_err(|e: crate::condition::ParseError| VersionSkew {
+                    task: self.name,
+                    file: self.file,
+                    line: self.line,
+                    condition: text,
+                    error: e.to_string(),
+                })?;
+        parsed.insert(text, condition.clone());
+        Ok(condition)
     }
 
-    /// The task as the runtime runs it.
-    pub fn to_spec(&'static self) -> Result<TaskSpec, VersionSkew> {
+    /// The task as the runtime runs it. `parsed` holds the conditions parsed so far, by
+    /// text, so that a text shared by many tasks is parsed once.
+    pub fn to_spec(
+        &'static self,
+        parsed: &mut HashMap<&'static str, Condition>,
+    ) -> Result<TaskSpec, VersionSkew> {
         let body = match self.body {
-            RegisteredBody::Async(f) => TaskBody::Async(Arc::new(f)),
-            RegisteredBody::Blocking(f) => TaskBody::Blocking(Arc::new(f)),
+            RegisteredBody::Async(body) => TaskBody::Async(Arc::new(move |cx| body.start(cx))),
+            RegisteredBody::Blocking(body) => TaskBody::Blocking(Arc::new(move |cx| body.run(cx))),
         };
         let mut spec = TaskSpec::new(self.name, body);
         if let Some(c) = self.condition {
-            spec.start = self.parse(c)?;
+            spec.start = self.parse(c, parsed)?;
         }
         if let Some(c) = self.end {
-            spec.end = Some(self.parse(c)?);
+            spec.end = Some(self.parse(c, parsed)?);
         }
         spec.execution = self.execution;
         spec.timeout = self.timeout.map(|t| match t {
@@ -170,8 +227,8 @@ impl TaskDef {
         spec.permanent = self.permanent;
         spec.on_startup = self.on_startup;
         spec.on_shutdown = self.on_shutdown;
-        spec.needs = Some((self.needs)());
-        spec.child_decoders = (self.child_decoders)();
+        spec.needs = Some(self.needs.iter().flatten().cloned().collect());
+        spec.child_codecs = (self.child_codecs)();
         spec.origin = Origin::Registered {
             module: self.module,
             file: self.file,

@@ -294,8 +294,10 @@ impl SchedulerBuilder {
             Registered::None => false,
             Registered::Only(names) => names.iter().any(|n| n == name),
         };
+        // Programs repeat conditions (`daily`, the same cron line): each text is parsed once.
+        let mut parsed = std::collections::HashMap::new();
         for def in registry::registered_tasks().filter(|d| wanted(d.name)) {
-            match def.to_spec() {
+            match def.to_spec(&mut parsed) {
                 Ok(spec) => specs.push(spec),
                 Err(e) => problems.push(StartupProblem::VersionSkew(e.to_string())),
             }

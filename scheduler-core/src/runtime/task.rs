@@ -218,7 +218,7 @@ pub struct TaskSpec {
     pub(crate) on_shutdown: bool,
     pub(crate) body: TaskBody,
     pub(crate) needs: Option<Vec<Need>>,
-    pub(crate) child_decoders: Vec<(&'static str, super::outcome::DecodeFn)>,
+    pub(crate) child_codecs: Vec<(&'static str, super::outcome::OutputCodec)>,
     pub(crate) origin: Origin,
 }
 
@@ -240,7 +240,7 @@ impl TaskSpec {
             on_shutdown: false,
             body,
             needs: None,
-            child_decoders: Vec::new(),
+            child_codecs: Vec::new(),
             origin: Origin::Code,
         }
     }

@@ -1,11 +1,15 @@
 //! Code generated for a checked `#[task]`: the marker type beside the function, and, in a
-//! `const _: () = { ... }` block, the wrapper that injects the parameters, the JSON codec
-//! of the return type, and the registration.
+//! `const _: () = { ... }` block, a static of the runtime's generic glue naming the function
+//! and its parameter types, the JSON codec of the return type, and the registration.
+//!
+//! Everything that can be generic lives in the runtime (`handler`), so that a crate with
+//! many tasks type-checks the glue once; what is emitted here is kept to what only the
+//! macro knows.
 //!
 //! Generated code reaches the runtime only through `::scheduler::__private`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::ItemFn;
 use syn::spanned::Spanned;
 
@@ -44,191 +48,169 @@ pub(super) fn registration(
     let ident = &func.sig.ident;
     let output = &sig.output;
 
-    let vars: Vec<_> = (0..sig.params.len())
-        .map(|i| format_ident!("__scheduler_arg{i}"))
-        .collect();
-    let extractions = sig.params.iter().zip(&vars).map(|(p, var)| {
+    let returned = match &func.sig.output {
+        syn::ReturnType::Default => quote! { () },
+        syn::ReturnType::Type(_, ty) => quote! { #ty },
+    };
+    // Each parameter injected where it is written: a type that cannot be injected is
+    // reported at the parameter, by `FromContext`'s own message (once: the same error for
+    // `NEED` below has the same span and text).
+    let values = sig.params.iter().map(|p| {
         let (ty, pname) = (&p.ty, &p.name);
         quote_spanned! {ty.span()=>
-            let #var = match <#ty as ::scheduler::__private::FromContext>::from_context(
-                &__scheduler_cx,
+            match <#ty as ::scheduler::__private::FromContext>::from_context(
+                __scheduler_cx,
                 &::scheduler::__private::ParamInfo { name: #pname },
             ) {
                 ::core::result::Result::Ok(value) => value,
                 ::core::result::Result::Err(error) => {
-                    return ::scheduler::__private::inject_failed(#pname, error);
+                    return ::core::result::Result::Err(
+                        ::scheduler::__private::inject_failed(#pname, error),
+                    );
                 }
-            };
+            }
         }
     });
     let needs = sig.params.iter().map(|p| {
-        let (ty, pname) = (&p.ty, &p.name);
-        quote_spanned! {ty.span()=>
-            needs.extend(<#ty as ::scheduler::__private::FromContext>::need(
-                &::scheduler::__private::ParamInfo { name: #pname },
-            ));
-        }
+        let ty = &p.ty;
+        quote_spanned! {ty.span()=> <#ty as ::scheduler::__private::FromContext>::NEED }
     });
     let finish = if sig.returns_result {
-        quote! { ::scheduler::__private::result_outcome(__scheduler_value, __scheduler_codec()) }
+        quote! { ::scheduler::__private::ResultReturn }
     } else {
-        quote! { ::scheduler::__private::value_outcome(__scheduler_value, __scheduler_codec()) }
+        quote! { ::scheduler::__private::ValueReturn }
     };
-    let body = if sig.is_async {
-        quote! {
-            fn __scheduler_body(
-                __scheduler_cx: ::scheduler::__private::RunContext,
-            ) -> ::scheduler::__private::BoxFuture<'static, ::scheduler::__private::RunOutcome> {
-                ::std::boxed::Box::pin(async move {
-                    #(#extractions)*
-                    let __scheduler_value = #ident(#(#vars),*).await;
-                    #finish
-                })
-            }
-        }
+    // Per task, one small synchronous function injects and calls; awaiting the function
+    // and keeping its value is generic code in the runtime, compiled per return type.
+    let (call, call_type, body_variant) = if sig.is_async {
+        (
+            quote! {
+                fn __scheduler_call(
+                    __scheduler_cx: &::scheduler::__private::RunContext,
+                ) -> ::core::result::Result<
+                    ::scheduler::__private::BoxFuture<'static, #returned>,
+                    ::scheduler::__private::RunOutcome,
+                > {
+                    ::core::result::Result::Ok(::std::boxed::Box::pin(#ident(#(#values),*)))
+                }
+            },
+            quote! { CallAsync },
+            quote!(Async),
+        )
     } else {
-        quote! {
-            fn __scheduler_body(
-                __scheduler_cx: ::scheduler::__private::RunContext,
-            ) -> ::scheduler::__private::RunOutcome {
-                #(#extractions)*
-                let __scheduler_value = #ident(#(#vars),*);
-                #finish
-            }
-        }
-    };
-    let registered_body = if sig.is_async {
-        quote! { ::scheduler::__private::RegisteredBody::Async(__scheduler_body) }
-    } else {
-        quote! { ::scheduler::__private::RegisteredBody::Blocking(__scheduler_body) }
+        (
+            quote! {
+                fn __scheduler_call(
+                    __scheduler_cx: &::scheduler::__private::RunContext,
+                ) -> ::core::result::Result<#returned, ::scheduler::__private::RunOutcome> {
+                    ::core::result::Result::Ok(#ident(#(#values),*))
+                }
+            },
+            quote! { CallBlocking },
+            quote!(Blocking),
+        )
     };
 
-    let option_str = |lit: &Option<syn::LitStr>| match lit {
-        Some(s) => quote! { ::core::option::Option::Some(#s) },
-        None => quote! { ::core::option::Option::None },
-    };
-    let condition = option_str(&args.condition);
-    let end = option_str(&args.end);
-    let execution = match args.execution.map(|(e, _)| e) {
-        None => quote! { ::core::option::Option::None },
-        Some(e) => {
-            let variant = match e {
-                Execution::Async => quote!(Async),
-                Execution::Thread => quote!(Thread),
-                Execution::Main => quote!(Main),
-                Execution::Process => quote!(Process),
-            };
-            quote! { ::core::option::Option::Some(::scheduler::__private::Execution::#variant) }
-        }
-    };
-    let timeout = match args.timeout.map(|(t, _)| t) {
-        None => quote! { ::core::option::Option::None },
-        Some(Timeout::Never) => {
-            quote! { ::core::option::Option::Some(::scheduler::__private::RegisteredTimeout::Never) }
-        }
-        Some(Timeout::Micros(us)) => {
-            quote! { ::core::option::Option::Some(::scheduler::__private::RegisteredTimeout::Micros(#us)) }
-        }
-    };
-    let priority = args.priority.unwrap_or(0);
-    let [disabled, multilaunch, permanent, on_startup, on_shutdown] = [
-        args.disabled,
-        args.multilaunch,
-        args.permanent,
-        args.on_startup,
-        args.on_shutdown,
-    ]
-    .map(|f| f.is_some());
-    let in_process = args.execution.map(|(e, _)| e) == Some(Execution::Process);
-    // A task in a child process must be able to send its value back and to read the
-    // values it receives; elsewhere, values are written as JSON when their type allows.
-    let codec = if in_process {
-        quote_spanned! {sig.output_span=>
-            ::scheduler::__private::process_codec::<#output>()
-        }
-    } else {
-        quote! {{
-            #[allow(unused_imports)]
-            use ::scheduler::__private::{CodecViaSerde as _, NoCodec as _};
-            (&&::scheduler::__private::CodecProbe::<#output>::new()).codec()
-        }}
-    };
-    // Tasks without parameters, or outside a child process, share empty lists: every
-    // function emitted per task costs compile time in crates with many tasks.
-    let (child_decoders_fn, child_decoders) = if in_process && !sig.params.is_empty() {
-        let each = sig.params.iter().map(|p| {
-            let ty = &p.ty;
-            quote_spanned! {ty.span()=>
-                decoders.extend(<#ty as ::scheduler::__private::ChildParam>::decoder());
-            }
+    // Only what differs from `TaskDef::BASE` is written: in a crate with many tasks, every
+    // token of every task is parsed and type-checked again.
+    let mut fields = Vec::new();
+    if let Some(c) = &args.condition {
+        fields.push(quote! { condition: ::core::option::Option::Some(#c), });
+    }
+    if let Some(c) = &args.end {
+        fields.push(quote! { end: ::core::option::Option::Some(#c), });
+    }
+    if let Some((e, _)) = args.execution {
+        let variant = match e {
+            Execution::Async => quote!(Async),
+            Execution::Thread => quote!(Thread),
+            Execution::Main => quote!(Main),
+            Execution::Process => quote!(Process),
+        };
+        fields.push(quote! {
+            execution: ::core::option::Option::Some(::scheduler::__private::Execution::#variant),
         });
-        (
-            quote! {
-                fn __scheduler_child_decoders() -> ::std::vec::Vec<(&'static str, ::scheduler::__private::DecodeFn)> {
-                    let mut decoders = ::std::vec::Vec::new();
-                    #(#each)*
-                    decoders
+    }
+    match args.timeout.map(|(t, _)| t) {
+        None => {}
+        Some(Timeout::Never) => fields.push(quote! {
+            timeout: ::core::option::Option::Some(::scheduler::__private::RegisteredTimeout::Never),
+        }),
+        Some(Timeout::Micros(us)) => fields.push(quote! {
+            timeout: ::core::option::Option::Some(::scheduler::__private::RegisteredTimeout::Micros(#us)),
+        }),
+    }
+    if let Some(priority) = args.priority {
+        fields.push(quote! { priority: #priority, });
+    }
+    for (flag, field) in [
+        (args.disabled, quote!(disabled)),
+        (args.multilaunch, quote!(multilaunch)),
+        (args.permanent, quote!(permanent)),
+        (args.on_startup, quote!(on_startup)),
+        (args.on_shutdown, quote!(on_shutdown)),
+    ] {
+        if flag.is_some() {
+            fields.push(quote! { #field: true, });
+        }
+    }
+    if !sig.params.is_empty() {
+        fields.push(quote! { needs: &[#(#needs),*], });
+    }
+    let in_process = args.execution.map(|(e, _)| e) == Some(Execution::Process);
+    // A task in a child process sends its value back as JSON, and a task in the
+    // scheduler's process may read it: its type must cross both ways. Other values stay in
+    // the process (a child task that reads one brings the codec, see `ChildParam`).
+    if in_process {
+        // A task in a child process sends its value back as JSON, and a task in the
+        // scheduler's process may read it: its type must cross both ways. Other values
+        // stay in the process (a child task that reads one brings the codec, see
+        // `ChildParam`).
+        let codec =
+            quote_spanned! {sig.output_span=> ::scheduler::__private::process_codec::<#output> };
+        fields.push(quote! { output_codec: #codec, });
+        if !sig.params.is_empty() {
+            let each = sig.params.iter().map(|p| {
+                let ty = &p.ty;
+                quote_spanned! {ty.span()=>
+                    codecs.extend(<#ty as ::scheduler::__private::ChildParam>::codec());
                 }
-            },
-            quote! { __scheduler_child_decoders },
-        )
+            });
+            fields.push(quote! {
+                child_codecs: {
+                    fn __scheduler_child_codecs() -> ::std::vec::Vec<(&'static str, ::scheduler::__private::OutputCodec)> {
+                        let mut codecs = ::std::vec::Vec::new();
+                        #(#each)*
+                        codecs
+                    }
+                    __scheduler_child_codecs
+                },
+            });
+        }
+    }
+    let codec = if in_process {
+        quote_spanned! {sig.output_span=> ::scheduler::__private::process_codec::<#output> }
     } else {
-        (
-            TokenStream::new(),
-            quote! { ::scheduler::__private::no_child_decoders },
-        )
+        quote! { ::scheduler::__private::no_codec }
     };
-    let (needs_fn, needs) = if sig.params.is_empty() {
-        (
-            TokenStream::new(),
-            quote! { ::scheduler::__private::no_needs },
-        )
-    } else {
-        (
-            quote! {
-                fn __scheduler_needs() -> ::std::vec::Vec<::scheduler::__private::Need> {
-                    let mut needs = ::std::vec::Vec::new();
-                    #(#needs)*
-                    needs
-                }
-            },
-            quote! { __scheduler_needs },
-        )
-    };
-
     quote! {
         const _: () = {
-            #body
-
-            // The borrows select the codec (autoref specialization).
-            #[allow(clippy::needless_borrow)]
-            fn __scheduler_codec() -> ::core::option::Option<::scheduler::__private::OutputCodec> {
-                #codec
-            }
-
-            #child_decoders_fn
-            #needs_fn
+            #call
 
             ::scheduler::__private::inventory::submit! {
                 ::scheduler::__private::TaskDef {
                     name: #name,
-                    condition: #condition,
-                    end: #end,
-                    execution: #execution,
-                    timeout: #timeout,
-                    priority: #priority,
-                    disabled: #disabled,
-                    multilaunch: #multilaunch,
-                    permanent: #permanent,
-                    on_startup: #on_startup,
-                    on_shutdown: #on_shutdown,
-                    body: #registered_body,
-                    output_codec: __scheduler_codec,
-                    needs: #needs,
-                    child_decoders: #child_decoders,
+                    body: ::scheduler::__private::RegisteredBody::#body_variant(
+                        &::scheduler::__private::TaskFn::<
+                            ::scheduler::__private::#call_type<#returned>,
+                            #finish,
+                        >::new(__scheduler_call, #codec),
+                    ),
+                    #(#fields)*
                     module: ::core::module_path!(),
                     file: ::core::file!(),
                     line: ::core::line!(),
+                    ..::scheduler::__private::TaskDef::BASE
                 }
             }
         };

@@ -48,7 +48,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
         None => {
             let registration = expand::registration(&func, &name, &args, &sig);
-            quote! { #func #marker #registration }
+            // The function goes back as it came: re-printing the parsed item would convert
+            // every token of its body again.
+            quote! { #item #marker #registration }
         }
     }
 }
