@@ -461,7 +461,11 @@ fn secondly_span_beside_an_hour_window() {
             ] {
                 let w = Walk::new(cond, zone);
                 let w = if running { w.running() } else { w };
-                w.walk(utc(2024, 3, 10, 13, 58, 0), utc(2024, 3, 10, 16, 2, 0), SECOND);
+                w.walk(
+                    utc(2024, 3, 10, 13, 58, 0),
+                    utc(2024, 3, 10, 16, 2, 0),
+                    SECOND,
+                );
             }
         }
     }
