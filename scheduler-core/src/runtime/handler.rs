@@ -3,7 +3,7 @@
 //!
 //! What `#[task]` emits per function is kept to what only it knows: a small synchronous
 //! function that injects the parameters and calls the task function (boxing its future),
-//! and a `static` of [`TaskFn`]. The future that awaits the function and turns its value
+//! and a [`TaskFn`] in its registration. The future that awaits the function and turns its value
 //! into an outcome is written here once and instantiated per return type, not per task: in
 //! a crate with a thousand tasks, an async wrapper emitted per task was most of the build
 //! time (see the compile-cost scenario in `bench/`).
