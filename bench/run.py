@@ -356,17 +356,8 @@ scheduler = {{ path = "{scheduler_path}" }}
                     params, body = f"x: Return<t{i - 2}>", "*x * 2"
                 lines.append(f'#[task("{cond}")]')
                 lines.append(f"async fn t{i}({params}) -> u32 {{ {body} }}")
-            elif kind == "by_hand":
-                if k == 0 or i < 2:
-                    params, body = "", "1"
-                elif k == 1:
-                    params, body = "x: u32", "x + 1"
-                elif k == 2:
-                    params, body = "", "2"
-                else:
-                    params, body = "x: u32", "x * 2"
-                lines.append(f"async fn t{i}({params}) -> u32 {{ {body} }}")
             else:
+                # by hand and plain: the same functions, with their inputs as plain values.
                 if k == 0 or i < 2:
                     params, body = "", "1"
                 elif k == 1:
