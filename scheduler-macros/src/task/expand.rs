@@ -10,14 +10,13 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
-use syn::ItemFn;
 use syn::spanned::Spanned;
 
 use super::args::{Execution, TaskArgs, Timeout};
 use super::signature::Signature;
 
 /// `enum get_data {}` with its `TaskMarker` impl: what `Return<get_data>` names.
-pub(super) fn marker(func: &ItemFn, name: &str, sig: &Signature) -> TokenStream {
+pub(super) fn marker(func: &super::TaskFn, name: &str, sig: &Signature) -> TokenStream {
     let ident = &func.sig.ident;
     let vis = &func.vis;
     let output = &sig.output;
@@ -40,7 +39,7 @@ pub(super) fn marker(func: &ItemFn, name: &str, sig: &Signature) -> TokenStream 
 }
 
 pub(super) fn registration(
-    func: &ItemFn,
+    func: &super::TaskFn,
     name: &str,
     args: &TaskArgs,
     sig: &Signature,

@@ -8,16 +8,40 @@ mod args;
 mod expand;
 mod signature;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::quote;
-use syn::ItemFn;
+use syn::parse::{Parse, ParseStream};
 
 use crate::errors::Errors;
 use args::{Execution, RawArgs, TaskArgs};
 use signature::Signature;
 
+/// What the macro reads of the function: its visibility and signature. The body is skipped
+/// unparsed (it goes back to the compiler as it came): in a crate with many tasks, building
+/// a syntax tree of every body was a good part of the expansion time.
+pub(crate) struct TaskFn {
+    pub(crate) vis: syn::Visibility,
+    pub(crate) sig: syn::Signature,
+}
+
+impl Parse for TaskFn {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        input.call(syn::Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        match input.parse::<TokenTree>()? {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => {}
+            other => return Err(syn::Error::new(other.span(), "expected the function body")),
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the function"));
+        }
+        Ok(TaskFn { vis, sig })
+    }
+}
+
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let func: ItemFn = match syn::parse2(item.clone()) {
+    let func: TaskFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
             let error =
@@ -44,7 +68,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     match errors.combined() {
         Some(e) => {
             let e = e.to_compile_error();
-            quote! { #func #marker #e }
+            quote! { #item #marker #e }
         }
         None => {
             let registration = expand::registration(&func, &name, &args, &sig);
@@ -55,7 +79,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn task_name(func: &ItemFn, args: &TaskArgs) -> String {
+fn task_name(func: &TaskFn, args: &TaskArgs) -> String {
     match &args.name {
         Some(n) => n.value(),
         None => func

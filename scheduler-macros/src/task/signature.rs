@@ -3,7 +3,7 @@
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
+use syn::{FnArg, GenericArgument, Pat, PathArguments, ReturnType, Type};
 
 use crate::errors::Errors;
 
@@ -68,7 +68,7 @@ fn split_result(ty: &Type) -> Option<Type> {
     }
 }
 
-pub(crate) fn analyze(f: &ItemFn, errors: &mut Errors) -> Signature {
+pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
     let sig = &f.sig;
     if !sig.generics.params.is_empty() {
         errors.spanned(
