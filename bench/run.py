@@ -317,13 +317,15 @@ COMPILE_TASKS = 1000
 COMPILE_KINDS = ("tasks", "by_hand", "plain")
 
 
-def generate_compile_crates(work: Path) -> dict[str, Path]:
-    """Three crates with the same 1,000 functions: with `#[task]`; registered by hand
-    through the runtime API (conditions parsed at run time, values read by name: the same
-    program without compile-time checking); and plain, not scheduled at all."""
+def generate_compile_crates(
+    work: Path, count: int = COMPILE_TASKS, kinds: tuple[str, ...] = COMPILE_KINDS
+) -> dict[str, Path]:
+    """Three crates with the same `count` functions (1,000): with `#[task]`; registered by
+    hand through the runtime API (conditions parsed at run time, values read by name: the
+    same program without compile-time checking); and plain, not scheduled at all."""
     scheduler_path = ROOT / "scheduler"
     crates = {}
-    for kind in COMPILE_KINDS:
+    for kind in kinds:
         crate = work / kind
         (crate / "src").mkdir(parents=True, exist_ok=True)
         (crate / "Cargo.toml").write_text(
@@ -340,7 +342,7 @@ scheduler = {{ path = "{scheduler_path}" }}
 """
         )
         lines = ["#![allow(unused)]", "use scheduler::prelude::*;", ""]
-        for i in range(COMPILE_TASKS):
+        for i in range(count):
             # Four kinds of task, with conditions of several shapes and typed injection.
             k = i % 4
             if kind == "tasks":
@@ -372,7 +374,7 @@ scheduler = {{ path = "{scheduler_path}" }}
             # that reads its inputs by name, with its condition parsed when the program
             # starts.
             lines += ["", "fn tasks() -> Vec<TaskSpec> {", "    vec!["]
-            for i in range(COMPILE_TASKS):
+            for i in range(count):
                 k = i % 4
                 if k == 0 or i < 2:
                     cond, read, arg = "cron 0 0 1 1 *", "", ""
@@ -428,7 +430,7 @@ scheduler = {{ path = "{scheduler_path}" }}
                 "",
                 "fn main() {",
             ]
-            for i in range(COMPILE_TASKS):
+            for i in range(count):
                 k = i % 4
                 arg = "1" if (k in (1, 3) and i >= 2) else ""
                 lines.append(f"    std::hint::black_box(poll_once(t{i}({arg})));")
@@ -436,6 +438,47 @@ scheduler = {{ path = "{scheduler_path}" }}
         (crate / "src" / "main.rs").write_text("\n".join(lines) + "\n")
         crates[kind] = crate
     return crates
+
+
+COMPILE_IR_TASKS = 200
+
+# Runs rustc under cachegrind for the generated crate only (IR_OUT set), as itself otherwise.
+RUSTC_CACHEGRIND = """#!/bin/sh
+case "$*" in
+  *"--crate-name compile_cost_"*)
+    if [ -n "$IR_OUT" ]; then
+      exec valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$IR_OUT" --log-file=/dev/null "$@"
+    fi ;;
+esac
+exec "$@"
+"""
+
+
+def compile_instructions(work: Path) -> dict[str, float] | None:
+    """Instructions (billions) that rustc executes for a full build of the `#[task]` and the
+    plain crate with COMPILE_IR_TASKS functions, counted by valgrind: unlike wall time on a
+    shared machine, the count is the same from one run to the next. None without valgrind."""
+    if shutil.which("valgrind") is None:
+        print("  valgrind not found: no instruction counts", flush=True)
+        return None
+    kinds = ("tasks", "plain")
+    crates = generate_compile_crates(work / "ir", count=COMPILE_IR_TASKS, kinds=kinds)
+    wrapper = work / "ir" / "rustc-cachegrind.sh"
+    wrapper.write_text(RUSTC_CACHEGRIND)
+    wrapper.chmod(0o755)
+    env = dict(os.environ, CARGO_TARGET_DIR=str(work / "target-ir"), RUSTC_WRAPPER=str(wrapper))
+    env.pop("IR_OUT", None)
+    counts = {}
+    for kind in kinds:
+        manifest = ["--manifest-path", str(crates[kind] / "Cargo.toml")]
+        subprocess.run(["cargo", "build", "--quiet", *manifest], check=True, env=env)
+        subprocess.run(["cargo", "clean", "--quiet", "-p", f"compile-cost-{kind}", *manifest], check=True, env=env)
+        out = work / "ir" / f"{kind}.cachegrind"
+        subprocess.run(["cargo", "build", "--quiet", *manifest], check=True, env=dict(env, IR_OUT=str(out)))
+        summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
+        counts[kind] = int(summary.split()[1]) / 1e9
+        print(f"  {kind:<8} instructions: {counts[kind]:.3f} G", flush=True)
+    return counts
 
 
 def cargo_build_seconds(crate: Path, target: Path, fresh: bool) -> float:
@@ -660,6 +703,8 @@ def compile_cost(reps: int, raw: dict) -> str:
             if event.get("event") == "result":
                 startup.append((event["first_run_wall"] - spawn) * 1000)
     raw["compile_startup_ms"] = startup
+    instructions = compile_instructions(work)
+    raw["compile_instructions_g"] = instructions
     labels = {
         "tasks": f"{COMPILE_TASKS:,} `#[task]` functions",
         "by_hand": f"the same {COMPILE_TASKS:,} functions registered by hand (`TaskSpec`, conditions parsed at start-up)",
@@ -688,6 +733,12 @@ def compile_cost(reps: int, raw: dict) -> str:
         f"{med['tasks']['fresh'] / med['by_hand']['fresh']:.2f}× the same program written against "
         f"the runtime API by hand ({med['tasks']['touch'] / med['by_hand']['touch']:.2f}× again).",
     ]
+    if instructions:
+        lines.append(
+            f"Instructions executed by rustc for a full build with {COMPILE_IR_TASKS} functions (valgrind; the same "
+            f"from run to run, unlike the times above): `#[task]` {instructions['tasks']:.2f} G, plain "
+            f"{instructions['plain']:.2f} G, {instructions['tasks'] / instructions['plain']:.2f}×."
+        )
     if startup:
         lines.append(
             f"The `#[task]` crate's binary (debug build, tasks collected by `inventory`, conditions checked at "
