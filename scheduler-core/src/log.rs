@@ -8,6 +8,13 @@
 //!
 //! [`MemoryLog`] is the in-memory implementation: per task and action, a sorted vector of
 //! timestamps, searched by bisection. Persistent stores implement the same trait.
+//!
+//! A scheduler runs for months, and a task that runs every millisecond writes millions of
+//! records a day; conditions only ever look a bounded way back (the last record of an
+//! action, a window such as `every 10 minutes` or `today`, a few failures for `retry 3`).
+//! A [`Retention`] says how far back that is for one task, and a [`MemoryLog`] given one
+//! drops what lies beyond it, so that the answers to every question asked from the newest
+//! record onwards stay the same while memory stays bounded.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -195,10 +202,79 @@ impl<H: History + ?Sized> History for &H {
     }
 }
 
+/// How much of one task's log must be kept for the questions conditions ask of it.
+///
+/// Every record younger than [`window`](Self::window_micros) (counted back from the task's
+/// newest record) is kept, and older ones are dropped except the latest
+/// [`per_action`](Self::per_action) of each action and the last record before the window.
+/// With that, [`History`] gives the same answers as the full log for every question whose
+/// instants are at or after the task's newest record and whose windows reach back no
+/// further than the window; counts of an action over a window ending then are exact up to
+/// `per_action` (beyond it they are at least `per_action`).
+///
+/// ```
+/// use scheduler_core::log::Retention;
+///
+/// let daily = Retention::window(2 * 86_400_000_000);
+/// let retry_3 = Retention::LATEST.with_per_action(4);
+/// assert_eq!(daily.widen(retry_3), Retention { window_micros: 2 * 86_400_000_000, per_action: 4 });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Retention {
+    /// How far back from the newest record every record is kept, in microseconds.
+    pub window_micros: i64,
+    /// How many of the latest records of each action are kept whatever their age (at least
+    /// one: the latest record of each action is always kept).
+    pub per_action: u32,
+}
+
+impl Retention {
+    /// The latest record of each action, and the task's status: what `after`, `ever`,
+    /// `is running` and `retry` without a limit need.
+    pub const LATEST: Retention = Retention {
+        window_micros: 0,
+        per_action: 1,
+    };
+
+    /// Everything (what a log without a retention keeps).
+    pub const ALL: Retention = Retention {
+        window_micros: i64::MAX,
+        per_action: u32::MAX,
+    };
+
+    /// Every record of the last `micros` microseconds, and the latest of each action.
+    pub const fn window(micros: i64) -> Retention {
+        Retention {
+            window_micros: micros,
+            per_action: 1,
+        }
+    }
+
+    /// The same, keeping the latest `n` records of each action whatever their age.
+    pub const fn with_per_action(self, n: u32) -> Retention {
+        Retention {
+            per_action: n,
+            ..self
+        }
+    }
+
+    /// What keeps enough for the questions of both.
+    pub fn widen(self, other: Retention) -> Retention {
+        Retention {
+            window_micros: self.window_micros.max(other.window_micros),
+            per_action: self.per_action.max(other.per_action),
+        }
+    }
+}
+
 /// A log kept in memory, indexed for the [`History`] questions.
 ///
 /// Records may arrive in any order; they are kept sorted by time (records with equal
 /// times keep their arrival order). Appending in time order costs amortised O(1).
+///
+/// By default every record is kept. With a [`Retention`] for a task
+/// ([`set_retention`](Self::set_retention)), the task's records are pruned as they grow
+/// (each time they double), so that memory stays bounded however long the log runs.
 ///
 /// ```
 /// use scheduler_core::log::{Action, ActionSet, History, MemoryLog};
@@ -217,12 +293,34 @@ pub struct MemoryLog {
     len: usize,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct TaskRecords {
     /// Times of the records of each action, sorted.
     by_action: [Vec<i64>; 6],
     /// Every record in time order, with the number of live runs after it.
     sequence: Vec<Entry>,
+    /// Live runs before the first entry of `sequence` (not zero once older entries were
+    /// pruned).
+    live_before_first: u32,
+    /// What to keep; `None` keeps everything.
+    retention: Option<Retention>,
+    /// The length of `sequence` at which it is pruned next.
+    prune_at: usize,
+}
+
+/// Records of a task below which it is never pruned: pruning a few records saves nothing.
+const PRUNE_MIN: usize = 256;
+
+impl Default for TaskRecords {
+    fn default() -> Self {
+        TaskRecords {
+            by_action: Default::default(),
+            sequence: Vec::new(),
+            live_before_first: 0,
+            retention: None,
+            prune_at: PRUNE_MIN,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -241,7 +339,7 @@ impl TaskRecords {
         let pos = self.sequence.partition_point(|e| e.at <= at);
         let live_before = pos
             .checked_sub(1)
-            .map_or(0, |i| self.sequence[i].live_after);
+            .map_or(self.live_before_first, |i| self.sequence[i].live_after);
         self.sequence.insert(
             pos,
             Entry {
@@ -260,6 +358,42 @@ impl TaskRecords {
         }
     }
 
+    /// Drops what `retention` does not keep; returns the number of entries of `sequence`
+    /// dropped.
+    fn prune(&mut self, retention: Retention) -> usize {
+        let Some(newest) = self.sequence.last().map(|e| e.at) else {
+            return 0;
+        };
+        let cutoff = newest.saturating_sub(retention.window_micros);
+        let keep = retention.per_action.max(1) as usize;
+        for times in &mut self.by_action {
+            let older = times.partition_point(|&t| t < cutoff);
+            times.drain(..older.saturating_sub(keep));
+        }
+        // The last entry before the window answers `last_action` and `live_runs` for
+        // instants before the first entry inside it.
+        let older = self.sequence.partition_point(|e| e.at < cutoff);
+        let dropped = older.saturating_sub(1);
+        if dropped > 0 {
+            self.live_before_first = self.sequence[dropped - 1].live_after;
+            self.sequence.drain(..dropped);
+        }
+        dropped
+    }
+
+    /// Prunes when the records have doubled since the last time: amortised O(1) per record.
+    fn prune_if_grown(&mut self) -> usize {
+        let Some(retention) = self.retention else {
+            return 0;
+        };
+        if self.sequence.len() < self.prune_at {
+            return 0;
+        }
+        let dropped = self.prune(retention);
+        self.prune_at = (2 * self.sequence.len()).max(PRUNE_MIN);
+        dropped
+    }
+
     fn index_at(&self, at: i64) -> Option<usize> {
         self.sequence.partition_point(|e| e.at <= at).checked_sub(1)
     }
@@ -273,18 +407,47 @@ impl MemoryLog {
 
     /// Adds a record.
     pub fn record(&mut self, task: &str, action: Action, at: Timestamp) {
-        match self.tasks.get_mut(task) {
-            Some(records) => records.insert(action, at.as_micros()),
-            None => {
-                let mut records = TaskRecords::default();
-                records.insert(action, at.as_micros());
-                self.tasks.insert(task.to_owned(), records);
-            }
-        }
+        let records = match self.tasks.get_mut(task) {
+            Some(records) => records,
+            None => self.tasks.entry(task.to_owned()).or_default(),
+        };
+        records.insert(action, at.as_micros());
         self.len += 1;
+        self.len -= records.prune_if_grown();
     }
 
-    /// The number of records.
+    /// Keeps of `task`'s records only what `retention` needs from now on (records already
+    /// dropped by a narrower retention do not come back).
+    pub fn set_retention(&mut self, task: &str, retention: Retention) {
+        let records = match self.tasks.get_mut(task) {
+            Some(records) => records,
+            None => self.tasks.entry(task.to_owned()).or_default(),
+        };
+        records.retention = (retention != Retention::ALL).then_some(retention);
+        records.prune_at = PRUNE_MIN;
+        self.len -= records.prune_if_grown();
+    }
+
+    /// Prunes every task that has a retention now, rather than when its records next
+    /// double.
+    pub fn prune(&mut self) {
+        for records in self.tasks.values_mut() {
+            if let Some(retention) = records.retention {
+                self.len -= records.prune(retention);
+                records.prune_at = (2 * records.sequence.len()).max(PRUNE_MIN);
+            }
+        }
+    }
+
+    /// The retention of `task`, [`Retention::ALL`] unless one was set.
+    pub fn retention(&self, task: &str) -> Retention {
+        self.tasks
+            .get(task)
+            .and_then(|r| r.retention)
+            .unwrap_or(Retention::ALL)
+    }
+
+    /// The number of records held (in [`records_of`](Self::records_of)).
     pub fn len(&self) -> usize {
         self.len
     }
@@ -294,7 +457,7 @@ impl MemoryLog {
         self.len == 0
     }
 
-    /// The records of `task` in time order.
+    /// The records of `task` held, in time order.
     pub fn records_of<'a>(&'a self, task: &'a str) -> impl Iterator<Item = LogRecord> + 'a {
         self.tasks
             .get(task)
@@ -423,6 +586,47 @@ mod tests {
         assert_eq!(log.live_runs("a", ts(40)), 1);
         let actions: Vec<_> = log.records_of("a").map(|r| r.action).collect();
         assert_eq!(actions, [Action::Run, Action::Run, Action::Success]);
+    }
+
+    #[test]
+    fn a_retention_bounds_the_log_however_long_it_runs() {
+        let mut log = MemoryLog::new();
+        log.set_retention("a", Retention::window(1_000).with_per_action(3));
+        let mut peak = 0;
+        for i in 0..100_000 {
+            log.record("a", Action::Run, ts(i * 10));
+            log.record("a", Action::Success, ts(i * 10 + 5));
+            peak = peak.max(log.len());
+        }
+        // The window holds 200 records; pruning waits for the records to double.
+        assert!(peak <= 2 * PRUNE_MIN, "{peak} records held at most");
+        let now = ts(999_995);
+        let done = ActionSet::of(Action::Success);
+        assert_eq!(log.latest("a", done, now), Some(now));
+        assert_eq!(log.count("a", done, ts(999_000), now), 100);
+        assert_eq!(log.live_runs("a", now), 0);
+        assert_eq!(log.last_action("a", now), Some(Action::Success));
+        // Without a retention nothing is dropped.
+        log.record("b", Action::Run, ts(0));
+        assert_eq!(log.retention("b"), Retention::ALL);
+    }
+
+    #[test]
+    fn live_runs_survive_pruning_and_late_records() {
+        let mut log = MemoryLog::new();
+        log.set_retention("a", Retention::LATEST);
+        // A run that never ends, then many short ones.
+        log.record("a", Action::Run, ts(0));
+        for i in 1..1_000 {
+            log.record("a", Action::Run, ts(i * 10));
+            log.record("a", Action::Success, ts(i * 10 + 1));
+        }
+        log.prune();
+        assert!(log.records_of("a").count() < 10);
+        assert_eq!(log.live_runs("a", ts(10_000)), 1);
+        // A record older than everything held still counts from the right number of runs.
+        log.record("a", Action::Run, ts(5));
+        assert_eq!(log.live_runs("a", ts(10_000)), 2);
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //!   (whitespace, 12-hour times, weekday names in any case, quarters, duration formats);
 //! * the parser never panics, and its errors point inside the input;
 //! * `next_change` against a second-by-second walk, on random conditions, zones (two with
-//!   daylight saving time) and instants, with and without the task running when due.
+//!   daylight saving time) and instants, with and without the task running when due;
+//! * retention: a log pruned to what a condition reads (`Condition::log_retention`) gives
+//!   the same value and the same next change as the full log, from its newest record on.
 
 mod common;
 
@@ -20,7 +22,9 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use scheduler_core::condition::api::*;
-use scheduler_core::condition::{Condition, Outcome, ParseError};
+use scheduler_core::condition::{Condition, EvalContext, Outcome, ParseError};
+use scheduler_core::log::{Action, MemoryLog, Retention};
+use scheduler_core::time::Timestamp;
 use scheduler_core::time::{
     Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, Weekday,
 };
@@ -175,7 +179,12 @@ fn cron_text() -> impl Strategy<Value = String> {
 }
 
 fn status_builder() -> impl Strategy<Value = HasStatus> {
-    (option::of(name()), 0..7usize).prop_map(|(task_name, i)| match task_name {
+    (option::of(name()), 0..7usize).prop_map(|(task_name, i)| status_of(task_name, i))
+}
+
+/// The `i`th status (of seven) of the owner or of the named task.
+fn status_of(task_name: Option<String>, i: usize) -> HasStatus {
+    match task_name {
         None => [
             has_succeeded,
             has_failed,
@@ -197,7 +206,7 @@ fn status_builder() -> impl Strategy<Value = HasStatus> {
                 _ => t.has_crashed(),
             }
         }
-    })
+    }
 }
 
 fn status_condition() -> impl Strategy<Value = Condition> {
@@ -850,5 +859,111 @@ proptest! {
         let walk = Walk::of(cond, zone);
         let walk = if run_when_due { walk.running() } else { walk };
         walk.walk(from, to, SECOND);
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Retention: a pruned log answers as the full one
+// ----------------------------------------------------------------------------------------
+
+const TASKS: [&str; 3] = ["a", "b", "c"];
+
+fn short_name() -> impl Strategy<Value = String> + Clone {
+    prop::sample::select(TASKS.to_vec()).prop_map(String::from)
+}
+
+/// Every leaf that reads the log, about the owner `a` and the tasks `b` and `c`.
+fn log_leaf() -> impl Strategy<Value = Condition> {
+    let status = (option::of(short_name()), 0..7usize).prop_map(|(t, i)| status_of(t, i));
+    prop_oneof![
+        span(minute_point()).prop_map(|s| once(minutely(), s)),
+        span(hour_point()).prop_map(|s| once(hourly(), s)),
+        span(day_point()).prop_map(|s| once(daily(), s)),
+        span(week_point()).prop_map(|s| once(weekly(), s)),
+        span(month_point()).prop_map(|s| once(monthly(), s)),
+        (1..4 * 3600u64).prop_map(|s| every(Duration::from_secs(s)).unwrap()),
+        cron_text().prop_filter_map("cron that can match", |t| cron(&t).ok()),
+        status.clone().prop_map(Condition::from),
+        (status.clone(), 1..3 * 86_400u64)
+            .prop_map(|(b, s)| b.past(Duration::from_secs(s)).unwrap()),
+        (status.clone(), span(hour_point())).prop_map(|(b, s)| scoped(b.this_hour(), s)),
+        (status.clone(), span(day_point())).prop_map(|(b, s)| scoped(b.today(), s)),
+        (status, span(week_point())).prop_map(|(b, s)| scoped(b.this_week(), s)),
+        (vec(short_name(), 1..3), any::<bool>(), outcome()).prop_map(|(tasks, any_of, o)| {
+            if any_of {
+                after_any(tasks, o)
+            } else {
+                after_all(tasks, o)
+            }
+        }),
+        option::of(short_name()).prop_map(|n| n.map_or_else(is_running, |n| task(n).is_running())),
+        option::of(0..5u32).prop_map(|n| n.map_or_else(retry_forever, retry)),
+        (0..5u32).prop_map(retry),
+    ]
+}
+
+/// Records in time order: a task, an action (failures often in a row, for `retry`), and the
+/// gap since the previous record, from the same instant to days.
+fn records() -> impl Strategy<Value = Vec<(usize, Action, i64)>> {
+    let action = prop_oneof![
+        3 => Just(Action::Run),
+        3 => Just(Action::Fail),
+        2 => prop::sample::select(Action::ALL.to_vec()),
+    ];
+    let gap = prop_oneof![0..5 * SECOND, 0..600 * SECOND, 0..3 * 86_400 * SECOND,];
+    vec(
+        (prop_oneof![2 => Just(0), 1 => 0..TASKS.len()], action, gap),
+        0..400,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn a_pruned_log_answers_as_the_full_log(
+        cond in combine(log_leaf()),
+        zone in zone(),
+        start in start(),
+        records in records(),
+        later in prop::sample::select(vec![0, 1, 37 * SECOND, 2 * 3600 * SECOND, 40 * 86_400 * SECOND]),
+    ) {
+        // What a scheduler keeps: the latest of each action for every task, widened by
+        // what the condition (owned by `a`) reads.
+        let mut keep: Vec<Retention> = vec![Retention::LATEST; TASKS.len()];
+        for (task, reach) in cond.log_retention() {
+            let i = TASKS.iter().position(|&t| t == task.unwrap_or("a")).unwrap();
+            keep[i] = keep[i].widen(reach);
+        }
+        let mut full = MemoryLog::new();
+        let mut pruned = MemoryLog::new();
+        for (task, retention) in TASKS.iter().zip(&keep) {
+            pruned.set_retention(task, *retention);
+        }
+        let mut at = start * SECOND;
+        for (task, action, gap) in records {
+            at += gap;
+            full.record(TASKS[task], action, Timestamp::from_micros(at));
+            pruned.record(TASKS[task], action, Timestamp::from_micros(at));
+        }
+        pruned.prune();
+        prop_assert!(pruned.len() <= full.len());
+
+        let now = Timestamp::from_micros(at + later);
+        let value = |log: &MemoryLog| {
+            let cx = EvalContext::new(log).owner("a").zone(zone);
+            (
+                cond.evaluate(&cx, now).map_err(|e| e.to_string()),
+                cond.next_change(&cx, now).map_err(|e| e.to_string()),
+            )
+        };
+        prop_assert_eq!(
+            value(&pruned),
+            value(&full),
+            "kept {} of {} records ({:?})",
+            pruned.len(),
+            full.len(),
+            keep
+        );
     }
 }

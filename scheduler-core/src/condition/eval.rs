@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::log::{Action, ActionSet, History};
+use crate::log::{Action, ActionSet, History, Retention};
 use crate::time::period::WallWindow;
 use crate::time::zone::{self, Pass};
 use crate::time::{MINUTE, Timestamp, Tz};
@@ -284,6 +284,80 @@ pub(crate) fn cron_window_start(schedule: &super::cron::CronSchedule, m: Moment)
         minute_start - MINUTE
     } else {
         m.wall
+    }
+}
+
+impl Condition {
+    /// What evaluating this condition reads of the log, by task (`None` for the owning
+    /// task): every leaf's reach, as [`evaluate_leaf`] and the next-change search ask their
+    /// questions, at the instant of evaluation or later.
+    ///
+    /// A scheduler keeps, of each task's log, the widest retention that its own and every
+    /// other condition needs.
+    ///
+    /// ```
+    /// use scheduler_core::condition::Condition;
+    /// use scheduler_core::log::Retention;
+    ///
+    /// let c: Condition = "every 10 minutes & after task 'extract' succeeded | retry 2".parse()?;
+    /// // `every`: the latest start; `after`: the latest start and the latest success of
+    /// // `extract`; `retry 2`: whether more than two failures follow the latest reset.
+    /// assert_eq!(
+    ///     c.log_retention(),
+    ///     [
+    ///         (None, Retention::LATEST),
+    ///         (Some("extract"), Retention::LATEST),
+    ///         (None, Retention::LATEST),
+    ///         (None, Retention::LATEST.with_per_action(3)),
+    ///     ]
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn log_retention(&self) -> Vec<(Option<&str>, Retention)> {
+        fn of(task: &TaskRef) -> Option<&str> {
+            task.name()
+        }
+        let mut needs = Vec::new();
+        self.visit_leaves(&mut |leaf| {
+            match leaf {
+                // Whether a record lies in a window that may have closed before now: every
+                // record as far back as the window can open.
+                Condition::Status(StatusCondition {
+                    task,
+                    scope: StatusScope::Period(period),
+                    ..
+                }) => needs.push((of(task), Retention::window(period.bounds().max_reach()))),
+                // Windows that end now ask for the latest record before now (`any_between`
+                // is `latest`), and for the next record after an instant from now on
+                // (`daily` only reads its window while now is inside the period).
+                Condition::OncePer(_) | Condition::Every(_) | Condition::Cron(_) => {
+                    needs.push((None, Retention::LATEST));
+                }
+                Condition::Status(StatusCondition { task, .. }) => {
+                    needs.push((of(task), Retention::LATEST));
+                }
+                Condition::After(AfterTasks { tasks, .. }) => {
+                    needs.push((None, Retention::LATEST));
+                    needs.extend(tasks.iter().map(|t| (Some(t.as_str()), Retention::LATEST)));
+                }
+                Condition::Running(task) => needs.push((of(task), Retention::LATEST)),
+                // Whether more than N failures follow the latest reset: the latest N + 1
+                // failures tell.
+                Condition::Retry(limit) => needs.push((
+                    None,
+                    Retention::LATEST.with_per_action(limit.map_or(1, |n| n.saturating_add(1))),
+                )),
+                Condition::Literal(_)
+                | Condition::Not(_)
+                | Condition::All(_)
+                | Condition::Any(_)
+                | Condition::TimeOf(_)
+                | Condition::Scheduler(_)
+                | Condition::Env(_)
+                | Condition::Param(_) => {}
+            }
+        });
+        needs
     }
 }
 

@@ -19,7 +19,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
 use crate::condition::{Condition, EvalContext, EvalError, NextChange};
-use crate::log::{Action, History, LogRecord, MemoryLog};
+use crate::log::{Action, History, LogRecord, MemoryLog, Retention};
 use crate::time::{Timestamp, Tz};
 
 use super::clock::{BoxFuture, Clock};
@@ -112,7 +112,10 @@ pub(crate) struct Engine {
     readers: HashMap<Arc<str>, Vec<usize>>,
     /// Slots whose conditions read the cycle count.
     cycle_readers: Vec<usize>,
+    /// The log as conditions read it, keeping of each task what some condition needs.
     log: MemoryLog,
+    /// Task name → the widest retention any condition asked for.
+    retention: HashMap<Arc<str>, Retention>,
     loaded: bool,
     store: Arc<dyn LogStore>,
     unflushed: Vec<LogRecord>,
@@ -183,6 +186,7 @@ impl Engine {
             readers: HashMap::new(),
             cycle_readers: Vec::new(),
             log: MemoryLog::new(),
+            retention: HashMap::new(),
             loaded: false,
             store: parts.store,
             unflushed: Vec::new(),
@@ -203,10 +207,31 @@ impl Engine {
             shut_cond_wake: None,
             sleep: None,
         };
+        if let Some(shut) = engine.config.shut_cond.clone() {
+            for (task, reach) in shut.log_retention() {
+                // Leaves without a task fail to evaluate without an owner; they read nothing.
+                if let Some(task) = task {
+                    engine.retain(task, reach);
+                }
+            }
+        }
         for spec in parts.specs {
             engine.add_slot(spec);
         }
         engine
+    }
+
+    /// Widens what the log keeps of `task` to what `reach` needs. Retentions only widen:
+    /// a task removed may be added again, and records dropped do not come back anyway.
+    fn retain(&mut self, task: &str, reach: Retention) {
+        let widened = self
+            .retention
+            .get(task)
+            .map_or(reach, |&kept| kept.widen(reach));
+        if self.retention.get(task) != Some(&widened) {
+            self.retention.insert(Arc::from(task), widened);
+            self.log.set_retention(task, widened);
+        }
     }
 
     /// Runs the scheduler until it shuts down (or must be restarted by the caller).
@@ -270,6 +295,18 @@ impl Engine {
         }
         if reads_cycles(&spec.start) || spec.end.as_ref().is_some_and(reads_cycles) {
             self.cycle_readers.push(id);
+        }
+        let mut reach: Vec<(String, Retention)> = vec![(spec.name.clone(), Retention::LATEST)];
+        for condition in std::iter::once(&spec.start).chain(&spec.end) {
+            reach.extend(
+                condition
+                    .log_retention()
+                    .into_iter()
+                    .map(|(task, r)| (task.unwrap_or(&spec.name).to_owned(), r)),
+            );
+        }
+        for (task, r) in reach {
+            self.retain(&task, r);
         }
         let execution = spec.execution_mode();
         let timeout = if spec.permanent {

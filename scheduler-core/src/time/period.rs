@@ -271,6 +271,12 @@ impl Bounds {
         }
     }
 
+    /// How far back from any instant its [`window`](Self::window) can start, with a margin
+    /// of two days for the distance between wall-clock and real time in any zone.
+    pub(crate) fn max_reach(&self) -> i64 {
+        (LOOKBACK_CYCLES as i64 + 1) * self.unit.scope() + 2 * DAY
+    }
+
     /// Whether every instant belongs to the period.
     pub(crate) fn is_full(&self) -> bool {
         self.full
