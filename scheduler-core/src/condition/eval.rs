@@ -289,7 +289,7 @@ pub(crate) fn cron_window_start(schedule: &super::cron::CronSchedule, m: Moment)
 
 impl Condition {
     /// What evaluating this condition reads of the log, by task (`None` for the owning
-    /// task): every leaf's reach, as [`evaluate_leaf`] and the next-change search ask their
+    /// task): every leaf's reach, as evaluation and the next-change search ask their
     /// questions, at the instant of evaluation or later.
     ///
     /// A scheduler keeps, of each task's log, the widest retention that its own and every
@@ -306,8 +306,8 @@ impl Condition {
     ///     c.log_retention(),
     ///     [
     ///         (None, Retention::LATEST),
-    ///         (Some("extract"), Retention::LATEST),
     ///         (None, Retention::LATEST),
+    ///         (Some("extract"), Retention::LATEST),
     ///         (None, Retention::LATEST.with_per_action(3)),
     ///     ]
     /// );
