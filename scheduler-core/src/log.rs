@@ -10,8 +10,9 @@
 //! timestamps, searched by bisection. Persistent stores implement the same trait.
 //!
 //! A scheduler runs for months, and a task that runs every millisecond writes millions of
-//! records a day; conditions only ever look a bounded way back (the last record of an
-//! action, a window such as `every 10 minutes` or `today`, a few failures for `retry 3`).
+//! records a day; conditions only ever look a bounded way back (the last record of each
+//! action, the records of a window that may have closed, such as `today between 08:00 and
+//! 09:00`, the last few failures for `retry 3`).
 //! A [`Retention`] says how far back that is for one task, and a [`MemoryLog`] given one
 //! drops what lies beyond it, so that the answers to every question asked from the newest
 //! record onwards stay the same while memory stays bounded.
@@ -229,8 +230,8 @@ pub struct Retention {
 }
 
 impl Retention {
-    /// The latest record of each action, and the task's status: what `after`, `ever`,
-    /// `is running` and `retry` without a limit need.
+    /// The latest record of each action, and the task's status: what `after`, `every`,
+    /// `daily`, `cron`, `in past`, `is running` and `retry` without a limit need.
     pub const LATEST: Retention = Retention {
         window_micros: 0,
         per_action: 1,
