@@ -11,7 +11,7 @@
 //! Each pass of the loop is a cycle (what `scheduler has more than N cycles` counts).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use super::outcome::RunOutcome;
 use super::session::{Command, Event, Finished, Session, TaskSummary};
 use super::store::{LogStore, StoreError};
 use super::task::{Execution, TaskBody, TaskSpec, Timeout};
+use super::wakeups::WakeQueue;
 
 /// An error that stops the scheduler.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +92,6 @@ struct Slot {
     removed: bool,
     queued: VecDeque<Option<Arc<serde_json::Value>>>,
     live: Vec<LiveRun>,
-    wake: Option<i64>,
     dirty: bool,
 }
 
@@ -122,7 +122,7 @@ pub(crate) struct Engine {
     returns: Arc<Returns>,
     params: Arc<ParamRegistry>,
     hooks: Arc<Hooks>,
-    wakeups: BinaryHeap<Reverse<(i64, usize)>>,
+    wakeups: WakeQueue,
     dirty: Vec<usize>,
     events: UnboundedReceiver<Event>,
     sender: UnboundedSender<Event>,
@@ -193,7 +193,7 @@ impl Engine {
             returns: Arc::new(Returns::default()),
             params: parts.params,
             hooks: parts.hooks,
-            wakeups: BinaryHeap::new(),
+            wakeups: WakeQueue::default(),
             dirty: Vec::new(),
             events,
             sender,
@@ -335,13 +335,13 @@ impl Engine {
             removed: false,
             queued: VecDeque::new(),
             live: Vec::new(),
-            wake: None,
             dirty: false,
         }));
         self.mark_dirty(id);
     }
 
     fn remove_slot(&mut self, id: usize) {
+        self.wakeups.clear(id);
         if let Some(slot) = self.slots[id].take() {
             // The name may belong to a newer task by now (removed, then added again).
             if self.by_name.get(&slot.name) == Some(&id) {
@@ -593,13 +593,10 @@ impl Engine {
 
     /// Sleeps until the next wake-up or event, and handles the events that arrived.
     async fn wait(&mut self) -> Result<(), EngineError> {
-        let next = [
-            self.wakeups.peek().map(|Reverse((t, _))| *t),
-            self.shut_cond_wake,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let next = [self.wakeups.next(), self.shut_cond_wake]
+            .into_iter()
+            .flatten()
+            .min();
         let event = match next {
             Some(t) => {
                 // The same wait is kept across events until its instant changes: a clock's
@@ -661,18 +658,9 @@ impl Engine {
     }
 
     fn pop_due(&mut self, now: Timestamp) {
-        while let Some(&Reverse((t, id))) = self.wakeups.peek() {
-            if t > now.as_micros() {
-                break;
-            }
-            self.wakeups.pop();
-            if let Some(slot) = self.slots.get_mut(id).and_then(Option::as_mut)
-                && slot.wake == Some(t)
-            {
-                slot.wake = None;
-                self.mark_dirty(id);
-            }
-        }
+        let mut due = std::mem::take(&mut self.wakeups);
+        due.pop_due(now.as_micros(), |id| self.mark_dirty(id));
+        self.wakeups = due;
     }
 
     fn check_shut_cond(&mut self, now: Timestamp) -> Result<(), EngineError> {
@@ -911,12 +899,9 @@ impl Engine {
             let change = self.next_change(end, Some(&name), "end", now)?;
             next = [next, change].into_iter().flatten().min();
         }
-        let slot = self.slots[id].as_mut().expect("checked above");
-        if let Some(t) = next
-            && slot.wake != Some(t)
-        {
-            slot.wake = Some(t);
-            self.wakeups.push(Reverse((t, id)));
+        match next {
+            Some(t) => self.wakeups.set(id, t),
+            None => self.wakeups.clear(id),
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ mod scheduler;
 mod session;
 mod store;
 mod task;
+mod wakeups;
 
 pub use check::{StartupError, StartupProblem};
 pub use clock::{BoxFuture, Clock, SystemClock, VirtualClock};
