@@ -291,6 +291,10 @@ impl Retention {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryLog {
     tasks: HashMap<String, TaskRecords>,
+    /// Retentions set for tasks that have no record yet. A scheduler sets one for each of
+    /// its tasks at start-up, and most of them may never run: a map entry of a few words
+    /// each, rather than an empty `TaskRecords` (about 200 bytes).
+    pending: HashMap<String, Retention>,
     len: usize,
 }
 
@@ -303,7 +307,7 @@ struct TaskRecords {
     /// Live runs before the first entry of `sequence` (not zero once older entries were
     /// pruned).
     live_before_first: u32,
-    /// What to keep; `None` keeps everything.
+    /// What to keep; `None` (never set) keeps everything, as does `Retention::ALL`.
     retention: Option<Retention>,
     /// The length of `sequence` at which it is pruned next.
     prune_at: usize,
@@ -384,7 +388,7 @@ impl TaskRecords {
 
     /// Prunes when the records have doubled since the last time: amortised O(1) per record.
     fn prune_if_grown(&mut self) -> usize {
-        let Some(retention) = self.retention else {
+        let Some(retention) = self.retention.filter(|&r| r != Retention::ALL) else {
             return 0;
         };
         if self.sequence.len() < self.prune_at {
@@ -410,7 +414,13 @@ impl MemoryLog {
     pub fn record(&mut self, task: &str, action: Action, at: Timestamp) {
         let records = match self.tasks.get_mut(task) {
             Some(records) => records,
-            None => self.tasks.entry(task.to_owned()).or_default(),
+            None => {
+                let retention = self.pending.remove(task);
+                self.tasks.entry(task.to_owned()).or_insert(TaskRecords {
+                    retention,
+                    ..TaskRecords::default()
+                })
+            }
         };
         records.insert(action, at.as_micros());
         self.len += 1;
@@ -420,11 +430,11 @@ impl MemoryLog {
     /// Keeps of `task`'s records only what `retention` needs from now on (records already
     /// dropped by a narrower retention do not come back).
     pub fn set_retention(&mut self, task: &str, retention: Retention) {
-        let records = match self.tasks.get_mut(task) {
-            Some(records) => records,
-            None => self.tasks.entry(task.to_owned()).or_default(),
+        let Some(records) = self.tasks.get_mut(task) else {
+            self.pending.insert(task.to_owned(), retention);
+            return;
         };
-        records.retention = (retention != Retention::ALL).then_some(retention);
+        records.retention = Some(retention);
         records.prune_at = PRUNE_MIN;
         self.len -= records.prune_if_grown();
     }
@@ -433,19 +443,19 @@ impl MemoryLog {
     /// double.
     pub fn prune(&mut self) {
         for records in self.tasks.values_mut() {
-            if let Some(retention) = records.retention {
+            if let Some(retention) = records.retention.filter(|&r| r != Retention::ALL) {
                 self.len -= records.prune(retention);
                 records.prune_at = (2 * records.sequence.len()).max(PRUNE_MIN);
             }
         }
     }
 
-    /// The retention of `task`, [`Retention::ALL`] unless one was set.
-    pub fn retention(&self, task: &str) -> Retention {
-        self.tasks
-            .get(task)
-            .and_then(|r| r.retention)
-            .unwrap_or(Retention::ALL)
+    /// The retention set for `task`, or `None` if none was (then everything is kept).
+    pub fn retention(&self, task: &str) -> Option<Retention> {
+        match self.tasks.get(task) {
+            Some(records) => records.retention,
+            None => self.pending.get(task).copied(),
+        }
     }
 
     /// The number of records held (in [`records_of`](Self::records_of)).
@@ -609,7 +619,8 @@ mod tests {
         assert_eq!(log.last_action("a", now), Some(Action::Success));
         // Without a retention nothing is dropped.
         log.record("b", Action::Run, ts(0));
-        assert_eq!(log.retention("b"), Retention::ALL);
+        assert_eq!(log.retention("b"), None);
+        assert_eq!(log.retention("a"), Some(Retention::window(1_000).with_per_action(3)));
     }
 
     #[test]

@@ -114,8 +114,6 @@ pub(crate) struct Engine {
     cycle_readers: Vec<usize>,
     /// The log as conditions read it, keeping of each task what some condition needs.
     log: MemoryLog,
-    /// Task name → the widest retention any condition asked for.
-    retention: HashMap<Arc<str>, Retention>,
     loaded: bool,
     store: Arc<dyn LogStore>,
     unflushed: Vec<LogRecord>,
@@ -186,7 +184,6 @@ impl Engine {
             readers: HashMap::new(),
             cycle_readers: Vec::new(),
             log: MemoryLog::new(),
-            retention: HashMap::new(),
             loaded: false,
             store: parts.store,
             unflushed: Vec::new(),
@@ -224,12 +221,9 @@ impl Engine {
     /// Widens what the log keeps of `task` to what `reach` needs. Retentions only widen:
     /// a task removed may be added again, and records dropped do not come back anyway.
     fn retain(&mut self, task: &str, reach: Retention) {
-        let widened = self
-            .retention
-            .get(task)
-            .map_or(reach, |&kept| kept.widen(reach));
-        if self.retention.get(task) != Some(&widened) {
-            self.retention.insert(Arc::from(task), widened);
+        let kept = self.log.retention(task);
+        let widened = kept.map_or(reach, |kept| kept.widen(reach));
+        if kept != Some(widened) {
             self.log.set_retention(task, widened);
         }
     }
