@@ -620,7 +620,10 @@ mod tests {
         // Without a retention nothing is dropped.
         log.record("b", Action::Run, ts(0));
         assert_eq!(log.retention("b"), None);
-        assert_eq!(log.retention("a"), Some(Retention::window(1_000).with_per_action(3)));
+        assert_eq!(
+            log.retention("a"),
+            Some(Retention::window(1_000).with_per_action(3))
+        );
     }
 
     #[test]

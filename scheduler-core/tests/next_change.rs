@@ -422,6 +422,34 @@ fn lord_howe_half_hour_transitions() {
     }
 }
 
+/// Periods shorter than the fold: when Lord Howe's clock falls back from 02:00 to 01:30,
+/// every second and minute of the half hour comes again. Each already had its run, so the
+/// task stays idle for the repeated half hour, and a task that was due just before the
+/// transition stops being due at it (the prediction used to say "never").
+#[test]
+fn short_periods_across_a_half_hour_fall_back() {
+    let fall_back = utc(2024, 4, 6, 15, 0, 0);
+    let (from, to) = (utc(2024, 4, 6, 14, 50, 0), utc(2024, 4, 6, 15, 40, 0));
+    for cond in [
+        "secondly",
+        "minutely",
+        "cron * * * * *",
+        "minutely between 10 and 50",
+    ] {
+        let w = Walk::new(cond, LORD_HOWE).running().walk(from, to, SECOND);
+        let repeated = micros(fall_back)..micros(fall_back + chrono::Duration::minutes(30));
+        assert!(
+            !w.runs.iter().any(|r| repeated.contains(r)),
+            "{cond} ran in the repeated half hour: {:?}",
+            w.local_times()
+        );
+        assert!(
+            w.runs.iter().any(|&r| r >= repeated.end),
+            "{cond} did not run again after it"
+        );
+    }
+}
+
 #[test]
 fn never_and_far_changes() {
     let log = MemoryLog::new();

@@ -12,7 +12,8 @@
 //!   the next matching cron minute; records of the log that lie after the instant. The
 //!   leaf is evaluated at successive breakpoints until its value differs. Leaves that
 //!   provably cannot change any more (a log-only leaf with no later record, a full-cycle
-//!   period whose task has not finished, ...) answer [`NextChange::Never`].
+//!   period whose task has not finished and whose clock does not fall back soon into a
+//!   period in which it did, ...) answer [`NextChange::Never`].
 //! * `~x` changes when `x` does.
 //! * `a & b` while true changes at the first change of any operand; while false it
 //!   cannot become true before *every* false operand has changed, so the search jumps to
@@ -224,6 +225,25 @@ fn wall_breakpoint(cx: &EvalContext<'_>, t: i64, target: impl FnOnce(i64) -> i64
     zone::next_transition(tz, t, candidate).unwrap_or(candidate)
 }
 
+/// For a leaf that is true and stays true until its task records something new: the
+/// next daylight-saving transition, if it comes soon enough after the task's `latest`
+/// record to matter, else `None`.
+///
+/// When the clock falls back, the wall clock re-enters periods that already passed once;
+/// such a period is one occurrence (it runs once, CONDITIONS.md §6), so its window reaches
+/// back to its first pass and may hold the latest record: the leaf turns false at the
+/// transition. Windows reach back at most `reach` before the instant they are read at,
+/// so a transition later than `latest + reach` cannot find the record any more.
+fn fall_back_breakpoint(
+    cx: &EvalContext<'_>,
+    t: i64,
+    latest: Option<Timestamp>,
+    reach: i64,
+) -> Option<i64> {
+    let until = latest?.as_micros().saturating_add(reach);
+    zone::next_transition(cx.time_zone(), t, until)
+}
+
 fn earliest(candidates: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
     candidates.into_iter().flatten().min()
 }
@@ -249,8 +269,11 @@ fn breakpoint(
             let bounds = period.bounds();
             let next_finish = later(task, FINISHES);
             if bounds.is_full() && v && next_finish.is_none() {
-                // Always open and nothing finished in the current occurrence: true for good.
-                return Ok(None);
+                // Always open and nothing finished in the current occurrence: true until a
+                // run finishes, unless the clock falls back into an occurrence in which one
+                // already did.
+                let latest = history.latest(task, FINISHES, after);
+                return Ok(fall_back_breakpoint(cx, t, latest, bounds.max_reach()));
             }
             earliest([
                 Some(wall_breakpoint(cx, t, |w| bounds.next_boundary(w))),
@@ -277,7 +300,8 @@ fn breakpoint(
             let task = owner(c, cx)?;
             let next_start = later(task, STARTS);
             if schedule.matches_every_minute() && v && next_start.is_none() {
-                return Ok(None);
+                let latest = history.latest(task, STARTS, after);
+                return Ok(fall_back_breakpoint(cx, t, latest, MINUTE + 2 * DAY));
             }
             let boundary = wall_breakpoint(cx, t, |w| {
                 let minute_start = w - w.rem_euclid(MINUTE);
