@@ -295,6 +295,8 @@ pub struct MemoryLog {
     /// its tasks at start-up, and most of them may never run: a map entry of a few words
     /// each, rather than an empty `TaskRecords` (about 200 bytes).
     pending: HashMap<String, Retention>,
+    /// The retention of a task for which none was set; `None` keeps everything.
+    default_retention: Option<Retention>,
     len: usize,
 }
 
@@ -415,7 +417,7 @@ impl MemoryLog {
         let records = match self.tasks.get_mut(task) {
             Some(records) => records,
             None => {
-                let retention = self.pending.remove(task);
+                let retention = self.pending.remove(task).or(self.default_retention);
                 self.tasks.entry(task.to_owned()).or_insert(TaskRecords {
                     retention,
                     ..TaskRecords::default()
@@ -431,7 +433,11 @@ impl MemoryLog {
     /// dropped by a narrower retention do not come back).
     pub fn set_retention(&mut self, task: &str, retention: Retention) {
         let Some(records) = self.tasks.get_mut(task) else {
-            self.pending.insert(task.to_owned(), retention);
+            if Some(retention) == self.default_retention {
+                self.pending.remove(task);
+            } else {
+                self.pending.insert(task.to_owned(), retention);
+            }
             return;
         };
         records.retention = Some(retention);
@@ -450,12 +456,22 @@ impl MemoryLog {
         }
     }
 
-    /// The retention set for `task`, or `None` if none was (then everything is kept).
+    /// The retention set for `task`, else the default one; `None` when neither was set
+    /// (then everything is kept).
     pub fn retention(&self, task: &str) -> Option<Retention> {
         match self.tasks.get(task) {
             Some(records) => records.retention,
-            None => self.pending.get(task).copied(),
+            None => self.pending.get(task).copied().or(self.default_retention),
         }
+    }
+
+    /// The retention of every task for which none is set with
+    /// [`set_retention`](Self::set_retention), from its first record on; `None` (the
+    /// default) keeps everything. A scheduler sets it to [`Retention::LATEST`], what every
+    /// task's own condition needs, so that only tasks whose records conditions read
+    /// further back take an entry of their own.
+    pub fn set_default_retention(&mut self, retention: Option<Retention>) {
+        self.default_retention = retention;
     }
 
     /// The number of records held (in [`records_of`](Self::records_of)).

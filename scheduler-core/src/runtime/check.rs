@@ -173,7 +173,7 @@ pub(crate) fn check(
         let p = spec.problems();
         if !p.is_empty() {
             problems.push(StartupProblem::Invalid {
-                task: spec.name.clone(),
+                task: spec.name.to_string(),
                 origin: spec.origin,
                 problems: p,
             });
@@ -184,27 +184,27 @@ pub(crate) fn check(
     let mut kept: Vec<TaskSpec> = Vec::with_capacity(specs.len());
     let mut index: HashMap<String, usize> = HashMap::new();
     for mut spec in specs {
-        match index.get(&spec.name).copied() {
+        match index.get(&*spec.name).copied() {
             None => {
-                index.insert(spec.name.clone(), kept.len());
+                index.insert(spec.name.to_string(), kept.len());
                 kept.push(spec);
             }
             Some(i) => match config.on_duplicate {
                 DuplicatePolicy::Error => problems.push(StartupProblem::Duplicate {
-                    task: spec.name.clone(),
+                    task: spec.name.to_string(),
                     first: kept[i].origin,
                     second: spec.origin,
                 }),
                 DuplicatePolicy::Ignore => {}
                 DuplicatePolicy::Replace => kept[i] = spec,
                 DuplicatePolicy::Rename => {
-                    let base = spec.name.clone();
+                    let base = spec.name.to_string();
                     let mut n = 1;
                     while index.contains_key(&format!("{base} - {n}")) {
                         n += 1;
                     }
-                    spec.name = format!("{base} - {n}");
-                    index.insert(spec.name.clone(), kept.len());
+                    spec.name = format!("{base} - {n}").into();
+                    index.insert(spec.name.to_string(), kept.len());
                     kept.push(spec);
                 }
             },
@@ -212,7 +212,7 @@ pub(crate) fn check(
     }
 
     // Names of tasks in conditions and `Return<...>` parameters.
-    let names: Vec<&str> = kept.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = kept.iter().map(|s| &*s.name).collect();
     // A set: with thousands of tasks, a scan per mentioned name is quadratic.
     let known: HashSet<&str> = names.iter().copied().collect();
     for spec in &kept {
@@ -236,7 +236,7 @@ pub(crate) fn check(
         for (unknown, place) in mentioned {
             if !known.contains(unknown) {
                 problems.push(StartupProblem::UnknownTask {
-                    task: spec.name.clone(),
+                    task: spec.name.to_string(),
                     origin: spec.origin,
                     unknown: unknown.to_owned(),
                     place,
@@ -252,7 +252,7 @@ pub(crate) fn check(
         let deps: HashMap<&str, BTreeSet<String>> = kept
             .iter()
             .filter(|s| !s.on_startup && !s.on_shutdown)
-            .map(|s| (s.name.as_str(), hard_dependencies(&s.start)))
+            .map(|s| (&*s.name, hard_dependencies(&s.start)))
             .collect();
         let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();
         for &start in deps.keys() {
@@ -359,7 +359,7 @@ mod tests {
             ..Config::default()
         };
         let renamed = check(specs(), &config(DuplicatePolicy::Rename), Vec::new()).unwrap();
-        let names: Vec<&str> = renamed.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = renamed.iter().map(|s| &*s.name).collect();
         assert_eq!(names, ["x", "x - 1", "x - 2"]);
         let replaced = check(specs(), &config(DuplicatePolicy::Replace), Vec::new()).unwrap();
         assert_eq!(replaced.len(), 1);

@@ -29,7 +29,7 @@ use super::exec;
 use super::hooks::Hooks;
 use super::inject::RunInfo;
 use super::outcome::RunOutcome;
-use super::session::{Command, Event, Finished, Session, TaskSummary};
+use super::session::{Command, Event, Finished, Session};
 use super::store::{LogStore, StoreError};
 use super::task::{Execution, TaskBody, TaskSpec, Timeout};
 use super::wakeups::WakeQueue;
@@ -204,6 +204,12 @@ impl Engine {
             shut_cond_wake: None,
             sleep: None,
         };
+        // What every task's own condition reads; tasks whose records are read further
+        // back get their own retention below.
+        engine.log.set_default_retention(Some(Retention::LATEST));
+        engine.slots.reserve_exact(parts.specs.len());
+        engine.by_name.reserve(parts.specs.len());
+        engine.wakeups.reserve(parts.specs.len());
         if let Some(shut) = engine.config.shut_cond.clone() {
             for (task, reach) in shut.log_retention() {
                 // Leaves without a task fail to evaluate without an owner; they read nothing.
@@ -261,7 +267,7 @@ impl Engine {
     // ------------------------------------------------------------------------------------
 
     fn add_slot(&mut self, mut spec: TaskSpec) {
-        if let Some(&existing) = self.by_name.get(spec.name.as_str()) {
+        if let Some(&existing) = self.by_name.get(&*spec.name) {
             match self.config.on_duplicate {
                 DuplicatePolicy::Error | DuplicatePolicy::Ignore => {
                     tracing::warn!(task = %spec.name, "a task with this name exists; the new one is not added");
@@ -269,17 +275,17 @@ impl Engine {
                 }
                 DuplicatePolicy::Replace => self.remove_slot(existing),
                 DuplicatePolicy::Rename => {
-                    let base = spec.name.clone();
+                    let base = spec.name.to_string();
                     let mut n = 1;
                     while self.by_name.contains_key(format!("{base} - {n}").as_str()) {
                         n += 1;
                     }
-                    spec.name = format!("{base} - {n}");
+                    spec.name = format!("{base} - {n}").into();
                 }
             }
         }
         let id = self.slots.len();
-        let name: Arc<str> = Arc::from(spec.name.as_str());
+        let name = spec.name.clone();
         let mut read: Vec<&str> = spec.start.referenced_tasks();
         if let Some(end) = &spec.end {
             read.extend(end.referenced_tasks());
@@ -287,11 +293,11 @@ impl Engine {
         for task in read {
             self.readers.entry(Arc::from(task)).or_default().push(id);
         }
-        if reads_cycles(&spec.start) || spec.end.as_ref().is_some_and(reads_cycles) {
+        if reads_cycles(&spec.start) || spec.end.as_deref().is_some_and(reads_cycles) {
             self.cycle_readers.push(id);
         }
-        let mut reach: Vec<(String, Retention)> = vec![(spec.name.clone(), Retention::LATEST)];
-        for condition in std::iter::once(&spec.start).chain(&spec.end) {
+        let mut reach: Vec<(String, Retention)> = Vec::new();
+        for condition in std::iter::once(&spec.start).chain(spec.end.as_deref()) {
             reach.extend(
                 condition
                     .log_retention()
@@ -312,17 +318,14 @@ impl Engine {
                 None => self.config.default_timeout,
             }
         };
-        self.session.set_summary(TaskSummary {
-            name: spec.name.clone(),
-            disabled: spec.disabled,
-            condition: spec.start.to_string(),
-        });
+        let spec = Arc::new(spec);
+        self.session.set_summary(name.clone(), spec.clone());
         self.by_name.insert(name.clone(), id);
         self.slots.push(Some(Slot {
             multilaunch: spec.multilaunch.unwrap_or(self.config.multilaunch)
                 && execution != Execution::Main,
             disabled: spec.disabled,
-            spec: Arc::new(spec),
+            spec,
             name,
             execution,
             timeout,

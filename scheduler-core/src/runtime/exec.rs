@@ -164,6 +164,7 @@ pub(crate) async fn run_command(
     spec: &CommandSpec,
     stop: oneshot::Receiver<()>,
 ) -> (RunOutcome, Option<String>) {
+    let spec = &*spec.parts;
     let program = spec.program.to_string_lossy().into_owned();
     let mut command = tokio::process::Command::new(&spec.program);
     command

@@ -214,7 +214,7 @@ impl TaskDef {
             spec.start = self.parse(c, parsed)?;
         }
         if let Some(c) = self.end {
-            spec.end = Some(self.parse(c, parsed)?);
+            spec.end = Some(Box::new(self.parse(c, parsed)?));
         }
         spec.execution = self.execution;
         spec.timeout = self.timeout.map(|t| match t {

@@ -94,9 +94,17 @@ pub struct TaskSummary {
     pub condition: String,
 }
 
+/// A task as the session keeps it: the engine's own name and definition, shared, so that
+/// a scheduler with many tasks does not hold a second copy of each; the summary's texts are
+/// made when asked for.
+struct KnownTask {
+    spec: Arc<TaskSpec>,
+    disabled: bool,
+}
+
 struct Shared {
     events: UnboundedSender<Event>,
-    tasks: RwLock<BTreeMap<String, TaskSummary>>,
+    tasks: RwLock<BTreeMap<Arc<str>, KnownTask>>,
     stopping: AtomicBool,
     on_duplicate: DuplicatePolicy,
 }
@@ -141,14 +149,15 @@ impl Session {
         }
         Err(SessionError::UnknownTask {
             name: name.to_owned(),
-            suggestion: crate::condition::nearest(name, tasks.keys().map(String::as_str))
+            suggestion: crate::condition::nearest(name, tasks.keys().map(|k| &**k))
                 .map(str::to_owned),
         })
     }
 
-    pub(crate) fn set_summary(&self, summary: TaskSummary) {
+    pub(crate) fn set_summary(&self, name: Arc<str>, spec: Arc<TaskSpec>) {
         let mut tasks = self.shared.tasks.write().unwrap_or_else(|e| e.into_inner());
-        tasks.insert(summary.name.clone(), summary);
+        let disabled = spec.disabled;
+        tasks.insert(name, KnownTask { spec, disabled });
     }
 
     pub(crate) fn remove_summary(&self, name: &str) {
@@ -250,12 +259,12 @@ impl Session {
         let problems = spec.problems();
         if !problems.is_empty() {
             return Err(SessionError::InvalidTask {
-                task: spec.name,
+                task: spec.name.to_string(),
                 problems,
             });
         }
         if self.shared.on_duplicate == DuplicatePolicy::Error && self.known(&spec.name).is_ok() {
-            return Err(SessionError::Duplicate(spec.name));
+            return Err(SessionError::Duplicate(spec.name.to_string()));
         }
         self.send(Command::Add(Box::new(spec)))
     }
@@ -269,7 +278,14 @@ impl Session {
     /// The tasks of the scheduler, by name.
     pub fn tasks(&self) -> Vec<TaskSummary> {
         let tasks = self.shared.tasks.read().unwrap_or_else(|e| e.into_inner());
-        tasks.values().cloned().collect()
+        tasks
+            .iter()
+            .map(|(name, task)| TaskSummary {
+                name: name.to_string(),
+                disabled: task.disabled,
+                condition: task.spec.start.to_string(),
+            })
+            .collect()
     }
 
     /// The records of the task log kept in memory by the running scheduler, oldest

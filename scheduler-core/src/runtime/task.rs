@@ -89,6 +89,14 @@ pub enum Timeout {
 /// output (as text) is the task's return value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandSpec {
+    // Boxed: every task's body is as large as the largest kind of body, and most tasks
+    // are functions.
+    pub(crate) parts: Box<CommandParts>,
+}
+
+/// The program, its arguments and environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CommandParts {
     pub(crate) program: OsString,
     pub(crate) args: Vec<OsString>,
     pub(crate) env: Vec<(OsString, OsString)>,
@@ -103,10 +111,12 @@ impl CommandSpec {
         S: Into<OsString>,
     {
         CommandSpec {
-            program: program.into(),
-            args: args.into_iter().map(Into::into).collect(),
-            env: Vec::new(),
-            cwd: None,
+            parts: Box::new(CommandParts {
+                program: program.into(),
+                args: args.into_iter().map(Into::into).collect(),
+                env: Vec::new(),
+                cwd: None,
+            }),
         }
     }
 
@@ -117,13 +127,13 @@ impl CommandSpec {
 
     /// Sets an environment variable for the program.
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
-        self.env.push((key.into(), value.into()));
+        self.parts.env.push((key.into(), value.into()));
         self
     }
 
     /// Runs the program in `dir`.
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.cwd = Some(dir.into());
+        self.parts.cwd = Some(dir.into());
         self
     }
 }
@@ -205,9 +215,11 @@ impl fmt::Display for Origin {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TaskSpec {
-    pub(crate) name: String,
+    // Shared with the engine's and the session's maps, which key tasks by name.
+    pub(crate) name: Arc<str>,
     pub(crate) start: Condition,
-    pub(crate) end: Option<Condition>,
+    // Boxed: most tasks have none.
+    pub(crate) end: Option<Box<Condition>>,
     pub(crate) execution: Option<Execution>,
     pub(crate) timeout: Option<Timeout>,
     pub(crate) priority: i32,
@@ -227,7 +239,7 @@ impl TaskSpec {
     /// with [`when`](Self::when)); it can still be run on request.
     pub fn new(name: impl Into<String>, body: TaskBody) -> Self {
         TaskSpec {
-            name: name.into(),
+            name: Arc::from(name.into()),
             start: Condition::FALSE,
             end: None,
             execution: None,
@@ -282,7 +294,7 @@ impl TaskSpec {
 
     /// Terminates running runs when `condition` holds.
     pub fn until(mut self, condition: impl Into<Condition>) -> Self {
-        self.end = Some(condition.into());
+        self.end = Some(Box::new(condition.into()));
         self
     }
 
@@ -352,7 +364,7 @@ impl TaskSpec {
 
     /// The end condition.
     pub fn end_condition(&self) -> Option<&Condition> {
-        self.end.as_ref()
+        self.end.as_deref()
     }
 
     /// The execution mode: the one set, or the default for the body (async for async

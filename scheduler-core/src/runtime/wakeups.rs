@@ -28,6 +28,12 @@ pub(crate) struct WakeQueue {
 }
 
 impl WakeQueue {
+    /// Makes room for the wake-ups of `slots` more slots at once, rather than by doubling.
+    pub(crate) fn reserve(&mut self, slots: usize) {
+        self.heap.reserve_exact(slots);
+        self.current.reserve_exact(slots);
+    }
+
     /// Sets the wake-up of `slot` to `at` (microseconds since the epoch), replacing the one
     /// it had.
     pub(crate) fn set(&mut self, slot: usize, at: i64) {
