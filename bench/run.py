@@ -170,33 +170,54 @@ def until_result(proc: subprocess.Popen, deadline: float) -> dict:
             return event
 
 
-def run_idle(subject: Subject, tasks: int, seconds: float) -> dict:
-    proc, _ = start(subject, "idle", tasks, seconds)
+def run_idle_together(chosen: list[Subject], tasks: int, seconds: float) -> dict[str, dict]:
+    """Idle cost of every subject at once: each is started, and once all are ready and warmed
+    up, their CPU time is read over the same windows. An idle scheduler needs no core, so
+    running them side by side does not change what an idle one costs; a polling one (Rocketry)
+    can only be measured lower under contention, never higher, and memory is per process.
+    Measuring them side by side makes the scenario take 20 s per size instead of 20 s per
+    subject and size. Results are keyed by subject name: a result, or `unsupported`, or
+    `failed` with the reason."""
+    procs: dict[str, subprocess.Popen] = {}
+    results: dict[str, dict] = {}
     try:
+        for subject in chosen:
+            procs[subject.name] = start(subject, "idle", tasks, seconds)[0]
         setup_deadline = time.monotonic() + 300
-        event = read_event(proc, setup_deadline)
-        if event.get("event") == "unsupported":
-            return event
-        if event.get("event") != "ready":
-            raise RunFailed(f"expected ready, got {event}")
-        time.sleep(2)  # warm-up: whatever the scheduler does once after start
+        for name, proc in list(procs.items()):
+            try:
+                event = read_event(proc, setup_deadline)
+            except RunFailed as e:
+                results[name] = {"event": "failed", "why": str(e)}
+                stop(procs.pop(name))
+                continue
+            if event.get("event") != "ready":
+                results[name] = event if event.get("event") == "unsupported" else {
+                    "event": "failed", "why": f"expected ready, got {event}"}
+                stop(procs.pop(name))
+        time.sleep(2)  # warm-up: whatever the schedulers do once after start
         # CPU over consecutive windows: their spread shows how steady the cost is.
         windows = 4
-        cpu = []
-        before = proc_cpu_seconds(proc.pid)
+        cpu: dict[str, list[float]] = {name: [] for name in procs}
+        before = {name: proc_cpu_seconds(proc.pid) for name, proc in procs.items()}
         t0 = time.monotonic()
         for _ in range(windows):
             time.sleep(seconds / windows)
-            now = proc_cpu_seconds(proc.pid)
+            now = {name: proc_cpu_seconds(proc.pid) for name, proc in procs.items()}
             t1 = time.monotonic()
-            cpu.append(100.0 * (now - before) / (t1 - t0))
+            for name in procs:
+                cpu[name].append(100.0 * (now[name] - before[name]) / (t1 - t0))
             before, t0 = now, t1
-        rss = proc_rss_kb(proc.pid)
-        if proc.poll() is not None:
-            raise RunFailed(f"exited with status {proc.returncode} while idle")
-        return {"event": "result", "cpu_percent": cpu, "rss_kb": rss}
+        for name, proc in procs.items():
+            rss = proc_rss_kb(proc.pid)
+            if proc.poll() is not None:
+                results[name] = {"event": "failed", "why": f"exited with status {proc.returncode} while idle"}
+            else:
+                results[name] = {"event": "result", "cpu_percent": cpu[name], "rss_kb": rss}
+        return results
     finally:
-        stop(proc)
+        for proc in procs.values():
+            stop(proc)
 
 
 def run_timed(subject: Subject, scenario: str, tasks: int, seconds: float) -> dict:
@@ -244,11 +265,12 @@ class Metric:
     reps: int
 
 
-def measure(scenario: str, metric: Metric, subject: Subject, size: int, cell: Cell) -> None:
-    if scenario == "idle":
-        r = run_idle(subject, size, metric.seconds)
-    else:
+def measure(scenario: str, metric: Metric, subject: Subject, size: int, cell: Cell, r: dict | None = None) -> None:
+    """Runs one subject (unless its result `r` is given) and adds what it measured to `cell`."""
+    if r is None:
         r = run_timed(subject, scenario, size, metric.seconds)
+    if r.get("event") == "failed":
+        raise RunFailed(r["why"])
     if r.get("event") == "unsupported":
         cell.unsupported = r.get("why", "unsupported")
         return
@@ -586,6 +608,7 @@ def main() -> int:
     available = subjects(python)
 
     report: list[str] = []
+    durations: dict[str, float] = {}
     raw: dict = {"machine": machine(), "scenarios": {}}
     command = "python3 bench/run.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
     report.append(f"Measured with `{command}` on {machine()}, {time.strftime('%Y-%m-%d')}.")
@@ -594,23 +617,29 @@ def main() -> int:
         if scenario not in wanted:
             continue
         chosen = [available[k] for k in PLAN[scenario] if k in available]
+        scenario_started = time.monotonic()
         cells: dict[tuple[str, int], Cell] = {}
         print(f"\n== {scenario}", flush=True)
         for size in metric.sizes:
             for rep in range(metric.reps):
                 order = chosen if rep % 2 == 0 else list(reversed(chosen))
+                together = None
+                if scenario == "idle":
+                    runnable = [s for s in order if not cells.setdefault((s.name, size), Cell()).unsupported]
+                    together = run_idle_together(runnable, size, metric.seconds)
                 for subject in order:
                     cell = cells.setdefault((subject.name, size), Cell())
                     if cell.unsupported:
                         continue
                     try:
-                        measure(scenario, metric, subject, size, cell)
+                        measure(scenario, metric, subject, size, cell, together[subject.name] if together else None)
                         status = "unsupported" if cell.unsupported else "ok"
                     except (RunFailed, KeyError, OSError, subprocess.SubprocessError) as e:
                         cell.failures.append(str(e))
                         status = f"failed: {e}"
                     print(f"  {subject.name:<32} size {size:>6}  rep {rep + 1}: {status}", flush=True)
         report.append(render(scenario, metric, chosen, cells))
+        durations[scenario] = time.monotonic() - scenario_started
         raw["scenarios"][scenario] = {
             f"{name} @ {size}": {"values": c.values, "extra": c.extra, "failures": c.failures,
                                  "unsupported": c.unsupported}
@@ -618,10 +647,14 @@ def main() -> int:
         }
 
     if "compile" in wanted:
+        compile_started = time.monotonic()
         report.append(compile_cost(reps=args.reps or (1 if quick else 3), raw=raw))
+        durations["compile"] = time.monotonic() - compile_started
 
     elapsed = time.monotonic() - started
-    report.append(f"The suite took {elapsed / 60:.1f} minutes.")
+    raw["durations_s"] = durations
+    parts = ", ".join(f"{name} {seconds / 60:.1f}" for name, seconds in durations.items())
+    report.append(f"The suite took {elapsed / 60:.1f} minutes ({parts}; the rest is building and setting up).")
     text = "\n\n".join(report) + "\n"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(text)
@@ -685,6 +718,10 @@ def compile_cost(reps: int, raw: dict) -> str:
         order = COMPILE_KINDS if rep % 2 == 0 else tuple(reversed(COMPILE_KINDS))
         for kind in order:
             for how in ("fresh", "touch"):
+                if kind == "by_hand" and how == "fresh" and times[kind][how]:
+                    # A reference, four times slower than the others: one full build of it
+                    # keeps the suite short.
+                    continue
                 seconds = cargo_build_seconds(crates[kind], target, fresh=how == "fresh")
                 times[kind][how].append(seconds)
                 print(f"  {kind:<8} {how:<5} rep {rep + 1}: {seconds:.2f} s", flush=True)
@@ -713,6 +750,8 @@ def compile_cost(reps: int, raw: dict) -> str:
 
     def cell(kind: str, how: str) -> str:
         xs = times[kind][how]
+        if len(xs) == 1:
+            return f"{xs[0]:.2f} (one build)"
         return f"{med[kind][how]:.2f} ({min(xs):.2f} – {max(xs):.2f})"
 
     lines = [
