@@ -14,7 +14,7 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
@@ -263,6 +263,12 @@ struct CronInner {
     fields: [CronField; 5],
     every_minute: bool,
     matcher: croner::Cron,
+    /// The last answer of `next_match_after`: `(query, answer)` (microseconds; the answer
+    /// before it is cut to its minute). There is no match in between, so the answer holds
+    /// for every query in `[query, answer)`: the tasks that share a schedule (parsed once,
+    /// or cloned) find their next match at start-up at the cost of one search; croner
+    /// searches one calendar unit at a time, thousands of instructions for a yearly match.
+    last_match: Mutex<Option<(i64, i64)>>,
 }
 
 impl CronSchedule {
@@ -310,6 +316,7 @@ impl CronSchedule {
                 fields,
                 every_minute,
                 matcher,
+                last_match: Mutex::new(None),
             }),
         })
     }
@@ -332,9 +339,22 @@ impl CronSchedule {
 
     /// The start of the first matching wall-clock minute after `wall`.
     pub(crate) fn next_match_after(&self, wall: i64) -> Option<i64> {
-        let t = DateTime::<Utc>::from_timestamp_micros(wall)?;
-        let next = self.inner.matcher.find_next_occurrence(&t, false).ok()?;
-        let micros = next.timestamp_micros();
+        // A poisoned lock only means another thread panicked between two plain stores.
+        let mut last = self
+            .inner
+            .last_match
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let micros = match *last {
+            Some((query, answer)) if query <= wall && wall < answer => answer,
+            _ => {
+                let t = DateTime::<Utc>::from_timestamp_micros(wall)?;
+                let next = self.inner.matcher.find_next_occurrence(&t, false).ok()?;
+                let answer = next.timestamp_micros();
+                *last = Some((wall, answer));
+                answer
+            }
+        };
         // croner works in whole seconds; keep minute starts only.
         Some(micros - micros.rem_euclid(MINUTE))
     }
@@ -358,5 +378,51 @@ impl fmt::Display for CronSchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let [a, b, c, d, e] = &self.inner.fields;
         write!(f, "{a} {b} {c} {d} {e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::condition::Condition;
+    use crate::time::SECOND;
+
+    fn schedule(text: &str) -> CronSchedule {
+        match text.parse::<Condition>() {
+            Ok(Condition::Cron(c)) => c,
+            other => panic!("not a cron condition: {other:?}"),
+        }
+    }
+
+    /// The remembered answer is only reused where a fresh search gives the same: queries
+    /// forwards, backwards, at and around the matches, against a schedule with no memory.
+    #[test]
+    fn remembered_match_answers_like_a_fresh_search() {
+        for text in [
+            "cron 30 9 * * MON-FRI",
+            "cron 0 0 1 1 *",
+            "cron */7 * * * *",
+        ] {
+            let shared = schedule(text);
+            let start = 1_767_225_600 * SECOND; // 2026-01-01 00:00 UTC
+            let mut queries: Vec<i64> = (0..3_000).map(|i| start + i * 433 * SECOND + i).collect();
+            queries.extend(queries.clone().into_iter().rev());
+            let mut wall = start;
+            for _ in 0..50 {
+                let Some(next) = shared.next_match_after(wall) else {
+                    break;
+                };
+                queries.extend([next - 1, next, next + 1, next + MINUTE - 1, next + MINUTE]);
+                wall = next;
+            }
+            for wall in queries {
+                let fresh = CronSchedule::from_fields(shared.fields().clone()).ok();
+                assert_eq!(
+                    shared.next_match_after(wall),
+                    fresh.and_then(|f| f.next_match_after(wall)),
+                    "{text} after {wall}"
+                );
+            }
+        }
     }
 }
