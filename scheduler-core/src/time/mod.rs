@@ -4,7 +4,8 @@
 //!   microsecond is the resolution of every clock reading, log record and condition
 //!   boundary (the same as PostgreSQL's `timestamptz`), so "strictly after `X`" is
 //!   `X + 1µs` and windows closed at both ends are exact.
-//! * Conditions read the wall clock of a configured IANA zone ([`Tz`]); the values they
+//! * Conditions read the wall clock of a configured IANA zone, named by chrono-tz's [`Tz`]
+//!   and ruled by the database bundled with jiff (see `zone.rs`); the values they
 //!   contain ([`TimeOfDay`], [`TimeOfWeek`], …) and the [`Period`]s built from them live on
 //!   that wall clock. How windows behave when clocks change for daylight saving time is
 //!   documented in the condition language reference (`scheduler::docs::conditions`).
