@@ -229,7 +229,7 @@ pub(crate) fn check(
                     .map(|n| (n, "end condition")),
             );
         }
-        for need in spec.needs.iter().flatten() {
+        for need in spec.needs.into_iter().flatten().flatten() {
             let Need::Return(name) = need;
             mentioned.push((name, "`Return<...>` parameter"));
         }

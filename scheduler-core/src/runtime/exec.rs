@@ -236,7 +236,7 @@ struct ChildResult {
 /// Runs a task in a child process.
 pub(crate) async fn run_in_child(
     cx: &RunContext,
-    needs: Option<&[Need]>,
+    needs: Option<&[Option<Need>]>,
     codecs: &[(&'static str, OutputCodec)],
     stop: oneshot::Receiver<()>,
 ) -> (RunOutcome, Option<String>) {
@@ -281,6 +281,7 @@ pub(crate) async fn run_in_child(
     let wanted: Option<Vec<&str>> = needs.map(|needs| {
         needs
             .iter()
+            .flatten()
             .map(|n| match n {
                 Need::Return(t) => *t,
             })
@@ -369,8 +370,8 @@ pub(crate) async fn serve_child(
         }
         (Some(spec), Ok(input)) => {
             let returns = super::context::Returns::default();
-            let decoders: std::collections::HashMap<&'static str, DecodeFn> = spec
-                .child_codecs
+            let codecs = spec.child_codecs.map_or_else(Vec::new, |codecs| codecs());
+            let decoders: std::collections::HashMap<&'static str, DecodeFn> = codecs
                 .iter()
                 .filter_map(|(task, codec)| Some((*task, codec.decode?)))
                 .collect();

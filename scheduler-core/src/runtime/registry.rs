@@ -227,8 +227,8 @@ impl TaskDef {
         spec.permanent = self.permanent;
         spec.on_startup = self.on_startup;
         spec.on_shutdown = self.on_shutdown;
-        spec.needs = Some(self.needs.iter().flatten().cloned().collect());
-        spec.child_codecs = (self.child_codecs)();
+        spec.needs = Some(self.needs);
+        spec.child_codecs = Some(self.child_codecs);
         spec.origin = Origin::Registered {
             module: self.module,
             file: self.file,

@@ -138,6 +138,10 @@ impl CommandSpec {
     }
 }
 
+/// The codecs of the values a `#[task]` function receives from other tasks, by task name,
+/// made when a run crosses to a child process.
+pub(crate) type ChildCodecs = fn() -> Vec<(&'static str, super::outcome::OutputCodec)>;
+
 /// An async task body.
 pub type AsyncBody = Arc<dyn Fn(RunContext) -> BoxFuture<'static, RunOutcome> + Send + Sync>;
 /// A blocking task body.
@@ -229,8 +233,10 @@ pub struct TaskSpec {
     pub(crate) on_startup: bool,
     pub(crate) on_shutdown: bool,
     pub(crate) body: TaskBody,
-    pub(crate) needs: Option<Vec<Need>>,
-    pub(crate) child_codecs: Vec<(&'static str, super::outcome::OutputCodec)>,
+    // What a `#[task]` function injects and how its inputs cross to a child process, as
+    // its registration holds them (static data and a function), not copied per task.
+    pub(crate) needs: Option<&'static [Option<Need>]>,
+    pub(crate) child_codecs: Option<ChildCodecs>,
     pub(crate) origin: Origin,
 }
 
@@ -252,7 +258,7 @@ impl TaskSpec {
             on_shutdown: false,
             body,
             needs: None,
-            child_codecs: Vec::new(),
+            child_codecs: None,
             origin: Origin::Code,
         }
     }
