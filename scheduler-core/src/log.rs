@@ -291,9 +291,9 @@ impl Retention {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryLog {
     tasks: HashMap<String, TaskRecords>,
-    /// Retentions set for tasks that have no record yet. A scheduler sets one for each of
-    /// its tasks at start-up, and most of them may never run: a map entry of a few words
-    /// each, rather than an empty `TaskRecords` (about 200 bytes).
+    /// Retentions set for tasks that have no record yet (those that differ from the
+    /// default): a map entry of a few words each rather than an empty `TaskRecords` (about
+    /// 200 bytes), since many tasks may never run.
     pending: HashMap<String, Retention>,
     /// The retention of a task for which none was set; `None` keeps everything.
     default_retention: Option<Retention>,
@@ -658,6 +658,39 @@ mod tests {
         // A record older than everything held still counts from the right number of runs.
         log.record("a", Action::Run, ts(5));
         assert_eq!(log.live_runs("a", ts(10_000)), 2);
+    }
+
+    #[test]
+    fn default_retention_bounds_tasks_without_their_own() {
+        let mut log = MemoryLog::new();
+        log.set_default_retention(Some(Retention::LATEST));
+        let wide = Retention::window(100);
+        log.set_retention("kept", wide);
+        // Setting the default explicitly takes no entry of its own.
+        log.set_retention("plain", Retention::LATEST);
+        assert_eq!(log.pending.len(), 1);
+        assert_eq!(log.retention("plain"), Some(Retention::LATEST));
+        assert_eq!(log.retention("never-set"), Some(Retention::LATEST));
+        for task in ["kept", "plain", "never-set"] {
+            for i in 0..1_000 {
+                log.record(task, Action::Run, ts(i * 10));
+                log.record(task, Action::Success, ts(i * 10 + 1));
+            }
+        }
+        log.prune();
+        assert_eq!(log.retention("kept"), Some(wide));
+        assert!(log.records_of("never-set").count() < 10);
+        assert!(log.records_of("plain").count() < 10);
+        // Two records every 10 µs, the last 100 µs of them kept.
+        assert!(log.records_of("kept").count() >= 20);
+        // Without a default, a log used alone keeps everything.
+        let mut alone = MemoryLog::new();
+        for i in 0..1_000 {
+            alone.record("a", Action::Run, ts(i));
+        }
+        alone.prune();
+        assert_eq!(alone.retention("a"), None);
+        assert_eq!(alone.records_of("a").count(), 1_000);
     }
 
     #[test]

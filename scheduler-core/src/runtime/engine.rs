@@ -330,7 +330,7 @@ impl Engine {
             }
         };
         let spec = Arc::new(spec);
-        self.session.set_summary(name.clone(), spec.clone());
+        self.session.set_summary(spec.clone());
         self.by_name.insert(name.clone(), id);
         self.slots.push(Some(Slot {
             multilaunch: spec.multilaunch.unwrap_or(self.config.multilaunch)

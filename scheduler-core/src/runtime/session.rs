@@ -154,9 +154,9 @@ impl Session {
         })
     }
 
-    pub(crate) fn set_summary(&self, name: Arc<str>, spec: Arc<TaskSpec>) {
+    pub(crate) fn set_summary(&self, spec: Arc<TaskSpec>) {
         let mut tasks = self.shared.tasks.write().unwrap_or_else(|e| e.into_inner());
-        let disabled = spec.disabled;
+        let (name, disabled) = (spec.name.clone(), spec.disabled);
         tasks.insert(name, KnownTask { spec, disabled });
     }
 
