@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs our scheduler and its peers on the same scenarios and prints one table.
 
-    python3 bench/run.py                 # the whole suite (about 16 minutes)
+    python3 bench/run.py                 # the whole suite (about 15 minutes)
     python3 bench/run.py --quick         # short windows, to check that everything runs
     python3 bench/run.py --only delay,startup --reps 5
 
