@@ -470,6 +470,21 @@ impl MemoryLog {
     /// default) keeps everything. A scheduler sets it to [`Retention::LATEST`], what every
     /// task's own condition needs, so that only tasks whose records conditions read
     /// further back take an entry of their own.
+    ///
+    /// ```
+    /// use scheduler_core::log::{Action, MemoryLog, Retention};
+    /// use scheduler_core::time::Timestamp;
+    ///
+    /// let mut log = MemoryLog::new();
+    /// log.set_default_retention(Some(Retention::LATEST));
+    /// log.set_retention("report", Retention::window(60_000_000)); // the last minute
+    /// assert_eq!(log.retention("fetch"), Some(Retention::LATEST));
+    /// for i in 0..1_000 {
+    ///     log.record("fetch", Action::Run, Timestamp::from_micros(i));
+    /// }
+    /// log.prune();
+    /// assert!(log.records_of("fetch").count() <= 2); // of 1,000: the latest ones only
+    /// ```
     pub fn set_default_retention(&mut self, retention: Option<Retention>) {
         self.default_retention = retention;
     }
