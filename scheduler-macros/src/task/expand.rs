@@ -157,9 +157,6 @@ pub(super) fn registration(
         fields.push(quote! { needs: &[#(#needs),*], });
     }
     let in_process = args.execution.map(|(e, _)| e) == Some(Execution::Process);
-    // A task in a child process sends its value back as JSON, and a task in the
-    // scheduler's process may read it: its type must cross both ways. Other values stay in
-    // the process (a child task that reads one brings the codec, see `ChildParam`).
     if in_process {
         // A task in a child process sends its value back as JSON, and a task in the
         // scheduler's process may read it: its type must cross both ways. Other values
