@@ -14,7 +14,7 @@
 //! Zones are named by chrono-tz's [`Tz`] (the public type), but their offsets come from
 //! jiff's bundled copy of the IANA database: TZif bytes that are parsed for a zone the first
 //! time it is used. chrono-tz's own tables hold a pointer per transition, about 32,000 of
-//! them, which the loader relocates at start-up in every binary that links them: 1.8 MB of
+//! them, which the loader relocates at start-up in every binary that links them: 1.5 MB of
 //! resident memory before the first task runs. jiff also gives the exact next transition,
 //! where chrono-tz's private table left only probing and bisecting.
 
