@@ -506,6 +506,18 @@ mod tests {
         }
     }
 
+    /// A `*` among other items is the field's whole range (until croner was replaced,
+    /// these were rejected with a wrong "never matches" error).
+    #[test]
+    fn star_among_other_items_is_the_whole_range() {
+        let start = 1_767_225_600 * SECOND; // 2026-01-01 00:00 UTC, a Thursday
+        let every_minute = schedule("cron *,5 * * * *");
+        assert!((0..120).all(|i| every_minute.matches(start + i * MINUTE)));
+        let daily = schedule("cron 0 0 * * *,MON");
+        assert_eq!(daily.next_match_after(start), Some(start + 1_440 * MINUTE));
+        assert!(daily.matches(start) && !daily.matches(start + MINUTE));
+    }
+
     /// One item of a field of `kind`, as written: `*`, `*/s`, `n`, `a-b` or `a-b/s`.
     fn item(kind: CronFieldKind) -> impl Strategy<Value = String> {
         let (min, max) = kind.range();
