@@ -309,6 +309,15 @@ proptest! {
         prop_assert_eq!(&parsed, &c, "printed as {:?}", printed);
         prop_assert_eq!(parsed.to_string(), printed);
     }
+
+    /// The compiled form that `#[task]` emits beside the string gives back the same value.
+    #[test]
+    fn compiled_form_round_trips(c in combine(leaf())) {
+        let bytes = scheduler_core::condition::codec::encode(&c);
+        let decoded = scheduler_core::condition::codec::decode(&bytes)
+            .map_err(|e| TestCaseError::fail(format!("{c} does not decode: {e}")))?;
+        prop_assert_eq!(&decoded, &c);
+    }
 }
 
 // ----------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-//! `condition!("...")`: parse the literal at compile time, and expand to a run-time parse
-//! that cannot fail (the facade pins both crates to one version).
+//! `condition!("...")`: parse the literal at compile time, and expand to the decoding of
+//! the parsed value (see `scheduler_core::condition::codec`), which cannot fail: the facade
+//! pins both crates to one version.
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use scheduler_core::condition::{Condition, ParseError};
+use scheduler_core::condition::{Condition, ParseError, codec};
 use syn::LitStr;
 
 use crate::lit_span;
@@ -28,9 +29,19 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         ));
     }
     match lit.value().parse::<Condition>() {
-        Ok(_) => quote! { ::scheduler::__private::checked_condition(#lit) },
+        Ok(condition) => {
+            let checked = checked(&lit, &condition);
+            quote! { ::scheduler::__private::checked_condition(#checked) }
+        }
         Err(e) => with_fallback(error_in_literal(&lit, &e)),
     }
+}
+
+/// A condition the macro has parsed, as the runtime receives it: the text, and the parsed
+/// value in the compact form that start-up decodes instead of parsing the text again.
+pub(crate) fn checked(lit: &LitStr, condition: &Condition) -> TokenStream {
+    let code = syn::LitByteStr::new(&codec::encode(condition), lit.span());
+    quote! { ::scheduler::__private::CheckedCondition { text: #lit, code: #code } }
 }
 
 /// A compile error whose message shows the condition with a caret under the mistake,

@@ -238,16 +238,19 @@ pub mod __private {
     };
 
     use scheduler_core::condition::Condition;
+    pub use scheduler_core::condition::codec::CheckedCondition;
 
-    /// Parses a condition that the macro has already checked at compile time.
+    /// The condition that `condition!` parsed at compile time, decoded.
     ///
     /// The facade pins `scheduler-macros` and `scheduler-core` to the same version, so the
-    /// two parsers agree; a failure here means mismatched crate versions.
-    pub fn checked_condition(source: &'static str) -> Condition {
-        source.parse().unwrap_or_else(|e| {
+    /// macro's encoding and the runtime's decoding agree; a failure here means mismatched
+    /// crate versions.
+    pub fn checked_condition(checked: CheckedCondition) -> Condition {
+        checked.decode().unwrap_or_else(|e| {
             panic!(
-                "condition {source:?} passed the compile-time check but failed at run time \
-                 (scheduler-macros and scheduler-core versions differ): {e}"
+                "condition {:?} was checked at compile time but does not decode at run time \
+                 (scheduler-macros and scheduler-core versions differ): {e}",
+                checked.text
             )
         })
     }

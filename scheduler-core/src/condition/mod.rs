@@ -15,6 +15,8 @@
 
 pub mod api;
 mod ast;
+#[doc(hidden)]
+pub mod codec;
 mod cron;
 mod display;
 mod error;

@@ -2,8 +2,9 @@
 //!
 //! Each macro submits a `const`-built definition to [`inventory`]; the scheduler collects
 //! them all at start-up, from every module and crate linked into the program, so there is
-//! no list of tasks to maintain. Condition strings are stored as written (they were checked
-//! at compile time by the same parser) and parsed when the scheduler starts.
+//! no list of tasks to maintain. Each condition string is stored as written and as the
+//! macro parsed it at compile time, in the compact form of
+//! [`crate::condition::codec`], which start-up decodes instead of parsing the text again.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::condition::Condition;
+use crate::condition::codec::CheckedCondition;
 
 use super::handler::{RegisteredAsync, RegisteredBlocking};
 use super::outcome::OutputCodec;
@@ -59,10 +61,10 @@ pub enum RegisteredTimeout {
 pub struct TaskDef {
     /// The task's name.
     pub name: &'static str,
-    /// The start condition as written, if any.
-    pub condition: Option<&'static str>,
-    /// The end condition as written, if any.
-    pub end: Option<&'static str>,
+    /// The start condition, if any: as written, and as parsed by the macro.
+    pub condition: Option<CheckedCondition>,
+    /// The end condition, if any.
+    pub end: Option<CheckedCondition>,
     /// The execution mode, if given.
     pub execution: Option<Execution>,
     /// The timeout, if given.
@@ -163,11 +165,11 @@ pub(crate) fn task_def(name: &str) -> Option<&'static TaskDef> {
     registered_tasks().find(|d| d.name == name)
 }
 
-/// A registered condition string that does not parse: the macro checked it, so the
-/// crates that checked and parse it are of different versions.
+/// A registered condition whose compiled form does not decode: the macro wrote it, so the
+/// macro and the runtime come from different versions of the crates.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "task '{task}' ({file}:{line}): its condition {condition:?} passed the compile-time check but not the run-time parser (mismatched scheduler crate versions?): {error}"
+    "task '{task}' ({file}:{line}): its condition {condition:?}, checked at compile time, does not decode at run time (mismatched scheduler crate versions?): {error}"
 )]
 pub struct VersionSkew {
     task: &'static str,
@@ -178,32 +180,30 @@ pub struct VersionSkew {
 }
 
 impl TaskDef {
-    fn parse(
+    fn decode(
         &'static self,
-        text: &'static str,
-        parsed: &mut HashMap<&'static str, Condition>,
+        checked: CheckedCondition,
+        decoded: &mut HashMap<&'static str, Condition>,
     ) -> Result<Condition, VersionSkew> {
-        if let Some(condition) = parsed.get(text) {
+        if let Some(condition) = decoded.get(checked.text) {
             return Ok(condition.clone());
         }
-        let condition: Condition =
-            text.parse()
-                .map_err(|e: crate::condition::ParseError| VersionSkew {
-                    task: self.name,
-                    file: self.file,
-                    line: self.line,
-                    condition: text,
-                    error: e.to_string(),
-                })?;
-        parsed.insert(text, condition.clone());
+        let condition = checked.decode().map_err(|e| VersionSkew {
+            task: self.name,
+            file: self.file,
+            line: self.line,
+            condition: checked.text,
+            error: e.to_string(),
+        })?;
+        decoded.insert(checked.text, condition.clone());
         Ok(condition)
     }
 
-    /// The task as the runtime runs it. `parsed` holds the conditions parsed so far, by
-    /// text, so that a text shared by many tasks is parsed once.
+    /// The task as the runtime runs it. `decoded` holds the conditions decoded so far, by
+    /// text, so that tasks with the same condition text share one value.
     pub fn to_spec(
         &'static self,
-        parsed: &mut HashMap<&'static str, Condition>,
+        decoded: &mut HashMap<&'static str, Condition>,
     ) -> Result<TaskSpec, VersionSkew> {
         let body = match self.body {
             RegisteredBody::Async(body) => TaskBody::Async(Arc::new(move |cx| body.start(cx))),
@@ -211,10 +211,10 @@ impl TaskDef {
         };
         let mut spec = TaskSpec::new(self.name, body);
         if let Some(c) = self.condition {
-            spec.start = self.parse(c, parsed)?;
+            spec.start = self.decode(c, decoded)?;
         }
         if let Some(c) = self.end {
-            spec.end = Some(Box::new(self.parse(c, parsed)?));
+            spec.end = Some(Box::new(self.decode(c, decoded)?));
         }
         spec.execution = self.execution;
         spec.timeout = self.timeout.map(|t| match t {

@@ -294,10 +294,11 @@ impl SchedulerBuilder {
             Registered::None => false,
             Registered::Only(names) => names.iter().any(|n| n == name),
         };
-        // Programs repeat conditions (`daily`, the same cron line): each text is parsed once.
-        let mut parsed = std::collections::HashMap::new();
+        // Programs repeat conditions (`daily`, the same cron line): each text is decoded
+        // once, and its tasks share the value (a cron schedule's search memory with it).
+        let mut decoded = std::collections::HashMap::new();
         for def in registry::registered_tasks().filter(|d| wanted(d.name)) {
-            match def.to_spec(&mut parsed) {
+            match def.to_spec(&mut decoded) {
                 Ok(spec) => specs.push(spec),
                 Err(e) => problems.push(StartupProblem::VersionSkew(e.to_string())),
             }

@@ -43,6 +43,7 @@ pub(super) fn registration(
     name: &str,
     args: &TaskArgs,
     sig: &Signature,
+    conditions: &super::CheckedConditions,
 ) -> TokenStream {
     let ident = &func.sig.ident;
     let output = &sig.output;
@@ -113,10 +114,10 @@ pub(super) fn registration(
     // Only what differs from `TaskDef::BASE` is written: in a crate with many tasks, every
     // token of every task is parsed and type-checked again.
     let mut fields = Vec::new();
-    if let Some(c) = &args.condition {
+    if let Some(c) = &conditions.start {
         fields.push(quote! { condition: ::core::option::Option::Some(#c), });
     }
-    if let Some(c) = &args.end {
+    if let Some(c) = &conditions.end {
         fields.push(quote! { end: ::core::option::Option::Some(#c), });
     }
     if let Some((e, _)) = args.execution {

@@ -58,6 +58,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let sig = signature::analyze(&func, &mut errors);
+    let conditions = check_conditions(&args, &mut errors);
     validate(&args, &sig, &mut errors);
     let name = task_name(&func, &args);
     let marker = if sig.marker_possible {
@@ -71,7 +72,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             quote! { #item #marker #e }
         }
         None => {
-            let registration = expand::registration(&func, &name, &args, &sig);
+            let registration = expand::registration(&func, &name, &args, &sig, &conditions);
             // The function goes back as it came: re-printing the parsed item would convert
             // every token of its body again.
             quote! { #item #marker #registration }
@@ -91,12 +92,31 @@ fn task_name(func: &TaskFn, args: &TaskArgs) -> String {
     }
 }
 
-fn validate(args: &TaskArgs, sig: &Signature, errors: &mut Errors) {
-    for lit in [&args.condition, &args.end].into_iter().flatten() {
-        if let Err(e) = lit.value().parse::<scheduler_core::condition::Condition>() {
-            errors.push(crate::condition::error_in_literal(lit, &e));
+/// The start and end conditions, parsed, as the registration writes them (`None` where a
+/// condition is absent or has an error, which is then in `errors`).
+pub(crate) struct CheckedConditions {
+    pub(crate) start: Option<TokenStream>,
+    pub(crate) end: Option<TokenStream>,
+}
+
+fn check_conditions(args: &TaskArgs, errors: &mut Errors) -> CheckedConditions {
+    let mut check = |lit: &Option<syn::LitStr>| {
+        let lit = lit.as_ref()?;
+        match lit.value().parse::<scheduler_core::condition::Condition>() {
+            Ok(condition) => Some(crate::condition::checked(lit, &condition)),
+            Err(e) => {
+                errors.push(crate::condition::error_in_literal(lit, &e));
+                None
+            }
         }
+    };
+    CheckedConditions {
+        start: check(&args.condition),
+        end: check(&args.end),
     }
+}
+
+fn validate(args: &TaskArgs, sig: &Signature, errors: &mut Errors) {
     if let (Some(_), Some(span)) = (args.on_startup, args.on_shutdown) {
         errors.at(
             span,
