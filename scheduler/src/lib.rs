@@ -213,6 +213,7 @@ fn install_default_logging() {
     // Fails (and does nothing) when a subscriber is already installed.
     // Colours only on a terminal: escape codes in a log file or a pipe are noise.
     let _ = tracing_subscriber::fmt()
+        // The builder's own default would cap at `info`; `filter` decides.
         .with_max_level(LevelFilter::TRACE)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

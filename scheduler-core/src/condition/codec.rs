@@ -5,7 +5,8 @@
 //! 1,000 tasks with 750 distinct conditions spent 14 of its 19 ms before the first run in
 //! the parser. The macros now also emit the parsed condition in this form (a byte-string
 //! literal beside the text), and the runtime rebuilds the value from it with no grammar
-//! involved: a few hundred instructions per condition instead of tens of thousands.
+//! involved: in that program, 3,400 instructions per condition (the allocations of its
+//! values included) instead of 51,000.
 //!
 //! The format is private to one version of the crates: the facade pins `scheduler-macros`
 //! and `scheduler-core` to the same version, and the first byte is a format number checked
@@ -22,15 +23,12 @@ use super::ast::{
 };
 use super::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 use crate::time::{
-    Interval, Period, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond,
-    TimeOfWeek, Weekday,
+    HOUR, Interval, MINUTE, Period, SECOND, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth,
+    TimeOfSecond, TimeOfWeek, Weekday,
 };
 
 /// The format number, the first byte of every encoding; bump it when the layout changes.
 const FORMAT: u8 = 1;
-
-const MINUTE_US: i64 = 60_000_000;
-const SECOND_US: i64 = 1_000_000;
 
 /// Bytes that are not the encoding of a condition by this version of the crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -515,18 +513,18 @@ impl Reader<'_> {
             })?),
             1 => Period::Minute(self.span(|r| {
                 let us = r.micros()?;
-                let second = u32::try_from(us / SECOND_US).map_err(|_| invalid(r))?;
-                TimeOfMinute::with_micros(second, (us % SECOND_US) as u32).map_err(|_| invalid(r))
+                let second = u32::try_from(us / SECOND).map_err(|_| invalid(r))?;
+                TimeOfMinute::with_micros(second, (us % SECOND) as u32).map_err(|_| invalid(r))
             })?),
             2 => Period::Hour(self.span(|r| {
                 let us = r.micros()?;
-                if us == 60 * MINUTE_US {
+                if us == HOUR {
                     // The end of the hour, only written as `4 quarters`.
                     return TimeOfHour::quarters(4).map_err(|_| invalid(r));
                 }
-                let minute = u32::try_from(us / MINUTE_US).map_err(|_| invalid(r))?;
-                let second = ((us % MINUTE_US) / SECOND_US) as u32;
-                TimeOfHour::with_micros(minute, second, (us % SECOND_US) as u32)
+                let minute = u32::try_from(us / MINUTE).map_err(|_| invalid(r))?;
+                let second = ((us % MINUTE) / SECOND) as u32;
+                TimeOfHour::with_micros(minute, second, (us % SECOND) as u32)
                     .map_err(|_| invalid(r))
             })?),
             3 => Period::Day(self.span(Self::time_of_day)?),
@@ -566,10 +564,10 @@ impl Reader<'_> {
 
     fn time_of_day(&mut self) -> Result<TimeOfDay, DecodeError> {
         let us = self.micros()?;
-        let hour = u32::try_from(us / (60 * MINUTE_US)).map_err(|_| self.error("invalid time"))?;
-        let minute = ((us % (60 * MINUTE_US)) / MINUTE_US) as u32;
-        let second = ((us % MINUTE_US) / SECOND_US) as u32;
-        TimeOfDay::with_micros(hour, minute, second, (us % SECOND_US) as u32)
+        let hour = u32::try_from(us / HOUR).map_err(|_| self.error("invalid time"))?;
+        let minute = ((us % HOUR) / MINUTE) as u32;
+        let second = ((us % MINUTE) / SECOND) as u32;
+        TimeOfDay::with_micros(hour, minute, second, (us % SECOND) as u32)
             .map_err(|_| self.error("invalid time of day"))
     }
 
