@@ -1,5 +1,10 @@
 //! The pipeline of the guide: `get_data` → `transform` → `store`, and `report_errors`
 //! after a failure of `get_data`, with return values piped as typed parameters.
+//!
+//! The crate forbids unsafe code, as an application may: what `#[task]` expands to must
+//! compile under it.
+
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //! Condition strings are checked with `scheduler-core`'s parser, the same one the runtime
 //! uses, so a string accepted here is accepted at run time.
 
+#![forbid(unsafe_code)]
+
 use proc_macro::TokenStream;
 
 mod condition;

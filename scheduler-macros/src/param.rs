@@ -92,7 +92,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 ::core::any::type_name::<#output>()
             }
 
-            ::scheduler::__private::inventory::submit! {
+            ::scheduler::__private::register_param! {
                 ::scheduler::__private::ParamDef {
                     name: #name,
                     build: __scheduler_build,

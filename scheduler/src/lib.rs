@@ -59,6 +59,8 @@
 //! task set at once ([`StartupError`]). A task that fails, panics or lacks a parameter is
 //! logged as failed, and the scheduler goes on.
 
+#![forbid(unsafe_code)]
+
 pub use scheduler_core::{condition, log, time};
 
 pub use scheduler_core::condition::{
@@ -251,7 +253,10 @@ pub mod __private {
     pub use scheduler_core::runtime::private::*;
     pub use scheduler_core::runtime::{
         BoxFuture, DecodeFn, Execution, FromContext, Need, OutputCodec, ParamDef, ParamInfo,
-        RegisteredBody, RegisteredTimeout, RunContext, RunOutcome, TaskDef, TaskMarker, inventory,
+        RegisteredBody, RegisteredTimeout, RunContext, RunOutcome, TaskDef, TaskMarker,
+    };
+    pub use scheduler_core::{
+        __register_param as register_param, __register_task as register_task,
     };
 
     use scheduler_core::condition::Condition;

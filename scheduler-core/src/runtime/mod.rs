@@ -12,6 +12,7 @@
 
 mod check;
 mod clock;
+mod collect;
 mod config;
 mod context;
 mod engine;
@@ -52,5 +53,8 @@ pub use task::{
     UnknownExecution,
 };
 
+/// What the generated code's registration expands to where the linker section is not used
+/// (see `collect`).
+#[cfg(not(all(target_os = "linux", not(scheduler_registry_inventory))))]
 #[doc(hidden)]
-pub use inventory;
+pub use inventory as __inventory;

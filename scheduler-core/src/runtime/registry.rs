@@ -1,8 +1,8 @@
 //! Tasks and parameters registered by `#[task]` and `#[param]` functions.
 //!
-//! Each macro submits a `const`-built definition to [`inventory`]; the scheduler collects
-//! them all at start-up, from every module and crate linked into the program, so there is
-//! no list of tasks to maintain. Each condition string is stored as written and as the
+//! Each macro emits a `const`-built definition as a `static` that the linker collects (on
+//! Linux, in a section of its own; elsewhere through `inventory`); the scheduler reads them all at start-up, from every
+//! module and crate linked into the program, so there is no list of tasks to maintain. Each condition string is stored as written and as the
 //! macro parsed it at compile time, in the compact form of
 //! [`crate::condition::codec`], which start-up decodes instead of parsing the text again.
 
@@ -99,8 +99,6 @@ pub struct TaskDef {
     pub line: u32,
 }
 
-inventory::collect!(TaskDef);
-
 impl TaskDef {
     /// Every option at its default, for `..TaskDef::BASE` in generated code (fewer fields
     /// to write is less to compile per task).
@@ -148,16 +146,14 @@ pub struct ParamDef {
     pub line: u32,
 }
 
-inventory::collect!(ParamDef);
-
 /// Every registered task.
 pub fn registered_tasks() -> impl Iterator<Item = &'static TaskDef> {
-    inventory::iter::<TaskDef>.into_iter()
+    super::collect::tasks()
 }
 
 /// Every registered parameter.
 pub fn registered_params() -> impl Iterator<Item = &'static ParamDef> {
-    inventory::iter::<ParamDef>.into_iter()
+    super::collect::params()
 }
 
 /// The registered task named `name`.

@@ -194,7 +194,7 @@ pub(super) fn registration(
         const _: () = {
             #call
 
-            ::scheduler::__private::inventory::submit! {
+            ::scheduler::__private::register_task! {
                 ::scheduler::__private::TaskDef {
                     name: #name,
                     body: ::scheduler::__private::RegisteredBody::#body_variant(
