@@ -780,7 +780,7 @@ def compile_cost(reps: int, raw: dict) -> str:
         )
     if startup:
         lines.append(
-            f"The `#[task]` crate's binary (debug build, tasks collected by `inventory`, conditions decoded at "
+            f"The `#[task]` crate's binary (debug build, tasks read from the linker section that `#[task]` writes to, conditions decoded at "
             f"start-up from the form the macro compiled) reaches its first run {fmt(statistics.median(startup))} ms "
             f"after the process starts "
             f"(median of {len(startup)})."

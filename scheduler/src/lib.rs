@@ -142,6 +142,12 @@ pub use scheduler_macros::condition;
 /// Beside the function, the macro defines a type of the same name (`get_data`) that
 /// [`Return<get_data>`](Return) and [`Task<get_data>`](Task) name; `Return<get_data>`
 /// holds the value `get_data` returned, with its real type. A typo is a compile error.
+///
+/// The task is registered where it is written: the scheduler finds every `#[task]` of every
+/// module, and of every library crate linked into the program, with no list to keep (a
+/// library the program does not otherwise use is not linked: `use the_library as _;` links
+/// it). On Linux the linker gathers the definitions in a section of the program; on other
+/// targets the `inventory` crate gathers them before `main`.
 pub use scheduler_macros::task;
 
 /// Registers a function computing a session parameter.
