@@ -1,10 +1,11 @@
 //! Tasks and parameters registered by `#[task]` and `#[param]` functions.
 //!
 //! Each macro emits a `const`-built definition as a `static` that the linker collects (on
-//! Linux, in a section of its own; elsewhere through `inventory`); the scheduler reads them all at start-up, from every
-//! module and crate linked into the program, so there is no list of tasks to maintain. Each condition string is stored as written and as the
-//! macro parsed it at compile time, in the compact form of
-//! [`crate::condition::codec`], which start-up decodes instead of parsing the text again.
+//! Linux, in a section of its own; elsewhere through `inventory`); the scheduler reads them
+//! all at start-up, from every module and crate linked into the program, so there is no
+//! list of tasks to maintain. Each condition string is stored as written and as the macro
+//! parsed it at compile time, in the compact form of [`crate::condition::codec`], which
+//! start-up decodes instead of parsing the text again.
 
 use std::any::Any;
 use std::collections::HashMap;
