@@ -30,7 +30,7 @@ mod section {
     //! The linker-section collection (see the parent module).
     //!
     //! Safety argument, shared by both sections: only `register_task!` and
-    //! `register_param!` write to `scheduler_rs_tasks` and `scheduler_rs_params`, each
+    //! `register_param!` write to `scheduler_rs_tasks_*` and `scheduler_rs_params_*`, each
     //! item a `static` of exactly one `TaskDef` (or `ParamDef`). Every input section of
     //! one name therefore holds whole values of one type, with that type's alignment, and
     //! the linker concatenates them, each aligned, so (as the size of a Rust type is a
@@ -38,8 +38,32 @@ mod section {
     //! symbols are an array of the type. The anchors below are empty arrays of the type in
     //! each section, so the sections, and hence the symbols, exist even in a program with
     //! no task, and the start is aligned for the type.
+    //!
+    //! The section names carry the crate's semver-compatible version (`0_1` for 0.1.x): a
+    //! program that links two incompatible versions of this crate (through two dependencies)
+    //! has two registries whose `TaskDef`s may differ, and each must read only its own.
+    //! Cargo unifies compatible versions, so within one name there is one `TaskDef`.
 
     use super::{ParamDef, TaskDef};
+
+    /// The name of the task section (a literal: it is expanded in the user's crate, where
+    /// `env!` would read that crate's version).
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __scheduler_task_section {
+        () => {
+            "scheduler_rs_tasks_0_1"
+        };
+    }
+
+    /// The name of the parameter section.
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __scheduler_param_section {
+        () => {
+            "scheduler_rs_params_0_1"
+        };
+    }
 
     /// Puts a `TaskDef` into the program's task section.
     #[doc(hidden)]
@@ -47,7 +71,7 @@ mod section {
     macro_rules! __register_task {
         ($def:expr) => {
             #[used]
-            #[unsafe(link_section = "scheduler_rs_tasks")]
+            #[unsafe(link_section = $crate::__scheduler_task_section!())]
             static __SCHEDULER_TASK: $crate::runtime::TaskDef = $def;
         };
     }
@@ -58,27 +82,27 @@ mod section {
     macro_rules! __register_param {
         ($def:expr) => {
             #[used]
-            #[unsafe(link_section = "scheduler_rs_params")]
+            #[unsafe(link_section = $crate::__scheduler_param_section!())]
             static __SCHEDULER_PARAM: $crate::runtime::ParamDef = $def;
         };
     }
 
     #[used]
-    #[unsafe(link_section = "scheduler_rs_tasks")]
+    #[unsafe(link_section = crate::__scheduler_task_section!())]
     static TASKS_ANCHOR: [TaskDef; 0] = [];
 
     #[used]
-    #[unsafe(link_section = "scheduler_rs_params")]
+    #[unsafe(link_section = crate::__scheduler_param_section!())]
     static PARAMS_ANCHOR: [ParamDef; 0] = [];
 
     unsafe extern "Rust" {
-        #[link_name = "__start_scheduler_rs_tasks"]
+        #[link_name = concat!("__start_", crate::__scheduler_task_section!())]
         static TASKS_START: [TaskDef; 0];
-        #[link_name = "__stop_scheduler_rs_tasks"]
+        #[link_name = concat!("__stop_", crate::__scheduler_task_section!())]
         static TASKS_STOP: [TaskDef; 0];
-        #[link_name = "__start_scheduler_rs_params"]
+        #[link_name = concat!("__start_", crate::__scheduler_param_section!())]
         static PARAMS_START: [ParamDef; 0];
-        #[link_name = "__stop_scheduler_rs_params"]
+        #[link_name = concat!("__stop_", crate::__scheduler_param_section!())]
         static PARAMS_STOP: [ParamDef; 0];
     }
 
@@ -113,6 +137,38 @@ mod section {
     pub(in crate::runtime) fn params() -> impl Iterator<Item = &'static ParamDef> {
         // SAFETY: the parameter section's bounds (see the module).
         unsafe { between(&raw const PARAMS_START, &raw const PARAMS_STOP) }.iter()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        /// The suffix of the section names for a version: `0_1` for 0.1.x, `2` for 2.x.
+        fn compatible(version: &str) -> String {
+            let mut parts = version.split('.');
+            let major = parts.next().unwrap_or_default();
+            let minor = parts.next().unwrap_or_default();
+            if major == "0" {
+                format!("0_{minor}")
+            } else {
+                major.to_owned()
+            }
+        }
+
+        #[test]
+        fn section_names_carry_the_compatible_version() {
+            let suffix = format!("_{}", compatible(env!("CARGO_PKG_VERSION")));
+            // Bumping the crate's version past a compatible range without renaming the
+            // sections fails here.
+            assert!(
+                crate::__scheduler_task_section!().ends_with(&suffix),
+                "{suffix}"
+            );
+            assert!(
+                crate::__scheduler_param_section!().ends_with(&suffix),
+                "{suffix}"
+            );
+            assert_eq!(compatible("0.1.7"), "0_1");
+            assert_eq!(compatible("2.3.0"), "2");
+        }
     }
 }
 
