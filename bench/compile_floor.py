@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Where the compile cost of `#[task]` goes, and the least that typed registration costs.
+
+    python3 bench/compile_floor.py               # 200 tasks, about 2 minutes
+    python3 bench/compile_floor.py --tasks 100
+
+The compile-cost scenario of bench/run.py compares a crate of `#[task]` functions with the
+same functions plain. This script explains the ratio. It takes the `#[task]` crate of that
+scenario, has rustc print it with every macro expanded (`-Zunpretty=expanded`, on the stable
+compiler through RUSTC_BOOTSTRAP, as cargo-expand does), and compiles variants of the
+expanded source the way cargo compiles the crate (same flags, debug profile, a fresh
+incremental directory), counting the instructions rustc executes with valgrind:
+
+* `plain`: the plain crate of the scenario, the reference;
+* `#[task]`: the `#[task]` crate as a user builds it, macro expansion included;
+* `expanded`: the code `#[task]` emits, compiled directly (without running the macro);
+* `floor`: the same, with each task's definition cut down to its name and the address of
+  its call function: the marker type, the call function that injects the parameters and
+  boxes the future, and one static per task, the least any typed registration emits;
+* `floor, untyped producer`: the floor, with each `Return<task>` parameter replaced by an
+  `Arc<u32>` read from the run context by the producer's name. This is what remains when a
+  returned value does not carry the producing task in its type (which would give up
+  `Return<get_data>` as a type, see README.md, *Compile cost*).
+
+The variants are built from the expansion by text substitution; when a substitution no
+longer finds what `#[task]` emits, the script stops and says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import run  # noqa: E402  (the crate generator of the compile-cost scenario)
+
+WORK = BENCH / "compile" / "work" / "floor"
+
+# Records the rustc command (arguments, directory, cargo's environment) of the generated
+# crate, so that variants of its source can be compiled with exactly the same flags.
+RECORDER = """#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+if "--crate-name" in args and args[args.index("--crate-name") + 1].startswith("compile_cost_"):
+    record = os.environ.get("FLOOR_RECORD")
+    if record:
+        env = {k: v for k, v in os.environ.items() if k.startswith("CARGO")}
+        with open(record, "w") as f:
+            json.dump({"argv": args, "cwd": os.getcwd(), "env": env}, f)
+os.execvp(args[0], args)
+"""
+
+
+class ExpansionChanged(Exception):
+    """A substitution found nothing: `#[task]` emits something else than this script expects."""
+
+
+def sub(pattern: str, replacement, text: str, what: str, flags: int = 0) -> str:
+    result, count = re.subn(pattern, replacement, text, flags=flags)
+    if count == 0:
+        raise ExpansionChanged(f"no {what} found in the expansion")
+    return result
+
+
+def record_command(crate: Path, target: Path) -> dict:
+    """Builds the crate (dependencies included) and returns how cargo ran rustc on it."""
+    recorder = WORK / "record-rustc.py"
+    recorder.write_text(RECORDER)
+    recorder.chmod(0o755)
+    record = WORK / f"{crate.name}.command.json"
+    manifest = ["--manifest-path", str(crate / "Cargo.toml")]
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target), RUSTC_WRAPPER=str(recorder), FLOOR_RECORD=str(record))
+    subprocess.run(["cargo", "build", "--quiet", *manifest], check=True, env=env)
+    subprocess.run(["cargo", "clean", "--quiet", "-p", f"compile-cost-{crate.name}", *manifest], check=True, env=env)
+    subprocess.run(["cargo", "build", "--quiet", *manifest], check=True, env=env)
+    return json.loads(record.read_text())
+
+
+def expand(command: dict) -> str:
+    """The crate's source with every macro expanded, made compilable again."""
+    argv = [a for a in command["argv"] if not (a.startswith("--error-format") or a.startswith("--json"))]
+    out = subprocess.run(
+        [*argv, "-Zunpretty=expanded"],
+        cwd=command["cwd"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **command["env"], RUSTC_BOOTSTRAP="1"),
+    ).stdout
+    # The printed crate enables the prelude import (an internal feature); `println!`
+    # expands to an internal function.
+    out = sub(
+        r"^#!\[feature\(prelude_import\)\]",
+        "#![feature(prelude_import, print_internals)]\n#![allow(internal_features)]",
+        out,
+        "prelude import",
+        flags=re.M,
+    )
+    # `$crate` of a `macro_rules` macro of scheduler-core prints as `::scheduler_core`,
+    # which the user's crate does not depend on directly; the facade re-exports the item.
+    return out.replace("::scheduler_core::runtime::TaskDef", "::scheduler::__private::TaskDef")
+
+
+def floor(expanded: str) -> str:
+    """Each task's definition cut down to its name and its call function's address, in a
+    section of its own (the runtime does not read it: this is compiled, not run)."""
+    text = sub(
+        r'static __SCHEDULER_TASK: ::scheduler::__private::TaskDef =\s+::scheduler::__private::TaskDef \{\s+name: ("\w+"),.*?\};',
+        r"static __SCHEDULER_TASK: crate::FloorDef = crate::FloorDef { name: \1, call: __scheduler_call as *const () };",
+        expanded,
+        "task definition",
+        flags=re.S,
+    )
+    text = text.replace('link_section = "scheduler_rs_tasks_', 'link_section = "floor_tasks_')
+    return text + "\npub struct FloorDef {\n    name: &'static str,\n    call: *const (),\n}\nunsafe impl Sync for FloorDef {}\n"
+
+
+def untyped_producer(text: str) -> str:
+    """`Return<task>` parameters as `Arc<u32>`, read from the run context by name."""
+    text = sub(r"\((\w+): Return<(\w+)>\)", r"(\1: ::std::sync::Arc<u32>)", text, "Return<task> parameter")
+    return sub(
+        r'<Return<(\w+)>\s+as\s+::scheduler::__private::FromContext>::from_context\(__scheduler_cx,\s+&::scheduler::__private::ParamInfo \{ name: "\w+" \}\)',
+        r'__scheduler_cx.returned_by::<u32>("\1")',
+        text,
+        "injection of a Return<task>",
+    )
+
+
+def instructions(command: dict, source: Path | None) -> float:
+    """Billions of instructions rustc executes to compile `source` (the crate's own source
+    when None) with the recorded command, under valgrind."""
+    argv = list(command["argv"])
+    with tempfile.TemporaryDirectory(dir=WORK) as scratch:
+        out = Path(scratch) / "cachegrind.out"
+        fixed = []
+        skip = False
+        for i, arg in enumerate(argv):
+            if skip:
+                skip = False
+                continue
+            if source is not None and arg == "src/main.rs":
+                arg = str(source)
+            elif arg.startswith("--error-format") or arg.startswith("--json"):
+                continue  # human-readable errors, should a variant not compile
+            elif arg == "--out-dir":
+                fixed += [arg, scratch]
+                skip = True
+                continue
+            elif arg == "-C" and argv[i + 1].startswith("incremental="):
+                fixed += ["-C", f"incremental={scratch}/incremental"]
+                skip = True
+                continue
+            fixed.append(arg)
+        env = dict(os.environ, **command["env"], RUSTC_BOOTSTRAP="1")
+        cachegrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}", "--log-file=/dev/null"]
+        result = subprocess.run([*cachegrind, *fixed], cwd=command["cwd"], env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"rustc failed on {source or 'the crate'}:\n{result.stderr[-4000:]}")
+        summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
+        return int(summary.split()[1]) / 1e9
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=run.COMPILE_IR_TASKS, help="functions per crate (default %(default)s)")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        print("valgrind not found: instructions cannot be counted", file=sys.stderr)
+        return 1
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    WORK.mkdir(parents=True)
+    target = WORK / "target"
+    crates = run.generate_compile_crates(WORK, count=args.tasks, kinds=("tasks", "plain"))
+    print(f"building the generated crates ({args.tasks} functions) and their dependencies", flush=True)
+    commands = {kind: record_command(crate, target) for kind, crate in crates.items()}
+    try:
+        expanded = expand(commands["tasks"])
+        variants = {"expanded": expanded, "floor": floor(expanded)}
+        variants["floor, untyped producer"] = untyped_producer(variants["floor"])
+    except ExpansionChanged as e:
+        print(f"{e}: update the substitutions in {Path(__file__).name}", file=sys.stderr)
+        return 1
+    counts = {"plain": instructions(commands["plain"], None), "#[task]": instructions(commands["tasks"], None)}
+    print(f"  plain: {counts['plain']:.3f} G\n  #[task]: {counts['#[task]']:.3f} G", flush=True)
+    for name, text in variants.items():
+        source = WORK / f"{re.sub(r'[^a-z]+', '_', name)}.rs"
+        source.write_text(text)
+        counts[name] = instructions(commands["tasks"], source)
+        print(f"  {name}: {counts[name]:.3f} G", flush=True)
+    plain = counts["plain"]
+    print(f"\nrustc instructions, full debug build of {args.tasks} functions (valgrind)\n")
+    print("| build | instructions (G) | × plain |\n|---|---:|---:|")
+    for name, count in counts.items():
+        print(f"| {name} | {count:.2f} | {count / plain:.2f} |")
+    print(
+        f"\nmacro expansion: {counts['#[task]'] - counts['expanded']:.2f} G; the definitions' content: "
+        f"{counts['expanded'] - counts['floor']:.2f} G; the producer in `Return<task>`'s type: "
+        f"{counts['floor'] - counts['floor, untyped producer']:.2f} G"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
