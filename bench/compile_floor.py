@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where the compile cost of `#[task]` goes, and the least that typed registration costs.
 
-    python3 bench/compile_floor.py               # 200 tasks, about 2 minutes
+    python3 bench/compile_floor.py               # 200 tasks, about 4 minutes (more if the dependencies are not built)
     python3 bench/compile_floor.py --tasks 100
 
 The compile-cost scenario of bench/run.py compares a crate of `#[task]` functions with the
@@ -18,7 +18,8 @@ incremental directory), counting the instructions rustc executes with valgrind:
   its call function: the marker type, the call function that injects the parameters and
   boxes the future, and one static per task, the least any typed registration emits;
 * `floor, untyped producer`: the floor, with each `Return<task>` parameter replaced by an
-  `Arc<u32>` read from the run context by the producer's name. This is what remains when a
+  `Arc<u32>` (every generated task returns a `u32`) read from the run context by the
+  producer's name. This is what remains when a
   returned value does not carry the producing task in its type (which would give up
   `Return<get_data>` as a type, see README.md, *Compile cost*).
 
@@ -80,6 +81,7 @@ def record_command(crate: Path, target: Path) -> dict:
     manifest = ["--manifest-path", str(crate / "Cargo.toml")]
     env = dict(os.environ, CARGO_TARGET_DIR=str(target), RUSTC_WRAPPER=str(recorder), FLOOR_RECORD=str(record))
     subprocess.run(["cargo", "build", "--quiet", *manifest], check=True, env=env)
+    # Built again from nothing, so that the recorder sees the crate compiled.
     subprocess.run(["cargo", "clean", "--quiet", "-p", f"compile-cost-{crate.name}", *manifest], check=True, env=env)
     subprocess.run(["cargo", "build", "--quiet", *manifest], check=True, env=env)
     return json.loads(record.read_text())
@@ -179,7 +181,9 @@ def main() -> int:
     if WORK.exists():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
-    target = WORK / "target"
+    # bench/run.py's target directory for the compile-cost scenario: after a run of it,
+    # the dependencies are built already.
+    target = WORK.parent / "target"
     crates = run.generate_compile_crates(WORK, count=args.tasks, kinds=("tasks", "plain"))
     print(f"building the generated crates ({args.tasks} functions) and their dependencies", flush=True)
     commands = {kind: record_command(crate, target) for kind, crate in crates.items()}
