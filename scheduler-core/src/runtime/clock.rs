@@ -4,9 +4,11 @@
 //! evaluates, and sleeps until the instant the conditions name. Two clocks exist:
 //!
 //! * [`SystemClock`]: the machine's wall clock. Waits are tokio sleeps that are re-checked
-//!   against the wall clock, so a clock adjustment is followed, with the last two
-//!   milliseconds slept precisely by the OS so that runs start within tens of
-//!   microseconds of their due instant.
+//!   against the wall clock, so a clock adjustment is followed. tokio's timer counts whole
+//!   milliseconds, so the last two are slept by the OS on a blocking-pool thread, and the
+//!   last 200 µs of a wait of 10 ms or more the runtime's worker spends awake, yielding to
+//!   its other tasks: a run starts tens of microseconds after its due instant, not the
+//!   hundreds that waking a parked worker can take on a busy or virtual machine.
 //! * [`VirtualClock`]: a clock that starts at a chosen instant and advances with tokio's
 //!   clock. Under tokio's paused time (`#[tokio::test(start_paused = true)]`) time only
 //!   moves when every task is waiting, and then jumps to the next timer: a week of
@@ -57,19 +59,36 @@ impl Clock for SystemClock {
                 Duration::from_micros(micros.max(0) as u64)
             };
             let wait = remaining();
+            // Awake at most SPIN_STRETCH of every SPIN_MIN_WAIT: due instants closer
+            // together than that (thousands of tasks at scattered offsets) would otherwise
+            // keep a worker yielding all the time.
+            let spin = if wait >= SPIN_MIN_WAIT {
+                SPIN_STRETCH
+            } else {
+                Duration::ZERO
+            };
             if wait > PRECISE_STRETCH {
                 tokio::time::sleep(wait - PRECISE_STRETCH).await;
             }
             // tokio's timer counts whole milliseconds and rounds up, which would start runs
-            // a millisecond or more late; the last stretch is an OS sleep, accurate to tens
+            // a millisecond or more late; the next stretch is an OS sleep, accurate to tens
             // of microseconds, on a blocking-pool thread.
             let wait = remaining();
-            if wait.is_zero() {
-                // A wait that is already over still gives the other tasks of this worker
-                // their turn, as a timer would.
+            if wait > spin {
+                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait - spin)).await;
+            }
+            // Waking this worker from the blocking thread takes tens to hundreds of
+            // microseconds on a busy or virtual machine; it happens before the deadline, and
+            // the worker yields until the deadline itself. Yielding at least once gives the
+            // worker's other tasks their turn even when the wait is already over, as a timer
+            // would. A wall clock set back meanwhile ends the wait early instead of keeping
+            // the worker awake: the engine then finds nothing due and waits again.
+            loop {
                 tokio::task::yield_now().await;
-            } else {
-                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await;
+                let left = remaining();
+                if left.is_zero() || left > spin {
+                    break;
+                }
             }
         })
     }
@@ -77,6 +96,13 @@ impl Clock for SystemClock {
 
 /// How much of a wait [`SystemClock`] leaves to a precise OS sleep.
 const PRECISE_STRETCH: Duration = Duration::from_millis(2);
+
+/// How much of a wait [`SystemClock`] spends awake, yielding, after the OS sleep.
+const SPIN_STRETCH: Duration = Duration::from_micros(200);
+
+/// The shortest wait that ends awake (shorter ones end in the OS sleep): at most 2 % of a
+/// core goes to yielding, however close together due instants are.
+const SPIN_MIN_WAIT: Duration = Duration::from_millis(10);
 
 /// A clock that starts at a chosen instant and advances with tokio's clock.
 ///
