@@ -3,12 +3,16 @@
 //! Conditions never read a clock themselves: the runtime asks its [`Clock`] for "now",
 //! evaluates, and sleeps until the instant the conditions name. Two clocks exist:
 //!
-//! * [`SystemClock`]: the machine's wall clock. Waits are tokio sleeps that are re-checked
-//!   against the wall clock, so a clock adjustment is followed. tokio's timer counts whole
-//!   milliseconds, so the last two are slept by the OS on a blocking-pool thread, and the
-//!   last 200 µs of a wait of 10 ms or more the runtime's worker spends awake, yielding to
-//!   its other tasks: a run starts tens of microseconds after its due instant, not the
-//!   hundreds that waking a parked worker can take on a busy or virtual machine.
+//! * [`SystemClock`]: the machine's wall clock. On Linux a wait is a `timerfd` armed for the
+//!   instant on the wall clock itself (`CLOCK_REALTIME`) and watched by tokio's reactor
+//!   (`wall_timer.rs`): it wakes within microseconds, a wall clock stepped forward (NTP, a
+//!   resumed laptop or virtual machine) does not delay due runs, and a clock step in either
+//!   direction ends the wait so that the engine re-reads the time. Elsewhere, or where the
+//!   timer is refused, it is a tokio sleep whose last two milliseconds an OS sleep on a
+//!   blocking-pool thread makes precise. The last millisecond of a wait of 50 ms or more the
+//!   runtime's worker spends awake, yielding to its other tasks: a run starts tens of
+//!   microseconds after its due instant, not the hundreds that waking a parked worker can
+//!   take on a busy or virtual machine.
 //! * [`VirtualClock`]: a clock that starts at a chosen instant and advances with tokio's
 //!   clock. Under tokio's paused time (`#[tokio::test(start_paused = true)]`) time only
 //!   moves when every task is waiting, and then jumps to the next timer: a week of
@@ -52,13 +56,7 @@ impl Clock for SystemClock {
 
     fn sleep_until(&self, deadline: Timestamp) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            let remaining = || {
-                let micros = deadline
-                    .as_micros()
-                    .saturating_sub(SystemClock.now().as_micros());
-                Duration::from_micros(micros.max(0) as u64)
-            };
-            let wait = remaining();
+            let wait = time_left(deadline);
             // Awake at most SPIN_STRETCH of every SPIN_MIN_WAIT: due instants closer
             // together than that (thousands of tasks at scattered offsets) would otherwise
             // keep a worker yielding all the time.
@@ -67,25 +65,28 @@ impl Clock for SystemClock {
             } else {
                 Duration::ZERO
             };
-            if wait > PRECISE_STRETCH {
-                tokio::time::sleep(wait - PRECISE_STRETCH).await;
-            }
-            // tokio's timer counts whole milliseconds and rounds up, which would start runs
-            // a millisecond or more late; the next stretch is an OS sleep, accurate to tens
-            // of microseconds, on a blocking-pool thread.
-            let wait = remaining();
             if wait > spin {
-                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait - spin)).await;
+                // Arming a timer takes system calls, and the engine asks for its next wait
+                // just after starting the runs that are due: they go first.
+                tokio::task::yield_now().await;
+                let until = Timestamp::from_micros(deadline.as_micros() - spin.as_micros() as i64);
+                #[cfg(target_os = "linux")]
+                let timed = super::wall_timer::sleep_until(until).await.is_ok();
+                #[cfg(not(target_os = "linux"))]
+                let timed = false;
+                if !timed {
+                    sleep_elapsed(until).await;
+                }
             }
-            // Waking this worker from the blocking thread takes tens to hundreds of
-            // microseconds on a busy or virtual machine; it happens before the deadline, and
-            // the worker yields until the deadline itself. Yielding at least once gives the
-            // worker's other tasks their turn even when the wait is already over, as a timer
-            // would. A wall clock set back meanwhile ends the wait early instead of keeping
-            // the worker awake: the engine then finds nothing due and waits again.
+            // Waking a parked worker takes tens to hundreds of microseconds on a busy or
+            // virtual machine; it happens before the deadline, and the worker yields until
+            // the deadline itself. Yielding at least once gives the worker's other tasks
+            // their turn even when the wait is already over, as a timer would. A wall clock
+            // set meanwhile ends the wait early instead of keeping the worker awake: the
+            // engine then re-reads the time and waits again if nothing is due.
             loop {
                 tokio::task::yield_now().await;
-                let left = remaining();
+                let left = time_left(deadline);
                 if left.is_zero() || left > spin {
                     break;
                 }
@@ -94,15 +95,39 @@ impl Clock for SystemClock {
     }
 }
 
-/// How much of a wait [`SystemClock`] leaves to a precise OS sleep.
+/// How long until the wall clock reaches `deadline` (zero once it has).
+fn time_left(deadline: Timestamp) -> Duration {
+    let micros = deadline
+        .as_micros()
+        .saturating_sub(SystemClock.now().as_micros());
+    Duration::from_micros(micros.max(0) as u64)
+}
+
+/// Sleeps until `until` in elapsed time, where the wall-clock timer is not available (other
+/// systems than Linux, or `timerfd` refused).
+async fn sleep_elapsed(until: Timestamp) {
+    let wait = time_left(until);
+    if wait > PRECISE_STRETCH {
+        tokio::time::sleep(wait - PRECISE_STRETCH).await;
+    }
+    // tokio's timer counts whole milliseconds and rounds up, which would start runs a
+    // millisecond or more late; the rest is an OS sleep, accurate to tens of microseconds,
+    // on a blocking-pool thread.
+    let rest = time_left(until);
+    if !rest.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
+    }
+}
+
+/// How much of an elapsed-time wait is left to a precise OS sleep.
 const PRECISE_STRETCH: Duration = Duration::from_millis(2);
 
-/// How much of a wait [`SystemClock`] spends awake, yielding, after the OS sleep.
-const SPIN_STRETCH: Duration = Duration::from_micros(200);
+/// How much of a wait [`SystemClock`] spends awake, yielding, after the timer.
+const SPIN_STRETCH: Duration = Duration::from_micros(1000);
 
-/// The shortest wait that ends awake (shorter ones end in the OS sleep): at most 2 % of a
+/// The shortest wait that ends awake (shorter ones end with the timer): at most 2 % of a
 /// core goes to yielding, however close together due instants are.
-const SPIN_MIN_WAIT: Duration = Duration::from_millis(10);
+const SPIN_MIN_WAIT: Duration = Duration::from_millis(50);
 
 /// A clock that starts at a chosen instant and advances with tokio's clock.
 ///

@@ -30,6 +30,10 @@ mod session;
 mod store;
 mod task;
 mod wakeups;
+// The one other module with unsafe code: two system calls that create and arm a timer.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod wall_timer;
 
 pub use check::{StartupError, StartupProblem};
 pub use clock::{BoxFuture, Clock, SystemClock, VirtualClock};

@@ -391,7 +391,10 @@ impl Scheduler {
         runtime.block_on(self.serve())
     }
 
-    /// Runs until shut down, inside an existing tokio runtime.
+    /// Runs until shut down, inside an existing tokio runtime, which needs its time and I/O
+    /// drivers (`enable_all`, as `#[tokio::main]` and `#[tokio::test]` do): the system
+    /// clock waits on a timer that the I/O driver watches, and signals and child processes
+    /// go through it as well.
     pub async fn serve(self) -> Result<(), SchedulerError> {
         if exec::child_task().is_some() {
             std::process::exit(self.serve_child().await);
@@ -408,7 +411,8 @@ impl Scheduler {
     /// Starts in the background of the current tokio runtime and returns a handle to
     /// control it and to wait for it.
     ///
-    /// Must be called within a tokio runtime.
+    /// Must be called within a tokio runtime with its time and I/O drivers enabled, as
+    /// for [`serve`](Self::serve).
     pub fn start(self) -> Result<Running, SchedulerError> {
         let (sender, events) = tokio::sync::mpsc::unbounded_channel();
         let session = Session::new(sender.clone(), self.config.on_duplicate);
