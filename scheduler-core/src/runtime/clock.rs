@@ -189,3 +189,28 @@ impl From<DateTime<Utc>> for VirtualClock {
         VirtualClock::starting_at(start)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_system_clock_wait_ends_at_its_instant_not_before() {
+        // Long enough for the awake last stretch (SPIN_MIN_WAIT).
+        let deadline = Timestamp::from_micros(SystemClock.now().as_micros() + 80_000);
+        tokio::time::timeout(Duration::from_secs(10), SystemClock.sleep_until(deadline))
+            .await
+            .expect("the wait ends");
+        assert!(SystemClock.now() >= deadline);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_elapsed_time_fallback_ends_at_its_instant_not_before() {
+        // The wait of other systems than Linux, or where timerfd is refused.
+        let until = Timestamp::from_micros(SystemClock.now().as_micros() + 30_000);
+        tokio::time::timeout(Duration::from_secs(10), sleep_elapsed(until))
+            .await
+            .expect("the wait ends");
+        assert!(SystemClock.now() >= until);
+    }
+}
