@@ -12,6 +12,8 @@ expanded source the way cargo compiles the crate (same flags, debug profile, a f
 incremental directory), counting the instructions rustc executes with valgrind:
 
 * `plain`: the plain crate of the scenario, the reference;
+* `plain + run()`: the plain crate that also starts the scheduler (`scheduler::run()`) with
+  one `#[task]`: what a program pays once, whatever its number of tasks;
 * `#[task]`: the `#[task]` crate as a user builds it, macro expansion included;
 * `expanded`: the code `#[task]` emits, compiled directly (without running the macro);
 * `floor`: the same, with each task's definition cut down to its name and the address of
@@ -137,6 +139,15 @@ def untyped_producer(text: str) -> str:
     )
 
 
+def with_runtime(plain: str) -> str:
+    """The plain crate's source, whose `main` also starts the scheduler with one task."""
+    text = sub(r"^fn main\(\) \{", "fn plain_main() {", plain, "plain main", flags=re.M)
+    return text + (
+        "\n#[task(\"true\")]\nfn first() {\n    std::process::exit(0);\n}\n\n"
+        "fn main() -> scheduler::Result<()> {\n    plain_main();\n    scheduler::run()\n}\n"
+    )
+
+
 def instructions(command: dict, source: Path | None) -> float:
     """Billions of instructions rustc executes to compile `source` (the crate's own source
     when None) with the recorded command, under valgrind."""
@@ -194,8 +205,13 @@ def main() -> int:
     except ExpansionChanged as e:
         print(f"{e}: update the substitutions in {Path(__file__).name}", file=sys.stderr)
         return 1
-    counts = {"plain": instructions(commands["plain"], None), "#[task]": instructions(commands["tasks"], None)}
-    print(f"  plain: {counts['plain']:.3f} G\n  #[task]: {counts['#[task]']:.3f} G", flush=True)
+    counts = {"plain": instructions(commands["plain"], None)}
+    print(f"  plain: {counts['plain']:.3f} G", flush=True)
+    once = WORK / "plain_run.rs"
+    once.write_text(with_runtime((crates["plain"] / "src" / "main.rs").read_text()))
+    counts["plain + run()"] = instructions(commands["tasks"], once)
+    counts["#[task]"] = instructions(commands["tasks"], None)
+    print(f"  plain + run(): {counts['plain + run()']:.3f} G\n  #[task]: {counts['#[task]']:.3f} G", flush=True)
     for name, text in variants.items():
         source = WORK / f"{re.sub(r'[^a-z]+', '_', name)}.rs"
         source.write_text(text)
@@ -207,7 +223,8 @@ def main() -> int:
     for name, count in counts.items():
         print(f"| {name} | {count:.2f} | {count / plain:.2f} |")
     print(
-        f"\nmacro expansion: {counts['#[task]'] - counts['expanded']:.2f} G; the definitions' content: "
+        f"\nonce per program (the runtime's entry and generic code): {counts['plain + run()'] - plain:.2f} G; "
+        f"macro expansion: {counts['#[task]'] - counts['expanded']:.2f} G; the definitions' content: "
         f"{counts['expanded'] - counts['floor']:.2f} G; the producer in `Return<task>`'s type: "
         f"{counts['floor'] - counts['floor, untyped producer']:.2f} G"
     )

@@ -9,7 +9,7 @@
 //!   resumed laptop or virtual machine) does not delay due runs, and a clock step in either
 //!   direction ends the wait so that the engine re-reads the time. Elsewhere, or where the
 //!   timer is refused, it is a tokio sleep whose last two milliseconds an OS sleep on a
-//!   blocking-pool thread makes precise. The last millisecond of a wait of 50 ms or more the
+//!   blocking-pool thread makes precise. The last fiftieth of a wait, at most a millisecond, the
 //!   runtime's worker spends awake, yielding to its other tasks: a run starts tens of
 //!   microseconds after its due instant, not the hundreds that waking a parked worker can
 //!   take on a busy or virtual machine.
@@ -57,14 +57,10 @@ impl Clock for SystemClock {
     fn sleep_until(&self, deadline: Timestamp) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let wait = time_left(deadline);
-            // Awake at most SPIN_STRETCH of every SPIN_MIN_WAIT: due instants closer
-            // together than that (thousands of tasks at scattered offsets) would otherwise
-            // keep a worker yielding all the time.
-            let spin = if wait >= SPIN_MIN_WAIT {
-                SPIN_STRETCH
-            } else {
-                Duration::ZERO
-            };
+            // Awake for a fiftieth of the wait, at most SPIN_STRETCH: however close together
+            // due instants are (thousands of tasks at scattered offsets), yielding takes at
+            // most 2 % of a core.
+            let spin = (wait / SPIN_SHARE).min(SPIN_STRETCH);
             if wait > spin {
                 // Arming a timer takes system calls, and the engine asks for its next wait
                 // just after starting the runs that are due: they go first.
@@ -122,12 +118,12 @@ async fn sleep_elapsed(until: Timestamp) {
 /// How much of an elapsed-time wait is left to a precise OS sleep.
 const PRECISE_STRETCH: Duration = Duration::from_millis(2);
 
-/// How much of a wait [`SystemClock`] spends awake, yielding, after the timer.
-const SPIN_STRETCH: Duration = Duration::from_micros(1000);
+/// The most of a wait [`SystemClock`] spends awake, yielding, after the timer: enough to
+/// absorb a late wake-up of the worker on a busy or virtual machine.
+const SPIN_STRETCH: Duration = Duration::from_millis(1);
 
-/// The shortest wait that ends awake (shorter ones end with the timer): at most 2 % of a
-/// core goes to yielding, however close together due instants are.
-const SPIN_MIN_WAIT: Duration = Duration::from_millis(50);
+/// A wait spends at most one part in SPIN_SHARE awake.
+const SPIN_SHARE: u32 = 50;
 
 /// A clock that starts at a chosen instant and advances with tokio's clock.
 ///
@@ -196,7 +192,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_system_clock_wait_ends_at_its_instant_not_before() {
-        // Long enough for the awake last stretch (SPIN_MIN_WAIT).
+        // Long enough for the whole awake stretch (SPIN_STRETCH × SPIN_SHARE).
         let deadline = Timestamp::from_micros(SystemClock.now().as_micros() + 80_000);
         tokio::time::timeout(Duration::from_secs(10), SystemClock.sleep_until(deadline))
             .await
