@@ -9,10 +9,10 @@
 //!   resumed laptop or virtual machine) does not delay due runs, and a clock step in either
 //!   direction ends the wait so that the engine re-reads the time. Elsewhere, or where the
 //!   timer is refused, it is a tokio sleep whose last two milliseconds an OS sleep on a
-//!   blocking-pool thread makes precise. The last fiftieth of a wait, at most a millisecond, the
-//!   runtime's worker spends awake, yielding to its other tasks: a run starts tens of
-//!   microseconds after its due instant, not the hundreds that waking a parked worker can
-//!   take on a busy or virtual machine.
+//!   blocking-pool thread makes precise. The last fiftieth of a wait, at most a
+//!   millisecond, the runtime's worker spends awake, yielding to its other tasks: a run
+//!   starts microseconds after its due instant, not the hundreds that waking a parked
+//!   worker can take on a busy or virtual machine.
 //! * [`VirtualClock`]: a clock that starts at a chosen instant and advances with tokio's
 //!   clock. Under tokio's paused time (`#[tokio::test(start_paused = true)]`) time only
 //!   moves when every task is waiting, and then jumps to the next timer: a week of

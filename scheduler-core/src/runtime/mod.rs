@@ -30,7 +30,8 @@ mod session;
 mod store;
 mod task;
 mod wakeups;
-// The one other module with unsafe code: two system calls that create and arm a timer.
+// With collect.rs, the one module with unsafe code: the system calls that create and arm a
+// timer.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod wall_timer;
