@@ -2,16 +2,16 @@
 //! parameters, calling the function, and turning what it returns into an outcome.
 //!
 //! What `#[task]` emits per function is kept to what only it knows: a small synchronous
-//! function that injects the parameters and calls the task function (boxing its future),
-//! and a [`TaskFn`] in its registration. The future that awaits the function and turns its value
-//! into an outcome is written here once and instantiated per return type, not per task: in
-//! a crate with a thousand tasks, an async wrapper emitted per task was most of the build
-//! time (see the compile-cost scenario in `bench/`).
+//! function that injects the parameters and calls the task function, registered as a plain
+//! function pointer ([`AsyncCall`] or [`BlockingCall`]). The future that awaits the
+//! function and turns its value into an outcome ([`finish_async`]) is written here once and
+//! instantiated per return type, not per task: in a crate with a thousand tasks, an async
+//! wrapper emitted per task was most of the build time (see the compile-cost scenario in
+//! `bench/`).
 //!
 //! Not public API: reached through `scheduler::__private`.
 
-use std::fmt::{self, Display};
-use std::marker::PhantomData;
+use std::fmt::Display;
 
 use super::clock::BoxFuture;
 use super::context::RunContext;
@@ -58,82 +58,38 @@ where
     }
 }
 
-/// A registered `async fn` task, as the runtime starts it.
-pub trait RegisteredAsync: Send + Sync + 'static {
-    /// The future of one run: injects the parameters, calls the function, awaits it.
-    fn start(&'static self, cx: RunContext) -> BoxFuture<'static, RunOutcome>;
+/// What the per-task call of an `async fn` task gives: the future of the whole run (the
+/// function's future, finished by [`finish_async`]), or the outcome of a parameter that
+/// could not be injected.
+pub type Started = Result<BoxFuture<'static, RunOutcome>, RunOutcome>;
+
+/// The per-task part of an `async fn` task, as `#[task]` emits it: injects the parameters
+/// from the run's context, calls the function, and hands its future to [`finish_async`].
+///
+/// A plain function pointer (no lifetime, no generic), so that the registration's
+/// `static` is cheap to check: a trait object there cost a tenth of the build of a crate
+/// of `#[task]` functions (see `bench/compile_floor.py`).
+pub type AsyncCall = fn(&RunContext) -> Started;
+
+/// The per-task part of a plain `fn` task: injects the parameters, calls the function and
+/// turns its value into an outcome with [`finish`].
+pub type BlockingCall = fn(&RunContext) -> RunOutcome;
+
+/// The future of one run of an `async fn` task: awaits the function's future and turns its
+/// value into an outcome. Instantiated per return type, not per task.
+///
+/// The function's future comes boxed but not pinned: pinning here, once per return type,
+/// spares each task an instance of `Box::pin` for its future's type.
+pub fn finish_async<R: 'static, K: Finish<R>>(
+    future: Box<dyn Future<Output = R> + Send>,
+) -> BoxFuture<'static, RunOutcome> {
+    let future = Box::into_pin(future);
+    Box::pin(async move { K::finish(future.await, None) })
 }
 
-/// A registered plain `fn` task, as the runtime runs it (on a thread or inline).
-pub trait RegisteredBlocking: Send + Sync + 'static {
-    /// One run: injects the parameters and calls the function.
-    fn run(&'static self, cx: RunContext) -> RunOutcome;
-}
-
-/// The per-task part of an `async fn` task: injects the parameters and calls the function,
-/// giving its future boxed, or the outcome of a parameter that could not be injected.
-pub type CallAsync<R> = fn(&RunContext) -> Result<BoxFuture<'static, R>, RunOutcome>;
-
-/// The per-task part of a plain `fn` task: injects the parameters and calls the function.
-pub type CallBlocking<R> = fn(&RunContext) -> Result<R, RunOutcome>;
-
-/// A task function: the per-task call, the codec of its value, and (`K`) how its value
-/// becomes an outcome. `C` is [`CallAsync`] or [`CallBlocking`].
-pub struct TaskFn<C, K> {
-    call: C,
-    codec: fn() -> Option<OutputCodec>,
-    finish: PhantomData<fn() -> K>,
-}
-
-impl<C, K> TaskFn<C, K> {
-    /// The task whose runs `call` starts, keeping values with `codec`.
-    pub const fn new(call: C, codec: fn() -> Option<OutputCodec>) -> Self {
-        TaskFn {
-            call,
-            codec,
-            finish: PhantomData,
-        }
-    }
-}
-
-impl<C, K> fmt::Debug for TaskFn<C, K> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskFn")
-            .field("call", &std::any::type_name::<C>())
-            .field("finish", &std::any::type_name::<K>())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<R: 'static, K: Finish<R>> RegisteredAsync for TaskFn<CallAsync<R>, K> {
-    fn start(&'static self, cx: RunContext) -> BoxFuture<'static, RunOutcome> {
-        Box::pin(run_async::<R, K>(cx, self.call, self.codec))
-    }
-}
-
-/// One run of an `async fn` task: instantiated per return type, not per task.
-async fn run_async<R, K: Finish<R>>(
-    cx: RunContext,
-    call: CallAsync<R>,
-    codec: fn() -> Option<OutputCodec>,
-) -> RunOutcome {
-    let future = match call(&cx) {
-        Ok(future) => future,
-        Err(outcome) => return outcome,
-    };
-    let value = future.await;
-    // The context lives as long as the run, as it would in the function's own frame.
-    drop(cx);
-    K::finish(value, codec())
-}
-
-impl<R: 'static, K: Finish<R>> RegisteredBlocking for TaskFn<CallBlocking<R>, K> {
-    fn run(&'static self, cx: RunContext) -> RunOutcome {
-        match (self.call)(&cx) {
-            Ok(value) => K::finish(value, (self.codec)()),
-            Err(outcome) => outcome,
-        }
-    }
+/// The outcome of a plain `fn` task's value. Instantiated per return type, not per task.
+pub fn finish<R, K: Finish<R>>(value: R) -> RunOutcome {
+    K::finish(value, None)
 }
 
 /// The codec of a task whose values stay in the scheduler's process: none is needed (a
@@ -152,25 +108,38 @@ mod tests {
         Ok(info.task)
     }
 
-    fn call_named(cx: &RunContext) -> Result<Result<String, std::io::Error>, RunOutcome> {
-        match RunInfo::from_context(cx, &ParamInfo { name: "info" }) {
-            Ok(info) => Ok(named(info)),
-            Err(error) => Err(inject_failed("info", error)),
-        }
+    async fn doubled(info: RunInfo) -> u64 {
+        info.run_id * 2
     }
 
-    fn call_unit(_cx: &RunContext) -> Result<(), RunOutcome> {
-        Ok(())
+    // What `#[task]` emits for `fn named(info: RunInfo) -> Result<String, io::Error>`.
+    fn call_named(cx: &RunContext) -> RunOutcome {
+        finish::<Result<String, std::io::Error>, ResultReturn>(named(
+            match RunInfo::from_context(cx, &ParamInfo { name: "info" }) {
+                Ok(info) => info,
+                Err(error) => return inject_failed("info", error),
+            },
+        ))
     }
 
-    #[test]
-    fn blocking_bodies_inject_and_keep_values() {
-        static NAMED: TaskFn<CallBlocking<Result<String, std::io::Error>>, ResultReturn> =
-            TaskFn::new(call_named, no_codec);
-        static UNIT: TaskFn<CallBlocking<()>, ValueReturn> = TaskFn::new(call_unit, no_codec);
-        let cx = RunContext::new(RunState {
+    // ... and for `async fn doubled(info: RunInfo) -> u64`.
+    fn call_doubled(cx: &RunContext) -> Started {
+        Ok(finish_async::<u64, ValueReturn>(Box::new(doubled(
+            match RunInfo::from_context(cx, &ParamInfo { name: "info" }) {
+                Ok(info) => info,
+                Err(error) => return Err(inject_failed("info", error)),
+            },
+        ))))
+    }
+
+    fn call_unit(_cx: &RunContext) -> RunOutcome {
+        finish::<(), ValueReturn>(())
+    }
+
+    fn context() -> RunContext {
+        RunContext::new(RunState {
             task: "report".into(),
-            run_id: 1,
+            run_id: 21,
             started: crate::time::Timestamp::from_micros(0),
             session: None,
             params: Default::default(),
@@ -178,18 +147,35 @@ mod tests {
             payload: None,
             termination: TerminationFlag::new(),
             decoders: Default::default(),
-        });
-        let RunOutcome::Success(Some(out)) = (&NAMED as &dyn RegisteredBlocking).run(cx.clone())
-        else {
+        })
+    }
+
+    #[test]
+    fn blocking_bodies_inject_and_keep_values() {
+        const NAMED: BlockingCall = call_named;
+        const UNIT: BlockingCall = call_unit;
+        let RunOutcome::Success(Some(out)) = NAMED(&context()) else {
             panic!("expected a kept value");
         };
         assert_eq!(
             out.value().unwrap().downcast_ref::<String>().unwrap(),
             "report"
         );
-        assert!(matches!(
-            (&UNIT as &dyn RegisteredBlocking).run(cx),
-            RunOutcome::Success(None)
-        ));
+        assert!(matches!(UNIT(&context()), RunOutcome::Success(None)));
+    }
+
+    #[test]
+    fn async_bodies_inject_and_keep_values() {
+        const DOUBLED: AsyncCall = call_doubled;
+        let Ok(future) = DOUBLED(&context()) else {
+            panic!("the parameter should be injected");
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let RunOutcome::Success(Some(out)) = runtime.block_on(future) else {
+            panic!("expected a kept value");
+        };
+        assert_eq!(out.value().unwrap().downcast_ref::<u64>(), Some(&42));
     }
 }

@@ -125,6 +125,16 @@ impl RunOutcome {
             RunOutcome::Failure(m) | RunOutcome::Terminated(m) | RunOutcome::Inaction(m) => Some(m),
         }
     }
+
+    /// The same outcome, whose kept value (if any) is written as JSON with `codec`.
+    pub(crate) fn with_output_codec(self, codec: OutputCodec) -> Self {
+        match self {
+            RunOutcome::Success(Some(output)) => {
+                RunOutcome::Success(Some(output.with_codec(Some(codec))))
+            }
+            other => other,
+        }
+    }
 }
 
 /// The error a task returns when it stops because its termination flag was set; the run

@@ -8,8 +8,8 @@ use super::outcome::OutputCodec;
 use super::registry::TaskMarker;
 
 pub use super::handler::{
-    CallAsync, CallBlocking, RegisteredAsync, RegisteredBlocking, ResultReturn, TaskFn,
-    ValueReturn, inject_failed, no_codec,
+    AsyncCall, BlockingCall, ResultReturn, Started, ValueReturn, finish, finish_async,
+    inject_failed, no_codec,
 };
 
 /// The child-process codecs of a task that runs in the scheduler's process, or has no

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use crate::condition::Condition;
 use crate::condition::codec::CheckedCondition;
 
-use super::handler::{RegisteredAsync, RegisteredBlocking};
-use super::outcome::OutputCodec;
+use super::handler::{AsyncCall, BlockingCall};
+use super::outcome::{OutputCodec, RunOutcome};
 use super::task::{Execution, Need, Origin, TaskBody, TaskSpec, Timeout};
 
 /// The type-level identity of a `#[task]` function: `#[task] fn get_data() -> Rows`
@@ -29,14 +29,14 @@ pub trait TaskMarker: 'static {
     type Output: Send + Sync + 'static;
 }
 
-/// A task body as registered by `#[task]`: the function with its parameter types, as a
-/// `static` of the generic glue in [`handler`](super::handler).
+/// A task body as registered by `#[task]`: the function that injects the parameters and
+/// calls the task function (see [`handler`](super::handler)).
 #[derive(Clone, Copy)]
 pub enum RegisteredBody {
     /// An `async fn`.
-    Async(&'static dyn RegisteredAsync),
+    Async(AsyncCall),
     /// A `fn`.
-    Blocking(&'static dyn RegisteredBlocking),
+    Blocking(BlockingCall),
 }
 
 impl fmt::Debug for RegisteredBody {
@@ -116,7 +116,7 @@ impl TaskDef {
         permanent: false,
         on_startup: false,
         on_shutdown: false,
-        body: RegisteredBody::Blocking(&NO_BODY),
+        body: RegisteredBody::Blocking(|_| RunOutcome::Success(None)),
         needs: &[],
         output_codec: super::handler::no_codec,
         child_codecs: super::private::no_child_codecs,
@@ -126,10 +126,10 @@ impl TaskDef {
     };
 }
 
-static NO_BODY: super::handler::TaskFn<
-    super::handler::CallBlocking<()>,
-    super::handler::ValueReturn,
-> = super::handler::TaskFn::new(|_| Ok(()), super::handler::no_codec);
+/// The future of a run of an `async fn` task, or of its parameter's failure.
+fn started(started: super::handler::Started) -> super::clock::BoxFuture<'static, RunOutcome> {
+    started.unwrap_or_else(|outcome| Box::pin(std::future::ready(outcome)))
+}
 
 /// A session parameter registered by `#[param]`: a function evaluated whenever a run
 /// needs the parameter.
@@ -202,9 +202,25 @@ impl TaskDef {
         &'static self,
         decoded: &mut HashMap<&'static str, Condition>,
     ) -> Result<TaskSpec, VersionSkew> {
-        let body = match self.body {
-            RegisteredBody::Async(body) => TaskBody::Async(Arc::new(move |cx| body.start(cx))),
-            RegisteredBody::Blocking(body) => TaskBody::Blocking(Arc::new(move |cx| body.run(cx))),
+        // A value that crosses from a child process carries its JSON codec (only tasks
+        // with `execution = "process"` have one): attached here, once per task, rather
+        // than passed by every task's generated call.
+        let codec = (self.output_codec)();
+        let body = match (self.body, codec) {
+            (RegisteredBody::Async(call), None) => {
+                TaskBody::Async(Arc::new(move |cx| started(call(&cx))))
+            }
+            (RegisteredBody::Async(call), Some(codec)) => TaskBody::Async(Arc::new(move |cx| {
+                let run = started(call(&cx));
+                Box::pin(async move { run.await.with_output_codec(codec) })
+            })),
+            (RegisteredBody::Blocking(call), codec) => TaskBody::Blocking(Arc::new(move |cx| {
+                let outcome = call(&cx);
+                match codec {
+                    Some(codec) => outcome.with_output_codec(codec),
+                    None => outcome,
+                }
+            })),
         };
         let mut spec = TaskSpec::new(self.name, body);
         if let Some(c) = self.condition {

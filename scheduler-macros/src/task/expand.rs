@@ -1,6 +1,7 @@
 //! Code generated for a checked `#[task]`: the marker type beside the function, and, in a
-//! `const _: () = { ... }` block, a static of the runtime's generic glue naming the function
-//! and its parameter types, the JSON codec of the return type, and the registration.
+//! `const _: () = { ... }` block, the function that injects the parameters and calls the
+//! task function, and the registration (a `static` definition holding that function as a
+//! plain function pointer).
 //!
 //! Everything that can be generic lives in the runtime (`handler`), so that a crate with
 //! many tasks type-checks the glue once; what is emitted here is kept to what only the
@@ -54,20 +55,23 @@ pub(super) fn registration(
     };
     // Each parameter injected where it is written: a type that cannot be injected is
     // reported at the parameter, by `FromContext`'s own message (once: the same error for
-    // `NEED` below has the same span and text).
+    // `NEED` below has the same span and text). A parameter that cannot be injected ends
+    // the run as failed, before the function is called.
     let values = sig.params.iter().map(|p| {
         let (ty, pname) = (&p.ty, &p.name);
+        let failed = quote! { ::scheduler::__private::inject_failed(#pname, error) };
+        let failed = if sig.is_async {
+            quote! { ::core::result::Result::Err(#failed) }
+        } else {
+            failed
+        };
         quote_spanned! {ty.span()=>
             match <#ty as ::scheduler::__private::FromContext>::from_context(
                 __scheduler_cx,
                 &::scheduler::__private::ParamInfo { name: #pname },
             ) {
                 ::core::result::Result::Ok(value) => value,
-                ::core::result::Result::Err(error) => {
-                    return ::core::result::Result::Err(
-                        ::scheduler::__private::inject_failed(#pname, error),
-                    );
-                }
+                ::core::result::Result::Err(error) => return #failed,
             }
         }
     });
@@ -81,20 +85,21 @@ pub(super) fn registration(
         quote! { ::scheduler::__private::ValueReturn }
     };
     // Per task, one small synchronous function injects and calls; awaiting the function
-    // and keeping its value is generic code in the runtime, compiled per return type.
-    let (call, call_type, body_variant) = if sig.is_async {
+    // and keeping its value is generic code in the runtime, compiled per return type. The
+    // registration holds it as a plain function pointer: a trait object there, or a
+    // future pinned here rather than in `finish_async`, each cost about 5 % of the build
+    // of a crate of many tasks (bench/compile_floor.py).
+    let (call, body_variant) = if sig.is_async {
         (
             quote! {
                 fn __scheduler_call(
                     __scheduler_cx: &::scheduler::__private::RunContext,
-                ) -> ::core::result::Result<
-                    ::scheduler::__private::BoxFuture<'static, #returned>,
-                    ::scheduler::__private::RunOutcome,
-                > {
-                    ::core::result::Result::Ok(::std::boxed::Box::pin(#ident(#(#values),*)))
+                ) -> ::scheduler::__private::Started {
+                    ::core::result::Result::Ok(::scheduler::__private::finish_async::<#returned, #finish>(
+                        ::std::boxed::Box::new(#ident(#(#values),*)),
+                    ))
                 }
             },
-            quote! { CallAsync },
             quote!(Async),
         )
     } else {
@@ -102,11 +107,10 @@ pub(super) fn registration(
             quote! {
                 fn __scheduler_call(
                     __scheduler_cx: &::scheduler::__private::RunContext,
-                ) -> ::core::result::Result<#returned, ::scheduler::__private::RunOutcome> {
-                    ::core::result::Result::Ok(#ident(#(#values),*))
+                ) -> ::scheduler::__private::RunOutcome {
+                    ::scheduler::__private::finish::<#returned, #finish>(#ident(#(#values),*))
                 }
             },
-            quote! { CallBlocking },
             quote!(Blocking),
         )
     };
@@ -185,11 +189,6 @@ pub(super) fn registration(
             });
         }
     }
-    let codec = if in_process {
-        quote_spanned! {sig.output_span=> ::scheduler::__private::process_codec::<#output> }
-    } else {
-        quote! { ::scheduler::__private::no_codec }
-    };
     quote! {
         const _: () = {
             #call
@@ -197,12 +196,7 @@ pub(super) fn registration(
             ::scheduler::__private::register_task! {
                 ::scheduler::__private::TaskDef {
                     name: #name,
-                    body: ::scheduler::__private::RegisteredBody::#body_variant(
-                        &::scheduler::__private::TaskFn::<
-                            ::scheduler::__private::#call_type<#returned>,
-                            #finish,
-                        >::new(__scheduler_call, #codec),
-                    ),
+                    body: ::scheduler::__private::RegisteredBody::#body_variant(__scheduler_call),
                     #(#fields)*
                     module: ::core::module_path!(),
                     file: ::core::file!(),
