@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where the compile cost of `#[task]` goes, and the least that typed registration costs.
 
-    python3 bench/compile_floor.py               # 200 tasks, about 4 minutes (more if the dependencies are not built)
+    python3 bench/compile_floor.py               # 200 tasks, about 5 minutes (more if the dependencies are not built)
     python3 bench/compile_floor.py --tasks 100
 
 The compile-cost scenario of bench/run.py compares a crate of `#[task]` functions with the
@@ -19,11 +19,14 @@ incremental directory), counting the instructions rustc executes with valgrind:
 * `floor`: the same, with each task's definition cut down to its name and the address of
   its call function: the marker type, the call function that injects the parameters and
   boxes the future, and one static per task, the least any typed registration emits;
-* `floor, untyped producer`: the floor, with each `Return<task>` parameter replaced by an
-  `Arc<u32>` (every generated task returns a `u32`) read from the run context by the
-  producer's name. This is what remains when a
+* `expanded, untyped producer` and `floor, untyped producer`: the same, with each
+  `Return<task>` parameter replaced by an `Arc<u32>` (every generated task returns a
+  `u32`) read from the run context by the producer's name. This is what remains when a
   returned value does not carry the producing task in its type (which would give up
   `Return<get_data>` as a type, see README.md, *Compile cost*).
+
+Each build is also timed without valgrind (the same rustc command, a full build, median of
+`--reps`), taking turns between the variants.
 
 The variants are built from the expansion by text substitution; when a substitution no
 longer finds what `#[task]` emits, the script stops and says which.
@@ -36,9 +39,11 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -129,8 +134,14 @@ def floor(expanded: str) -> str:
 
 
 def untyped_producer(text: str) -> str:
-    """`Return<task>` parameters as `Arc<u32>`, read from the run context by name."""
+    """`Return<task>` parameters as `Arc<u32>`, read from the run context by name (and,
+    where the definition lists what parameters need, the producer named there)."""
     text = sub(r"\((\w+): Return<(\w+)>\)", r"(\1: ::std::sync::Arc<u32>)", text, "Return<task> parameter")
+    text = re.sub(
+        r"<Return<(\w+)>\s+as\s+::scheduler::__private::FromContext>::NEED",
+        r'::core::option::Option::Some(::scheduler::__private::Need::Return("\1"))',
+        text,
+    )
     return sub(
         r'<Return<(\w+)>\s+as\s+::scheduler::__private::FromContext>::from_context\(__scheduler_cx,\s+&::scheduler::__private::ParamInfo \{ name: "\w+" \}\)',
         r'__scheduler_cx.returned_by::<u32>("\1")',
@@ -148,43 +159,71 @@ def with_runtime(plain: str) -> str:
     )
 
 
+def rustc_argv(command: dict, source: Path | None, scratch: str) -> list[str]:
+    """The recorded rustc command, compiling `source` (the crate's own source when None)
+    into `scratch`, with a fresh incremental directory."""
+    argv = list(command["argv"])
+    fixed = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if source is not None and arg == "src/main.rs":
+            arg = str(source)
+        elif arg.startswith("--error-format") or arg.startswith("--json"):
+            continue  # human-readable errors, should a variant not compile
+        elif arg == "--out-dir":
+            fixed += [arg, scratch]
+            skip = True
+            continue
+        elif arg == "-C" and argv[i + 1].startswith("incremental="):
+            fixed += ["-C", f"incremental={scratch}/incremental"]
+            skip = True
+            continue
+        fixed.append(arg)
+    return fixed
+
+
+def rustc_env(command: dict) -> dict:
+    env = dict(os.environ, **command["env"], RUSTC_BOOTSTRAP="1")
+    # Outside cargo the recorded jobserver descriptors are closed; rustc then makes its own
+    # with one token per core, as cargo's would be on this machine.
+    env.pop("CARGO_MAKEFLAGS", None)
+    return env
+
+
 def instructions(command: dict, source: Path | None) -> float:
     """Billions of instructions rustc executes to compile `source` (the crate's own source
     when None) with the recorded command, under valgrind."""
-    argv = list(command["argv"])
     with tempfile.TemporaryDirectory(dir=WORK) as scratch:
         out = Path(scratch) / "cachegrind.out"
-        fixed = []
-        skip = False
-        for i, arg in enumerate(argv):
-            if skip:
-                skip = False
-                continue
-            if source is not None and arg == "src/main.rs":
-                arg = str(source)
-            elif arg.startswith("--error-format") or arg.startswith("--json"):
-                continue  # human-readable errors, should a variant not compile
-            elif arg == "--out-dir":
-                fixed += [arg, scratch]
-                skip = True
-                continue
-            elif arg == "-C" and argv[i + 1].startswith("incremental="):
-                fixed += ["-C", f"incremental={scratch}/incremental"]
-                skip = True
-                continue
-            fixed.append(arg)
-        env = dict(os.environ, **command["env"], RUSTC_BOOTSTRAP="1")
         cachegrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}", "--log-file=/dev/null"]
-        result = subprocess.run([*cachegrind, *fixed], cwd=command["cwd"], env=env, capture_output=True, text=True)
+        argv = rustc_argv(command, source, scratch)
+        result = subprocess.run([*cachegrind, *argv], cwd=command["cwd"], env=rustc_env(command), capture_output=True, text=True)
         if result.returncode != 0:
             raise SystemExit(f"rustc failed on {source or 'the crate'}:\n{result.stderr[-4000:]}")
         summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
         return int(summary.split()[1]) / 1e9
 
 
+def wall(command: dict, source: Path | None, reps: int) -> float:
+    """Median seconds of `reps` runs of the same rustc command, without valgrind (a full
+    build each time: a fresh output and incremental directory)."""
+    times = []
+    for _ in range(reps):
+        with tempfile.TemporaryDirectory(dir=WORK) as scratch:
+            argv = rustc_argv(command, source, scratch)
+            started = time.monotonic()
+            subprocess.run(argv, cwd=command["cwd"], env=rustc_env(command), check=True, capture_output=True)
+            times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=run.COMPILE_IR_TASKS, help="functions per crate (default %(default)s)")
+    parser.add_argument("--reps", type=int, default=3, help="timed builds of each variant, without valgrind (default %(default)s)")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         print("valgrind not found: instructions cannot be counted", file=sys.stderr)
@@ -200,33 +239,45 @@ def main() -> int:
     commands = {kind: record_command(crate, target) for kind, crate in crates.items()}
     try:
         expanded = expand(commands["tasks"])
-        variants = {"expanded": expanded, "floor": floor(expanded)}
+        variants = {"expanded": expanded, "expanded, untyped producer": untyped_producer(expanded)}
+        variants["floor"] = floor(expanded)
         variants["floor, untyped producer"] = untyped_producer(variants["floor"])
     except ExpansionChanged as e:
         print(f"{e}: update the substitutions in {Path(__file__).name}", file=sys.stderr)
         return 1
-    counts = {"plain": instructions(commands["plain"], None)}
-    print(f"  plain: {counts['plain']:.3f} G", flush=True)
     once = WORK / "plain_run.rs"
     once.write_text(with_runtime((crates["plain"] / "src" / "main.rs").read_text()))
-    counts["plain + run()"] = instructions(commands["tasks"], once)
-    counts["#[task]"] = instructions(commands["tasks"], None)
-    print(f"  plain + run(): {counts['plain + run()']:.3f} G\n  #[task]: {counts['#[task]']:.3f} G", flush=True)
+    builds = {
+        "plain": (commands["plain"], None),
+        "plain + run()": (commands["tasks"], once),
+        "#[task]": (commands["tasks"], None),
+    }
     for name, text in variants.items():
         source = WORK / f"{re.sub(r'[^a-z]+', '_', name)}.rs"
         source.write_text(text)
-        counts[name] = instructions(commands["tasks"], source)
+        builds[name] = (commands["tasks"], source)
+    counts = {}
+    for name, (command, source) in builds.items():
+        counts[name] = instructions(command, source)
         print(f"  {name}: {counts[name]:.3f} G", flush=True)
-    plain = counts["plain"]
-    print(f"\nrustc instructions, full debug build of {args.tasks} functions (valgrind)\n")
-    print("| build | instructions (G) | × plain |\n|---|---:|---:|")
+    # Timed after all the valgrind runs, taking turns, so that a slow spell of the machine
+    # does not fall on one variant only.
+    times: dict[str, list[float]] = {name: [] for name in builds}
+    for _ in range(args.reps):
+        for name, (command, source) in builds.items():
+            times[name].append(wall(command, source, 1))
+    seconds = {name: statistics.median(t) for name, t in times.items()}
+    plain, plain_s = counts["plain"], seconds["plain"]
+    print(f"\nrustc, full debug build of {args.tasks} functions: instructions (valgrind) and wall time (median of {args.reps})\n")
+    print("| build | instructions (G) | × plain | wall (s) | × plain |\n|---|---:|---:|---:|---:|")
     for name, count in counts.items():
-        print(f"| {name} | {count:.2f} | {count / plain:.2f} |")
+        print(f"| {name} | {count:.2f} | {count / plain:.2f} | {seconds[name]:.2f} | {seconds[name] / plain_s:.2f} |")
     print(
         f"\nonce per program (the runtime's entry and generic code): {counts['plain + run()'] - plain:.2f} G; "
         f"macro expansion: {counts['#[task]'] - counts['expanded']:.2f} G; the definitions' content: "
         f"{counts['expanded'] - counts['floor']:.2f} G; the producer in `Return<task>`'s type: "
-        f"{counts['floor'] - counts['floor, untyped producer']:.2f} G"
+        f"{counts['expanded'] - counts['expanded, untyped producer']:.2f} G "
+        f"({counts['floor'] - counts['floor, untyped producer']:.2f} G in the floor)"
     )
     return 0
 
