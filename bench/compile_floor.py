@@ -18,12 +18,7 @@ incremental directory), counting the instructions rustc executes with valgrind:
 * `expanded`: the code `#[task]` emits, compiled directly (without running the macro);
 * `floor`: the same, with each task's definition cut down to its name and the address of
   its call function: the marker type, the call function that injects the parameters and
-  boxes the future, and one static per task, the least any typed registration emits;
-* `expanded, untyped producer` and `floor, untyped producer`: the same, with each
-  `Return<task>` parameter replaced by an `Arc<u32>` (every generated task returns a
-  `u32`) read from the run context by the producer's name. This is what remains when a
-  returned value does not carry the producing task in its type (which would give up
-  `Return<get_data>` as a type, see README.md, *Compile cost*).
+  boxes the future, and one static per task, the least any typed registration emits.
 
 Each build is also timed without valgrind (the same rustc command, a full build, median of
 `--reps`), taking turns between the variants.
@@ -133,23 +128,6 @@ def floor(expanded: str) -> str:
     return text + "\npub struct FloorDef {\n    name: &'static str,\n    call: *const (),\n}\nunsafe impl Sync for FloorDef {}\n"
 
 
-def untyped_producer(text: str) -> str:
-    """`Return<task>` parameters as `Arc<u32>`, read from the run context by name (and,
-    where the definition lists what parameters need, the producer named there)."""
-    text = sub(r"\((\w+): Return<(\w+)>\)", r"(\1: ::std::sync::Arc<u32>)", text, "Return<task> parameter")
-    text = re.sub(
-        r"<Return<(\w+)>\s+as\s+::scheduler::__private::FromContext>::NEED",
-        r'::core::option::Option::Some(::scheduler::__private::Need::Return("\1"))',
-        text,
-    )
-    return sub(
-        r'<Return<(\w+)>\s+as\s+::scheduler::__private::FromContext>::from_context\(__scheduler_cx,\s+&::scheduler::__private::ParamInfo \{ name: "\w+" \}\)',
-        r'__scheduler_cx.returned_by::<u32>("\1")',
-        text,
-        "injection of a Return<task>",
-    )
-
-
 def with_runtime(plain: str) -> str:
     """The plain crate's source, whose `main` also starts the scheduler with one task."""
     text = sub(r"^fn main\(\) \{", "fn plain_main() {", plain, "plain main", flags=re.M)
@@ -239,9 +217,7 @@ def main() -> int:
     commands = {kind: record_command(crate, target) for kind, crate in crates.items()}
     try:
         expanded = expand(commands["tasks"])
-        variants = {"expanded": expanded, "expanded, untyped producer": untyped_producer(expanded)}
-        variants["floor"] = floor(expanded)
-        variants["floor, untyped producer"] = untyped_producer(variants["floor"])
+        variants = {"expanded": expanded, "floor": floor(expanded)}
     except ExpansionChanged as e:
         print(f"{e}: update the substitutions in {Path(__file__).name}", file=sys.stderr)
         return 1
@@ -275,9 +251,7 @@ def main() -> int:
     print(
         f"\nonce per program (the runtime's entry and generic code): {counts['plain + run()'] - plain:.2f} G; "
         f"macro expansion: {counts['#[task]'] - counts['expanded']:.2f} G; the definitions' content: "
-        f"{counts['expanded'] - counts['floor']:.2f} G; the producer in `Return<task>`'s type: "
-        f"{counts['expanded'] - counts['expanded, untyped producer']:.2f} G "
-        f"({counts['floor'] - counts['floor, untyped producer']:.2f} G in the floor)"
+        f"{counts['expanded'] - counts['floor']:.2f} G"
     )
     return 0
 

@@ -68,6 +68,13 @@ fn before_upstream(value: Return<never_ran>) {
     let _ = value;
 }
 
+#[task("every 1 hour")]
+fn optional_upstream(value: Option<Return<never_ran>>, seen: Arg<Mutex<Vec<String>>>) {
+    seen.lock()
+        .unwrap()
+        .push(format!("optional upstream: {:?}", value.map(|v| *v)));
+}
+
 #[task]
 fn never_ran() -> u8 {
     7
@@ -100,6 +107,7 @@ async fn every_kind_of_parameter() {
             "wrong_type",
             "optional_parameter",
             "before_upstream",
+            "optional_upstream",
             "never_ran",
             "process_order",
         ])
@@ -146,6 +154,11 @@ async fn every_kind_of_parameter() {
         "{seen:?}"
     );
     assert!(seen.contains(&"optional: None".to_owned()), "{seen:?}");
+    // An optional value of a task that has not returned one yet is `None`, not a failure.
+    assert!(
+        seen.contains(&"optional upstream: None".to_owned()),
+        "{seen:?}"
+    );
     assert!(seen.contains(&"order 7: tea+scones".to_owned()), "{seen:?}");
 
     let message = |task: &str| {

@@ -70,9 +70,10 @@ pub use scheduler_core::log::{Action, History, LogRecord, MemoryLog};
 pub use scheduler_core::runtime::{
     Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, Env, Execution,
     FromContext, Inaction, InjectError, LogStore, MemoryStore, ParamInfo, Payload, RestartMode,
-    Return, RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder, SchedulerError,
-    Session, SessionError, StartupError, StartupProblem, StoreError, SystemClock, Task, TaskMarker,
-    TaskSpec, TaskSummary, Terminated, TerminationFlag, This, Timeout, VirtualClock,
+    Return, Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder,
+    SchedulerError, Session, SessionError, StartupError, StartupProblem, StoreError, SystemClock,
+    Task, TaskMarker, TaskSpec, TaskSummary, Terminated, TerminationFlag, This, Timeout,
+    VirtualClock,
 };
 pub use scheduler_core::time::{Timestamp, Tz};
 
@@ -142,6 +143,7 @@ pub use scheduler_macros::condition;
 /// Beside the function, the macro defines a type of the same name (`get_data`) that
 /// [`Return<get_data>`](Return) and [`Task<get_data>`](Task) name; `Return<get_data>`
 /// holds the value `get_data` returned, with its real type. A typo is a compile error.
+/// `Return<...>` is read where it is written in the parameter list (see [`Return`]).
 ///
 /// The task is registered where it is written: the scheduler finds every `#[task]` of every
 /// module, and of every library crate linked into the program, with no list to keep (a

@@ -1,9 +1,11 @@
 //! Parameters of `#[task]` functions: each parameter's type says where its value comes
-//! from, through one trait, [`FromContext`].
+//! from, through one trait, [`FromContext`]; `Return<task>`, whose value comes from the
+//! task named in the type, through [`FromProducer`], with the name that `#[task]` reads
+//! in the parameter list.
 //!
 //! | type | value |
 //! |---|---|
-//! | [`Return<task>`](Return) | the last value the task `task` returned, typed by that task's return type |
+//! | [`Return<task>`](Return) | the last value the task `task` returned, typed by that task's return type (written in the parameter list, see [`Return`]) |
 //! | [`Arg<T>`](Arg) | the session parameter named like the function parameter |
 //! | [`Payload<T>`](Payload) | the payload of a run requested with `Session::run_with` |
 //! | [`Env<T>`](Env) | the environment variable named like the parameter, upper-cased, parsed |
@@ -138,7 +140,7 @@ impl InjectError {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be injected into a `#[task]` function",
     label = "not injectable",
-    note = "parameters of a task are `Return<task>`, `Arg<T>`, `Payload<T>`, `Env<T>`, `Session`, `Task`, `TerminationFlag`, `RunInfo`, or `Option` of one of them",
+    note = "parameters of a task are `Return<task>` (written as such, not through an alias), `Arg<T>`, `Payload<T>`, `Env<T>`, `Session`, `Task`, `TerminationFlag`, `RunInfo`, or `Option` of one of them",
     note = "to inject a type of your own, implement `scheduler::FromContext` for it"
 )]
 pub trait FromContext: Sized + Send + 'static {
@@ -150,63 +152,104 @@ pub trait FromContext: Sized + Send + 'static {
     const NEED: Option<Need> = None;
 }
 
-/// The last value the task `M` returned; `Return<get_data>` is typed by `get_data`'s
-/// return type (the `Ok` type for a `Result`).
+/// The last value the task `M` returned: `Return<get_data>` is typed by `get_data`'s
+/// return type (the `Ok` type for a `Result`), as a [`Returned`] of that type.
+///
+/// `#[task]` reads the producer's name where the parameter's type is written, so write it
+/// in the parameter list itself: `Return<get_data>` or `Option<Return<get_data>>`, not a
+/// type alias of your own for it.
+///
+/// Why an alias: the value's type is all the runtime needs, so that every task reading a
+/// `Vec<f64>` shares one `Returned<Vec<f64>>`, whose injection, `Deref` and drop are
+/// compiled once, not once per producing task. In the compile-cost scenario of `bench/`
+/// (1,000 tasks, half of them reading a value), a type per producer was 8 % of rustc's
+/// instructions and 15 % of a debug build's time.
+pub type Return<M> = Returned<<M as TaskMarker>::Output>;
+
+/// A value a task returned, as a `#[task]` function receives it through
+/// [`Return<task>`](Return).
 ///
 /// It dereferences to the value; [`into_inner`](Self::into_inner) takes it out.
-pub struct Return<M: TaskMarker> {
-    value: Arc<M::Output>,
+pub struct Returned<T> {
+    value: Arc<T>,
 }
 
-impl<M: TaskMarker> Return<M> {
+impl<T> Returned<T> {
     /// The value, cloned if another holder shares it.
-    pub fn into_inner(self) -> M::Output
+    pub fn into_inner(self) -> T
     where
-        M::Output: Clone,
+        T: Clone,
     {
         Arc::unwrap_or_clone(self.value)
     }
 
     /// The shared value.
-    pub fn into_arc(self) -> Arc<M::Output> {
+    pub fn into_arc(self) -> Arc<T> {
         self.value
     }
 }
 
-impl<M: TaskMarker> Deref for Return<M> {
-    type Target = M::Output;
+impl<T> Deref for Returned<T> {
+    type Target = T;
 
-    // `always`, even in debug builds: this is compiled once per task whose value is read,
-    // and inlined it is one function less for rustc to emit per reading task (1.4 % of a
-    // build of 200 tasks, with `from_context` below).
-    #[inline(always)]
-    fn deref(&self) -> &M::Output {
+    fn deref(&self) -> &T {
         &self.value
     }
 }
 
-impl<M: TaskMarker> fmt::Debug for Return<M>
-where
-    M::Output: fmt::Debug,
-{
+impl<T: fmt::Debug> fmt::Debug for Returned<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Return").field(&self.value).finish()
     }
 }
 
-impl<M: TaskMarker> FromContext for Return<M> {
-    // `always`: see `deref` above.
-    #[inline(always)]
-    fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
-        // A `match`, not `map` with a closure: this is instantiated for every task whose
-        // value is injected, and each closure is one more function to compile.
-        match cx.returned_by::<M::Output>(M::NAME) {
-            Ok(value) => Ok(Return { value }),
+/// A parameter that reads the value of a task named where its type is written:
+/// `Return<task>` or `Option<Return<task>>`. `#[task]` passes the name; not public API.
+#[doc(hidden)]
+pub trait FromProducer: Sized {
+    /// The value for one run, returned last by the task `producer`.
+    fn from_producer(cx: &RunContext, producer: &'static str) -> Result<Self, InjectError>;
+}
+
+impl<T: Send + Sync + 'static> FromProducer for Returned<T> {
+    fn from_producer(cx: &RunContext, producer: &'static str) -> Result<Self, InjectError> {
+        match cx.returned_by::<T>(producer) {
+            Ok(value) => Ok(Returned { value }),
             Err(e) => Err(e),
         }
     }
+}
 
-    const NEED: Option<Need> = Some(Need::Return(M::NAME));
+/// Where `Return<task>` reached `#[task]` through a type alias, the task's name is lost:
+/// this bound, which no type meets, makes that a compile error that says so.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "write `Return<task>` in the parameter list itself, not through a type alias",
+    label = "the task whose value this is cannot be read from here",
+    note = "`#[task]` reads the name of the producing task where `Return<task>` (or `Option<Return<task>>`) is written; an alias of it shows only the value's type"
+)]
+pub trait ReturnWrittenInParameterList {}
+
+impl<T: Send + Sync + 'static> FromContext for Returned<T>
+where
+    Returned<T>: ReturnWrittenInParameterList,
+{
+    fn from_context(_cx: &RunContext, param: &ParamInfo) -> Result<Self, InjectError> {
+        Err(InjectError::Other(format!(
+            "parameter `{}`: `Return<task>` must be written in the parameter list",
+            param.name
+        )))
+    }
+}
+
+impl<T: FromProducer> FromProducer for Option<T> {
+    fn from_producer(cx: &RunContext, producer: &'static str) -> Result<Self, InjectError> {
+        match T::from_producer(cx, producer) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_absence() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// The session parameter named like the function parameter: in

@@ -43,7 +43,7 @@ pub use context::{RunContext, TerminationFlag};
 pub use engine::EngineError;
 pub use exec::{decode_json, encode_json, serde_codec};
 pub use inject::{
-    Arg, Env, FromContext, InjectError, ParamInfo, Payload, Return, RunInfo, Task, This,
+    Arg, Env, FromContext, InjectError, ParamInfo, Payload, Return, Returned, RunInfo, Task, This,
 };
 pub use outcome::{
     DecodeFn, EncodeFn, Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated,

@@ -3,7 +3,7 @@
 
 use super::context::TerminationFlag;
 use super::exec::{decode_json, encode_json};
-use super::inject::{Arg, Env, Payload, Return, RunInfo};
+use super::inject::{Arg, Env, Payload, RunInfo};
 use super::outcome::OutputCodec;
 use super::registry::TaskMarker;
 
@@ -11,6 +11,7 @@ pub use super::handler::{
     AsyncCall, BlockingCall, ResultReturn, Started, ValueReturn, finish, finish_async,
     inject_failed, no_codec,
 };
+pub use super::inject::FromProducer;
 
 /// The child-process codecs of a task that runs in the scheduler's process, or has no
 /// parameters (shared, so that `#[task]` emits no function for them).
@@ -62,13 +63,31 @@ pub trait ChildParam {
     }
 }
 
-impl<M: TaskMarker> ChildParam for Return<M>
-where
-    M::Output: serde::Serialize + serde::de::DeserializeOwned,
-{
-    fn codec() -> Option<(&'static str, OutputCodec)> {
-        Some((M::NAME, M::Output::codec()))
+/// A value that a task with `execution = "process"` reads through `Return<task>`: it
+/// crosses to the child process as JSON.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read through `Return<...>` by a task with `execution = \"process\"`",
+    label = "must cross to the child process as JSON",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or run the reading task with another execution"
+)]
+pub trait CrossesToChild {
+    /// The codec that writes and reads the value.
+    fn codec() -> OutputCodec;
+}
+
+impl<T: CrossesProcesses> CrossesToChild for T {
+    fn codec() -> OutputCodec {
+        T::codec()
     }
+}
+
+/// How the value of the task `M` crosses to a child process whose task reads it
+/// (`Return<M>` in a task with `execution = "process"`).
+pub fn return_codec<M: TaskMarker>() -> Option<(&'static str, OutputCodec)>
+where
+    M::Output: CrossesToChild,
+{
+    Some((M::NAME, <M::Output as CrossesToChild>::codec()))
 }
 
 impl<T> ChildParam for Arg<T> {}

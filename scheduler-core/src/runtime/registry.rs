@@ -22,6 +22,11 @@ use super::task::{Execution, Need, Origin, TaskBody, TaskSpec, Timeout};
 /// The type-level identity of a `#[task]` function: `#[task] fn get_data() -> Rows`
 /// defines a type `get_data` (beside the function) implementing this trait, which is what
 /// `Return<get_data>` and `Task<get_data>` name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task",
+    label = "not a `#[task]` function",
+    note = "`Return<...>` and `Task<...>` name a function marked `#[task]`, by the function's name"
+)]
 pub trait TaskMarker: 'static {
     /// The task's name.
     const NAME: &'static str;

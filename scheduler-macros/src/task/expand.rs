@@ -56,7 +56,8 @@ pub(super) fn registration(
     // Each parameter injected where it is written: a type that cannot be injected is
     // reported at the parameter, by `FromContext`'s own message (once: the same error for
     // `NEED` below has the same span and text). A parameter that cannot be injected ends
-    // the run as failed, before the function is called.
+    // the run as failed, before the function is called. `Return<task>` reads the value of
+    // the task named in it, by name: its type names only the value's type.
     let values = sig.params.iter().map(|p| {
         let (ty, pname) = (&p.ty, &p.name);
         let failed = quote! { ::scheduler::__private::inject_failed(#pname, error) };
@@ -65,11 +66,22 @@ pub(super) fn registration(
         } else {
             failed
         };
+        let value = match &p.producer {
+            Some(task) => quote_spanned! {ty.span()=>
+                <#ty as ::scheduler::__private::FromProducer>::from_producer(
+                    __scheduler_cx,
+                    <#task as ::scheduler::__private::TaskMarker>::NAME,
+                )
+            },
+            None => quote_spanned! {ty.span()=>
+                <#ty as ::scheduler::__private::FromContext>::from_context(
+                    __scheduler_cx,
+                    &::scheduler::__private::ParamInfo { name: #pname },
+                )
+            },
+        };
         quote_spanned! {ty.span()=>
-            match <#ty as ::scheduler::__private::FromContext>::from_context(
-                __scheduler_cx,
-                &::scheduler::__private::ParamInfo { name: #pname },
-            ) {
+            match #value {
                 ::core::result::Result::Ok(value) => value,
                 ::core::result::Result::Err(error) => return #failed,
             }
@@ -77,7 +89,16 @@ pub(super) fn registration(
     });
     let needs = sig.params.iter().map(|p| {
         let ty = &p.ty;
-        quote_spanned! {ty.span()=> <#ty as ::scheduler::__private::FromContext>::NEED }
+        match &p.producer {
+            Some(task) => quote_spanned! {ty.span()=>
+                ::core::option::Option::Some(::scheduler::__private::Need::Return(
+                    <#task as ::scheduler::__private::TaskMarker>::NAME,
+                ))
+            },
+            None => {
+                quote_spanned! {ty.span()=> <#ty as ::scheduler::__private::FromContext>::NEED }
+            }
+        }
     });
     let finish = if sig.returns_result {
         quote! { ::scheduler::__private::ResultReturn }
@@ -173,8 +194,13 @@ pub(super) fn registration(
         if !sig.params.is_empty() {
             let each = sig.params.iter().map(|p| {
                 let ty = &p.ty;
-                quote_spanned! {ty.span()=>
-                    codecs.extend(<#ty as ::scheduler::__private::ChildParam>::codec());
+                match &p.producer {
+                    Some(task) => quote_spanned! {ty.span()=>
+                        codecs.extend(::scheduler::__private::return_codec::<#task>());
+                    },
+                    None => quote_spanned! {ty.span()=>
+                        codecs.extend(<#ty as ::scheduler::__private::ChildParam>::codec());
+                    },
                 }
             });
             fields.push(quote! {

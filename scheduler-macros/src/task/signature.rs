@@ -11,6 +11,9 @@ pub(crate) struct Param {
     /// The parameter's name (what `Arg<T>` and `Env<T>` look up).
     pub(crate) name: String,
     pub(crate) ty: Type,
+    /// For `Return<task>` (or `Option<Return<task>>`), the task: the value's type names
+    /// only what the task returns, so its name is taken from here.
+    pub(crate) producer: Option<Type>,
 }
 
 pub(crate) struct Signature {
@@ -48,6 +51,36 @@ fn type_text(ty: &Type) -> String {
         text = text.replace(from, to);
     }
     text
+}
+
+/// The single type argument of a path type whose last segment is `name`: `T` in
+/// `Option<T>` or `std::option::Option<T>`.
+fn argument_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let Type::Path(p) = ty else { return None };
+    if p.qself.is_some() {
+        return None;
+    }
+    let last = p.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match (args.args.len(), args.args.first()?) {
+        (1, GenericArgument::Type(t)) => Some(t),
+        _ => None,
+    }
+}
+
+/// The task in `Return<task>`, also inside any number of `Option`s. Recognised by how it
+/// is written, like `Result` below: `Return<task>` is an alias of a type that does not
+/// name the task (see `scheduler::Return`).
+fn producer_of(ty: &Type) -> Option<Type> {
+    match argument_of(ty, "Option") {
+        Some(inner) => producer_of(inner),
+        None => argument_of(ty, "Return").cloned(),
+    }
 }
 
 fn split_result(ty: &Type) -> Option<Type> {
@@ -125,6 +158,7 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
                 params.push(Param {
                     name,
                     ty: (*pt.ty).clone(),
+                    producer: producer_of(&pt.ty),
                 });
             }
         }

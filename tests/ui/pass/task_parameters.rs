@@ -20,6 +20,11 @@ fn transform(rows: Return<get_data>, factor: Arg<u32>, home: Env<String>) -> u32
     rows.0.iter().sum::<u32>() * *factor + home.len() as u32
 }
 
+#[task("after task 'transform'", execution = "process")]
+fn audit(rows: Option<Return<get_data>>, total: std::option::Option<scheduler::Return<transform>>) -> bool {
+    rows.is_some() && total.map(|t| *t > 0).unwrap_or(false)
+}
+
 #[task("after task 'transform'", name = "store-results", priority = 3)]
 async fn store(total: Return<transform>, session: Session, info: RunInfo) -> Result<(), String> {
     if *total == 0 {
@@ -63,6 +68,6 @@ fn main() {
     names.sort_unstable();
     assert_eq!(
         names,
-        ["get_data", "poll", "refund", "setup", "store-results", "teardown", "transform", "watch"]
+        ["audit", "get_data", "poll", "refund", "setup", "store-results", "teardown", "transform", "watch"]
     );
 }
