@@ -163,7 +163,7 @@ pub trait FromContext: Sized + Send + 'static {
 /// `Vec<f64>` shares one `Returned<Vec<f64>>`, whose injection, `Deref` and drop are
 /// compiled once, not once per producing task. In the compile-cost scenario of `bench/`
 /// (1,000 tasks, half of them reading a value), a type per producer was 8 % of rustc's
-/// instructions and 15 % of a debug build's time.
+/// instructions and 16 % of a debug build's time.
 pub type Return<M> = Returned<<M as TaskMarker>::Output>;
 
 /// A value a task returned, as a `#[task]` function receives it through
