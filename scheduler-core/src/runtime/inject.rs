@@ -221,13 +221,9 @@ impl<T: Send + Sync + 'static> FromProducer for Returned<T> {
 }
 
 /// Where `Return<task>` reached `#[task]` through a type alias, the task's name is lost:
-/// this bound, which no type meets, makes that a compile error that says so.
+/// this bound, which no type meets, makes that a compile error, whose help line names this
+/// trait (the message is `FromContext`'s, whose note says to write `Return<task>` as such).
 #[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "write `Return<task>` in the parameter list itself, not through a type alias",
-    label = "the task whose value this is cannot be read from here",
-    note = "`#[task]` reads the name of the producing task where `Return<task>` (or `Option<Return<task>>`) is written; an alias of it shows only the value's type"
-)]
 pub trait ReturnWrittenInParameterList {}
 
 impl<T: Send + Sync + 'static> FromContext for Returned<T>
