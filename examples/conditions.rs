@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use scheduler::prelude::*;
-use scheduler::{EvalContext, MemoryLog, Timestamp, Tz};
+use scheduler::{EvalContext, LogIndex, Timestamp, Tz};
 
 const TOUR: &[&str] = &[
     "daily between 07:00 and 10:00 & after task 'get_data' succeeded",
@@ -39,7 +39,7 @@ fn explain(text: &str, zone: Tz) -> bool {
         }
     };
     println!("  canonical:   {condition}");
-    let log = MemoryLog::new();
+    let log = LogIndex::new();
     let cx = EvalContext::new(&log).owner("example").zone(zone);
     let now = Timestamp::from(Utc::now());
     match condition.evaluate(&cx, now) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use scheduler::prelude::*;
-use scheduler::{Action, EvalContext, MemoryLog, Timestamp};
+use scheduler::{Action, EvalContext, LogIndex, Timestamp};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +118,7 @@ fn rocketry_api_vectors() {
         };
         let reparsed: Condition = condition.to_string().parse().unwrap();
         assert_eq!(reparsed, condition, "{} does not round-trip", case.api);
-        let mut log = MemoryLog::new();
+        let mut log = LogIndex::new();
         for r in &case.history {
             log.record(&r.task, r.action.parse::<Action>().unwrap(), instant(&r.at));
         }

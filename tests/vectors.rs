@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use scheduler::condition::{CronFieldKind, CronItem, ParseErrorKind};
 use scheduler::prelude::*;
-use scheduler::{Action, EvalContext, MemoryLog, ParseError, Timestamp};
+use scheduler::{Action, EvalContext, LogIndex, ParseError, Timestamp};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -316,7 +316,7 @@ fn run_eval_case(case: &EvalCase) -> Result<Expect, String> {
         Ok(c) => c,
         Err(_) => return Ok(Expect::ParseError),
     };
-    let mut log = MemoryLog::new();
+    let mut log = LogIndex::new();
     for r in &case.history {
         let action: Action = r.action.parse().map_err(|e| format!("{e}"))?;
         log.record(&r.task, action, instant(&r.at));

@@ -11,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use scheduler_core::condition::{Condition, EvalContext};
-use scheduler_core::log::{Action, MemoryLog};
+use scheduler_core::log::{Action, LogIndex};
 use scheduler_core::time::Timestamp;
 
 const INSTANTS: [i64; 4] = [
@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         .unwrap_or_else(|e| panic!("{text:?} printed as {printed:?}, which does not parse: {e}"));
     assert_eq!(again, condition, "{text:?} printed as {printed:?}");
 
-    let mut log = MemoryLog::new();
+    let mut log = LogIndex::new();
     for (i, name) in ["x", "a", "task"].into_iter().enumerate() {
         let at = Timestamp::from_micros(INSTANTS[1] - 3_600_000_000 * (i as i64 + 1));
         log.record(name, Action::Run, at);

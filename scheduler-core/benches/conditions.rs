@@ -11,7 +11,7 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use scheduler_core::condition::{Condition, EvalContext};
-use scheduler_core::log::{Action, MemoryLog};
+use scheduler_core::log::{Action, LogIndex};
 use scheduler_core::time::{Timestamp, Tz};
 
 #[path = "common/workload.rs"]
@@ -125,7 +125,7 @@ fn status_scaling(c: &mut Criterion) {
 fn log_append(c: &mut Criterion) {
     c.bench_function("log/append 1000 records", |b| {
         b.iter(|| {
-            let mut log = MemoryLog::new();
+            let mut log = LogIndex::new();
             for i in 0..500i64 {
                 log.record("task", Action::Run, Timestamp::from_micros(i * 2));
                 log.record("task", Action::Success, Timestamp::from_micros(i * 2 + 1));

@@ -13,7 +13,7 @@
 use std::hint::black_box;
 
 use scheduler_core::condition::{Condition, EvalContext};
-use scheduler_core::log::{Action, LogRecord, MemoryLog};
+use scheduler_core::log::{Action, LogIndex, LogRecord};
 use scheduler_core::runtime::{LogStore, MemoryStore};
 use scheduler_core::time::{Timestamp, Tz};
 
@@ -81,7 +81,7 @@ fn next_change() {
 }
 
 fn log_append() {
-    let mut log = MemoryLog::new();
+    let mut log = LogIndex::new();
     for i in 0..50_000i64 {
         let task = ["get_data", "report", "task"][(i % 3) as usize];
         log.record(task, Action::Run, Timestamp::from_micros(i * 2));

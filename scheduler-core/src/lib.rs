@@ -8,13 +8,27 @@
 //!   links it to check condition strings at compile time with the same parser the runtime
 //!   uses.
 //! * [`time`]: instants, wall-clock values, anchored periods and time zones.
-//! * [`log`]: the task log as conditions read it (the [`log::History`] trait) and an
-//!   indexed in-memory log.
+//! * [`log`]: the task log: its records, the questions conditions ask of it (the
+//!   [`log::History`] trait), the in-memory index that answers them, and the stores that
+//!   keep it.
+//! * [`task_options`]: the options of a task, shared by the `#[task]` macro and the
+//!   runtime.
 //! * `runtime` (feature `runtime`, on by default): tasks, injection, the scheduler's loop
-//!   on tokio, sessions, clocks and log stores.
+//!   on tokio, sessions and clocks.
+//!
+//! Without default features the crate is the condition language alone (grammar, AST,
+//! errors, display, compiled form, typed API) and the task options: what the proc-macro
+//! links. The feature `evaluation` adds evaluating conditions in time zones; `runtime`
+//! adds the rest.
 
 pub mod condition;
 pub mod log;
 #[cfg(feature = "runtime")]
 pub mod runtime;
+pub mod task_options;
 pub mod time;
+
+/// A boxed future, as returned by the runtime's object-safe traits (clocks, stores, task
+/// bodies).
+#[cfg(feature = "runtime")]
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -17,7 +17,7 @@ mod common;
 use chrono_tz::Tz;
 use common::{OWNER, SECOND, Walk, micros, utc};
 use scheduler_core::condition::{Condition, EvalContext, NextChange};
-use scheduler_core::log::{Action, MemoryLog};
+use scheduler_core::log::{Action, LogIndex};
 
 const UTC: Tz = Tz::UTC;
 const NEW_YORK: Tz = Tz::America__New_York;
@@ -452,7 +452,7 @@ fn short_periods_across_a_half_hour_fall_back() {
 
 #[test]
 fn never_and_far_changes() {
-    let log = MemoryLog::new();
+    let log = LogIndex::new();
     let cx = EvalContext::new(&log).owner(OWNER);
     let at = utc(2024, 1, 1, 0, 0, 0);
     let never: Condition = "daily | after task 'x'".parse().unwrap();

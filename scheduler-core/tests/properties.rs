@@ -23,7 +23,7 @@ use proptest::option;
 use proptest::prelude::*;
 use scheduler_core::condition::api::*;
 use scheduler_core::condition::{Condition, EvalContext, Outcome, ParseError};
-use scheduler_core::log::{Action, MemoryLog, Retention};
+use scheduler_core::log::{Action, LogIndex, Retention};
 use scheduler_core::time::Timestamp;
 use scheduler_core::time::{
     Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, Weekday,
@@ -944,8 +944,8 @@ proptest! {
             let i = TASKS.iter().position(|&t| t == task.unwrap_or("a")).unwrap();
             keep[i] = keep[i].widen(reach);
         }
-        let mut full = MemoryLog::new();
-        let mut pruned = MemoryLog::new();
+        let mut full = LogIndex::new();
+        let mut pruned = LogIndex::new();
         for (task, retention) in TASKS.iter().zip(&keep) {
             pruned.set_retention(task, *retention);
         }
@@ -959,7 +959,7 @@ proptest! {
         prop_assert!(pruned.len() <= full.len());
 
         let now = Timestamp::from_micros(at + later);
-        let value = |log: &MemoryLog| {
+        let value = |log: &LogIndex| {
             let cx = EvalContext::new(log).owner("a").zone(zone);
             (
                 cond.evaluate(&cx, now).map_err(|e| e.to_string()),

@@ -1,6 +1,6 @@
-//! `condition!("...")`: parse the literal at compile time, and expand to the decoding of
-//! the parsed value (see `scheduler_core::condition::codec`), which cannot fail: the facade
-//! pins both crates to one version.
+//! `condition!("...")`: parse the literal at compile time, and expand to the reading of
+//! the parsed value (see `scheduler_core::condition::codec`): decoded, or parsed again from
+//! the text where a macro of another version encoded it.
 
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -66,14 +66,15 @@ pub use scheduler_core::{condition, log, time};
 pub use scheduler_core::condition::{
     Condition, ConditionError, EvalContext, EvalError, NextChange, ParseError,
 };
-pub use scheduler_core::log::{Action, History, LogRecord, MemoryLog};
+pub use scheduler_core::log::{
+    Action, History, LogIndex, LogRecord, LogStore, MemoryStore, StoreError,
+};
 pub use scheduler_core::runtime::{
     Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, Env, Execution,
-    FromContext, Inaction, InjectError, LogStore, MemoryStore, ParamInfo, Payload, RestartMode,
-    Return, Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder,
-    SchedulerError, Session, SessionError, StartupError, StartupProblem, StoreError, SystemClock,
-    Task, TaskMarker, TaskSpec, TaskSummary, Terminated, TerminationFlag, This, Timeout,
-    VirtualClock,
+    FromContext, Inaction, InjectError, ParamInfo, Payload, RestartMode, Return, Returned,
+    RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder, SchedulerError, Session,
+    SessionError, StartupError, StartupProblem, SystemClock, Task, TaskMarker, TaskOptions,
+    TaskProblem, TaskSpec, TaskSummary, Terminated, TerminationFlag, This, Timeout, VirtualClock,
 };
 pub use scheduler_core::time::{Timestamp, Tz};
 
@@ -148,8 +149,7 @@ pub use scheduler_macros::condition;
 /// The task is registered where it is written: the scheduler finds every `#[task]` of every
 /// module, and of every library crate linked into the program, with no list to keep (a
 /// library the program does not otherwise use is not linked: `use the_library as _;` links
-/// it). On Linux the linker gathers the definitions in a section of the program; on other
-/// targets the `inventory` crate gathers them before `main`.
+/// it). The `inventory` crate gathers the definitions before `main`.
 pub use scheduler_macros::task;
 
 /// Registers a function computing a session parameter.
@@ -258,30 +258,13 @@ pub mod docs {
 /// Not public API: used by code that the macros generate. It may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use scheduler_core::condition::codec::CheckedCondition;
     pub use scheduler_core::runtime::private::*;
     pub use scheduler_core::runtime::{
         BoxFuture, DecodeFn, Execution, FromContext, Need, OutputCodec, ParamDef, ParamInfo,
-        RegisteredBody, RegisteredTimeout, RunContext, RunOutcome, TaskDef, TaskMarker,
+        RegisteredBody, RunContext, RunOutcome, TaskDef, TaskMarker, TaskOptions, Timeout,
     };
     pub use scheduler_core::{
         __register_param as register_param, __register_task as register_task,
     };
-
-    use scheduler_core::condition::Condition;
-    pub use scheduler_core::condition::codec::CheckedCondition;
-
-    /// The condition that `condition!` parsed at compile time, decoded.
-    ///
-    /// The facade pins `scheduler-macros` and `scheduler-core` to the same version, so the
-    /// macro's encoding and the runtime's decoding agree; a failure here means mismatched
-    /// crate versions.
-    pub fn checked_condition(checked: CheckedCondition) -> Condition {
-        checked.decode().unwrap_or_else(|e| {
-            panic!(
-                "condition {:?} was checked at compile time but does not decode at run time \
-                 (scheduler-macros and scheduler-core versions differ): {e}",
-                checked.text
-            )
-        })
-    }
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use scheduler_core::log::{Action, MemoryLog};
+use scheduler_core::log::{Action, LogIndex};
 use scheduler_core::time::Timestamp;
 
 pub(crate) const SIMPLE: &str = "daily";
@@ -19,8 +19,8 @@ pub(crate) const MINUTE: i64 = 60_000_000;
 
 /// A log in which `get_data`, `report` and `task` ran `runs_each` times each, one run
 /// every ten minutes, ending just before `NOW`.
-pub(crate) fn log_with(runs_each: usize) -> MemoryLog {
-    let mut log = MemoryLog::new();
+pub(crate) fn log_with(runs_each: usize) -> LogIndex {
+    let mut log = LogIndex::new();
     let start = NOW - (runs_each as i64) * 10 * MINUTE;
     for i in 0..runs_each as i64 {
         let t = start + i * 10 * MINUTE;

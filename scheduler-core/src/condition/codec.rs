@@ -10,7 +10,11 @@
 //!
 //! The format is private to one version of the crates: the facade pins `scheduler-macros`
 //! and `scheduler-core` to the same version, and the first byte is a format number checked
-//! on decoding, so a mismatch is an error rather than a wrong condition. Values are
+//! on decoding, so a mismatch is an error rather than a wrong condition; the condition's
+//! text travels beside it, and is parsed when the bytes do not decode
+//! ([`CheckedCondition::condition`]). Each variant's byte is written once, in a table that
+//! the writer and the reader share (`tags!`, `byte_codes!`), and both match exhaustively,
+//! so a new variant of the AST does not compile until it has its byte and its reader. Values are
 //! rebuilt through their checked constructors, so bytes that do not describe a valid
 //! condition are an error too, never an invalid value. Strings parsed at run time still go
 //! through the parser.
@@ -22,6 +26,7 @@ use super::ast::{
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
+use super::error::ParseError;
 use crate::time::{
     HOUR, Interval, MINUTE, Period, SECOND, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth,
     TimeOfSecond, TimeOfWeek, Weekday,
@@ -30,12 +35,134 @@ use crate::time::{
 /// The format number, the first byte of every encoding; bump it when the layout changes.
 const FORMAT: u8 = 1;
 
+/// Gives an enum's variants the bytes that stand for them in the encoding, in one list that
+/// both directions read: `code` (an exhaustive match, so a variant without a byte does not
+/// compile) and `from_code`. For an enum of data-carrying variants, the list declares a tag
+/// enum of its own (`tags!`), which the writer names per variant and the reader matches
+/// exhaustively.
+macro_rules! byte_codes {
+    ($ty:ident { $($variant:ident = $byte:literal),+ $(,)? }) => {
+        impl Code for $ty {
+            #[cfg(test)]
+            const TABLE: &'static str = stringify!($ty);
+            #[cfg(test)]
+            const CODES: &'static [u8] = &[$($byte),+];
+
+            fn code(self) -> u8 {
+                match self {
+                    $($ty::$variant => $byte),+
+                }
+            }
+
+            fn from_code(byte: u8) -> Option<Self> {
+                match byte {
+                    $($byte => Some($ty::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+/// A value written as one byte of a table (see `byte_codes!`).
+trait Code: Copy + Sized {
+    /// The table's name (for the test that every byte is written).
+    #[cfg(test)]
+    const TABLE: &'static str;
+    /// Every byte of the table.
+    #[cfg(test)]
+    const CODES: &'static [u8];
+    /// The byte of `self`.
+    fn code(self) -> u8;
+    /// The value of `byte`, if the table has it.
+    fn from_code(byte: u8) -> Option<Self>;
+}
+
+macro_rules! tags {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $byte:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum $name {
+            $($variant),+
+        }
+        byte_codes!($name { $($variant = $byte),+ });
+    };
+}
+
+tags! {
+    /// The first byte of an encoded condition: which variant of [`Condition`] follows.
+    ConditionTag {
+        False = 0, True = 1, Not = 2, All = 3, Any = 4, OncePer = 5, TimeOf = 6, Every = 7,
+        Cron = 8, Status = 9, After = 10, Running = 11, Retry = 12, Scheduler = 13, Env = 14,
+        Param = 15,
+    }
+}
+
+tags! {
+    /// The unit of a [`Period`].
+    PeriodTag { Second = 0, Minute = 1, Hour = 2, Day = 3, Week = 4, Month = 5 }
+}
+
+tags! {
+    /// The kind of a [`Span`].
+    SpanTag { Full = 0, Before = 1, After = 2, Between = 3, Starting = 4, On = 5 }
+}
+
+tags! {
+    /// The kind of a [`StatusScope`].
+    ScopeTag { Ever = 0, Period = 1, Past = 2 }
+}
+
+tags! {
+    /// The kind of a [`SchedulerCondition`].
+    SchedulerTag {
+        StartedWithin = 0, RunningLongerThan = 1, CyclesMoreThan = 2, CyclesLessThan = 3,
+        CyclesExactly = 4,
+    }
+}
+
+tags! {
+    /// The kind of a [`ParamCondition`].
+    ParamTag { Exists = 0, Is = 1 }
+}
+
+tags! {
+    /// The kind of a [`TaskRef`].
+    TaskTag { Owner = 0, Named = 1 }
+}
+
+tags! {
+    /// The kind of a [`CronItem`].
+    CronItemTag { Any = 0, Value = 1, Range = 2 }
+}
+
+byte_codes!(TaskStatus {
+    Succeeded = 0, Failed = 1, Finished = 2, Terminated = 3, Inacted = 4, Started = 5,
+    Crashed = 6,
+});
+
+byte_codes!(Quantifier { All = 0, Any = 1 });
+
+byte_codes!(Outcome { Succeeded = 0, Failed = 1, Finished = 2, Terminated = 3 });
+
 /// Bytes that are not the encoding of a condition by this version of the crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid compiled condition at byte {offset}: {problem}")]
 pub struct DecodeError {
     offset: usize,
     problem: &'static str,
+}
+
+/// A condition checked at compile time that cannot be read at run time: its compiled form
+/// does not decode, and its text does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("its compiled form does not decode ({decode}) and its text does not parse")]
+pub struct UnreadableCondition {
+    /// Why the compiled form does not decode.
+    pub decode: DecodeError,
+    /// Why the text does not parse.
+    #[source]
+    pub parse: Box<ParseError>,
 }
 
 /// A condition string that a macro parsed at compile time, with the parsed value encoded.
@@ -48,17 +175,33 @@ pub struct CheckedCondition {
 }
 
 impl CheckedCondition {
-    /// The parsed value.
+    /// The parsed value, decoded.
     pub fn decode(&self) -> Result<Condition, DecodeError> {
         decode(self.code)
+    }
+
+    /// The condition: decoded, or, when the compiled form does not decode (a macro of
+    /// another version of the crates wrote it), parsed from its text.
+    ///
+    /// This is the one way from a checked condition to its value: the registry turns the
+    /// error into a start-up problem, and `condition!` into a panic (the text parsed when
+    /// the program compiled, so only mismatched crate versions fail both ways).
+    pub fn condition(&self) -> Result<Condition, UnreadableCondition> {
+        self.decode().or_else(|decode| {
+            self.text.parse().map_err(|parse| UnreadableCondition {
+                decode,
+                parse: Box::new(parse),
+            })
+        })
     }
 }
 
 /// The condition in the binary form that [`decode`] reads.
 pub fn encode(condition: &Condition) -> Vec<u8> {
-    let mut w = Writer(vec![FORMAT]);
+    let mut w = Writer::default();
+    w.byte(FORMAT);
     w.condition(condition);
-    w.0
+    w.bytes
 }
 
 /// The condition that [`encode`] wrote into `bytes`.
@@ -74,25 +217,37 @@ pub fn decode(bytes: &[u8]) -> Result<Condition, DecodeError> {
     Ok(condition)
 }
 
-struct Writer(Vec<u8>);
+#[derive(Default)]
+struct Writer {
+    bytes: Vec<u8>,
+    /// Every (table, byte) written, for the test that every variant is encoded.
+    #[cfg(test)]
+    written: std::collections::BTreeSet<(&'static str, u8)>,
+}
 
 impl Writer {
     fn byte(&mut self, b: u8) {
-        self.0.push(b);
+        self.bytes.push(b);
+    }
+
+    fn put<T: Code>(&mut self, value: T) {
+        #[cfg(test)]
+        self.written.insert((T::TABLE, value.code()));
+        self.byte(value.code());
     }
 
     /// LEB128: seven bits per byte, low bits first.
     fn uint(&mut self, mut n: u64) {
         while n >= 0x80 {
-            self.0.push((n as u8) | 0x80);
+            self.byte((n as u8) | 0x80);
             n >>= 7;
         }
-        self.0.push(n as u8);
+        self.byte(n as u8);
     }
 
     fn text(&mut self, s: &str) {
         self.uint(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
+        self.bytes.extend_from_slice(s.as_bytes());
     }
 
     fn optional_uint(&mut self, n: Option<u32>) {
@@ -101,108 +256,116 @@ impl Writer {
     }
 
     fn condition(&mut self, c: &Condition) {
+        use ConditionTag as T;
         match c {
-            Condition::Literal(b) => self.byte(u8::from(*b)),
+            Condition::Literal(false) => self.put(T::False),
+            Condition::Literal(true) => self.put(T::True),
             Condition::Not(inner) => {
-                self.byte(2);
+                self.put(T::Not);
                 self.condition(inner);
             }
             Condition::All(operands) | Condition::Any(operands) => {
-                self.byte(if matches!(c, Condition::All(_)) { 3 } else { 4 });
+                let tag = if matches!(c, Condition::All(_)) {
+                    T::All
+                } else {
+                    T::Any
+                };
+                self.put(tag);
                 self.uint(operands.len() as u64);
                 for operand in operands {
                     self.condition(operand);
                 }
             }
             Condition::OncePer(period) => {
-                self.byte(5);
+                self.put(T::OncePer);
                 self.period(period);
             }
             Condition::TimeOf(window) => {
-                self.byte(6);
+                self.put(T::TimeOf);
                 self.period(&window.period);
             }
             Condition::Every(interval) => {
-                self.byte(7);
+                self.put(T::Every);
                 self.interval(*interval);
             }
             Condition::Cron(schedule) => {
-                self.byte(8);
+                self.put(T::Cron);
                 for field in schedule.fields() {
                     self.cron_field(field);
                 }
             }
             Condition::Status(s) => {
-                self.byte(9);
+                self.put(T::Status);
                 self.task(&s.task);
-                self.byte(s.status as u8);
+                self.put(s.status);
                 match &s.scope {
-                    StatusScope::Ever => self.byte(0),
+                    StatusScope::Ever => self.put(ScopeTag::Ever),
                     StatusScope::Period(p) => {
-                        self.byte(1);
+                        self.put(ScopeTag::Period);
                         self.period(p);
                     }
                     StatusScope::Past(i) => {
-                        self.byte(2);
+                        self.put(ScopeTag::Past);
                         self.interval(*i);
                     }
                 }
             }
             Condition::After(a) => {
-                self.byte(10);
+                self.put(T::After);
                 self.uint(a.tasks.len() as u64);
                 for task in &a.tasks {
                     self.text(task);
                 }
-                self.byte(a.quantifier as u8);
-                self.byte(a.outcome as u8);
+                self.put(a.quantifier);
+                self.put(a.outcome);
             }
             Condition::Running(task) => {
-                self.byte(11);
+                self.put(T::Running);
                 self.task(task);
             }
             Condition::Retry(limit) => {
-                self.byte(12);
+                self.put(T::Retry);
                 self.optional_uint(*limit);
             }
             Condition::Scheduler(s) => {
-                self.byte(13);
+                self.put(T::Scheduler);
+                use SchedulerTag as S;
                 match s {
                     SchedulerCondition::StartedWithin(i) => {
-                        self.byte(0);
+                        self.put(S::StartedWithin);
                         self.interval(*i);
                     }
                     SchedulerCondition::RunningLongerThan(i) => {
-                        self.byte(1);
+                        self.put(S::RunningLongerThan);
                         self.interval(*i);
                     }
                     SchedulerCondition::CyclesMoreThan(n) => {
-                        self.byte(2);
+                        self.put(S::CyclesMoreThan);
                         self.uint(*n);
                     }
                     SchedulerCondition::CyclesLessThan(n) => {
-                        self.byte(3);
+                        self.put(S::CyclesLessThan);
                         self.uint(*n);
                     }
                     SchedulerCondition::CyclesExactly(n) => {
-                        self.byte(4);
+                        self.put(S::CyclesExactly);
                         self.uint(*n);
                     }
                 }
             }
             Condition::Env(value) => {
-                self.byte(14);
+                self.put(T::Env);
                 self.text(value);
             }
             Condition::Param(p) => {
-                self.byte(15);
+                self.put(T::Param);
                 match p {
                     ParamCondition::Exists(key) => {
-                        self.byte(0);
+                        self.put(ParamTag::Exists);
                         self.text(key);
                     }
                     ParamCondition::Is(key, value) => {
-                        self.byte(1);
+                        self.put(ParamTag::Is);
                         self.text(key);
                         self.text(value);
                     }
@@ -213,9 +376,9 @@ impl Writer {
 
     fn task(&mut self, task: &TaskRef) {
         match task {
-            TaskRef::Owner => self.byte(0),
+            TaskRef::Owner => self.put(TaskTag::Owner),
             TaskRef::Named(name) => {
-                self.byte(1);
+                self.put(TaskTag::Named);
                 self.text(name);
             }
         }
@@ -226,45 +389,46 @@ impl Writer {
     }
 
     fn period(&mut self, p: &Period) {
+        use PeriodTag as P;
         match p {
-            Period::Second(s) => self.span(0, s, |w, t| w.uint(t.offset() as u64)),
-            Period::Minute(s) => self.span(1, s, |w, t| w.uint(t.offset() as u64)),
-            Period::Hour(s) => self.span(2, s, |w, t| w.uint(t.offset() as u64)),
-            Period::Day(s) => self.span(3, s, |w, t| w.time_of_day(*t)),
-            Period::Week(s) => self.span(4, s, |w, t| {
+            Period::Second(s) => self.span(P::Second, s, |w, t| w.uint(t.offset() as u64)),
+            Period::Minute(s) => self.span(P::Minute, s, |w, t| w.uint(t.offset() as u64)),
+            Period::Hour(s) => self.span(P::Hour, s, |w, t| w.uint(t.offset() as u64)),
+            Period::Day(s) => self.span(P::Day, s, |w, t| w.time_of_day(*t)),
+            Period::Week(s) => self.span(P::Week, s, |w, t| {
                 w.byte(t.weekday().num_days_from_monday() as u8);
                 w.optional_time_of_day(t.time());
             }),
-            Period::Month(s) => self.span(5, s, |w, t| {
+            Period::Month(s) => self.span(P::Month, s, |w, t| {
                 w.byte(t.day_of_month() as u8);
                 w.optional_time_of_day(t.time());
             }),
         }
     }
 
-    fn span<P>(&mut self, unit: u8, span: &Span<P>, point: impl Fn(&mut Self, &P)) {
-        self.byte(unit);
+    fn span<P>(&mut self, unit: PeriodTag, span: &Span<P>, point: impl Fn(&mut Self, &P)) {
+        self.put(unit);
         match span {
-            Span::Full => self.byte(0),
+            Span::Full => self.put(SpanTag::Full),
             Span::Before(p) => {
-                self.byte(1);
+                self.put(SpanTag::Before);
                 point(self, p);
             }
             Span::After(p) => {
-                self.byte(2);
+                self.put(SpanTag::After);
                 point(self, p);
             }
             Span::Between(a, b) => {
-                self.byte(3);
+                self.put(SpanTag::Between);
                 point(self, a);
                 point(self, b);
             }
             Span::Starting(p) => {
-                self.byte(4);
+                self.put(SpanTag::Starting);
                 point(self, p);
             }
             Span::On(p) => {
-                self.byte(5);
+                self.put(SpanTag::On);
                 point(self, p);
             }
         }
@@ -289,15 +453,15 @@ impl Writer {
         for item in field.items() {
             match *item {
                 CronItem::Any { step } => {
-                    self.byte(0);
+                    self.put(CronItemTag::Any);
                     self.optional_uint(step);
                 }
                 CronItem::Value(v) => {
-                    self.byte(1);
+                    self.put(CronItemTag::Value);
                     self.cron_value(v);
                 }
                 CronItem::Range { start, end, step } => {
-                    self.byte(2);
+                    self.put(CronItemTag::Range);
                     self.cron_value(start);
                     self.cron_value(end);
                     self.optional_uint(step);
@@ -336,6 +500,12 @@ impl Reader<'_> {
             .ok_or_else(|| self.error("unexpected end"))?;
         self.at += 1;
         Ok(b)
+    }
+
+    /// The next byte, as one of the codes of `T` (`what` names `T` in the error).
+    fn code<T: Code>(&mut self, what: &'static str) -> Result<T, DecodeError> {
+        let b = self.byte()?;
+        T::from_code(b).ok_or_else(|| self.error(what))
     }
 
     fn uint(&mut self) -> Result<u64, DecodeError> {
@@ -393,27 +563,28 @@ impl Reader<'_> {
         if depth > MAX_DEPTH {
             return Err(self.error("nested too deeply"));
         }
-        Ok(match self.byte()? {
-            0 => Condition::Literal(false),
-            1 => Condition::Literal(true),
-            2 => Condition::Not(Box::new(self.condition(depth + 1)?)),
-            tag @ (3 | 4) => {
+        use ConditionTag as T;
+        Ok(match self.code::<ConditionTag>("unknown condition")? {
+            T::False => Condition::Literal(false),
+            T::True => Condition::Literal(true),
+            T::Not => Condition::Not(Box::new(self.condition(depth + 1)?)),
+            tag @ (T::All | T::Any) => {
                 let n = self.count()?;
                 let operands = (0..n)
                     .map(|_| self.condition(depth + 1))
                     .collect::<Result<Vec<_>, _>>()?;
-                if tag == 3 {
+                if tag == T::All {
                     Condition::All(operands)
                 } else {
                     Condition::Any(operands)
                 }
             }
-            5 => Condition::OncePer(self.period()?),
-            6 => Condition::TimeOf(ClockWindow {
+            T::OncePer => Condition::OncePer(self.period()?),
+            T::TimeOf => Condition::TimeOf(ClockWindow {
                 period: self.period()?,
             }),
-            7 => Condition::Every(self.interval()?),
-            8 => {
+            T::Every => Condition::Every(self.interval()?),
+            T::Cron => {
                 let fields = [
                     self.cron_field(CronFieldKind::Minute)?,
                     self.cron_field(CronFieldKind::Hour)?,
@@ -426,23 +597,13 @@ impl Reader<'_> {
                         .map_err(|_| self.error("cron fields that never match"))?,
                 )
             }
-            9 => {
+            T::Status => {
                 let task = self.task()?;
-                let status = match self.byte()? {
-                    0 => TaskStatus::Succeeded,
-                    1 => TaskStatus::Failed,
-                    2 => TaskStatus::Finished,
-                    3 => TaskStatus::Terminated,
-                    4 => TaskStatus::Inacted,
-                    5 => TaskStatus::Started,
-                    6 => TaskStatus::Crashed,
-                    _ => return Err(self.error("unknown status")),
-                };
-                let scope = match self.byte()? {
-                    0 => StatusScope::Ever,
-                    1 => StatusScope::Period(self.period()?),
-                    2 => StatusScope::Past(self.interval()?),
-                    _ => return Err(self.error("unknown status scope")),
+                let status = self.code::<TaskStatus>("unknown status")?;
+                let scope = match self.code::<ScopeTag>("unknown status scope")? {
+                    ScopeTag::Ever => StatusScope::Ever,
+                    ScopeTag::Period => StatusScope::Period(self.period()?),
+                    ScopeTag::Past => StatusScope::Past(self.interval()?),
                 };
                 Condition::Status(StatusCondition {
                     task,
@@ -450,53 +611,48 @@ impl Reader<'_> {
                     scope,
                 })
             }
-            10 => {
+            T::After => {
                 let n = self.count()?;
                 let tasks = (0..n).map(|_| self.text()).collect::<Result<Vec<_>, _>>()?;
-                let quantifier = match self.byte()? {
-                    0 => Quantifier::All,
-                    1 => Quantifier::Any,
-                    _ => return Err(self.error("unknown quantifier")),
-                };
-                let outcome = match self.byte()? {
-                    0 => Outcome::Succeeded,
-                    1 => Outcome::Failed,
-                    2 => Outcome::Finished,
-                    3 => Outcome::Terminated,
-                    _ => return Err(self.error("unknown outcome")),
-                };
+                let quantifier = self.code::<Quantifier>("unknown quantifier")?;
+                let outcome = self.code::<Outcome>("unknown outcome")?;
                 Condition::After(AfterTasks {
                     tasks,
                     quantifier,
                     outcome,
                 })
             }
-            11 => Condition::Running(self.task()?),
-            12 => Condition::Retry(self.optional_small()?),
-            13 => Condition::Scheduler(match self.byte()? {
-                0 => SchedulerCondition::StartedWithin(self.interval()?),
-                1 => SchedulerCondition::RunningLongerThan(self.interval()?),
-                2 => SchedulerCondition::CyclesMoreThan(self.uint()?),
-                3 => SchedulerCondition::CyclesLessThan(self.uint()?),
-                4 => SchedulerCondition::CyclesExactly(self.uint()?),
-                _ => return Err(self.error("unknown scheduler condition")),
-            }),
-            14 => Condition::Env(self.text()?),
-            15 => Condition::Param(match self.byte()? {
-                0 => ParamCondition::Exists(self.text()?),
-                1 => ParamCondition::Is(self.text()?, self.text()?),
-                _ => return Err(self.error("unknown parameter condition")),
-            }),
-            _ => return Err(self.error("unknown condition")),
+            T::Running => Condition::Running(self.task()?),
+            T::Retry => Condition::Retry(self.optional_small()?),
+            T::Scheduler => {
+                use SchedulerTag as S;
+                Condition::Scheduler(
+                    match self.code::<SchedulerTag>("unknown scheduler condition")? {
+                        S::StartedWithin => SchedulerCondition::StartedWithin(self.interval()?),
+                        S::RunningLongerThan => {
+                            SchedulerCondition::RunningLongerThan(self.interval()?)
+                        }
+                        S::CyclesMoreThan => SchedulerCondition::CyclesMoreThan(self.uint()?),
+                        S::CyclesLessThan => SchedulerCondition::CyclesLessThan(self.uint()?),
+                        S::CyclesExactly => SchedulerCondition::CyclesExactly(self.uint()?),
+                    },
+                )
+            }
+            T::Env => Condition::Env(self.text()?),
+            T::Param => Condition::Param(
+                match self.code::<ParamTag>("unknown parameter condition")? {
+                    ParamTag::Exists => ParamCondition::Exists(self.text()?),
+                    ParamTag::Is => ParamCondition::Is(self.text()?, self.text()?),
+                },
+            ),
         })
     }
 
     fn task(&mut self) -> Result<TaskRef, DecodeError> {
-        match self.byte()? {
-            0 => Ok(TaskRef::Owner),
-            1 => Ok(TaskRef::Named(self.text()?)),
-            _ => Err(self.error("unknown task reference")),
-        }
+        Ok(match self.code::<TaskTag>("unknown task reference")? {
+            TaskTag::Owner => TaskRef::Owner,
+            TaskTag::Named => TaskRef::Named(self.text()?),
+        })
     }
 
     fn interval(&mut self) -> Result<Interval, DecodeError> {
@@ -506,17 +662,17 @@ impl Reader<'_> {
 
     fn period(&mut self) -> Result<Period, DecodeError> {
         let invalid = |r: &Self| r.error("invalid time in a period");
-        Ok(match self.byte()? {
-            0 => Period::Second(self.span(|r| {
+        Ok(match self.code::<PeriodTag>("unknown period")? {
+            PeriodTag::Second => Period::Second(self.span(|r| {
                 let us = r.small()?;
                 TimeOfSecond::from_micros(us).map_err(|_| invalid(r))
             })?),
-            1 => Period::Minute(self.span(|r| {
+            PeriodTag::Minute => Period::Minute(self.span(|r| {
                 let us = r.micros()?;
                 let second = u32::try_from(us / SECOND).map_err(|_| invalid(r))?;
                 TimeOfMinute::with_micros(second, (us % SECOND) as u32).map_err(|_| invalid(r))
             })?),
-            2 => Period::Hour(self.span(|r| {
+            PeriodTag::Hour => Period::Hour(self.span(|r| {
                 let us = r.micros()?;
                 if us == HOUR {
                     // The end of the hour, only written as `4 quarters`.
@@ -527,15 +683,15 @@ impl Reader<'_> {
                 TimeOfHour::with_micros(minute, second, (us % SECOND) as u32)
                     .map_err(|_| invalid(r))
             })?),
-            3 => Period::Day(self.span(Self::time_of_day)?),
-            4 => Period::Week(self.span(|r| {
+            PeriodTag::Day => Period::Day(self.span(Self::time_of_day)?),
+            PeriodTag::Week => Period::Week(self.span(|r| {
                 let weekday = Weekday::try_from(r.byte()?).map_err(|_| invalid(r))?;
                 Ok(match r.optional_time_of_day()? {
                     None => TimeOfWeek::day(weekday),
                     Some(t) => TimeOfWeek::at(weekday, t),
                 })
             })?),
-            5 => Period::Month(self.span(|r| {
+            PeriodTag::Month => Period::Month(self.span(|r| {
                 let day = u32::from(r.byte()?);
                 match r.optional_time_of_day()? {
                     None => TimeOfMonth::day(day),
@@ -543,7 +699,6 @@ impl Reader<'_> {
                 }
                 .map_err(|_| invalid(r))
             })?),
-            _ => return Err(self.error("unknown period")),
         })
     }
 
@@ -551,14 +706,13 @@ impl Reader<'_> {
         &mut self,
         point: impl Fn(&mut Self) -> Result<P, DecodeError>,
     ) -> Result<Span<P>, DecodeError> {
-        Ok(match self.byte()? {
-            0 => Span::Full,
-            1 => Span::Before(point(self)?),
-            2 => Span::After(point(self)?),
-            3 => Span::Between(point(self)?, point(self)?),
-            4 => Span::Starting(point(self)?),
-            5 => Span::On(point(self)?),
-            _ => return Err(self.error("unknown span")),
+        Ok(match self.code::<SpanTag>("unknown span")? {
+            SpanTag::Full => Span::Full,
+            SpanTag::Before => Span::Before(point(self)?),
+            SpanTag::After => Span::After(point(self)?),
+            SpanTag::Between => Span::Between(point(self)?, point(self)?),
+            SpanTag::Starting => Span::Starting(point(self)?),
+            SpanTag::On => Span::On(point(self)?),
         })
     }
 
@@ -584,17 +738,16 @@ impl Reader<'_> {
         let (min, max) = kind.range();
         let mut items = Vec::with_capacity(n);
         for _ in 0..n {
-            let item = match self.byte()? {
-                0 => CronItem::Any {
+            let item = match self.code::<CronItemTag>("unknown cron item")? {
+                CronItemTag::Any => CronItem::Any {
                     step: self.optional_small()?,
                 },
-                1 => CronItem::Value(self.cron_value(min, max)?),
-                2 => CronItem::Range {
+                CronItemTag::Value => CronItem::Value(self.cron_value(min, max)?),
+                CronItemTag::Range => CronItem::Range {
                     start: self.cron_value(min, max)?,
                     end: self.cron_value(min, max)?,
                     step: self.optional_small()?,
                 },
-                _ => return Err(self.error("unknown cron item")),
             };
             items.push(item);
         }
@@ -644,6 +797,8 @@ mod tests {
         "has succeeded",
         "task 'x' has crashed past 2 hours",
         "task 'x' has started this week",
+        "task 'x' has finished today | has terminated | task 'y' has inacted this month",
+        "after task 'z' failed",
         "after task 'get_data' succeeded",
         "after any tasks 'a', 'b' finished | after tasks 'c', 'd' terminated",
         "task 'x' is running & retry 3 | retry",
@@ -661,6 +816,59 @@ mod tests {
             assert_eq!(decoded, parsed, "{text}");
             assert_eq!(decoded.to_string(), parsed.to_string(), "{text}");
         }
+    }
+
+    #[test]
+    fn every_variant_is_encoded_and_decoded() {
+        let mut writer = Writer::default();
+        for text in CONDITIONS {
+            writer.condition(&text.parse().unwrap());
+        }
+        let mut missing = Vec::new();
+        let mut check = |table: &'static str, codes: &[u8]| {
+            for &code in codes {
+                if !writer.written.contains(&(table, code)) {
+                    missing.push(format!("{table} {code}"));
+                }
+            }
+        };
+        check(ConditionTag::TABLE, ConditionTag::CODES);
+        check(PeriodTag::TABLE, PeriodTag::CODES);
+        check(SpanTag::TABLE, SpanTag::CODES);
+        check(ScopeTag::TABLE, ScopeTag::CODES);
+        check(SchedulerTag::TABLE, SchedulerTag::CODES);
+        check(ParamTag::TABLE, ParamTag::CODES);
+        check(TaskTag::TABLE, TaskTag::CODES);
+        check(CronItemTag::TABLE, CronItemTag::CODES);
+        check(TaskStatus::TABLE, TaskStatus::CODES);
+        check(Quantifier::TABLE, Quantifier::CODES);
+        check(Outcome::TABLE, Outcome::CODES);
+        assert!(
+            missing.is_empty(),
+            "add a condition to CONDITIONS that writes each of: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn unreadable_bytes_fall_back_to_the_text() {
+        let checked = CheckedCondition {
+            text: "daily between 07:00 and 10:00",
+            code: &[FORMAT + 1],
+        };
+        assert!(checked.decode().is_err());
+        assert_eq!(
+            checked.condition().unwrap(),
+            "daily between 07:00 and 10:00".parse().unwrap()
+        );
+        let broken = CheckedCondition {
+            text: "dialy",
+            code: &[FORMAT + 1],
+        };
+        let error = broken.condition().unwrap_err();
+        assert!(
+            error.to_string().contains("did you mean `daily`?"),
+            "{error}"
+        );
     }
 
     #[test]

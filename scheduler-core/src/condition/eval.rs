@@ -64,9 +64,9 @@ impl Params for BTreeMap<String, String> {
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// use scheduler_core::condition::{Condition, EvalContext};
-/// use scheduler_core::log::{Action, MemoryLog};
+/// use scheduler_core::log::{Action, LogIndex};
 ///
-/// let mut log = MemoryLog::new();
+/// let mut log = LogIndex::new();
 /// log.record("report", Action::Run, Utc.with_ymd_and_hms(2024, 1, 1, 7, 10, 0).unwrap().into());
 /// log.record("report", Action::Success, Utc.with_ymd_and_hms(2024, 1, 1, 7, 20, 0).unwrap().into());
 ///

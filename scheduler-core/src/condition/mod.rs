@@ -20,7 +20,9 @@ pub mod codec;
 mod cron;
 mod display;
 mod error;
+#[cfg(feature = "evaluation")]
 mod eval;
+#[cfg(feature = "evaluation")]
 mod next_change;
 mod parse;
 
@@ -32,5 +34,7 @@ pub use cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 #[cfg(feature = "runtime")]
 pub(crate) use error::nearest;
 pub use error::{ConditionError, CronError, Expected, ParseError, ParseErrorKind};
+#[cfg(feature = "evaluation")]
 pub use eval::{EvalContext, EvalError, Params};
+#[cfg(feature = "evaluation")]
 pub use next_change::NextChange;

@@ -71,9 +71,9 @@ impl Condition {
     /// ```
     /// use chrono::{TimeZone, Utc};
     /// use scheduler_core::condition::{Condition, EvalContext, NextChange};
-    /// use scheduler_core::log::MemoryLog;
+    /// use scheduler_core::log::LogIndex;
     ///
-    /// let log = MemoryLog::new();
+    /// let log = LogIndex::new();
     /// let cx = EvalContext::new(&log);
     /// let window: Condition = "time of day between 07:00 and 10:00".parse()?;
     /// let now = Utc.with_ymd_and_hms(2024, 1, 1, 12, 0, 0).unwrap();

@@ -18,17 +18,13 @@
 //!   moves when every task is waiting, and then jumps to the next timer: a week of
 //!   schedules runs in milliseconds, with exact, repeatable instants.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::BoxFuture;
 use crate::time::Timestamp;
-
-/// A boxed future, as returned by the runtime's object-safe traits.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The runtime's source of time.
 pub trait Clock: Send + Sync + 'static {

@@ -16,11 +16,11 @@
 //! | `SCHEDULER_SHUT_COND` | [`shut_cond`](Config::shut_cond): a condition | none |
 //! | `SCHEDULER_CHECK_CYCLES` | [`check_cycles`](Config::check_cycles) | true |
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use crate::condition::Condition;
-use crate::time::{Interval, Tz};
+use crate::task_options::Timeout;
+use crate::time::Tz;
 
 /// What to do when two tasks have the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,10 +30,28 @@ pub enum DuplicatePolicy {
     Error,
     /// Keep the first task, drop the new one.
     Ignore,
-    /// Add the new one as `name - 1`, `name - 2`, ...
+    /// Add the new one as `name - 1`, `name - 2`, ... (see [`renamed`](Self::renamed)).
     Rename,
     /// Replace the first task with the new one.
     Replace,
+}
+
+impl DuplicatePolicy {
+    /// The name [`Rename`](Self::Rename) gives a new task named `base`: the first of
+    /// `base - 1`, `base - 2`, ... that is not `taken`.
+    ///
+    /// ```
+    /// use scheduler_core::runtime::DuplicatePolicy;
+    ///
+    /// let taken = ["report", "report - 1"];
+    /// assert_eq!(DuplicatePolicy::renamed("report", |n| taken.contains(&n)), "report - 2");
+    /// ```
+    pub fn renamed(base: &str, taken: impl Fn(&str) -> bool) -> String {
+        (1..)
+            .map(|n| format!("{base} - {n}"))
+            .find(|name| !taken(name))
+            .unwrap_or_else(|| base.to_owned())
+    }
 }
 
 /// What a condition that cannot be evaluated (for example `scheduler started ... ago` with
@@ -143,18 +161,10 @@ fn parse_choice<T: Copy>(s: &str, choices: &[(&str, T)]) -> Result<T, String> {
 }
 
 /// `30 minutes` (or any length of the condition language), or `never`.
-pub(crate) fn parse_timeout(s: &str) -> Result<Option<Duration>, String> {
-    if s.trim() == "never" {
-        return Ok(None);
-    }
-    Interval::from_str(s.trim())
-        .map(|i| Some(i.as_duration()))
-        .map_err(|e| {
-            format!(
-                "expected a length of time such as `30 minutes`, or `never`: {}",
-                e.message()
-            )
-        })
+fn parse_timeout(s: &str) -> Result<Option<Duration>, String> {
+    s.parse::<Timeout>()
+        .map(Timeout::duration)
+        .map_err(|e| e.to_string())
 }
 
 impl Config {

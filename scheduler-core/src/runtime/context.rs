@@ -13,9 +13,7 @@ use std::sync::{Arc, RwLock};
 use crate::condition::Params;
 use crate::time::Timestamp;
 
-use super::inject::InjectError;
 use super::outcome::{DecodeFn, Output, OutputCodec, Terminated};
-use super::registry::{self, TaskMarker};
 use super::session::Session;
 
 /// A session parameter: a value, or a `#[param]` function evaluated when a run needs it.
@@ -321,64 +319,16 @@ impl RunContext {
         self.inner.payload.as_deref()
     }
 
-    /// The session parameter `name`, as a `T`.
-    pub fn arg<T: Send + Sync + 'static>(&self, name: &str) -> Result<Arc<T>, InjectError> {
-        let Some((value, type_name)) = self.inner.params.get(&self.inner.task, name) else {
-            let known: Vec<&str> = self.inner.params.names().collect();
-            return Err(InjectError::MissingArg {
-                name: name.to_owned(),
-                suggestion: crate::condition::nearest(name, known.iter().copied())
-                    .map(str::to_owned),
-            });
-        };
-        value.downcast::<T>().map_err(|_| InjectError::WrongType {
-            what: format!("parameter `{name}`"),
-            expected: std::any::type_name::<T>(),
-            found: type_name.to_owned(),
-        })
+    pub(crate) fn params(&self) -> &ParamRegistry {
+        &self.inner.params
     }
 
-    /// The last value task `M` returned.
-    pub fn returned<M: TaskMarker>(&self) -> Result<Arc<M::Output>, InjectError> {
-        self.returned_by::<M::Output>(M::NAME)
-    }
-
-    /// The last value the task `task` returned, as a `T`.
-    pub fn returned_by<T: Send + Sync + 'static>(&self, task: &str) -> Result<Arc<T>, InjectError> {
-        let output = self
-            .inner
-            .returns
-            .get(task)
-            .ok_or_else(|| InjectError::NoReturn {
-                task: task.to_owned(),
-            })?;
-        let value = match output.value() {
-            Some(value) => value.clone(),
-            None => {
-                // It crossed a process boundary as JSON: read it with this task's decoder
-                // (in a child process) or with the producer's codec.
-                let json = output.json().unwrap_or_default();
-                let decode = self
-                    .inner
-                    .decoders
-                    .get(task)
-                    .copied()
-                    .or_else(|| registry::task_def(task).and_then(|def| (def.output_codec)()?.decode))
-                    .ok_or_else(|| InjectError::Other(format!(
-                        "the value returned by task '{task}' arrived as JSON and its type cannot be read from JSON"
-                    )))?;
-                decode(&json).map_err(|e| {
-                    InjectError::Other(format!(
-                        "the value returned by task '{task}' is not valid JSON for its type: {e}"
-                    ))
-                })?
-            }
-        };
-        value.downcast::<T>().map_err(|_| InjectError::WrongType {
-            what: format!("the value returned by task '{task}'"),
-            expected: std::any::type_name::<T>(),
-            found: output.type_name().to_owned(),
-        })
+    /// The last value `task` returned, and how to read it if it arrived as JSON: in a
+    /// child process, with the decoder its parameter brought.
+    pub(crate) fn output_of(&self, task: &str) -> Option<(Output, Option<DecodeFn>)> {
+        let output = self.inner.returns.get(task)?;
+        let decoder = self.inner.decoders.get(task).copied();
+        Some((output, decoder))
     }
 
     pub(crate) fn returns_json(

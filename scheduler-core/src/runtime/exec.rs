@@ -20,8 +20,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 use super::context::RunContext;
-use super::outcome::{DecodeFn, Output, OutputCodec, RunOutcome, panic_message};
-use super::task::{AsyncBody, BlockingBody, CommandSpec, Need};
+use super::inject::Need;
+use super::outcome::{DecodeFn, Output, OutputCodec, RunOutcome, panic_message, serde_codec};
+use super::task::{AsyncBody, BlockingBody, CommandSpec};
 
 /// The environment variable naming the task a child process runs.
 pub(crate) const CHILD_TASK_VAR: &str = "SCHEDULER_CHILD_TASK";
@@ -51,7 +52,7 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 pub(crate) async fn run_async(body: &AsyncBody, cx: RunContext) -> RunOutcome {
     match CatchUnwind(body(cx)).await {
         Ok(outcome) => outcome,
-        Err(panic) => RunOutcome::Failure(panic_message(panic.as_ref())),
+        Err(panic) => RunOutcome::Fail(panic_message(panic.as_ref())),
     }
 }
 
@@ -59,32 +60,7 @@ pub(crate) async fn run_async(body: &AsyncBody, cx: RunContext) -> RunOutcome {
 pub(crate) fn run_blocking(body: &BlockingBody, cx: RunContext) -> RunOutcome {
     match catch_unwind(AssertUnwindSafe(|| body(cx))) {
         Ok(outcome) => outcome,
-        Err(panic) => RunOutcome::Failure(panic_message(panic.as_ref())),
-    }
-}
-
-/// Writes a `T` as JSON.
-pub fn encode_json<T: Serialize + 'static>(value: &(dyn Any + Send + Sync)) -> Option<String> {
-    serde_json::to_string(value.downcast_ref::<T>()?).ok()
-}
-
-/// Reads a `T` from JSON.
-pub fn decode_json<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
-    json: &str,
-) -> Result<Arc<dyn Any + Send + Sync>, String> {
-    serde_json::from_str::<T>(json)
-        .map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>)
-        .map_err(|e| e.to_string())
-}
-
-/// The JSON codec of a type that can be written and read back.
-pub fn serde_codec<T>() -> OutputCodec
-where
-    T: Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
-{
-    OutputCodec {
-        encode: encode_json::<T>,
-        decode: Some(decode_json::<T>),
+        Err(panic) => RunOutcome::Fail(panic_message(panic.as_ref())),
     }
 }
 
@@ -181,15 +157,15 @@ pub(crate) async fn run_command(
         Ok(c) => c,
         Err(e) => {
             return (
-                RunOutcome::Failure(format!("could not start `{program}`: {e}")),
+                RunOutcome::Fail(format!("could not start `{program}`: {e}")),
                 None,
             );
         }
     };
     match supervise(child, stop).await {
-        Err(e) => (RunOutcome::Failure(format!("`{program}`: {e}")), None),
+        Err(e) => (RunOutcome::Fail(format!("`{program}`: {e}")), None),
         Ok((None, out, err)) => (
-            RunOutcome::Terminated(String::new()),
+            RunOutcome::Terminate(String::new()),
             describe_output(&out, &err),
         ),
         Ok((Some(status), out, err)) => {
@@ -206,7 +182,7 @@ pub(crate) async fn run_command(
                     format!(": {detail}")
                 };
                 (
-                    RunOutcome::Failure(format!("`{program}` exited with {status}{detail}")),
+                    RunOutcome::Fail(format!("`{program}` exited with {status}{detail}")),
                     captured,
                 )
             }
@@ -245,7 +221,7 @@ pub(crate) async fn run_in_child(
         Ok(exe) => exe,
         Err(e) => {
             return (
-                RunOutcome::Failure(format!(
+                RunOutcome::Fail(format!(
                     "cannot find this program to start a child process: {e}"
                 )),
                 None,
@@ -273,7 +249,7 @@ pub(crate) async fn run_in_child(
         Ok(c) => c,
         Err(e) => {
             return (
-                RunOutcome::Failure(format!("could not start a child process: {e}")),
+                RunOutcome::Fail(format!("could not start a child process: {e}")),
                 None,
             );
         }
@@ -303,11 +279,11 @@ pub(crate) async fn run_in_child(
     let _ = std::fs::remove_file(&result_path);
     let (status, out, err) = match supervised {
         Ok(s) => s,
-        Err(e) => return (RunOutcome::Failure(format!("child process: {e}")), None),
+        Err(e) => return (RunOutcome::Fail(format!("child process: {e}")), None),
     };
     let captured = describe_output(&out, &err);
     if status.is_none() {
-        return (RunOutcome::Terminated(String::new()), captured);
+        return (RunOutcome::Terminate(String::new()), captured);
     }
     let outcome = match result
         .ok()
@@ -320,9 +296,9 @@ pub(crate) async fn run_in_child(
                     r.output
                         .map(|json| Output::from_json(json, r.output_type.unwrap_or_default())),
                 ),
-                "terminate" => RunOutcome::Terminated(message),
+                "terminate" => RunOutcome::Terminate(message),
                 "inaction" => RunOutcome::Inaction(message),
-                _ => RunOutcome::Failure(message),
+                _ => RunOutcome::Fail(message),
             }
         }
         None => {
@@ -333,7 +309,7 @@ pub(crate) async fn run_in_child(
             } else {
                 format!(": {detail}")
             };
-            RunOutcome::Failure(format!(
+            RunOutcome::Fail(format!(
                 "the child process exited ({status}) without reporting an outcome{detail}"
             ))
         }
@@ -362,12 +338,10 @@ pub(crate) async fn serve_child(
     // The child does nothing else meanwhile: a blocking read is fine.
     let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input);
     let outcome = match (spec, serde_json::from_str::<ChildInput>(&input)) {
-        (None, _) => RunOutcome::Failure(format!(
+        (None, _) => RunOutcome::Fail(format!(
             "the child process has no task named '{task}' (does the program build the same tasks every time it starts?)"
         )),
-        (_, Err(e)) => {
-            RunOutcome::Failure(format!("the child process could not read its input: {e}"))
-        }
+        (_, Err(e)) => RunOutcome::Fail(format!("the child process could not read its input: {e}")),
         (Some(spec), Ok(input)) => {
             let returns = super::context::Returns::default();
             let codecs = spec.child_codecs.map_or_else(Vec::new, |codecs| codecs());
@@ -389,13 +363,15 @@ pub(crate) async fn serve_child(
                 termination: super::context::TerminationFlag::new(),
                 decoders,
             });
-            match &spec.body {
+            let outcome = match &spec.body {
                 TaskBody::Async(body) => run_async(body, cx).await,
                 TaskBody::Blocking(body) => run_blocking(body, cx),
                 TaskBody::Command(_) => {
-                    RunOutcome::Failure("a command task cannot run in a child process".to_owned())
+                    RunOutcome::Fail("a command task cannot run in a child process".to_owned())
                 }
-            }
+            };
+            // The value goes back to the scheduler's process as JSON.
+            outcome.or_output_codec(spec.output_codec)
         }
     };
     let (output, output_type) = match &outcome {

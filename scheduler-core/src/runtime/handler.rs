@@ -13,14 +13,15 @@
 
 use std::fmt::Display;
 
-use super::clock::BoxFuture;
+use crate::BoxFuture;
+
 use super::context::RunContext;
 use super::inject::InjectError;
 use super::outcome::{OutputCodec, RunOutcome, outcome_of_error, output_of};
 
 /// The outcome of a run whose parameter `name` could not be injected.
 pub fn inject_failed(name: &str, error: InjectError) -> RunOutcome {
-    RunOutcome::Failure(format!("parameter `{name}`: {error}"))
+    RunOutcome::Fail(format!("parameter `{name}`: {error}"))
 }
 
 /// How a function's return value becomes an outcome ([`ValueReturn`] or
@@ -90,12 +91,6 @@ pub fn finish_async<R: 'static, K: Finish<R>>(
 /// The outcome of a plain `fn` task's value. Instantiated per return type, not per task.
 pub fn finish<R, K: Finish<R>>(value: R) -> RunOutcome {
     K::finish(value, None)
-}
-
-/// The codec of a task whose values stay in the scheduler's process: none is needed (a
-/// task in a child process that receives the value brings its own, see `ChildParam`).
-pub fn no_codec() -> Option<OutputCodec> {
-    None
 }
 
 #[cfg(test)]

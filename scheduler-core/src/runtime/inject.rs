@@ -27,9 +27,29 @@ use std::sync::Arc;
 use crate::time::Timestamp;
 
 use super::context::{RunContext, TerminationFlag};
-use super::registry::TaskMarker;
 use super::session::{Session, SessionError};
-use super::task::Need;
+
+/// The type-level identity of a `#[task]` function: `#[task] fn get_data() -> Rows`
+/// defines a type `get_data` (beside the function) implementing this trait, which is what
+/// `Return<get_data>` and `Task<get_data>` name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task",
+    label = "not a `#[task]` function",
+    note = "`Return<...>` and `Task<...>` name a function marked `#[task]`, by the function's name"
+)]
+pub trait TaskMarker: 'static {
+    /// The task's name.
+    const NAME: &'static str;
+    /// What the task returns (the `Ok` type for a `Result`).
+    type Output: Send + Sync + 'static;
+}
+
+/// What a task's parameters need from the parent when it runs in a child process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// The last return value of a task.
+    Return(&'static str),
+}
 
 /// The parameter being injected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +59,7 @@ pub struct ParamInfo {
 }
 
 /// Why a parameter could not be injected. The run is logged as a failure with this text.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum InjectError {
     /// `Return<task>` before the task returned a value.
@@ -73,7 +93,7 @@ pub enum InjectError {
         var: String,
     },
     /// `Env<T>` whose variable does not parse as a `T`.
-    #[error("environment variable `{var}`={value:?} is not a valid `{expected}`: {error}")]
+    #[error("environment variable `{var}`={value:?} is not a valid `{expected}`: {source}")]
     BadEnv {
         /// The variable.
         var: String,
@@ -82,7 +102,8 @@ pub enum InjectError {
         /// The type asked for.
         expected: &'static str,
         /// The parse error.
-        error: String,
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
     /// `Payload<T>` in a run that has none.
     #[error(
@@ -90,12 +111,37 @@ pub enum InjectError {
     )]
     NoPayload,
     /// `Payload<T>` whose payload does not deserialize as a `T`.
-    #[error("the payload is not a valid `{expected}`: {error}")]
+    #[error("the payload is not a valid `{expected}`: {source}")]
     BadPayload {
         /// The type asked for.
         expected: &'static str,
         /// The deserialization error.
-        error: String,
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+    /// `Return<task>` of a value that crossed from a child process as JSON, and whose type
+    /// cannot be read from JSON.
+    #[error(
+        "the value returned by task '{task}' arrived as JSON and its type cannot be read from JSON"
+    )]
+    ReturnNotReadable {
+        /// The producing task.
+        task: String,
+    },
+    /// `Return<task>` of a value that crossed as JSON that does not read as its type.
+    #[error("the value returned by task '{task}' is not valid JSON for its type: {source}")]
+    BadReturn {
+        /// The producing task.
+        task: String,
+        /// The deserialization error.
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+    /// `Return<task>` that reached `#[task]` through a type alias, which hides the task.
+    #[error("parameter `{param}`: `Return<task>` must be written in the parameter list")]
+    ReturnThroughAlias {
+        /// The parameter.
+        param: &'static str,
     },
     /// Something that exists only in the scheduler's process, asked for in a child process.
     #[error("{what} is not available in a child process (execution = \"process\")")]
@@ -103,9 +149,63 @@ pub enum InjectError {
         /// What was asked for.
         what: &'static str,
     },
-    /// Another problem.
-    #[error("{0}")]
-    Other(String),
+    /// A problem of a parameter type of your own ([`FromContext`] implemented outside
+    /// this crate).
+    #[error(transparent)]
+    Custom(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl RunContext {
+    /// The session parameter `name`, as a `T`.
+    pub fn arg<T: Send + Sync + 'static>(&self, name: &str) -> Result<Arc<T>, InjectError> {
+        let Some((value, type_name)) = self.params().get(self.task_name(), name) else {
+            let known: Vec<&str> = self.params().names().collect();
+            return Err(InjectError::MissingArg {
+                name: name.to_owned(),
+                suggestion: crate::condition::nearest(name, known.iter().copied())
+                    .map(str::to_owned),
+            });
+        };
+        value.downcast::<T>().map_err(|_| InjectError::WrongType {
+            what: format!("parameter `{name}`"),
+            expected: std::any::type_name::<T>(),
+            found: type_name.to_owned(),
+        })
+    }
+
+    /// The last value task `M` returned.
+    pub fn returned<M: TaskMarker>(&self) -> Result<Arc<M::Output>, InjectError> {
+        self.returned_by::<M::Output>(M::NAME)
+    }
+
+    /// The last value the task `task` returned, as a `T`.
+    pub fn returned_by<T: Send + Sync + 'static>(&self, task: &str) -> Result<Arc<T>, InjectError> {
+        let (output, decoder) = self.output_of(task).ok_or_else(|| InjectError::NoReturn {
+            task: task.to_owned(),
+        })?;
+        let value = match output.value() {
+            Some(value) => value.clone(),
+            None => {
+                // It crossed a process boundary as JSON: read it with the decoder this
+                // task's parameter brought (in a child process), or the producer's own.
+                let json = output.json().unwrap_or_default();
+                let decode = decoder
+                    .or_else(|| output.codec().and_then(|c| c.decode))
+                    .ok_or_else(|| InjectError::ReturnNotReadable {
+                        task: task.to_owned(),
+                    })?;
+                decode(&json).map_err(|e| InjectError::BadReturn {
+                    task: task.to_owned(),
+                    source: Arc::new(e),
+                })?
+            }
+        };
+        value.downcast::<T>().map_err(|_| InjectError::WrongType {
+            what: format!("the value returned by task '{task}'"),
+            expected: std::any::type_name::<T>(),
+            found: output.type_name().to_owned(),
+        })
+    }
 }
 
 impl InjectError {
@@ -231,10 +331,7 @@ where
     Returned<T>: ReturnWrittenInParameterList,
 {
     fn from_context(_cx: &RunContext, param: &ParamInfo) -> Result<Self, InjectError> {
-        Err(InjectError::Other(format!(
-            "parameter `{}`: `Return<task>` must be written in the parameter list",
-            param.name
-        )))
+        Err(InjectError::ReturnThroughAlias { param: param.name })
     }
 }
 
@@ -304,7 +401,7 @@ impl<T: serde::de::DeserializeOwned + Send + 'static> FromContext for Payload<T>
             .map(Payload)
             .map_err(|e| InjectError::BadPayload {
                 expected: std::any::type_name::<T>(),
-                error: e.to_string(),
+                source: Arc::new(e),
             })
     }
 }
@@ -325,7 +422,7 @@ impl<T> Deref for Env<T> {
 impl<T> FromContext for Env<T>
 where
     T: FromStr + Send + 'static,
-    T::Err: fmt::Display,
+    T::Err: std::error::Error + Send + Sync + 'static,
 {
     fn from_context(_cx: &RunContext, param: &ParamInfo) -> Result<Self, InjectError> {
         let var = param.name.trim_start_matches('_').to_ascii_uppercase();
@@ -338,7 +435,7 @@ where
                 var,
                 value,
                 expected: std::any::type_name::<T>(),
-                error: e.to_string(),
+                source: Arc::new(e),
             })
     }
 }

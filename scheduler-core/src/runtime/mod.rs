@@ -1,18 +1,31 @@
 //! The scheduler runtime (feature `runtime`): tasks, their parameters, the loop that runs
-//! them on tokio, and the task log.
+//! them on tokio, and the session that controls it.
 //!
-//! * [`task`](TaskSpec): what a task is; [`registry`]: tasks and parameters registered by
-//!   `#[task]` and `#[param]`.
-//! * [`inject`](FromContext): how parameters of task functions get their values.
-//! * [`Scheduler`]: building (with [`SchedulerBuilder`]), checking and running; [`Session`]:
-//!   controlling a running scheduler.
-//! * [`Clock`]: where time comes from ([`SystemClock`], [`VirtualClock`] for tests).
-//! * [`LogStore`]: where the task log is kept ([`MemoryStore`]).
-//! * [`Config`]: settings and their environment variables.
+//! The modules, from the bottom up (each uses only those above it in this list; the test
+//! `runtime_modules_have_no_cycle` checks it):
+//!
+//! * `outcome`: how a run ends ([`RunOutcome`]), the value it returns ([`Output`]) and how
+//!   that value crosses a process boundary as JSON;
+//! * `config`: the settings ([`Config`]) and their environment variables;
+//! * `clock` (with `wall_timer`): where time comes from ([`SystemClock`], [`VirtualClock`]);
+//! * `session`: control of a running scheduler ([`Session`]) and the events its loop
+//!   receives;
+//! * `context`: what a run can read ([`RunContext`]): its identity, the session, the
+//!   parameters, the values other tasks returned;
+//! * `inject`: how a parameter of a `#[task]` function gets its value ([`FromContext`],
+//!   [`Return`], [`Arg`], ...);
+//! * `hooks`: functions called around the scheduler's life and each run;
+//! * `handler`, `private`: the glue that `#[task]` generates code against;
+//! * `task`: what a task is ([`TaskSpec`], its [`TaskBody`]), where tasks come from (the
+//!   [`registry`] of `#[task]` functions) and the checks of a task set at start-up;
+//! * `exec`: running a body in an execution mode (async, thread, child process, program);
+//! * `engine`: the scheduler's loop: deciding, starting runs, recording their ends, shutting
+//!   down;
+//! * `scheduler`: building a scheduler ([`SchedulerBuilder`]), and running it.
+//!
+//! The task log (records, the index conditions read, the stores) is [`crate::log`].
 
-mod check;
 mod clock;
-mod collect;
 mod config;
 mod context;
 mod engine;
@@ -24,42 +37,42 @@ mod inject;
 mod outcome;
 #[doc(hidden)]
 pub mod private;
-pub mod registry;
 mod scheduler;
 mod session;
-mod store;
 mod task;
-mod wakeups;
-// With collect.rs, the one module with unsafe code: the system calls that create and arm a
-// timer.
+// The one module with unsafe code: the system calls that create and arm a timer.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod wall_timer;
 
-pub use check::{StartupError, StartupProblem};
-pub use clock::{BoxFuture, Clock, SystemClock, VirtualClock};
+pub use clock::{Clock, SystemClock, VirtualClock};
 pub use config::{ConditionErrors, Config, ConfigError, DuplicatePolicy, RestartMode, system_zone};
 pub use context::{RunContext, TerminationFlag};
 pub use engine::EngineError;
-pub use exec::{decode_json, encode_json, serde_codec};
 pub use inject::{
-    Arg, Env, FromContext, InjectError, ParamInfo, Payload, Return, Returned, RunInfo, Task, This,
+    Arg, Env, FromContext, InjectError, Need, ParamInfo, Payload, Return, Returned, RunInfo, Task,
+    TaskMarker, This,
 };
 pub use outcome::{
     DecodeFn, EncodeFn, Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated,
-    outcome_of_error,
+    decode_json, encode_json, outcome_of_error, serde_codec,
 };
-pub use registry::{ParamDef, RegisteredBody, RegisteredTimeout, TaskDef, TaskMarker};
 pub use scheduler::{Running, Scheduler, SchedulerBuilder, SchedulerError};
 pub use session::{Session, SessionError, TaskSummary};
-pub use store::{LogStore, MemoryStore, StoreError};
+pub use task::check::{StartupError, StartupProblem};
+pub use task::registry::{self, VersionSkew};
 pub use task::{
-    AsyncBody, BlockingBody, CommandSpec, Execution, Need, Origin, TaskBody, TaskSpec, Timeout,
+    AsyncBody, BlockingBody, CommandSpec, Origin, ParamDef, RegisteredBody, TaskBody, TaskDef,
+    TaskSpec,
+};
+
+pub use crate::BoxFuture;
+pub use crate::log::{LogStore, MemoryStore, StoreError};
+pub use crate::task_options::{
+    BodyKind, Execution, InvalidTaskName, OptionConflict, TaskOptions, TaskProblem, Timeout,
     UnknownExecution,
 };
 
-/// What the generated code's registration expands to where the linker section is not used
-/// (see `collect`).
-#[cfg(not(all(target_os = "linux", not(scheduler_registry_inventory))))]
+/// What the generated code's registration expands to (see `task::registry`).
 #[doc(hidden)]
 pub use inventory as __inventory;

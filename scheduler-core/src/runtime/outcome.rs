@@ -1,5 +1,11 @@
-//! How a run ends: its outcome, the value it returned, and the errors with a special
-//! meaning (`Terminated`, `Inaction`).
+//! How a run ends: its outcome, the value it returned (and how that value crosses a
+//! process boundary as JSON), and the errors with a special meaning (`Terminated`,
+//! `Inaction`).
+//!
+//! An outcome is named as the log action it writes: [`RunOutcome::Success`] writes
+//! `success`, [`RunOutcome::Fail`] `fail`, [`RunOutcome::Terminate`] `terminate`,
+//! [`RunOutcome::Inaction`] `inaction`. The condition language speaks of the same events
+//! as states (`has succeeded`, `has failed`, `after task 'x' terminated`).
 //!
 //! A task's return value becomes an outcome: `()` and `Ok(..)` are a success (the value is
 //! kept for `Return<task>`), `Err(e)` a failure whose text is logged, and the errors
@@ -31,7 +37,7 @@ impl fmt::Debug for Output {
 /// Writes a value as JSON (`None` if the value is not of the function's type).
 pub type EncodeFn = fn(&(dyn Any + Send + Sync)) -> Option<String>;
 /// Reads a value from JSON.
-pub type DecodeFn = fn(&str) -> Result<Arc<dyn Any + Send + Sync>, String>;
+pub type DecodeFn = fn(&str) -> Result<Arc<dyn Any + Send + Sync>, serde_json::Error>;
 
 /// Conversions of a task's output to and from JSON, for crossing process boundaries.
 ///
@@ -90,6 +96,42 @@ impl Output {
     pub fn type_name(&self) -> &str {
         &self.type_name
     }
+
+    /// How the value is written as and read from JSON, if known.
+    pub fn codec(&self) -> Option<OutputCodec> {
+        self.codec
+    }
+
+    /// The same value with `codec`, unless it has one already.
+    pub(crate) fn or_codec(mut self, codec: Option<OutputCodec>) -> Self {
+        self.codec = self.codec.or(codec);
+        self
+    }
+}
+
+/// Writes a `T` as JSON.
+pub fn encode_json<T: serde::Serialize + 'static>(
+    value: &(dyn Any + Send + Sync),
+) -> Option<String> {
+    serde_json::to_string(value.downcast_ref::<T>()?).ok()
+}
+
+/// Reads a `T` from JSON.
+pub fn decode_json<T: serde::de::DeserializeOwned + Send + Sync + 'static>(
+    json: &str,
+) -> Result<Arc<dyn Any + Send + Sync>, serde_json::Error> {
+    serde_json::from_str::<T>(json).map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>)
+}
+
+/// The JSON codec of a type that can be written and read back.
+pub fn serde_codec<T>() -> OutputCodec
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    OutputCodec {
+        encode: encode_json::<T>,
+        decode: Some(decode_json::<T>),
+    }
 }
 
 /// How a run ended.
@@ -98,10 +140,10 @@ pub enum RunOutcome {
     /// It returned normally; the value, if any, is kept for `Return<task>`.
     Success(Option<Output>),
     /// It failed: an error, a panic, or a value it needed was missing.
-    Failure(String),
+    Fail(String),
     /// It was stopped (timeout, end condition, shutdown, request) or gave up with
     /// [`Terminated`].
-    Terminated(String),
+    Terminate(String),
     /// It decided there was nothing to do ([`Inaction`]).
     Inaction(String),
 }
@@ -112,8 +154,8 @@ impl RunOutcome {
         use crate::log::Action;
         match self {
             RunOutcome::Success(_) => Action::Success,
-            RunOutcome::Failure(_) => Action::Fail,
-            RunOutcome::Terminated(_) => Action::Terminate,
+            RunOutcome::Fail(_) => Action::Fail,
+            RunOutcome::Terminate(_) => Action::Terminate,
             RunOutcome::Inaction(_) => Action::Inaction,
         }
     }
@@ -122,16 +164,15 @@ impl RunOutcome {
     pub fn message(&self) -> Option<&str> {
         match self {
             RunOutcome::Success(_) => None,
-            RunOutcome::Failure(m) | RunOutcome::Terminated(m) | RunOutcome::Inaction(m) => Some(m),
+            RunOutcome::Fail(m) | RunOutcome::Terminate(m) | RunOutcome::Inaction(m) => Some(m),
         }
     }
 
-    /// The same outcome, whose kept value (if any) is written as JSON with `codec`.
-    pub(crate) fn with_output_codec(self, codec: OutputCodec) -> Self {
+    /// The same outcome, whose kept value (if any) is written as and read from JSON with
+    /// `codec` unless it knows how already.
+    pub(crate) fn or_output_codec(self, codec: Option<OutputCodec>) -> Self {
         match self {
-            RunOutcome::Success(Some(output)) => {
-                RunOutcome::Success(Some(output.with_codec(Some(codec))))
-            }
+            RunOutcome::Success(Some(output)) => RunOutcome::Success(Some(output.or_codec(codec))),
             other => other,
         }
     }
@@ -162,7 +203,7 @@ impl Inaction {
 pub fn outcome_of_error<E: fmt::Display + 'static>(e: E) -> RunOutcome {
     let any: &dyn Any = &e;
     if any.is::<Terminated>() {
-        return RunOutcome::Terminated(e.to_string());
+        return RunOutcome::Terminate(e.to_string());
     }
     if let Some(inaction) = any.downcast_ref::<Inaction>() {
         return RunOutcome::Inaction(inaction.0.clone().unwrap_or_default());
@@ -176,13 +217,13 @@ pub fn outcome_of_error<E: fmt::Display + 'static>(e: E) -> RunOutcome {
         });
     if let Some(inner) = boxed {
         if inner.is::<Terminated>() {
-            return RunOutcome::Terminated(inner.to_string());
+            return RunOutcome::Terminate(inner.to_string());
         }
         if let Some(inaction) = inner.downcast_ref::<Inaction>() {
             return RunOutcome::Inaction(inaction.0.clone().unwrap_or_default());
         }
     }
-    RunOutcome::Failure(format!("{e:#}"))
+    RunOutcome::Fail(format!("{e:#}"))
 }
 
 /// What a task body may return: `()`, a `Result`, or a [`RunOutcome`].
@@ -244,17 +285,17 @@ mod tests {
     fn errors_become_outcomes() {
         assert!(matches!(
             outcome_of_error(Terminated),
-            RunOutcome::Terminated(_)
+            RunOutcome::Terminate(_)
         ));
         assert!(matches!(
             outcome_of_error(Inaction::because("no new files")),
             RunOutcome::Inaction(r) if r == "no new files"
         ));
         let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Terminated);
-        assert!(matches!(outcome_of_error(boxed), RunOutcome::Terminated(_)));
+        assert!(matches!(outcome_of_error(boxed), RunOutcome::Terminate(_)));
         assert!(matches!(
             outcome_of_error("disk full".to_owned()),
-            RunOutcome::Failure(m) if m == "disk full"
+            RunOutcome::Fail(m) if m == "disk full"
         ));
     }
 

@@ -1,22 +1,33 @@
 //! Helpers for the code that `#[task]` and `#[param]` generate. Not public API: reached
 //! through `scheduler::__private`, and may change in any release.
 
+use crate::condition::Condition;
+use crate::condition::codec::CheckedCondition;
+
 use super::context::TerminationFlag;
-use super::exec::{decode_json, encode_json};
-use super::inject::{Arg, Env, Payload, RunInfo};
-use super::outcome::OutputCodec;
-use super::registry::TaskMarker;
+use super::inject::{Arg, Env, Payload, RunInfo, TaskMarker};
+use super::outcome::{OutputCodec, serde_codec};
 
 pub use super::handler::{
     AsyncCall, BlockingCall, ResultReturn, Started, ValueReturn, finish, finish_async,
-    inject_failed, no_codec,
+    inject_failed,
 };
 pub use super::inject::FromProducer;
 
-/// The child-process codecs of a task that runs in the scheduler's process, or has no
-/// parameters (shared, so that `#[task]` emits no function for them).
-pub fn no_child_codecs() -> Vec<(&'static str, OutputCodec)> {
-    Vec::new()
+/// The condition that `condition!` checked at compile time.
+///
+/// It is read as [`CheckedCondition::condition`] reads every checked condition (decoded,
+/// else parsed from its text); `condition!` gives a `Condition`, not a `Result`, so a
+/// condition that can be read neither way, which takes crates of two versions, panics
+/// here with the reason.
+pub fn checked_condition(checked: CheckedCondition) -> Condition {
+    checked.condition().unwrap_or_else(|e| {
+        panic!(
+            "condition {:?} was checked at compile time but cannot be read at run time \
+             (scheduler-macros and scheduler-core versions differ): {e}",
+            checked.text
+        )
+    })
 }
 
 /// A return value that can cross from a child process as JSON.
@@ -35,10 +46,7 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     fn codec() -> OutputCodec {
-        OutputCodec {
-            encode: encode_json::<T>,
-            decode: Some(decode_json::<T>),
-        }
+        serde_codec::<T>()
     }
 }
 

@@ -17,7 +17,8 @@ use tokio::task::JoinHandle;
 use crate::condition::Condition;
 use crate::time::Tz;
 
-use super::check::{self, StartupError, StartupProblem};
+use crate::log::{LogStore, MemoryStore};
+
 use super::clock::{Clock, SystemClock};
 use super::config::{ConditionErrors, Config, ConfigError, DuplicatePolicy, RestartMode};
 use super::context::ParamRegistry;
@@ -26,10 +27,9 @@ use super::exec;
 use super::hooks::Hooks;
 use super::inject::RunInfo;
 use super::outcome::RunOutcome;
-use super::registry;
 use super::session::Session;
-use super::store::{LogStore, MemoryStore};
-use super::task::TaskSpec;
+use super::task::check::{self, StartupError, StartupProblem};
+use super::task::{TaskSpec, registry};
 
 /// Why a scheduler could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -300,16 +300,19 @@ impl SchedulerBuilder {
         for def in registry::registered_tasks().filter(|d| wanted(d.name)) {
             match def.to_spec(&mut decoded) {
                 Ok(spec) => specs.push(spec),
-                Err(e) => problems.push(StartupProblem::VersionSkew(e.to_string())),
+                Err(e) => problems.push(StartupProblem::VersionSkew(e)),
             }
         }
         if let Registered::Only(names) = &self.registered {
             for name in names {
                 if !registry::registered_tasks().any(|d| d.name == name) {
-                    problems.push(StartupProblem::Invalid {
+                    problems.push(StartupProblem::NotRegistered {
                         task: name.clone(),
-                        origin: super::task::Origin::Code,
-                        problems: vec!["no `#[task]` function has this name".to_owned()],
+                        suggestion: crate::condition::nearest(
+                            name,
+                            registry::registered_tasks().map(|d| d.name),
+                        )
+                        .map(str::to_owned),
                     });
                 }
             }

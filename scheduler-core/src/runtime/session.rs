@@ -4,18 +4,25 @@
 //! Requests are queued to the scheduler's loop, which applies them in order; the methods
 //! check what they can at once (that a task exists, that a new task is valid) and return a
 //! [`SessionError`] otherwise.
+//!
+//! This module sits below the task definitions: a run's context holds a session, and a
+//! task's body receives that context, so a session cannot name the task type without a
+//! cycle. [`Session::add_task`] is written beside `TaskSpec` (in `task`), and hands the
+//! definition to the loop as a [`NewTask`].
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::condition::Condition;
 use crate::log::LogRecord;
+use crate::task_options::TaskProblem;
 
 use super::config::DuplicatePolicy;
 use super::outcome::RunOutcome;
-use super::task::TaskSpec;
 
 /// What the scheduler's loop receives.
 pub(crate) enum Event {
@@ -34,6 +41,10 @@ pub(crate) struct Finished {
     pub(crate) captured: Option<String>,
 }
 
+/// A task definition on its way to the loop: a `TaskSpec`, which only
+/// [`Session::add_task`] puts here and only the loop takes out.
+pub(crate) struct NewTask(pub(crate) Box<dyn Any + Send>);
+
 /// A request from a session.
 pub(crate) enum Command {
     ShutDown {
@@ -44,16 +55,16 @@ pub(crate) enum Command {
         task: String,
         payload: Option<serde_json::Value>,
     },
-    Disable(String),
-    Enable(String),
+    /// The task's [`TaskState::disabled`] changed: look at it again.
+    Disabled(String),
     Terminate(String),
-    Add(Box<TaskSpec>),
+    Add(NewTask),
     Remove(String),
     Records(tokio::sync::oneshot::Sender<Vec<LogRecord>>),
 }
 
 /// Why a session request was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
     /// No task has this name.
@@ -68,19 +79,49 @@ pub enum SessionError {
     #[error("a task named '{0}' already exists")]
     Duplicate(String),
     /// The task's settings do not go together.
-    #[error("task '{task}' is not valid: {}", .problems.join("; "))]
+    #[error("task '{task}' is not valid: {}", .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     InvalidTask {
         /// The task.
         task: String,
         /// What is wrong.
-        problems: Vec<String>,
+        problems: Vec<TaskProblem>,
     },
     /// The payload cannot be written as JSON.
-    #[error("the payload cannot be written as JSON: {0}")]
-    Payload(String),
+    #[error("the payload cannot be written as JSON")]
+    Payload(#[source] Arc<serde_json::Error>),
+    /// The scheduler is shutting down and starts no new requested run.
+    #[error("the scheduler is shutting down")]
+    ShuttingDown,
     /// The scheduler has stopped.
     #[error("the scheduler has stopped")]
     Stopped,
+}
+
+impl PartialEq for SessionError {
+    fn eq(&self, other: &Self) -> bool {
+        use SessionError as E;
+        match (self, other) {
+            (
+                E::UnknownTask { name, suggestion },
+                E::UnknownTask {
+                    name: n,
+                    suggestion: s,
+                },
+            ) => name == n && suggestion == s,
+            (E::Duplicate(a), E::Duplicate(b)) => a == b,
+            (
+                E::InvalidTask { task, problems },
+                E::InvalidTask {
+                    task: t,
+                    problems: p,
+                },
+            ) => task == t && problems == p,
+            // Two serialisation errors are the same when they say the same.
+            (E::Payload(a), E::Payload(b)) => a.to_string() == b.to_string(),
+            (E::ShuttingDown, E::ShuttingDown) | (E::Stopped, E::Stopped) => true,
+            _ => false,
+        }
+    }
 }
 
 /// What a session knows of a task without asking the loop.
@@ -94,17 +135,33 @@ pub struct TaskSummary {
     pub condition: String,
 }
 
-/// A task as the session keeps it: the engine's own name and definition, shared, so that
-/// a scheduler with many tasks does not hold a second copy of each; the summary's texts are
-/// made when asked for.
-struct KnownTask {
-    spec: Arc<TaskSpec>,
-    disabled: bool,
+/// What the session and the loop share of one task: the loop's slot and the session's map
+/// hold the same value, so that a task is disabled in one place.
+#[derive(Debug)]
+pub(crate) struct TaskState {
+    /// Whether the task's condition is ignored for now: set by the session, read by the
+    /// loop (which a [`Command::Disabled`] wakes).
+    pub(crate) disabled: AtomicBool,
+    /// The start condition, shared with the task's definition.
+    pub(crate) start: Arc<Condition>,
+}
+
+impl TaskState {
+    pub(crate) fn new(disabled: bool, start: Arc<Condition>) -> Self {
+        TaskState {
+            disabled: AtomicBool::new(disabled),
+            start,
+        }
+    }
+
+    pub(crate) fn is_disabled(&self) -> bool {
+        self.disabled.load(Ordering::Relaxed)
+    }
 }
 
 struct Shared {
     events: UnboundedSender<Event>,
-    tasks: RwLock<BTreeMap<Arc<str>, KnownTask>>,
+    tasks: RwLock<BTreeMap<Arc<str>, Arc<TaskState>>>,
     stopping: AtomicBool,
     on_duplicate: DuplicatePolicy,
 }
@@ -142,10 +199,20 @@ impl Session {
             .map_err(|_| SessionError::Stopped)
     }
 
-    fn known(&self, name: &str) -> Result<(), SessionError> {
-        let tasks = self.shared.tasks.read().unwrap_or_else(|e| e.into_inner());
-        if tasks.contains_key(name) {
-            return Ok(());
+    fn tasks_read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Arc<str>, Arc<TaskState>>> {
+        // A panic while holding the lock cannot leave the map half-updated.
+        self.shared.tasks.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn tasks_write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<Arc<str>, Arc<TaskState>>> {
+        self.shared.tasks.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The shared state of the task `name`, or the error that names the nearest task.
+    fn known(&self, name: &str) -> Result<Arc<TaskState>, SessionError> {
+        let tasks = self.tasks_read();
+        if let Some(state) = tasks.get(name) {
+            return Ok(state.clone());
         }
         Err(SessionError::UnknownTask {
             name: name.to_owned(),
@@ -154,22 +221,26 @@ impl Session {
         })
     }
 
-    pub(crate) fn set_summary(&self, spec: Arc<TaskSpec>) {
-        let mut tasks = self.shared.tasks.write().unwrap_or_else(|e| e.into_inner());
-        let (name, disabled) = (spec.name.clone(), spec.disabled);
-        tasks.insert(name, KnownTask { spec, disabled });
+    /// Registers a task the loop has added.
+    pub(crate) fn insert_task(&self, name: Arc<str>, state: Arc<TaskState>) {
+        self.tasks_write().insert(name, state);
     }
 
-    pub(crate) fn remove_summary(&self, name: &str) {
-        let mut tasks = self.shared.tasks.write().unwrap_or_else(|e| e.into_inner());
-        tasks.remove(name);
+    /// Forgets a task the loop has removed.
+    pub(crate) fn remove_known_task(&self, name: &str) {
+        self.tasks_write().remove(name);
     }
 
-    pub(crate) fn set_disabled(&self, name: &str, disabled: bool) {
-        let mut tasks = self.shared.tasks.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = tasks.get_mut(name) {
-            t.disabled = disabled;
+    /// Sends a new task to the loop (see [`Session::add_task`], in `task`).
+    pub(crate) fn submit_task(
+        &self,
+        name: &str,
+        spec: Box<dyn Any + Send>,
+    ) -> Result<(), SessionError> {
+        if self.shared.on_duplicate == DuplicatePolicy::Error && self.known(name).is_ok() {
+            return Err(SessionError::Duplicate(name.to_owned()));
         }
+        self.send(Command::Add(NewTask(spec)))
     }
 
     pub(crate) fn mark_stopping(&self) {
@@ -205,68 +276,56 @@ impl Session {
     }
 
     /// Runs a task now, whatever its condition says and even if it is disabled.
+    ///
+    /// The run is queued to the loop. A graceful shutdown starts the runs queued before it
+    /// was asked for (and waits for them); once it is asked for, new requests are refused
+    /// with [`SessionError::ShuttingDown`].
     pub fn run(&self, task: &str) -> Result<(), SessionError> {
-        self.known(task)?;
-        self.send(Command::Run {
-            task: task.to_owned(),
-            payload: None,
-        })
+        self.request(task, None)
     }
 
-    /// Runs a task now with a payload (received by a `Payload<T>` parameter).
+    /// Runs a task now with a payload (received by a `Payload<T>` parameter), as
+    /// [`run`](Self::run) does.
     pub fn run_with(&self, task: &str, payload: impl serde::Serialize) -> Result<(), SessionError> {
-        self.known(task)?;
         let payload =
-            serde_json::to_value(payload).map_err(|e| SessionError::Payload(e.to_string()))?;
+            serde_json::to_value(payload).map_err(|e| SessionError::Payload(Arc::new(e)))?;
+        self.request(task, Some(payload))
+    }
+
+    fn request(&self, task: &str, payload: Option<serde_json::Value>) -> Result<(), SessionError> {
+        self.known(task)?;
+        if self.shared.events.is_closed() {
+            return Err(SessionError::Stopped);
+        }
+        if self.is_stopping() {
+            return Err(SessionError::ShuttingDown);
+        }
         self.send(Command::Run {
             task: task.to_owned(),
-            payload: Some(payload),
+            payload,
         })
     }
 
     /// Stops starting a task by its condition (requested runs still happen).
     pub fn disable(&self, task: &str) -> Result<(), SessionError> {
-        self.known(task)?;
-        self.set_disabled(task, true);
-        self.send(Command::Disable(task.to_owned()))
+        self.set_disabled(task, true)
     }
 
     /// Starts a task by its condition again.
     pub fn enable(&self, task: &str) -> Result<(), SessionError> {
-        self.known(task)?;
-        self.set_disabled(task, false);
-        self.send(Command::Enable(task.to_owned()))
+        self.set_disabled(task, false)
+    }
+
+    fn set_disabled(&self, task: &str, disabled: bool) -> Result<(), SessionError> {
+        let state = self.known(task)?;
+        state.disabled.store(disabled, Ordering::Relaxed);
+        self.send(Command::Disabled(task.to_owned()))
     }
 
     /// Asks a task's running runs to stop.
     pub fn terminate(&self, task: &str) -> Result<(), SessionError> {
         self.known(task)?;
         self.send(Command::Terminate(task.to_owned()))
-    }
-
-    /// Adds a task to the running scheduler.
-    ///
-    /// ```no_run
-    /// # fn f(session: scheduler_core::runtime::Session) -> Result<(), Box<dyn std::error::Error>> {
-    /// use scheduler_core::runtime::TaskSpec;
-    /// // A condition string that arrives at run time is parsed at run time.
-    /// let condition: scheduler_core::condition::Condition =
-    ///     "every 10 minutes & time of day between 08:00 and 18:00".parse()?;
-    /// session.add_task(TaskSpec::from_async("poll", |_| async { Ok::<_, std::io::Error>(()) }).when(condition))?;
-    /// # Ok(()) }
-    /// ```
-    pub fn add_task(&self, spec: TaskSpec) -> Result<(), SessionError> {
-        let problems = spec.problems();
-        if !problems.is_empty() {
-            return Err(SessionError::InvalidTask {
-                task: spec.name.to_string(),
-                problems,
-            });
-        }
-        if self.shared.on_duplicate == DuplicatePolicy::Error && self.known(&spec.name).is_ok() {
-            return Err(SessionError::Duplicate(spec.name.to_string()));
-        }
-        self.send(Command::Add(Box::new(spec)))
     }
 
     /// Removes a task; its running runs finish first.
@@ -277,13 +336,12 @@ impl Session {
 
     /// The tasks of the scheduler, by name.
     pub fn tasks(&self) -> Vec<TaskSummary> {
-        let tasks = self.shared.tasks.read().unwrap_or_else(|e| e.into_inner());
-        tasks
+        self.tasks_read()
             .iter()
-            .map(|(name, task)| TaskSummary {
+            .map(|(name, state)| TaskSummary {
                 name: name.to_string(),
-                disabled: task.disabled,
-                condition: task.spec.start.to_string(),
+                disabled: state.is_disabled(),
+                condition: state.start.to_string(),
             })
             .collect()
     }

@@ -13,11 +13,13 @@
 mod civil;
 pub(crate) mod period;
 mod values;
+#[cfg(feature = "evaluation")]
 pub(crate) mod zone;
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+#[cfg(feature = "evaluation")]
 pub use chrono_tz::Tz;
 
 pub(crate) use civil::{DAY, HOUR, MINUTE, SECOND};

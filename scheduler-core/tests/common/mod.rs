@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use scheduler_core::condition::{Condition, EvalContext, NextChange};
-use scheduler_core::log::{Action, MemoryLog};
+use scheduler_core::log::{Action, LogIndex};
 use scheduler_core::time::Timestamp;
 
 pub const SECOND: i64 = 1_000_000;
@@ -26,7 +26,7 @@ pub fn show(t: i64) -> String {
 pub struct Walk {
     pub cond: Condition,
     pub zone: Tz,
-    pub log: MemoryLog,
+    pub log: LogIndex,
     /// Whether the owning task runs whenever the condition is true.
     pub run_when_due: bool,
     pub runs: Vec<i64>,
@@ -42,7 +42,7 @@ impl Walk {
         Walk {
             cond,
             zone,
-            log: MemoryLog::new(),
+            log: LogIndex::new(),
             run_when_due: false,
             runs: Vec::new(),
             changes: 0,

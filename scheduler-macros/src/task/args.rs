@@ -6,6 +6,8 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 
+use scheduler_core::task_options::{Execution, TaskOptions, Timeout};
+
 use crate::errors::Errors;
 
 /// One item between the parentheses.
@@ -42,22 +44,6 @@ impl Parse for RawArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         Ok(RawArgs(Punctuated::parse_terminated(input)?))
     }
-}
-
-/// A value of `execution = "..."`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Execution {
-    Async,
-    Thread,
-    Main,
-    Process,
-}
-
-/// A value of `timeout = "..."`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Timeout {
-    Micros(u64),
-    Never,
 }
 
 /// The checked options.
@@ -156,6 +142,20 @@ fn strsim_like(a: &str, b: &str) -> usize {
 }
 
 impl TaskArgs {
+    /// The options as the runtime holds them.
+    pub(crate) fn options(&self) -> TaskOptions {
+        TaskOptions {
+            execution: self.execution.map(|(e, _)| e),
+            timeout: self.timeout.map(|(t, _)| t),
+            priority: self.priority.unwrap_or_default(),
+            disabled: self.disabled.is_some(),
+            multilaunch: self.multilaunch.map(|_| true),
+            permanent: self.permanent.is_some(),
+            on_startup: self.on_startup.is_some(),
+            on_shutdown: self.on_shutdown.is_some(),
+        }
+    }
+
     pub(crate) fn from_raw(raw: RawArgs, errors: &mut Errors) -> TaskArgs {
         let mut args = TaskArgs::default();
         let mut seen: Vec<String> = Vec::new();
@@ -267,14 +267,13 @@ impl TaskArgs {
                 None => errors.spanned(value, "`end` must be a condition string: `end = \"time of day after 18:00\"`"),
             },
             "execution" => {
-                let parsed = literal_str(value).and_then(|s| match s.value().as_str() {
-                    "async" => Some(Execution::Async),
-                    "thread" => Some(Execution::Thread),
-                    "main" => Some(Execution::Main),
-                    "process" => Some(Execution::Process),
-                    _ => None,
-                });
-                const MODES: &[&str] = &["async", "thread", "main", "process"];
+                let parsed = literal_str(value).and_then(|s| s.value().parse::<Execution>().ok());
+                const MODES: &[&str] = &[
+                    Execution::Async.as_str(),
+                    Execution::Thread.as_str(),
+                    Execution::Main.as_str(),
+                    Execution::Process.as_str(),
+                ];
                 match parsed {
                     Some(e) => self.execution = Some((e, key.span())),
                     None => {
@@ -299,16 +298,13 @@ impl TaskArgs {
                 }
             }
             "timeout" => match literal_str(value) {
-                Some(s) if s.value().trim() == "never" => self.timeout = Some((Timeout::Never, key.span())),
-                Some(s) => match s.value().parse::<scheduler_core::time::Interval>() {
-                    Ok(interval) => {
-                        self.timeout = Some((Timeout::Micros(interval.as_duration().as_micros() as u64), key.span()))
-                    }
+                Some(s) => match s.value().parse::<Timeout>() {
+                    Ok(timeout) => self.timeout = Some((timeout, key.span())),
                     Err(e) => errors.spanned(
                         s,
                         format!(
                             "`timeout` must be a length of time such as \"2 hours\", or \"never\": {}",
-                            e.message()
+                            e.reason
                         ),
                     ),
                 },

@@ -13,7 +13,9 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::args::{Execution, TaskArgs, Timeout};
+use scheduler_core::task_options::{Execution, Timeout};
+
+use super::args::TaskArgs;
 use super::signature::Signature;
 
 /// `enum get_data {}` with its `TaskMarker` impl: what `Return<get_data>` names.
@@ -145,6 +147,8 @@ pub(super) fn registration(
     if let Some(c) = &conditions.end {
         fields.push(quote! { end: ::core::option::Option::Some(#c), });
     }
+    // The options, likewise: only those given, in a nested struct update.
+    let mut options = Vec::new();
     if let Some((e, _)) = args.execution {
         let variant = match e {
             Execution::Async => quote!(Async),
@@ -152,32 +156,47 @@ pub(super) fn registration(
             Execution::Main => quote!(Main),
             Execution::Process => quote!(Process),
         };
-        fields.push(quote! {
+        options.push(quote! {
             execution: ::core::option::Option::Some(::scheduler::__private::Execution::#variant),
         });
     }
     match args.timeout.map(|(t, _)| t) {
         None => {}
-        Some(Timeout::Never) => fields.push(quote! {
-            timeout: ::core::option::Option::Some(::scheduler::__private::RegisteredTimeout::Never),
+        Some(Timeout::Never) => options.push(quote! {
+            timeout: ::core::option::Option::Some(::scheduler::__private::Timeout::Never),
         }),
-        Some(Timeout::Micros(us)) => fields.push(quote! {
-            timeout: ::core::option::Option::Some(::scheduler::__private::RegisteredTimeout::Micros(#us)),
-        }),
+        Some(Timeout::After(d)) => {
+            let us = d.as_micros() as u64;
+            options.push(quote! {
+                timeout: ::core::option::Option::Some(::scheduler::__private::Timeout::After(
+                    ::core::time::Duration::from_micros(#us),
+                )),
+            });
+        }
     }
     if let Some(priority) = args.priority {
-        fields.push(quote! { priority: #priority, });
+        options.push(quote! { priority: #priority, });
+    }
+    if args.multilaunch.is_some() {
+        options.push(quote! { multilaunch: ::core::option::Option::Some(true), });
     }
     for (flag, field) in [
         (args.disabled, quote!(disabled)),
-        (args.multilaunch, quote!(multilaunch)),
         (args.permanent, quote!(permanent)),
         (args.on_startup, quote!(on_startup)),
         (args.on_shutdown, quote!(on_shutdown)),
     ] {
         if flag.is_some() {
-            fields.push(quote! { #field: true, });
+            options.push(quote! { #field: true, });
         }
+    }
+    if !options.is_empty() {
+        fields.push(quote! {
+            options: ::scheduler::__private::TaskOptions {
+                #(#options)*
+                ..::scheduler::__private::TaskOptions::DEFAULT
+            },
+        });
     }
     if !sig.params.is_empty() {
         fields.push(quote! { needs: &[#(#needs),*], });

@@ -12,8 +12,10 @@ use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
 
+use scheduler_core::task_options::{BodyKind, OptionConflict};
+
 use crate::errors::Errors;
-use args::{Execution, RawArgs, TaskArgs};
+use args::{RawArgs, TaskArgs};
 use signature::Signature;
 
 /// What the macro reads of the function: its visibility and signature. The body is skipped
@@ -116,8 +118,19 @@ fn check_conditions(args: &TaskArgs, errors: &mut Errors) -> CheckedConditions {
     }
 }
 
+/// The combinations of options that do not go together, found by the runtime's own rules
+/// ([`TaskOptions::conflicts`](scheduler_core::task_options::TaskOptions::conflicts)) and
+/// reported at the option that causes each; and what only an attribute can get wrong.
 fn validate(args: &TaskArgs, sig: &Signature, errors: &mut Errors) {
-    if let (Some(_), Some(span)) = (args.on_startup, args.on_shutdown) {
+    let kind = if sig.is_async {
+        BodyKind::Async
+    } else {
+        BodyKind::Blocking
+    };
+    let conflicts = args.options().conflicts(kind);
+    if conflicts.contains(&OptionConflict::StartupAndShutdown)
+        && let Some(span) = args.on_shutdown
+    {
         errors.at(
             span,
             "a task runs either `on_startup` or `on_shutdown`, not both",
@@ -131,20 +144,29 @@ fn validate(args: &TaskArgs, sig: &Signature, errors: &mut Errors) {
             "a task that runs at start-up or shutdown takes no condition: it runs then, and when asked",
         );
     }
-    if let (Some(_), Some((_, span))) = (args.permanent, args.timeout) {
-        errors.at(span, "a `permanent` task never times out: remove `timeout`");
-    }
-    if let Some((execution, span)) = args.execution {
-        if execution == Execution::Main
-            && let Some(ml) = args.multilaunch
-        {
-            errors.at(ml, "a task with `execution = \"main\"` runs inline and cannot overlap itself: remove `multilaunch`");
-        }
-        if execution == Execution::Async && !sig.is_async {
-            errors.at(
-                span,
-                "`execution = \"async\"` needs an `async fn`; a plain `fn` runs on a thread (the default)",
-            );
+    for conflict in conflicts {
+        match conflict {
+            OptionConflict::PermanentWithTimeout => {
+                if let Some((_, span)) = args.timeout {
+                    errors.at(span, "a `permanent` task never times out: remove `timeout`");
+                }
+            }
+            OptionConflict::MainWithMultilaunch => {
+                if let Some(span) = args.multilaunch {
+                    errors.at(span, "a task with `execution = \"main\"` runs inline and cannot overlap itself: remove `multilaunch`");
+                }
+            }
+            OptionConflict::BlockingWithAsync => {
+                if let Some((_, span)) = args.execution {
+                    errors.at(
+                        span,
+                        "`execution = \"async\"` needs an `async fn`; a plain `fn` runs on a thread (the default)",
+                    );
+                }
+            }
+            // Reported above, before the condition check, or impossible for a function.
+            OptionConflict::StartupAndShutdown | OptionConflict::CommandWithExecution(_) => {}
+            other => errors.at(proc_macro2::Span::call_site(), other.to_string()),
         }
     }
 }

@@ -1,272 +1,11 @@
-//! The task log as conditions see it.
-//!
-//! Every run of a task writes a `run` record when it starts and one of `success`, `fail`,
-//! `terminate` or `inaction` when it ends; `crash` is written at start-up for a run that a
-//! dead process left open. Conditions never scan the log: they ask the [`History`] trait a
-//! handful of indexed questions (the latest record of some actions, a count in a window,
-//! the number of live runs), which a store answers in O(1) or O(log n).
-//!
-//! [`MemoryLog`] is the in-memory implementation: per task and action, a sorted vector of
-//! timestamps, searched by bisection. Persistent stores implement the same trait.
-//!
-//! A scheduler runs for months, and a task that runs every millisecond writes millions of
-//! records a day; conditions only ever look a bounded way back (the last record of each
-//! action, the records of a window that may have closed, such as `today between 08:00 and
-//! 09:00`, the last few failures for `retry 3`).
-//! A [`Retention`] says how far back that is for one task, and a [`MemoryLog`] given one
-//! drops what lies beyond it, so that the answers to every question asked from the newest
-//! record onwards stay the same while memory stays bounded.
+//! The task log in memory, indexed for the questions of [`History`]: what the runtime
+//! keeps of each task, bounded by its [`Retention`].
 
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 
 use crate::time::Timestamp;
 
-/// What a log record says happened to a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    /// A run started.
-    Run,
-    /// A run returned normally.
-    Success,
-    /// A run failed (an error, a panic, a missing argument).
-    Fail,
-    /// A run was stopped: timeout, end condition, shutdown, or on request.
-    Terminate,
-    /// A run decided there was nothing to do.
-    Inaction,
-    /// A run was left open by a process that died; written at the next start-up.
-    Crash,
-}
-
-impl Action {
-    /// Every action, in declaration order.
-    pub const ALL: [Action; 6] = [
-        Action::Run,
-        Action::Success,
-        Action::Fail,
-        Action::Terminate,
-        Action::Inaction,
-        Action::Crash,
-    ];
-
-    /// The name used in logs and stores: `run`, `success`, `fail`, `terminate`,
-    /// `inaction`, `crash`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Action::Run => "run",
-            Action::Success => "success",
-            Action::Fail => "fail",
-            Action::Terminate => "terminate",
-            Action::Inaction => "inaction",
-            Action::Crash => "crash",
-        }
-    }
-
-    const fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A string that names no [`Action`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown log action `{0}`: expected run, success, fail, terminate, inaction or crash")]
-pub struct UnknownAction(pub String);
-
-impl FromStr for Action {
-    type Err = UnknownAction;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Action::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| UnknownAction(s.to_owned()))
-    }
-}
-
-/// A set of [`Action`]s, as a bit set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct ActionSet(u8);
-
-impl ActionSet {
-    /// No action.
-    pub const EMPTY: ActionSet = ActionSet(0);
-
-    /// The set of one action.
-    pub const fn of(action: Action) -> ActionSet {
-        ActionSet(1 << action.index())
-    }
-
-    /// This set with `action` added.
-    pub const fn with(self, action: Action) -> ActionSet {
-        ActionSet(self.0 | (1 << action.index()))
-    }
-
-    /// Whether `action` is in the set.
-    pub const fn contains(self, action: Action) -> bool {
-        self.0 & (1 << action.index()) != 0
-    }
-
-    /// The actions of the set, in declaration order.
-    pub fn iter(self) -> impl Iterator<Item = Action> {
-        Action::ALL.into_iter().filter(move |a| self.contains(*a))
-    }
-}
-
-impl FromIterator<Action> for ActionSet {
-    fn from_iter<I: IntoIterator<Item = Action>>(iter: I) -> Self {
-        iter.into_iter().fold(ActionSet::EMPTY, ActionSet::with)
-    }
-}
-
-/// One record of the task log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogRecord {
-    /// The task the record is about.
-    pub task: String,
-    /// What happened.
-    pub action: Action,
-    /// When it happened.
-    pub at: Timestamp,
-    /// The run the record belongs to (a `run` record and the record that ends it share it).
-    pub run_id: Option<u64>,
-    /// For records that end a run: how long it ran, in microseconds.
-    pub duration_micros: Option<i64>,
-    /// Error text of a failure, reason of a termination or inaction, or captured output.
-    pub message: Option<String>,
-}
-
-impl LogRecord {
-    /// A record with no run id, duration or message.
-    pub fn new(task: impl Into<String>, action: Action, at: Timestamp) -> Self {
-        LogRecord {
-            task: task.into(),
-            action,
-            at,
-            run_id: None,
-            duration_micros: None,
-            message: None,
-        }
-    }
-}
-
-/// The questions conditions ask of the task log.
-///
-/// Every question is asked "as of" an instant: records later than it do not exist yet.
-/// Implementations must answer without scanning the whole log (see the module docs).
-pub trait History {
-    /// The time of the latest record of `task` whose action is in `actions`, at or before `at`.
-    fn latest(&self, task: &str, actions: ActionSet, at: Timestamp) -> Option<Timestamp>;
-
-    /// The time of the earliest record of `task` whose action is in `actions`, strictly
-    /// after `after`. A log that only holds the past answers `None` for the present.
-    fn next_after(&self, task: &str, actions: ActionSet, after: Timestamp) -> Option<Timestamp>;
-
-    /// The number of records of `task` whose action is in `actions` in `[from, to]`.
-    fn count(&self, task: &str, actions: ActionSet, from: Timestamp, to: Timestamp) -> usize;
-
-    /// The action of the last record of `task` at or before `at`: the task's status.
-    fn last_action(&self, task: &str, at: Timestamp) -> Option<Action>;
-
-    /// The number of runs of `task` live at `at`: `run` records at or before `at` not yet
-    /// closed by a later record of the task (any other action closes the oldest open run).
-    fn live_runs(&self, task: &str, at: Timestamp) -> usize;
-
-    /// Whether `task` has a record whose action is in `actions` in `[from, to]`.
-    fn any_between(&self, task: &str, actions: ActionSet, from: Timestamp, to: Timestamp) -> bool {
-        from <= to && self.latest(task, actions, to).is_some_and(|t| t >= from)
-    }
-}
-
-impl<H: History + ?Sized> History for &H {
-    fn latest(&self, task: &str, actions: ActionSet, at: Timestamp) -> Option<Timestamp> {
-        (**self).latest(task, actions, at)
-    }
-    fn next_after(&self, task: &str, actions: ActionSet, after: Timestamp) -> Option<Timestamp> {
-        (**self).next_after(task, actions, after)
-    }
-    fn count(&self, task: &str, actions: ActionSet, from: Timestamp, to: Timestamp) -> usize {
-        (**self).count(task, actions, from, to)
-    }
-    fn last_action(&self, task: &str, at: Timestamp) -> Option<Action> {
-        (**self).last_action(task, at)
-    }
-    fn live_runs(&self, task: &str, at: Timestamp) -> usize {
-        (**self).live_runs(task, at)
-    }
-}
-
-/// How much of one task's log must be kept for the questions conditions ask of it.
-///
-/// Every record younger than [`window`](Self::window_micros) (counted back from the task's
-/// newest record) is kept, and older ones are dropped except the latest
-/// [`per_action`](Self::per_action) of each action and the last record before the window.
-/// With that, [`History`] gives the same answers as the full log for every question whose
-/// instants are at or after the task's newest record and whose windows reach back no
-/// further than the window; counts of an action over a window ending then are exact up to
-/// `per_action` (beyond it they are at least `per_action`).
-///
-/// ```
-/// use scheduler_core::log::Retention;
-///
-/// let daily = Retention::window(2 * 86_400_000_000);
-/// let retry_3 = Retention::LATEST.with_per_action(4);
-/// assert_eq!(daily.widen(retry_3), Retention { window_micros: 2 * 86_400_000_000, per_action: 4 });
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Retention {
-    /// How far back from the newest record every record is kept, in microseconds.
-    pub window_micros: i64,
-    /// How many of the latest records of each action are kept whatever their age (at least
-    /// one: the latest record of each action is always kept).
-    pub per_action: u32,
-}
-
-impl Retention {
-    /// The latest record of each action, and the task's status: what `after`, `every`,
-    /// `daily`, `cron`, `in past`, `is running` and `retry` without a limit need.
-    pub const LATEST: Retention = Retention {
-        window_micros: 0,
-        per_action: 1,
-    };
-
-    /// Everything (what a log without a retention keeps).
-    pub const ALL: Retention = Retention {
-        window_micros: i64::MAX,
-        per_action: u32::MAX,
-    };
-
-    /// Every record of the last `micros` microseconds, and the latest of each action.
-    pub const fn window(micros: i64) -> Retention {
-        Retention {
-            window_micros: micros,
-            per_action: 1,
-        }
-    }
-
-    /// The same, keeping the latest `n` records of each action whatever their age.
-    pub const fn with_per_action(self, n: u32) -> Retention {
-        Retention {
-            per_action: n,
-            ..self
-        }
-    }
-
-    /// What keeps enough for the questions of both.
-    pub fn widen(self, other: Retention) -> Retention {
-        Retention {
-            window_micros: self.window_micros.max(other.window_micros),
-            per_action: self.per_action.max(other.per_action),
-        }
-    }
-}
+use super::{Action, ActionSet, History, LogRecord, Retention};
 
 /// A log kept in memory, indexed for the [`History`] questions.
 ///
@@ -278,10 +17,10 @@ impl Retention {
 /// (each time they double), so that memory stays bounded however long the log runs.
 ///
 /// ```
-/// use scheduler_core::log::{Action, ActionSet, History, MemoryLog};
+/// use scheduler_core::log::{Action, ActionSet, History, LogIndex};
 /// use scheduler_core::time::Timestamp;
 ///
-/// let mut log = MemoryLog::new();
+/// let mut log = LogIndex::new();
 /// log.record("fetch", Action::Run, Timestamp::from_micros(10));
 /// log.record("fetch", Action::Success, Timestamp::from_micros(20));
 /// let now = Timestamp::from_micros(30);
@@ -289,7 +28,7 @@ impl Retention {
 /// assert_eq!(log.live_runs("fetch", now), 0);
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct MemoryLog {
+pub struct LogIndex {
     tasks: HashMap<String, TaskRecords>,
     /// Retentions set for tasks that have no record yet (those that differ from the
     /// default): a map entry of a few words each rather than an empty `TaskRecords` (about
@@ -406,7 +145,7 @@ impl TaskRecords {
     }
 }
 
-impl MemoryLog {
+impl LogIndex {
     /// An empty log.
     pub fn new() -> Self {
         Self::default()
@@ -472,10 +211,10 @@ impl MemoryLog {
     /// further back take an entry of their own.
     ///
     /// ```
-    /// use scheduler_core::log::{Action, MemoryLog, Retention};
+    /// use scheduler_core::log::{Action, LogIndex, Retention};
     /// use scheduler_core::time::Timestamp;
     ///
-    /// let mut log = MemoryLog::new();
+    /// let mut log = LogIndex::new();
     /// log.set_default_retention(Some(Retention::LATEST));
     /// log.set_retention("report", Retention::window(60_000_000)); // the last minute
     /// assert_eq!(log.retention("fetch"), Some(Retention::LATEST));
@@ -509,7 +248,7 @@ impl MemoryLog {
     }
 }
 
-impl Extend<LogRecord> for MemoryLog {
+impl Extend<LogRecord> for LogIndex {
     fn extend<I: IntoIterator<Item = LogRecord>>(&mut self, iter: I) {
         for r in iter {
             self.record(&r.task, r.action, r.at);
@@ -517,15 +256,15 @@ impl Extend<LogRecord> for MemoryLog {
     }
 }
 
-impl FromIterator<LogRecord> for MemoryLog {
+impl FromIterator<LogRecord> for LogIndex {
     fn from_iter<I: IntoIterator<Item = LogRecord>>(iter: I) -> Self {
-        let mut log = MemoryLog::new();
+        let mut log = LogIndex::new();
         log.extend(iter);
         log
     }
 }
 
-impl History for MemoryLog {
+impl History for LogIndex {
     fn latest(&self, task: &str, actions: ActionSet, at: Timestamp) -> Option<Timestamp> {
         let records = self.tasks.get(task)?;
         let at = at.as_micros();
@@ -598,7 +337,7 @@ mod tests {
 
     #[test]
     fn queries_are_as_of_an_instant() {
-        let mut log = MemoryLog::new();
+        let mut log = LogIndex::new();
         log.record("a", Action::Run, ts(10));
         log.record("a", Action::Fail, ts(20));
         log.record("a", Action::Run, ts(30));
@@ -620,7 +359,7 @@ mod tests {
 
     #[test]
     fn out_of_order_records_are_sorted() {
-        let mut log = MemoryLog::new();
+        let mut log = LogIndex::new();
         log.record("a", Action::Success, ts(40));
         log.record("a", Action::Run, ts(10));
         log.record("a", Action::Run, ts(30));
@@ -632,7 +371,7 @@ mod tests {
 
     #[test]
     fn a_retention_bounds_the_log_however_long_it_runs() {
-        let mut log = MemoryLog::new();
+        let mut log = LogIndex::new();
         log.set_retention("a", Retention::window(1_000).with_per_action(3));
         let mut peak = 0;
         for i in 0..100_000 {
@@ -659,7 +398,7 @@ mod tests {
 
     #[test]
     fn live_runs_survive_pruning_and_late_records() {
-        let mut log = MemoryLog::new();
+        let mut log = LogIndex::new();
         log.set_retention("a", Retention::LATEST);
         // A run that never ends, then many short ones.
         log.record("a", Action::Run, ts(0));
@@ -677,7 +416,7 @@ mod tests {
 
     #[test]
     fn default_retention_bounds_tasks_without_their_own() {
-        let mut log = MemoryLog::new();
+        let mut log = LogIndex::new();
         log.set_default_retention(Some(Retention::LATEST));
         let wide = Retention::window(100);
         log.set_retention("kept", wide);
@@ -699,20 +438,12 @@ mod tests {
         // Two records every 10 µs, the last 100 µs of them kept.
         assert!(log.records_of("kept").count() >= 20);
         // Without a default, a log used alone keeps everything.
-        let mut alone = MemoryLog::new();
+        let mut alone = LogIndex::new();
         for i in 0..1_000 {
             alone.record("a", Action::Run, ts(i));
         }
         alone.prune();
         assert_eq!(alone.retention("a"), None);
         assert_eq!(alone.records_of("a").count(), 1_000);
-    }
-
-    #[test]
-    fn action_names_round_trip() {
-        for a in Action::ALL {
-            assert_eq!(a.as_str().parse::<Action>(), Ok(a));
-        }
-        assert!("finish".parse::<Action>().is_err());
     }
 }

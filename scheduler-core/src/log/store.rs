@@ -1,7 +1,7 @@
 //! Where the task log is kept.
 //!
 //! The runtime keeps an in-memory index of the log for conditions (a
-//! [`MemoryLog`](crate::log::MemoryLog): every question answered by bisection) and writes
+//! [`LogIndex`](super::LogIndex): every question answered by bisection) and writes
 //! every record through to a [`LogStore`]. At start-up it loads the store to rebuild the
 //! index, so a persistent store lets a restarted scheduler remember what already ran.
 //!
@@ -11,9 +11,9 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use crate::log::LogRecord;
+use crate::BoxFuture;
 
-use super::clock::BoxFuture;
+use super::LogRecord;
 
 /// An error of a log store.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +65,7 @@ pub trait LogStore: Send + Sync + 'static {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use scheduler_core::runtime::MemoryStore;
+/// use scheduler_core::log::MemoryStore;
 ///
 /// let store = Arc::new(MemoryStore::with_capacity(10_000));
 /// assert!(store.records().is_empty());

@@ -6,9 +6,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use crate::condition::{Condition, Quantifier};
+use crate::runtime::config::{Config, DuplicatePolicy};
+use crate::runtime::inject::Need;
+use crate::task_options::TaskProblem;
 
-use super::config::{Config, DuplicatePolicy};
-use super::task::{Need, Origin, TaskSpec};
+use super::registry::VersionSkew;
+use super::{Origin, TaskSpec};
 
 /// One problem found at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +24,14 @@ pub enum StartupProblem {
         /// Where it is defined.
         origin: Origin,
         /// What is wrong.
-        problems: Vec<String>,
+        problems: Vec<TaskProblem>,
+    },
+    /// A name given to `only_registered` that no `#[task]` function has.
+    NotRegistered {
+        /// The name.
+        task: String,
+        /// The closest registered name.
+        suggestion: Option<String>,
     },
     /// Two tasks with the same name (and duplicates are refused).
     Duplicate {
@@ -55,8 +65,8 @@ pub enum StartupProblem {
         /// The condition.
         condition: String,
     },
-    /// A registered condition that does not parse (mismatched crate versions).
-    VersionSkew(String),
+    /// A registered condition that cannot be read (mismatched crate versions).
+    VersionSkew(VersionSkew),
 }
 
 impl fmt::Display for StartupProblem {
@@ -67,7 +77,15 @@ impl fmt::Display for StartupProblem {
                 origin,
                 problems,
             } => {
+                let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
                 write!(f, "task '{task}' ({origin}): {}", problems.join("; "))
+            }
+            StartupProblem::NotRegistered { task, suggestion } => {
+                write!(f, "no `#[task]` function is named '{task}'")?;
+                if let Some(s) = suggestion {
+                    write!(f, " (did you mean '{s}'?)")?;
+                }
+                Ok(())
             }
             StartupProblem::Duplicate {
                 task,
@@ -116,7 +134,9 @@ impl fmt::Display for StartupProblem {
                 f,
                 "the shutdown condition `{condition}` reads a task's log without naming the task (write `task '...' has ...`)"
             ),
-            StartupProblem::VersionSkew(message) => f.write_str(message),
+            StartupProblem::VersionSkew(skew) => {
+                write!(f, "{skew}: {}: {}", skew.source, skew.source.parse)
+            }
         }
     }
 }
@@ -198,12 +218,9 @@ pub(crate) fn check(
                 DuplicatePolicy::Ignore => {}
                 DuplicatePolicy::Replace => kept[i] = spec,
                 DuplicatePolicy::Rename => {
-                    let base = spec.name.to_string();
-                    let mut n = 1;
-                    while index.contains_key(&format!("{base} - {n}")) {
-                        n += 1;
-                    }
-                    spec.name = format!("{base} - {n}").into();
+                    spec.name =
+                        DuplicatePolicy::renamed(&spec.name, |name| index.contains_key(name))
+                            .into();
                     index.insert(spec.name.to_string(), kept.len());
                     kept.push(spec);
                 }
@@ -251,7 +268,7 @@ pub(crate) fn check(
     if config.check_cycles {
         let deps: HashMap<&str, BTreeSet<String>> = kept
             .iter()
-            .filter(|s| !s.on_startup && !s.on_shutdown)
+            .filter(|s| !s.runs_at_start_or_end())
             .map(|s| (&*s.name, hard_dependencies(&s.start)))
             .collect();
         let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();

@@ -1,0 +1,190 @@
+//! The task log as conditions see it.
+//!
+//! Every run of a task writes a `run` record when it starts and one of `success`, `fail`,
+//! `terminate` or `inaction` when it ends; `crash` is written at start-up for a run that a
+//! dead process left open. Conditions never scan the log: they ask the [`History`] trait a
+//! handful of indexed questions (the latest record of some actions, a count in a window,
+//! the number of live runs), which a store answers in O(1) or O(log n).
+//!
+//! [`LogIndex`] is the in-memory implementation: per task and action, a sorted vector of
+//! timestamps, searched by bisection. Persistent stores implement the same trait.
+//!
+//! A scheduler runs for months, and a task that runs every millisecond writes millions of
+//! records a day; conditions only ever look a bounded way back (the last record of each
+//! action, the records of a window that may have closed, such as `today between 08:00 and
+//! 09:00`, the last few failures for `retry 3`).
+//! A [`Retention`] says how far back that is for one task, and a [`LogIndex`] given one
+//! drops what lies beyond it, so that the answers to every question asked from the newest
+//! record onwards stay the same while memory stays bounded.
+//!
+//! * [`LogRecord`] and [`Action`]: what a record says (this module);
+//! * [`History`]: the questions conditions ask (`history.rs`);
+//! * [`Retention`]: how far back a task's records are still asked about (`retention.rs`);
+//! * [`LogIndex`]: the in-memory answer to those questions, which the runtime keeps
+//!   (`index.rs`);
+//! * `LogStore` and its implementations (feature `runtime`): where records are written and
+//!   read back (`store.rs`).
+
+mod history;
+mod index;
+mod retention;
+#[cfg(feature = "runtime")]
+mod store;
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::time::Timestamp;
+
+pub use history::History;
+pub use index::LogIndex;
+pub use retention::Retention;
+#[cfg(feature = "runtime")]
+pub use store::{LogStore, MemoryStore, StoreError};
+
+/// What a log record says happened to a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// A run started.
+    Run,
+    /// A run returned normally.
+    Success,
+    /// A run failed (an error, a panic, a missing argument).
+    Fail,
+    /// A run was stopped: timeout, end condition, shutdown, or on request.
+    Terminate,
+    /// A run decided there was nothing to do.
+    Inaction,
+    /// A run was left open by a process that died; written at the next start-up.
+    Crash,
+}
+
+impl Action {
+    /// Every action, in declaration order.
+    pub const ALL: [Action; 6] = [
+        Action::Run,
+        Action::Success,
+        Action::Fail,
+        Action::Terminate,
+        Action::Inaction,
+        Action::Crash,
+    ];
+
+    /// The name used in logs and stores: `run`, `success`, `fail`, `terminate`,
+    /// `inaction`, `crash`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Run => "run",
+            Action::Success => "success",
+            Action::Fail => "fail",
+            Action::Terminate => "terminate",
+            Action::Inaction => "inaction",
+            Action::Crash => "crash",
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that names no [`Action`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown log action `{0}`: expected run, success, fail, terminate, inaction or crash")]
+pub struct UnknownAction(pub String);
+
+impl FromStr for Action {
+    type Err = UnknownAction;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| UnknownAction(s.to_owned()))
+    }
+}
+
+/// A set of [`Action`]s, as a bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ActionSet(u8);
+
+impl ActionSet {
+    /// No action.
+    pub const EMPTY: ActionSet = ActionSet(0);
+
+    /// The set of one action.
+    pub const fn of(action: Action) -> ActionSet {
+        ActionSet(1 << action.index())
+    }
+
+    /// This set with `action` added.
+    pub const fn with(self, action: Action) -> ActionSet {
+        ActionSet(self.0 | (1 << action.index()))
+    }
+
+    /// Whether `action` is in the set.
+    pub const fn contains(self, action: Action) -> bool {
+        self.0 & (1 << action.index()) != 0
+    }
+
+    /// The actions of the set, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Action> {
+        Action::ALL.into_iter().filter(move |a| self.contains(*a))
+    }
+}
+
+impl FromIterator<Action> for ActionSet {
+    fn from_iter<I: IntoIterator<Item = Action>>(iter: I) -> Self {
+        iter.into_iter().fold(ActionSet::EMPTY, ActionSet::with)
+    }
+}
+
+/// One record of the task log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    /// The task the record is about.
+    pub task: String,
+    /// What happened.
+    pub action: Action,
+    /// When it happened.
+    pub at: Timestamp,
+    /// The run the record belongs to (a `run` record and the record that ends it share it).
+    pub run_id: Option<u64>,
+    /// For records that end a run: how long it ran, in microseconds.
+    pub duration_micros: Option<i64>,
+    /// Error text of a failure, reason of a termination or inaction, or captured output.
+    pub message: Option<String>,
+}
+
+impl LogRecord {
+    /// A record with no run id, duration or message.
+    pub fn new(task: impl Into<String>, action: Action, at: Timestamp) -> Self {
+        LogRecord {
+            task: task.into(),
+            action,
+            at,
+            run_id: None,
+            duration_micros: None,
+            message: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_round_trip() {
+        for a in Action::ALL {
+            assert_eq!(a.as_str().parse::<Action>(), Ok(a));
+        }
+        assert!("finish".parse::<Action>().is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! The engine's life: start-up (loading the log, closing the runs a dead process left
+//! open, the start-up tasks), the shutdown condition, and shutting down.
+
+use std::cmp::Reverse;
+use std::sync::Arc;
+
+use crate::log::{Action, History};
+use crate::time::Timestamp;
+
+use super::{Engine, EngineError, Stop};
+
+impl Engine {
+    pub(super) async fn startup(&mut self) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        self.journal.load().await?;
+        // Runs left open by a process that died are closed as crashed.
+        let names: Vec<Arc<str>> = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|s| s.name().clone())
+            .collect();
+        for name in names {
+            for _ in 0..self.journal.index().live_runs(&name, now) {
+                self.journal.record(
+                    &name,
+                    Action::Crash,
+                    now,
+                    None,
+                    None,
+                    Some("the process running it stopped".to_owned()),
+                );
+            }
+        }
+        self.started = now;
+        self.cycles = 0;
+        tracing::info!(tasks = self.by_name.len(), zone = %self.zone, "scheduler started");
+        self.hooks.on_startup(&self.session);
+
+        let mut startup: Vec<usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(id, s)| {
+                s.as_ref()
+                    .filter(|s| s.spec.options.on_startup && !s.state.is_disabled())
+                    .map(|_| id)
+            })
+            .collect();
+        startup.sort_by_key(|&id| {
+            Reverse(
+                self.slots[id]
+                    .as_ref()
+                    .map_or(0, |s| s.spec.options.priority),
+            )
+        });
+        for id in startup {
+            self.launch(id, None, self.clock.now()).await;
+        }
+        // Start-up tasks finish before anything else starts.
+        self.pump_until_idle().await?;
+        for id in 0..self.slots.len() {
+            self.mark_dirty(id);
+        }
+        Ok(())
+    }
+
+    /// Handles events and timeouts (starting nothing) until no run is in progress.
+    async fn pump_until_idle(&mut self) -> Result<(), EngineError> {
+        while self.live_runs() > 0 {
+            let now = self.clock.now();
+            self.enforce_limits(now)?;
+            self.journal.flush().await?;
+            self.wait().await?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_shut_cond(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        let Some(shut) = self.config.shut_cond.clone() else {
+            return Ok(());
+        };
+        if self.stop.is_some() {
+            return Ok(());
+        }
+        // Checked on every pass: it may read any task's records or the cycle count.
+        if self.check(&shut, None, "shutdown", now)? {
+            tracing::info!(condition = %shut, "the shutdown condition holds");
+            self.request_stop(false, false);
+            return Ok(());
+        }
+        self.shut_cond_wake = self.next_change(&shut, None, "shutdown", now)?;
+        Ok(())
+    }
+
+    pub(super) fn request_stop(&mut self, instant: bool, restart: bool) {
+        let instant = instant || self.config.instant_shutdown;
+        self.session.mark_stopping();
+        match &mut self.stop {
+            Some(stop) => {
+                stop.restart |= restart;
+                if instant && !stop.instant {
+                    stop.instant = true;
+                    self.terminate_all("the scheduler is shutting down now");
+                    self.drop_requests();
+                }
+            }
+            None => {
+                self.stop = Some(Stop {
+                    instant,
+                    restart,
+                    begun: false,
+                });
+                if instant {
+                    self.drop_requests();
+                }
+            }
+        }
+    }
+
+    /// Forgets the runs requested by name that have not started, saying so: an instant
+    /// shutdown starts nothing more. (A graceful one starts them, see `decide::due`.)
+    fn drop_requests(&mut self) {
+        for slot in self.slots.iter_mut().flatten() {
+            if let Some(queued) = slot.queued.take().filter(|q| !q.is_empty()) {
+                tracing::warn!(
+                    task = %slot.name(),
+                    requests = queued.len(),
+                    "{} requested run(s) of {} do not start: the scheduler is shutting down now",
+                    queued.len(),
+                    slot.name()
+                );
+            }
+        }
+    }
+
+    pub(super) async fn begin_shutdown(&mut self, now: Timestamp) {
+        let Some(stop) = self.stop.as_mut() else {
+            return;
+        };
+        stop.begun = true;
+        let instant = stop.instant;
+        tracing::info!(instant, "the scheduler is shutting down");
+        let mut on_shutdown: Vec<usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(id, s)| {
+                s.as_ref()
+                    .filter(|s| s.spec.options.on_shutdown && !s.state.is_disabled())
+                    .map(|_| id)
+            })
+            .collect();
+        on_shutdown.sort_by_key(|&id| {
+            Reverse(
+                self.slots[id]
+                    .as_ref()
+                    .map_or(0, |s| s.spec.options.priority),
+            )
+        });
+        if instant {
+            self.terminate_all("the scheduler is shutting down now");
+        } else {
+            for id in 0..self.slots.len() {
+                if self.slots[id]
+                    .as_ref()
+                    .is_some_and(|s| s.spec.options.permanent)
+                {
+                    self.terminate_task(id, "the scheduler is shutting down");
+                }
+            }
+        }
+        for id in on_shutdown {
+            self.launch(id, None, now).await;
+        }
+    }
+}

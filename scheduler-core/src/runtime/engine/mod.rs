@@ -1,0 +1,325 @@
+//! The scheduler's loop.
+//!
+//! One tokio task owns all state: the tasks, the in-memory index of the log, the runs in
+//! progress. It sleeps until the earliest instant at which some task's condition can
+//! change ([`Condition::next_change`]) or until an event arrives (a run ended, a session
+//! request), wakes only the tasks concerned (a finished run wakes its own task and the
+//! tasks whose conditions read it), evaluates them, starts the due ones, and writes the
+//! new records through to the store. There is no polling cycle: with nothing due, the loop
+//! costs nothing.
+//!
+//! Each pass of the loop is a cycle (what `scheduler has more than N cycles` counts).
+//!
+//! The engine is one type, [`Engine`], whose parts live in this folder:
+//!
+//! * this file: the loop itself (a pass, the wait, the events);
+//! * `slot.rs`: what the engine keeps of a task beside its definition;
+//! * `tasks.rs`: adding and removing tasks, and applying session requests;
+//! * `decide.rs`: evaluating conditions, deciding whether a task starts, and when to look
+//!   at it next;
+//! * `runs.rs`: starting a run in its execution mode and recording its end;
+//! * `lifecycle.rs`: start-up, the shutdown condition, shutting down;
+//! * `journal.rs`: the log: the index conditions read, and the store (the only place that
+//!   talks to it);
+//! * `wakeups.rs`: the queue of instants at which tasks must be looked at.
+
+mod decide;
+mod journal;
+mod lifecycle;
+mod runs;
+mod slot;
+mod tasks;
+mod wakeups;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use crate::BoxFuture;
+use crate::condition::{Condition, EvalError};
+use crate::log::StoreError;
+use crate::time::{Timestamp, Tz};
+
+use super::clock::Clock;
+use super::config::{Config, RestartMode};
+use super::context::{ParamRegistry, Returns};
+use super::hooks::Hooks;
+use super::session::{Command, Event, Session};
+use super::task::TaskSpec;
+use journal::Journal;
+use slot::Slot;
+use wakeups::WakeQueue;
+
+/// An error that stops the scheduler.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The log store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A condition could not be evaluated (and condition errors stop the scheduler).
+    #[error("the {which} condition of task '{task}' cannot be evaluated: {error}")]
+    Condition {
+        /// The task (empty for the shutdown condition).
+        task: String,
+        /// `start`, `end` or `shutdown`.
+        which: &'static str,
+        /// The error.
+        error: EvalError,
+    },
+}
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// A shutdown.
+    Shutdown,
+    /// A restart that the caller performs (replace or relaunch the process).
+    Restart,
+}
+
+/// Everything the loop is built from.
+pub(crate) struct EngineParts {
+    pub(crate) specs: Vec<TaskSpec>,
+    pub(crate) config: Config,
+    pub(crate) zone: Tz,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<dyn crate::log::LogStore>,
+    pub(crate) params: Arc<ParamRegistry>,
+    pub(crate) hooks: Arc<Hooks>,
+}
+
+/// A shutdown or restart under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stop {
+    /// Running runs are terminated, not waited for.
+    instant: bool,
+    restart: bool,
+    /// The on-shutdown tasks have been started.
+    begun: bool,
+}
+
+pub(crate) struct Engine {
+    clock: Arc<dyn Clock>,
+    zone: Tz,
+    config: Config,
+    slots: Vec<Option<Slot>>,
+    by_name: HashMap<Arc<str>, usize>,
+    /// Task name → slots whose conditions read that task.
+    readers: HashMap<Arc<str>, Vec<usize>>,
+    /// Slots whose conditions read the cycle count.
+    cycle_readers: Vec<usize>,
+    journal: Journal,
+    returns: Arc<Returns>,
+    params: Arc<ParamRegistry>,
+    hooks: Arc<Hooks>,
+    wakeups: WakeQueue,
+    dirty: Vec<usize>,
+    events: UnboundedReceiver<Event>,
+    sender: UnboundedSender<Event>,
+    session: Session,
+    started: Timestamp,
+    cycles: u64,
+    next_run_id: u64,
+    processes_running: usize,
+    waiting_for_process: Vec<usize>,
+    stop: Option<Stop>,
+    shut_cond_wake: Option<i64>,
+    /// The pending wait of the loop, with its instant.
+    sleep: Option<(i64, BoxFuture<'static, ()>)>,
+}
+
+fn reads_cycles(c: &Condition) -> bool {
+    let mut found = false;
+    c.visit_leaves(&mut |leaf| {
+        if let Condition::Scheduler(s) = leaf {
+            use crate::condition::SchedulerCondition as S;
+            found |= matches!(
+                s,
+                S::CyclesMoreThan(_) | S::CyclesLessThan(_) | S::CyclesExactly(_)
+            );
+        }
+    });
+    found
+}
+
+impl Engine {
+    pub(crate) fn new(
+        parts: EngineParts,
+        session: Session,
+        events: UnboundedReceiver<Event>,
+        sender: UnboundedSender<Event>,
+    ) -> Engine {
+        let mut engine = Engine {
+            clock: parts.clock,
+            zone: parts.zone,
+            config: parts.config,
+            slots: Vec::new(),
+            by_name: HashMap::new(),
+            readers: HashMap::new(),
+            cycle_readers: Vec::new(),
+            journal: Journal::new(parts.store),
+            returns: Arc::new(Returns::default()),
+            params: parts.params,
+            hooks: parts.hooks,
+            wakeups: WakeQueue::default(),
+            dirty: Vec::new(),
+            events,
+            sender,
+            session,
+            started: Timestamp::from_micros(0),
+            cycles: 0,
+            next_run_id: 1,
+            processes_running: 0,
+            waiting_for_process: Vec::new(),
+            stop: None,
+            shut_cond_wake: None,
+            sleep: None,
+        };
+        engine.slots.reserve_exact(parts.specs.len());
+        engine.by_name.reserve(parts.specs.len());
+        engine.wakeups.reserve(parts.specs.len());
+        if let Some(shut) = engine.config.shut_cond.clone() {
+            for (task, reach) in shut.log_retention() {
+                // Leaves without a task fail to evaluate without an owner; they read nothing.
+                if let Some(task) = task {
+                    engine.journal.retain(task, reach);
+                }
+            }
+        }
+        for spec in parts.specs {
+            engine.add_slot(spec);
+        }
+        engine
+    }
+
+    /// Runs the scheduler until it shuts down (or must be restarted by the caller).
+    pub(crate) async fn run(mut self) -> Result<Exit, EngineError> {
+        loop {
+            self.startup().await?;
+            let result = self.main_loop().await;
+            // Whatever happened, what was recorded reaches the store.
+            let flushed = self.journal.flush().await;
+            result?;
+            flushed?;
+            self.hooks.on_shutdown(&self.session);
+            let stop = self.stop.take().unwrap_or(Stop {
+                instant: false,
+                restart: false,
+                begun: true,
+            });
+            if stop.restart && self.config.restart == RestartMode::Recall {
+                tracing::info!("restarting the scheduler in this process");
+                self.session.clear_stopping();
+                continue;
+            }
+            return Ok(if stop.restart {
+                Exit::Restart
+            } else {
+                Exit::Shutdown
+            });
+        }
+    }
+
+    async fn main_loop(&mut self) -> Result<(), EngineError> {
+        loop {
+            let now = self.clock.now();
+            self.pop_due(now);
+            self.check_shut_cond(now)?;
+            if let Some(stop) = self.stop
+                && !stop.begun
+            {
+                self.begin_shutdown(now).await;
+            }
+            self.step_dirty(now).await?;
+            self.journal.flush().await?;
+            if self.stop.is_some() && self.live_runs() == 0 && !self.has_requests() {
+                return Ok(());
+            }
+            self.cycles += 1;
+            let cycle_readers = self.cycle_readers.clone();
+            if !self.dirty.is_empty() {
+                // More to do at once: let the runs just started make progress first.
+                tokio::task::yield_now().await;
+                self.drain_events()?;
+            } else {
+                self.wait().await?;
+            }
+            for id in cycle_readers {
+                self.mark_dirty(id);
+            }
+        }
+    }
+
+    /// Sleeps until the next wake-up or event, and handles the events that arrived.
+    async fn wait(&mut self) -> Result<(), EngineError> {
+        let next = [self.wakeups.next(), self.shut_cond_wake]
+            .into_iter()
+            .flatten()
+            .min();
+        let event = match next {
+            Some(t) => {
+                // The same wait is kept across events until its instant changes: a clock's
+                // wait may have started work (a precise OS sleep) that a new one would
+                // repeat.
+                let sleep = match &mut self.sleep {
+                    Some((deadline, sleep)) if *deadline == t => sleep,
+                    slot => {
+                        &mut slot
+                            .insert((t, self.clock.sleep_until(Timestamp::from_micros(t))))
+                            .1
+                    }
+                };
+                let event = tokio::select! {
+                    biased;
+                    event = self.events.recv() => event,
+                    () = sleep => None,
+                };
+                if event.is_none() {
+                    self.sleep = None;
+                }
+                event
+            }
+            None => self.events.recv().await,
+        };
+        if let Some(event) = event {
+            self.handle(event).await?;
+        }
+        self.drain_events()
+    }
+
+    fn drain_events(&mut self) -> Result<(), EngineError> {
+        // Bounded, so that a flood of events cannot starve due tasks.
+        for _ in 0..4096 {
+            match self.events.try_recv() {
+                Ok(Event::Finished(f)) => self.finish(f),
+                Ok(Event::Command(Command::Records(reply))) => {
+                    // Answered after the next flush, in `handle`; queue it back.
+                    let _ = self.sender.send(Event::Command(Command::Records(reply)));
+                    break;
+                }
+                Ok(Event::Command(c)) => self.apply(c),
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(&mut self, event: Event) -> Result<(), EngineError> {
+        match event {
+            Event::Finished(f) => self.finish(f),
+            Event::Command(Command::Records(reply)) => {
+                let _ = reply.send(self.journal.stored_records().await?);
+            }
+            Event::Command(c) => self.apply(c),
+        }
+        Ok(())
+    }
+
+    fn pop_due(&mut self, now: Timestamp) {
+        let mut due = std::mem::take(&mut self.wakeups);
+        due.pop_due(now.as_micros(), |id| self.mark_dirty(id));
+        self.wakeups = due;
+    }
+}

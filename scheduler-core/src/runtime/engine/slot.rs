@@ -1,0 +1,94 @@
+//! What the engine keeps of each task beside its definition: its runs in progress, the
+//! runs requested by name, and the flags of the loop.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::runtime::config::Config;
+use crate::runtime::context::TerminationFlag;
+use crate::runtime::session::TaskState;
+use crate::runtime::task::TaskSpec;
+use crate::task_options::Execution;
+
+/// A run in progress.
+pub(super) struct LiveRun {
+    pub(super) run_id: u64,
+    pub(super) started: i64,
+    pub(super) deadline: Option<i64>,
+    pub(super) stop: Option<oneshot::Sender<()>>,
+    pub(super) flag: TerminationFlag,
+    /// Why the run is being terminated, once it is.
+    pub(super) reason: Option<String>,
+}
+
+impl LiveRun {
+    /// Asks the run to stop: sets its flag, cancels or kills it where its execution allows.
+    pub(super) fn terminate(&mut self, reason: &str) {
+        if self.reason.is_none() {
+            self.reason = Some(reason.to_owned());
+        }
+        self.flag.set();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A payload of a run requested by name.
+pub(super) type Request = Option<Arc<serde_json::Value>>;
+
+/// A task as the engine holds it.
+pub(super) struct Slot {
+    /// The definition, as given.
+    pub(super) spec: Arc<TaskSpec>,
+    /// What the session shares with the loop (whether the task is disabled now).
+    pub(super) state: Arc<TaskState>,
+    /// Removed by a session: no new run starts, and the slot goes when its runs end.
+    pub(super) removed: bool,
+    /// Runs requested by name, with their payloads; boxed when there are some, since most
+    /// tasks are never run on request and a scheduler may hold thousands of them.
+    #[expect(
+        clippy::box_collection,
+        reason = "8 bytes in every slot instead of 32; most tasks never queue a run"
+    )]
+    pub(super) queued: Option<Box<VecDeque<Request>>>,
+    pub(super) live: Vec<LiveRun>,
+    /// In the engine's list of tasks to look at.
+    pub(super) dirty: bool,
+}
+
+impl Slot {
+    pub(super) fn name(&self) -> &Arc<str> {
+        &self.spec.name
+    }
+
+    pub(super) fn execution(&self) -> Execution {
+        self.spec.execution_mode()
+    }
+
+    /// Whether runs may overlap: the task's setting, else the configured default; never
+    /// for a task that runs inline.
+    pub(super) fn multilaunch(&self, config: &Config) -> bool {
+        self.spec.options.multilaunch.unwrap_or(config.multilaunch)
+            && self.execution() != Execution::Main
+    }
+
+    /// How long a run may take: none for a permanent task, else the task's timeout or the
+    /// configured default.
+    pub(super) fn timeout(&self, config: &Config) -> Option<Duration> {
+        if self.spec.options.permanent {
+            return None;
+        }
+        match self.spec.options.timeout {
+            Some(timeout) => timeout.duration(),
+            None => config.default_timeout,
+        }
+    }
+
+    pub(super) fn has_requests(&self) -> bool {
+        self.queued.as_ref().is_some_and(|q| !q.is_empty())
+    }
+}

@@ -1,0 +1,164 @@
+//! The engine's tasks: adding and removing them, the index of which tasks read which, and
+//! the requests of sessions.
+
+use std::sync::Arc;
+
+use crate::log::Retention;
+use crate::runtime::config::DuplicatePolicy;
+use crate::runtime::session::{Command, NewTask, TaskState};
+use crate::runtime::task::TaskSpec;
+
+use super::slot::Slot;
+use super::{Engine, reads_cycles};
+
+impl Engine {
+    pub(super) fn add_slot(&mut self, mut spec: TaskSpec) {
+        if let Some(&existing) = self.by_name.get(&*spec.name) {
+            match self.config.on_duplicate {
+                DuplicatePolicy::Error | DuplicatePolicy::Ignore => {
+                    tracing::warn!(task = %spec.name, "a task with this name exists; the new one is not added");
+                    return;
+                }
+                DuplicatePolicy::Replace => self.remove_slot(existing),
+                DuplicatePolicy::Rename => {
+                    spec.name = DuplicatePolicy::renamed(&spec.name, |name| {
+                        self.by_name.contains_key(name)
+                    })
+                    .into();
+                }
+            }
+        }
+        let id = self.slots.len();
+        let name = spec.name.clone();
+        let mut read: Vec<&str> = spec.start.referenced_tasks();
+        if let Some(end) = &spec.end {
+            read.extend(end.referenced_tasks());
+        }
+        for task in read {
+            self.readers.entry(Arc::from(task)).or_default().push(id);
+        }
+        if reads_cycles(&spec.start) || spec.end.as_deref().is_some_and(reads_cycles) {
+            self.cycle_readers.push(id);
+        }
+        let mut reach: Vec<(String, Retention)> = Vec::new();
+        for condition in std::iter::once(&*spec.start).chain(spec.end.as_deref()) {
+            reach.extend(
+                condition
+                    .log_retention()
+                    .into_iter()
+                    .map(|(task, r)| (task.unwrap_or(&spec.name).to_owned(), r)),
+            );
+        }
+        for (task, r) in reach {
+            self.journal.retain(&task, r);
+        }
+        let state = Arc::new(TaskState::new(spec.options.disabled, spec.start.clone()));
+        self.session.insert_task(name.clone(), state.clone());
+        self.by_name.insert(name, id);
+        self.slots.push(Some(Slot {
+            spec: Arc::new(spec),
+            state,
+            removed: false,
+            queued: None,
+            live: Vec::new(),
+            dirty: false,
+        }));
+        self.mark_dirty(id);
+    }
+
+    pub(super) fn remove_slot(&mut self, id: usize) {
+        self.wakeups.clear(id);
+        if let Some(slot) = self.slots[id].take() {
+            // The name may belong to a newer task by now (removed, then added again).
+            if self.by_name.get(slot.name()) == Some(&id) {
+                self.by_name.remove(slot.name());
+                self.session.remove_known_task(slot.name());
+                self.returns.remove(slot.name());
+            }
+            for readers in self.readers.values_mut() {
+                readers.retain(|&r| r != id);
+            }
+            self.cycle_readers.retain(|&r| r != id);
+        }
+    }
+
+    pub(super) fn mark_dirty(&mut self, id: usize) {
+        if let Some(slot) = self.slots.get_mut(id).and_then(Option::as_mut)
+            && !slot.dirty
+        {
+            slot.dirty = true;
+            self.dirty.push(id);
+        }
+    }
+
+    pub(super) fn mark_readers_dirty(&mut self, name: &str) {
+        if let Some(readers) = self.readers.get(name).cloned() {
+            for id in readers {
+                self.mark_dirty(id);
+            }
+        }
+    }
+
+    pub(super) fn live_runs(&self) -> usize {
+        self.slots.iter().flatten().map(|s| s.live.len()).sum()
+    }
+
+    /// Whether some task has runs requested by name that have not started.
+    pub(super) fn has_requests(&self) -> bool {
+        self.slots
+            .iter()
+            .flatten()
+            .any(|slot| !slot.removed && slot.has_requests())
+    }
+
+    fn slot_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    pub(super) fn apply(&mut self, command: Command) {
+        match command {
+            Command::ShutDown { instant } => self.request_stop(instant, false),
+            Command::Restart => self.request_stop(false, true),
+            Command::Run { task, payload } => {
+                if self.stop.is_some() {
+                    // Sessions refuse requests once a shutdown is asked for; this one was
+                    // sent just before.
+                    tracing::warn!(task = %task, "the scheduler is shutting down; a run requested as it began does not start");
+                } else if let Some(id) = self.slot_of(&task) {
+                    if let Some(slot) = self.slots[id].as_mut() {
+                        slot.queued
+                            .get_or_insert_default()
+                            .push_back(payload.map(Arc::new));
+                    }
+                    self.mark_dirty(id);
+                }
+            }
+            Command::Disabled(task) => {
+                if let Some(id) = self.slot_of(&task) {
+                    self.mark_dirty(id);
+                }
+            }
+            Command::Terminate(task) => {
+                if let Some(id) = self.slot_of(&task) {
+                    self.terminate_task(id, "terminated on request");
+                }
+            }
+            Command::Add(NewTask(spec)) => match spec.downcast::<TaskSpec>() {
+                Ok(spec) => self.add_slot(*spec),
+                // Only `Session::add_task` makes a `NewTask`, from a `TaskSpec`.
+                Err(_) => tracing::error!("a session sent a task of an unknown type"),
+            },
+            Command::Remove(task) => {
+                if let Some(id) = self.slot_of(&task) {
+                    if let Some(slot) = self.slots[id].as_mut() {
+                        slot.removed = true;
+                    }
+                    self.by_name.remove(task.as_str());
+                    self.session.remove_known_task(&task);
+                    self.mark_dirty(id);
+                }
+            }
+            Command::Records(_) => {}
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Tasks and parameters registered by `#[task]` and `#[param]` functions.
+//!
+//! Each macro emits a `const`-built definition ([`TaskDef`], [`ParamDef`]) and submits it
+//! to `inventory`, which gathers the definitions of every module and crate linked into the
+//! program before `main`, so there is no list of tasks to maintain. The scheduler reads
+//! them all at start-up and turns each `TaskDef` into the [`TaskSpec`] the engine runs.
+//!
+//! Each condition string is stored as written and as the macro parsed it at compile time,
+//! in the compact form of [`crate::condition::codec`], which start-up decodes instead of
+//! parsing the text again.
+//!
+//! Until 2026-12 the definitions went into a linker section of their own on Linux (read
+//! through `__start_`/`__stop_` symbols, with unsafe code) and through `inventory`
+//! elsewhere. The section saved about 14 % of rustc's instructions in a crate of 200 tasks;
+//! it cost a second code path, its own CI pass and unsafe code, and `inventory` works on
+//! every target (see `bench/compile_floor.py` for the figures of this choice).
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::condition::Condition;
+use crate::condition::codec::{CheckedCondition, UnreadableCondition};
+use crate::task_options::TaskOptions;
+
+use super::{ChildCodecs, Origin, TaskBody, TaskSpec};
+use crate::BoxFuture;
+use crate::runtime::handler::{AsyncCall, BlockingCall, Started};
+use crate::runtime::inject::Need;
+use crate::runtime::outcome::{OutputCodec, RunOutcome};
+
+/// A task body as registered by `#[task]`: the function that injects the parameters and
+/// calls the task function (see [`handler`](crate::runtime::handler)).
+#[derive(Clone, Copy)]
+pub enum RegisteredBody {
+    /// An `async fn`.
+    Async(AsyncCall),
+    /// A `fn`.
+    Blocking(BlockingCall),
+}
+
+impl fmt::Debug for RegisteredBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RegisteredBody::Async(_) => "Async(..)",
+            RegisteredBody::Blocking(_) => "Blocking(..)",
+        })
+    }
+}
+
+/// A task registered by `#[task]`. Built by the macro; not meant to be written by hand.
+#[derive(Debug)]
+pub struct TaskDef {
+    /// The task's name.
+    pub name: &'static str,
+    /// The start condition, if any: as written, and as parsed by the macro.
+    pub condition: Option<CheckedCondition>,
+    /// The end condition, if any.
+    pub end: Option<CheckedCondition>,
+    /// The options.
+    pub options: TaskOptions,
+    /// The body.
+    pub body: RegisteredBody,
+    /// What each parameter needs in a child process (`FromContext::NEED`).
+    pub needs: &'static [Option<Need>],
+    /// The JSON codec of the return type, for a task whose value crosses from a child
+    /// process.
+    pub output_codec: fn() -> Option<OutputCodec>,
+    /// For `execution = "process"`: how the values of other tasks that the child receives
+    /// cross to it as JSON, by task.
+    pub child_codecs: ChildCodecs,
+    /// `module_path!()` of the function.
+    pub module: &'static str,
+    /// `file!()`.
+    pub file: &'static str,
+    /// `line!()`.
+    pub line: u32,
+}
+
+/// The codec of a task whose values stay in the scheduler's process: none is needed (a
+/// task in a child process that receives the value brings its own, see `ChildParam`).
+fn no_codec() -> Option<OutputCodec> {
+    None
+}
+
+/// The child-process codecs of a task that runs in the scheduler's process, or has no
+/// parameters (shared, so that `#[task]` emits no function for them).
+fn no_child_codecs() -> Vec<(&'static str, OutputCodec)> {
+    Vec::new()
+}
+
+impl TaskDef {
+    /// Every option at its default, for `..TaskDef::BASE` in generated code (fewer fields
+    /// to write is less to compile per task).
+    #[doc(hidden)]
+    pub const BASE: TaskDef = TaskDef {
+        name: "",
+        condition: None,
+        end: None,
+        options: TaskOptions::DEFAULT,
+        body: RegisteredBody::Blocking(|_| RunOutcome::Success(None)),
+        needs: &[],
+        output_codec: no_codec,
+        child_codecs: no_child_codecs,
+        module: "",
+        file: "",
+        line: 0,
+    };
+
+    /// Where the function is.
+    pub fn origin(&self) -> Origin {
+        Origin::Registered {
+            module: self.module,
+            file: self.file,
+            line: self.line,
+        }
+    }
+}
+
+inventory::collect!(TaskDef);
+inventory::collect!(ParamDef);
+
+/// Submits a `TaskDef` to the registry (what `#[task]` expands to).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_task {
+    ($def:expr) => {
+        $crate::runtime::__inventory::submit! { $def }
+    };
+}
+
+/// Submits a `ParamDef` to the registry (what `#[param]` expands to).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_param {
+    ($def:expr) => {
+        $crate::runtime::__inventory::submit! { $def }
+    };
+}
+
+/// The future of a run of an `async fn` task, or of its parameter's failure.
+fn started(started: Started) -> BoxFuture<'static, RunOutcome> {
+    started.unwrap_or_else(|outcome| Box::pin(std::future::ready(outcome)))
+}
+
+/// A session parameter registered by `#[param]`: a function evaluated whenever a run
+/// needs the parameter.
+#[derive(Debug)]
+pub struct ParamDef {
+    /// The parameter's name (the function's name).
+    pub name: &'static str,
+    /// Computes the value.
+    pub build: fn() -> Arc<dyn Any + Send + Sync>,
+    /// The value's type.
+    pub type_name: fn() -> &'static str,
+    /// `file!()`.
+    pub file: &'static str,
+    /// `line!()`.
+    pub line: u32,
+}
+
+/// Every registered task.
+pub fn registered_tasks() -> impl Iterator<Item = &'static TaskDef> {
+    inventory::iter::<TaskDef>.into_iter()
+}
+
+/// Every registered parameter.
+pub fn registered_params() -> impl Iterator<Item = &'static ParamDef> {
+    inventory::iter::<ParamDef>.into_iter()
+}
+
+/// A registered condition that neither decodes nor parses at run time, although the macro
+/// checked it when the program compiled: the macro and the runtime come from different
+/// versions of the crates.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "task '{task}' ({origin}): its condition {condition:?} was checked at compile time but cannot be read at run time (mismatched scheduler crate versions?)"
+)]
+pub struct VersionSkew {
+    /// The task.
+    pub task: &'static str,
+    /// Where it is defined.
+    pub origin: Origin,
+    /// The condition as written.
+    pub condition: &'static str,
+    /// Why it cannot be read.
+    #[source]
+    pub source: UnreadableCondition,
+}
+
+impl TaskDef {
+    fn condition(
+        &'static self,
+        checked: CheckedCondition,
+        decoded: &mut HashMap<&'static str, Arc<Condition>>,
+    ) -> Result<Arc<Condition>, VersionSkew> {
+        if let Some(condition) = decoded.get(checked.text) {
+            return Ok(condition.clone());
+        }
+        let condition = Arc::new(checked.condition().map_err(|source| VersionSkew {
+            task: self.name,
+            origin: self.origin(),
+            condition: checked.text,
+            source,
+        })?);
+        decoded.insert(checked.text, condition.clone());
+        Ok(condition)
+    }
+
+    /// The task as the runtime runs it. `decoded` holds the conditions read so far, by
+    /// text, so that tasks with the same condition text share one value.
+    pub fn to_spec(
+        &'static self,
+        decoded: &mut HashMap<&'static str, Arc<Condition>>,
+    ) -> Result<TaskSpec, VersionSkew> {
+        let body = match self.body {
+            RegisteredBody::Async(call) => TaskBody::Async(Arc::new(move |cx| started(call(&cx)))),
+            RegisteredBody::Blocking(call) => TaskBody::Blocking(Arc::new(move |cx| call(&cx))),
+        };
+        let mut spec = TaskSpec::new(self.name, body);
+        if let Some(c) = self.condition {
+            spec.start = self.condition(c, decoded)?;
+        }
+        if let Some(c) = self.end {
+            spec.end = Some(Box::new(Condition::clone(&*self.condition(c, decoded)?)));
+        }
+        spec.options = self.options;
+        spec.needs = Some(self.needs);
+        spec.child_codecs = Some(self.child_codecs);
+        spec.output_codec = (self.output_codec)();
+        spec.origin = self.origin();
+        Ok(spec)
+    }
+}
