@@ -866,8 +866,9 @@ mod tests {
         };
         let error = broken.condition().unwrap_err();
         assert!(
-            error.to_string().contains("did you mean `daily`?"),
-            "{error}"
+            error.parse.to_string().contains("did you mean `daily`?"),
+            "{}",
+            error.parse
         );
     }
 
