@@ -161,7 +161,11 @@ fn runtime_modules_have_no_cycle() {
         .iter()
         .filter_map(|(m, _)| m.first().cloned())
         .collect();
-    assert!(top.len() > 10, "found only {top:?} under {}", root.display());
+    assert!(
+        top.len() > 10,
+        "found only {top:?} under {}",
+        root.display()
+    );
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (module, path) in &files {
         let Some(node) = module.first() else {
