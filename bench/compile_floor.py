@@ -109,23 +109,29 @@ def expand(command: dict) -> str:
         "prelude import",
         flags=re.M,
     )
-    # `$crate` of a `macro_rules` macro of scheduler-core prints as `::scheduler_core`,
-    # which the user's crate does not depend on directly; the facade re-exports the item.
-    return out.replace("::scheduler_core::runtime::TaskDef", "::scheduler::__private::TaskDef")
+    # `$crate` of a `macro_rules` macro of scheduler-core or inventory prints as
+    # `::scheduler_core` or `::inventory`, which the user's crate does not depend on
+    # directly; the facade re-exports both.
+    out = out.replace("::scheduler_core::runtime::TaskDef", "::scheduler::__private::TaskDef")
+    return sub(r"::inventory::", "::scheduler::__private::inventory::", out, "inventory registration")
 
 
 def floor(expanded: str) -> str:
-    """Each task's definition cut down to its name and its call function's address, in a
-    section of its own (the runtime does not read it: this is compiled, not run)."""
+    """Each task's definition cut down to its name and its call function's address,
+    registered through `inventory` as `#[task]` registers its own (the runtime does not read
+    these: this is compiled, not run)."""
     text = sub(
-        r'static __SCHEDULER_TASK: ::scheduler::__private::TaskDef =\s+::scheduler::__private::TaskDef \{\s+name: ("\w+"),.*?\};',
-        r"static __SCHEDULER_TASK: crate::FloorDef = crate::FloorDef { name: \1, call: __scheduler_call as *const () };",
+        r"value: &\{\s*::scheduler::__private::TaskDef \{\s*name: (\"\w+\"),.*?\.\.::scheduler::__private::TaskDef::BASE\s*\}\s*\}",
+        r"value: &{ crate::FloorDef { name: \1, call: __scheduler_call as *const () } }",
         expanded,
         "task definition",
         flags=re.S,
     )
-    text = text.replace('link_section = "scheduler_rs_tasks_', 'link_section = "floor_tasks_')
-    return text + "\npub struct FloorDef {\n    name: &'static str,\n    call: *const (),\n}\nunsafe impl Sync for FloorDef {}\n"
+    return text + (
+        "\npub struct FloorDef {\n    name: &'static str,\n    call: *const (),\n}\n"
+        "unsafe impl Sync for FloorDef {}\n"
+        "::scheduler::__private::inventory::collect!(FloorDef);\n"
+    )
 
 
 def with_runtime(plain: str) -> str:

@@ -264,6 +264,7 @@ pub mod __private {
         BoxFuture, DecodeFn, Execution, FromContext, Need, OutputCodec, ParamDef, ParamInfo,
         RegisteredBody, RunContext, RunOutcome, TaskDef, TaskMarker, TaskOptions, Timeout,
     };
+    pub use scheduler_core::runtime::__inventory as inventory;
     pub use scheduler_core::{
         __register_param as register_param, __register_task as register_task,
     };
