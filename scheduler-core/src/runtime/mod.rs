@@ -27,6 +27,9 @@ pub mod private;
 pub mod registry;
 mod scheduler;
 mod session;
+// Unsafe code: the hook run in a forked child before `exec`, and killing a process group.
+#[allow(unsafe_code)]
+mod spawn;
 mod store;
 mod task;
 mod wakeups;
