@@ -142,6 +142,39 @@ fn parse_choice<T: Copy>(s: &str, choices: &[(&str, T)]) -> Result<T, String> {
         })
 }
 
+/// An IANA zone name such as `Europe/Helsinki`; the error names the nearest zone.
+pub(crate) fn parse_zone(s: &str) -> Result<Tz, String> {
+    let name = s.trim();
+    if let Ok(zone) = name.parse::<Tz>() {
+        return Ok(zone);
+    }
+    let zones = || chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name());
+    // A name in the wrong case, a typo, or a city without its region.
+    let suggestion = zones()
+        .find(|zone| zone.eq_ignore_ascii_case(name))
+        .or_else(|| crate::condition::nearest(name, zones()))
+        .or_else(|| {
+            let city = |zone: &'static str| zone.rsplit('/').next().unwrap_or(zone);
+            zones()
+                .find(|zone| city(zone).eq_ignore_ascii_case(name))
+                .or_else(|| {
+                    let nearest_city = crate::condition::nearest(name, zones().map(city))?;
+                    zones().find(|zone| city(zone) == nearest_city)
+                })
+        });
+    let name = if name.is_empty() {
+        "an empty name"
+    } else {
+        name
+    };
+    Err(match suggestion {
+        Some(zone) => format!("`{name}` is not an IANA time zone; did you mean `{zone}`?"),
+        None => format!(
+            "`{name}` is not an IANA time zone (names read like `Europe/Helsinki`, `America/New_York` or `UTC`)"
+        ),
+    })
+}
+
 /// `30 minutes` (or any length of the condition language), or `never`.
 pub(crate) fn parse_timeout(s: &str) -> Result<Option<Duration>, String> {
     if s.trim() == "never" {
@@ -181,7 +214,7 @@ impl Config {
             }
         };
         apply("SCHEDULER_TIME_ZONE", &mut |v| {
-            self.time_zone = Some(v.trim().parse::<Tz>().map_err(|e| e.to_string())?);
+            self.time_zone = Some(parse_zone(v)?);
             Ok(())
         })?;
         apply("SCHEDULER_TIMEOUT", &mut |v| {
@@ -306,7 +339,38 @@ mod tests {
         assert_eq!(e.variable, "SCHEDULER_MAX_PROCESSES");
         let e = from(&[("SCHEDULER_TIME_ZONE", "Mars/Olympus")]).unwrap_err();
         assert_eq!(e.variable, "SCHEDULER_TIME_ZONE");
+        assert!(
+            e.problem
+                .starts_with("`Mars/Olympus` is not an IANA time zone (names read like"),
+            "{}",
+            e.problem
+        );
         let e = from(&[("SCHEDULER_SHUT_COND", "dialy")]).unwrap_err();
         assert!(e.problem.contains("did you mean `daily`?"), "{}", e.problem);
+    }
+
+    #[test]
+    fn an_unknown_zone_names_the_nearest() {
+        let problem = |zone: &str| from(&[("SCHEDULER_TIME_ZONE", zone)]).unwrap_err().problem;
+        assert_eq!(
+            problem("Europe/Helsinkii"),
+            "`Europe/Helsinkii` is not an IANA time zone; did you mean `Europe/Helsinki`?"
+        );
+        assert_eq!(
+            problem("europe/helsinki"),
+            "`europe/helsinki` is not an IANA time zone; did you mean `Europe/Helsinki`?"
+        );
+        assert_eq!(
+            problem("America/New_Yrok"),
+            "`America/New_Yrok` is not an IANA time zone; did you mean `America/New_York`?"
+        );
+        assert!(problem("Helsinki").ends_with("did you mean `Europe/Helsinki`?"));
+        assert!(problem("Helsinky").ends_with("did you mean `Europe/Helsinki`?"));
+        assert_eq!(
+            from(&[("SCHEDULER_TIME_ZONE", " Asia/Tokyo ")])
+                .unwrap()
+                .time_zone,
+            Some(Tz::Asia__Tokyo)
+        );
     }
 }
