@@ -226,6 +226,9 @@ fn install_default_logging() {
         // The builder's own default would cap at `info`; `filter` decides.
         .with_max_level(LevelFilter::TRACE)
         .with_target(false)
+        // As documented: the program's stdout stays its own (the formatter's default is
+        // stdout).
+        .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .finish()
         .with(filter)
