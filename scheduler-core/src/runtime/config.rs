@@ -162,16 +162,12 @@ pub(crate) fn parse_zone(s: &str) -> Result<Tz, String> {
                     zones().find(|zone| city(zone) == nearest_city)
                 })
         });
-    let name = if name.is_empty() {
-        "an empty name"
-    } else {
-        name
-    };
+    // The error shows the value beside the variable: the problem need not repeat it.
     Err(match suggestion {
-        Some(zone) => format!("`{name}` is not an IANA time zone; did you mean `{zone}`?"),
-        None => format!(
-            "`{name}` is not an IANA time zone (names read like `Europe/Helsinki`, `America/New_York` or `UTC`)"
-        ),
+        Some(zone) => format!("not an IANA time zone name; did you mean `{zone}`?"),
+        None => "not an IANA time zone name (such as `Europe/Helsinki`, `America/New_York` \
+                 or `UTC`)"
+            .to_owned(),
     })
 }
 
@@ -274,7 +270,13 @@ impl Config {
             Ok(())
         })?;
         apply("SCHEDULER_SHUT_COND", &mut |v| {
-            self.shut_cond = Some(v.parse::<Condition>().map_err(|e| e.render())?);
+            self.shut_cond = Some(v.parse::<Condition>().map_err(|e| {
+                // After `environment variable ...: `, a second `error: ` is noise.
+                let rendered = e.render();
+                rendered
+                    .strip_prefix("error: ")
+                    .map_or_else(|| rendered.clone(), str::to_owned)
+            })?);
             Ok(())
         })?;
         apply("SCHEDULER_CHECK_CYCLES", &mut |v| {
@@ -339,14 +341,18 @@ mod tests {
         assert_eq!(e.variable, "SCHEDULER_MAX_PROCESSES");
         let e = from(&[("SCHEDULER_TIME_ZONE", "Mars/Olympus")]).unwrap_err();
         assert_eq!(e.variable, "SCHEDULER_TIME_ZONE");
-        assert!(
-            e.problem
-                .starts_with("`Mars/Olympus` is not an IANA time zone (names read like"),
-            "{}",
-            e.problem
+        assert_eq!(
+            e.to_string(),
+            "environment variable SCHEDULER_TIME_ZONE=\"Mars/Olympus\": not an IANA time zone \
+             name (such as `Europe/Helsinki`, `America/New_York` or `UTC`)"
         );
         let e = from(&[("SCHEDULER_SHUT_COND", "dialy")]).unwrap_err();
         assert!(e.problem.contains("did you mean `daily`?"), "{}", e.problem);
+        assert!(
+            e.problem.starts_with("expected a condition"),
+            "{}",
+            e.problem
+        );
     }
 
     #[test]
@@ -354,15 +360,15 @@ mod tests {
         let problem = |zone: &str| from(&[("SCHEDULER_TIME_ZONE", zone)]).unwrap_err().problem;
         assert_eq!(
             problem("Europe/Helsinkii"),
-            "`Europe/Helsinkii` is not an IANA time zone; did you mean `Europe/Helsinki`?"
+            "not an IANA time zone name; did you mean `Europe/Helsinki`?"
         );
         assert_eq!(
             problem("europe/helsinki"),
-            "`europe/helsinki` is not an IANA time zone; did you mean `Europe/Helsinki`?"
+            "not an IANA time zone name; did you mean `Europe/Helsinki`?"
         );
         assert_eq!(
             problem("America/New_Yrok"),
-            "`America/New_Yrok` is not an IANA time zone; did you mean `America/New_York`?"
+            "not an IANA time zone name; did you mean `America/New_York`?"
         );
         assert!(problem("Helsinki").ends_with("did you mean `Europe/Helsinki`?"));
         assert!(problem("Helsinky").ends_with("did you mean `Europe/Helsinki`?"));
