@@ -490,7 +490,12 @@ impl Scheduler {
             events,
             sender,
         );
-        let signals = handle_signals.then(|| tokio::spawn(watch_signals(session.clone(), instant)));
+        // Listening before the first run starts: a signal sent as soon as the program
+        // shows signs of life shuts it down gracefully rather than killing it.
+        let signals = handle_signals
+            .then(SignalStreams::listen)
+            .flatten()
+            .map(|streams| tokio::spawn(watch_signals(streams, session.clone(), instant)));
         let join = tokio::spawn(engine.run());
         Ok(Running {
             session,
@@ -555,36 +560,61 @@ impl ShutdownSignals {
     }
 }
 
-/// Shuts down on SIGINT or SIGTERM, by the rule of [`ShutdownSignals`].
-async fn watch_signals(session: Session, instant_shutdown: bool) {
-    let mut signals = ShutdownSignals::new(instant_shutdown);
-    // Listening from the start to the end: a signal arriving between two waits is kept
-    // for the next one, not lost.
+/// The shutdown signals, SIGINT and SIGTERM (Ctrl-C elsewhere than Unix), listened for
+/// from the moment this is created: a signal arriving before the watch first waits, or
+/// between two waits, is kept for the next wait, not lost (nor left to kill the process).
+struct SignalStreams {
     #[cfg(unix)]
-    let (mut interrupt, mut terminate) = {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
-            (Err(error), _) | (_, Err(error)) => {
-                tracing::warn!(%error, "cannot listen for SIGINT and SIGTERM: they will not shut the scheduler down gracefully");
-                return;
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl SignalStreams {
+    /// Starts listening; `None` (with a warning) where the signals cannot be listened for.
+    fn listen() -> Option<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(interrupt), Ok(terminate)) => Some(SignalStreams {
+                    interrupt,
+                    terminate,
+                }),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(
+                        %error,
+                        "cannot listen for SIGINT and SIGTERM: they will not shut the scheduler down gracefully"
+                    );
+                    None
+                }
             }
         }
-    };
-    loop {
-        #[cfg(unix)]
-        let name = tokio::select! {
-            received = interrupt.recv() => received.map(|()| "SIGINT"),
-            received = terminate.recv() => received.map(|()| "SIGTERM"),
-        };
         #[cfg(not(unix))]
-        let name = tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C");
-        let Some(name) = name else {
-            return;
-        };
+        Some(SignalStreams {})
+    }
+
+    /// The name of the next signal received; `None` when no more can be received.
+    async fn next(&mut self) -> Option<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                received = self.interrupt.recv() => received.map(|()| "SIGINT"),
+                received = self.terminate.recv() => received.map(|()| "SIGTERM"),
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+    }
+}
+
+/// Shuts down on the signals of `streams`, by the rule of [`ShutdownSignals`].
+async fn watch_signals(mut streams: SignalStreams, session: Session, instant_shutdown: bool) {
+    let mut signals = ShutdownSignals::new(instant_shutdown);
+    while let Some(name) = streams.next().await {
         match signals.on_signal(std::time::Instant::now()) {
             SignalRequest::Graceful => {
                 tracing::info!(
