@@ -9,7 +9,8 @@
 //!   and is still in the record's message.
 //! * SIGKILL of the scheduler takes its child along.
 //! * Two SIGINTs within a millisecond (as `timeout -s INT` sends) are one request: the run
-//!   still ends `success`. A second SIGINT sent a second later terminates it.
+//!   still ends `success`, also when the copy arrives just after the first was acted on.
+//!   A second SIGINT sent a second later terminates it.
 //! * The same with GNU `timeout -s INT` itself, where installed.
 //! * `fn main() -> scheduler::Result<()>` prints the error's message, with the caret
 //!   rendering of a condition on real lines, not a `Debug` struct.
@@ -52,7 +53,9 @@ fn sleeper(signals_test_dir: Env<PathBuf>) -> Result<(), String> {
     std::fs::write(&partial, std::process::id().to_string()).map_err(|e| e.to_string())?;
     std::fs::rename(&partial, &pid_file).map_err(|e| e.to_string())?;
     let release = signals_test_dir.join("release");
-    let give_up = Instant::now() + DEADLINE;
+    // Longer than the driver waits for it to die with its parent, so that giving up here
+    // cannot pass for that.
+    let give_up = Instant::now() + 3 * DEADLINE;
     while !release.exists() {
         if Instant::now() > give_up {
             return Err("never released".to_owned());
@@ -126,7 +129,7 @@ fn drive() {
     }
     let started = Instant::now();
     // Each scenario is a scheduler of its own: they run side by side.
-    let scenarios: [(&str, fn(&str)); 6] = [
+    let scenarios: [(&str, fn(&str)); 7] = [
         ("ctrl_c_lets_the_child_finish", ctrl_c_lets_the_child_finish),
         (
             "sigkill_takes_the_child_along",
@@ -135,6 +138,10 @@ fn drive() {
         (
             "two_signals_at_once_are_one_request",
             two_signals_at_once_are_one_request,
+        ),
+        (
+            "a_copy_just_after_is_the_same_request",
+            a_copy_just_after_is_the_same_request,
         ),
         (
             "a_later_signal_terminates_the_run",
@@ -258,6 +265,33 @@ fn two_signals_at_once_are_one_request(name: &str) {
         !scheduler.stderr_contains("shutting down now"),
         "the copy of the signal forced an instant shutdown",
     );
+}
+
+/// (c) A copy of the signal that arrives just after the first was acted on (tokio hands
+/// two signals sent at once to the scheduler as one, unless the first was taken in
+/// between, which this forces): still one request.
+fn a_copy_just_after_is_the_same_request(name: &str) {
+    let mut scheduler = Program::scheduler(name);
+    scheduler.wait_for_sleeper();
+    scheduler.signal_group(libc::SIGINT, 1);
+    scheduler.wait_for_line(
+        Stream::Stderr,
+        "shutting down on SIGINT, waiting for running runs",
+    );
+    scheduler.signal_group(libc::SIGINT, 1);
+    scheduler.wait_for_line(
+        Stream::Stderr,
+        "SIGINT again within 500 ms: the same request",
+    );
+    let exited = scheduler.exit_within(SETTLE);
+    scheduler.check(
+        exited.is_none(),
+        "the scheduler exited before its run was released",
+    );
+    scheduler.release();
+    let status = scheduler.wait_for_exit();
+    scheduler.check(status.success(), "the scheduler exited with an error");
+    scheduler.only_record("sleeper", "success");
 }
 
 /// (c) A second SIGINT after the first was acted on terminates the running run.
