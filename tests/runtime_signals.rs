@@ -129,7 +129,9 @@ fn drive() {
     }
     let started = Instant::now();
     // Each scenario is a scheduler of its own: they run side by side.
-    let scenarios: [(&str, fn(&str)); 7] = [
+    /// A scenario's name, and the scenario, which panics when it fails.
+    type Scenario = (&'static str, fn(&str));
+    let scenarios: [Scenario; 7] = [
         ("ctrl_c_lets_the_child_finish", ctrl_c_lets_the_child_finish),
         (
             "sigkill_takes_the_child_along",
@@ -354,28 +356,39 @@ fn gnu_timeout_shuts_down_gracefully(name: &str) {
 
 /// (e) `main` returning a `scheduler::Result` error prints its message.
 fn main_prints_the_error_message(name: &str) {
-    let cases: [(&str, &[(&str, &str)], &[&str]); 3] = [
-        (
-            "unknown_task",
-            &[],
-            &[
+    /// A program's role, its environment, and texts its stderr must hold.
+    struct Case {
+        role: &'static str,
+        env: &'static [(&'static str, &'static str)],
+        expected: &'static [&'static str],
+    }
+    let cases = [
+        Case {
+            role: "unknown_task",
+            env: &[],
+            expected: &[
                 "Error: the scheduler cannot start (1 problem):",
                 "task 'report'",
                 "names task 'transfrom', which does not exist (did you mean 'transform'?)",
             ],
-        ),
-        (
-            "readme",
-            &[("SCHEDULER_TIME_ZONE", "Europe/Helsinkii")],
-            &["did you mean `Europe/Helsinki`?"],
-        ),
-        (
-            "readme",
-            &[("SCHEDULER_SHUT_COND", "dialy")],
-            &["did you mean `daily`?"],
-        ),
+        },
+        Case {
+            role: "readme",
+            env: &[("SCHEDULER_TIME_ZONE", "Europe/Helsinkii")],
+            expected: &["did you mean `Europe/Helsinki`?"],
+        },
+        Case {
+            role: "readme",
+            env: &[("SCHEDULER_SHUT_COND", "dialy")],
+            expected: &["did you mean `daily`?"],
+        },
     ];
-    for (role, env, expected) in cases {
+    for Case {
+        role,
+        env,
+        expected,
+    } in cases
+    {
         let mut program = Program::start(name, role, env, &[]);
         let status = program.wait_for_exit();
         let stderr = program.lines(Stream::Stderr).join("\n");
