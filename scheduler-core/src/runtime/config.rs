@@ -88,7 +88,7 @@ pub struct Config {
     /// begin (each one only after another of the cycle).
     pub check_cycles: bool,
     /// Whether `run()` and `serve()` shut down gracefully on SIGINT and SIGTERM (a second
-    /// signal terminates running runs).
+    /// signal, half a second or more after the first, terminates running runs).
     pub handle_signals: bool,
 }
 
