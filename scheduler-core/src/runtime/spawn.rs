@@ -45,6 +45,7 @@ impl RunChild {
         if kill_group(pid).is_ok() {
             return;
         }
+        #[cfg(not(target_os = "linux"))]
         let _ = pid;
         let _ = self.process.start_kill();
     }
@@ -59,8 +60,8 @@ impl Drop for RunChild {
 /// Starts `command` as the child of a run: leading a process group of its own, and (on
 /// Linux) killed by the kernel when this process dies.
 pub(super) async fn spawn(mut command: Command) -> io::Result<RunChild> {
-    // Also when the run's future is dropped without the `RunChild` (a panic before it was
-    // built is the only way): the group kill of `RunChild` is the usual path.
+    // For a child whose `RunChild` is never built: its run went away while the spawning
+    // thread was starting it, and the thread drops it.
     command.kill_on_drop(true);
     #[cfg(unix)]
     command.process_group(0);
