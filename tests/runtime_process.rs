@@ -2,7 +2,7 @@
 //! task in a child process reach a task in another child and one in the scheduler's
 //! process; a timeout kills a child; a panic in a child is a failure; command tasks
 //! succeed with their output, fail on a non-zero exit, and fail to start a missing
-//! program.
+//! program; a command terminated by its timeout is killed with the program it started.
 //!
 //! This test has no libtest harness (`harness = false`): a process task's child process
 //! is this program started again, and it must reach `serve` with the same tasks and
@@ -80,6 +80,8 @@ fn main() {
     let store = Arc::new(MemoryStore::new());
     let reports = Arc::new(Mutex::new(Vec::<String>::new()));
     let pid_file = std::env::temp_dir().join(format!("scheduler-test-hang-{}.pid", parent_pid()));
+    let grandchild_file =
+        std::env::temp_dir().join(format!("scheduler-test-grandchild-{}.pid", parent_pid()));
     let scheduler = scheduler::Scheduler::builder()
         .time_zone(Tz::UTC)
         .store(store.clone())
@@ -110,6 +112,19 @@ fn main() {
             .when(condition!("daily")),
         )
         .task(
+            // `sleep` is the shell's child, and holds the shell's stdout open: only killing
+            // the command's whole process group ends it and the run's output.
+            TaskSpec::command(
+                "hang_command",
+                CommandSpec::shell(format!(
+                    "sleep 600 & echo $! > '{}'; wait",
+                    grandchild_file.display()
+                )),
+            )
+            .when(condition!("daily"))
+            .timeout(Duration::from_secs(1)),
+        )
+        .task(
             // A command's standard output is its return value.
             TaskSpec::from_blocking("read_greeting", |cx| {
                 let text = cx
@@ -126,7 +141,7 @@ fn main() {
         .shut_cond(condition!(
             "task 'report' has finished & task 'hang' has terminated & task 'boom' has finished \
              & task 'read_greeting' has finished & task 'failing' has finished \
-             & task 'missing' has finished"
+             & task 'missing' has finished & task 'hang_command' has terminated"
         ))
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -204,6 +219,21 @@ fn main() {
     );
     checks += 1;
 
+    // The timeout killed the command with the program it started.
+    let hang_command = only(&store, "hang_command", Action::Terminate);
+    assert_eq!(
+        hang_command.message.as_deref(),
+        Some("timed out after 1 second")
+    );
+    let grandchild =
+        std::fs::read_to_string(&grandchild_file).expect("the shell wrote its child's pid");
+    let _ = std::fs::remove_file(&grandchild_file);
+    assert!(
+        !is_running(grandchild.trim()),
+        "the timed-out command's child {grandchild} is still running"
+    );
+    checks += 1;
+
     println!("runtime_process: {checks} scenarios passed");
 }
 
@@ -215,6 +245,16 @@ fn parent_pid() -> u32 {
         return std::os::unix::process::parent_id();
     }
     std::process::id()
+}
+
+/// Whether `pid` runs: a zombie (killed, not yet reaped by its new parent) does not.
+fn is_running(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat
+            .rfind(')')
+            .and_then(|end| stat[end + 1..].split_whitespace().next());
+        !matches!(state, Some("Z" | "X"))
+    })
 }
 
 fn only(store: &MemoryStore, task: &str, action: Action) -> LogRecord {

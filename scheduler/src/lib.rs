@@ -226,6 +226,9 @@ fn install_default_logging() {
         // The builder's own default would cap at `info`; `filter` decides.
         .with_max_level(LevelFilter::TRACE)
         .with_target(false)
+        // As documented: the program's stdout stays its own (the formatter's default is
+        // stdout).
+        .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .finish()
         .with(filter)
@@ -259,12 +262,12 @@ pub mod docs {
 #[doc(hidden)]
 pub mod __private {
     pub use scheduler_core::condition::codec::CheckedCondition;
+    pub use scheduler_core::runtime::__inventory as inventory;
     pub use scheduler_core::runtime::private::*;
     pub use scheduler_core::runtime::{
         BoxFuture, DecodeFn, Execution, FromContext, Need, OutputCodec, ParamDef, ParamInfo,
         RegisteredBody, RunContext, RunOutcome, TaskDef, TaskMarker, TaskOptions, Timeout,
     };
-    pub use scheduler_core::runtime::__inventory as inventory;
     pub use scheduler_core::{
         __register_param as register_param, __register_task as register_task,
     };

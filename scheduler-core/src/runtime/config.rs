@@ -106,7 +106,7 @@ pub struct Config {
     /// begin (each one only after another of the cycle).
     pub check_cycles: bool,
     /// Whether `run()` and `serve()` shut down gracefully on SIGINT and SIGTERM (a second
-    /// signal terminates running runs).
+    /// signal, half a second or more after the first, terminates running runs).
     pub handle_signals: bool,
 }
 
@@ -160,6 +160,35 @@ fn parse_choice<T: Copy>(s: &str, choices: &[(&str, T)]) -> Result<T, String> {
         })
 }
 
+/// An IANA zone name such as `Europe/Helsinki`; the error names the nearest zone.
+pub(crate) fn parse_zone(s: &str) -> Result<Tz, String> {
+    let name = s.trim();
+    if let Ok(zone) = name.parse::<Tz>() {
+        return Ok(zone);
+    }
+    let zones = || chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name());
+    // A name in the wrong case, a typo, or a city without its region.
+    let suggestion = zones()
+        .find(|zone| zone.eq_ignore_ascii_case(name))
+        .or_else(|| crate::condition::nearest(name, zones()))
+        .or_else(|| {
+            let city = |zone: &'static str| zone.rsplit('/').next().unwrap_or(zone);
+            zones()
+                .find(|zone| city(zone).eq_ignore_ascii_case(name))
+                .or_else(|| {
+                    let nearest_city = crate::condition::nearest(name, zones().map(city))?;
+                    zones().find(|zone| city(zone) == nearest_city)
+                })
+        });
+    // The error shows the value beside the variable: the problem need not repeat it.
+    Err(match suggestion {
+        Some(zone) => format!("not an IANA time zone name; did you mean `{zone}`?"),
+        None => "not an IANA time zone name (such as `Europe/Helsinki`, `America/New_York` \
+                 or `UTC`)"
+            .to_owned(),
+    })
+}
+
 /// `30 minutes` (or any length of the condition language), or `never`.
 fn parse_timeout(s: &str) -> Result<Option<Duration>, String> {
     s.parse::<Timeout>()
@@ -191,7 +220,7 @@ impl Config {
             }
         };
         apply("SCHEDULER_TIME_ZONE", &mut |v| {
-            self.time_zone = Some(v.trim().parse::<Tz>().map_err(|e| e.to_string())?);
+            self.time_zone = Some(parse_zone(v)?);
             Ok(())
         })?;
         apply("SCHEDULER_TIMEOUT", &mut |v| {
@@ -251,7 +280,13 @@ impl Config {
             Ok(())
         })?;
         apply("SCHEDULER_SHUT_COND", &mut |v| {
-            self.shut_cond = Some(v.parse::<Condition>().map_err(|e| e.render())?);
+            self.shut_cond = Some(v.parse::<Condition>().map_err(|e| {
+                // After `environment variable ...: `, a second `error: ` is noise.
+                let rendered = e.render();
+                rendered
+                    .strip_prefix("error: ")
+                    .map_or_else(|| rendered.clone(), str::to_owned)
+            })?);
             Ok(())
         })?;
         apply("SCHEDULER_CHECK_CYCLES", &mut |v| {
@@ -316,7 +351,42 @@ mod tests {
         assert_eq!(e.variable, "SCHEDULER_MAX_PROCESSES");
         let e = from(&[("SCHEDULER_TIME_ZONE", "Mars/Olympus")]).unwrap_err();
         assert_eq!(e.variable, "SCHEDULER_TIME_ZONE");
+        assert_eq!(
+            e.to_string(),
+            "environment variable SCHEDULER_TIME_ZONE=\"Mars/Olympus\": not an IANA time zone \
+             name (such as `Europe/Helsinki`, `America/New_York` or `UTC`)"
+        );
         let e = from(&[("SCHEDULER_SHUT_COND", "dialy")]).unwrap_err();
         assert!(e.problem.contains("did you mean `daily`?"), "{}", e.problem);
+        assert!(
+            e.problem.starts_with("expected a condition"),
+            "{}",
+            e.problem
+        );
+    }
+
+    #[test]
+    fn an_unknown_zone_names_the_nearest() {
+        let problem = |zone: &str| from(&[("SCHEDULER_TIME_ZONE", zone)]).unwrap_err().problem;
+        assert_eq!(
+            problem("Europe/Helsinkii"),
+            "not an IANA time zone name; did you mean `Europe/Helsinki`?"
+        );
+        assert_eq!(
+            problem("europe/helsinki"),
+            "not an IANA time zone name; did you mean `Europe/Helsinki`?"
+        );
+        assert_eq!(
+            problem("America/New_Yrok"),
+            "not an IANA time zone name; did you mean `America/New_York`?"
+        );
+        assert!(problem("Helsinki").ends_with("did you mean `Europe/Helsinki`?"));
+        assert!(problem("Helsinky").ends_with("did you mean `Europe/Helsinki`?"));
+        assert_eq!(
+            from(&[("SCHEDULER_TIME_ZONE", " Asia/Tokyo ")])
+                .unwrap()
+                .time_zone,
+            Some(Tz::Asia__Tokyo)
+        );
     }
 }

@@ -5,7 +5,12 @@
 //! environment variables naming the task and a result file. The program's `main` runs up
 //! to `scheduler::run()` (or `serve()`), which sees the variables, runs that one task with
 //! the values it receives as JSON on standard input, writes the outcome to the result file
-//! and exits. What the child prints is captured into the log.
+//! and exits.
+//!
+//! What a child (of a process task or a command task) prints is both captured into the
+//! run's log message and forwarded, line by line, to the scheduler's own standard output
+//! and error with the task's name in front (`[report] 3 rows`), as a task running in a
+//! thread would print. How children are started and stopped is in `spawn.rs`.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -16,13 +21,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 use super::context::RunContext;
 use super::inject::Need;
 use super::outcome::{DecodeFn, Output, OutputCodec, RunOutcome, panic_message, serde_codec};
+use super::spawn::{self, RunChild};
 use super::task::{AsyncBody, BlockingBody, CommandSpec};
+use crate::log::Action;
 
 /// The environment variable naming the task a child process runs.
 pub(crate) const CHILD_TASK_VAR: &str = "SCHEDULER_CHILD_TASK";
@@ -31,6 +38,10 @@ pub(crate) const CHILD_RESULT_VAR: &str = "SCHEDULER_CHILD_RESULT";
 
 /// Output kept in a record's message, per stream.
 const CAPTURE_LIMIT: usize = 16 * 1024;
+
+/// The longest line forwarded whole: a child printing more without a newline has it
+/// forwarded in pieces of this size, so that the scheduler does not buffer without bound.
+const FORWARD_LINE_LIMIT: usize = 64 * 1024;
 
 /// A future that turns a panic while polling into an error.
 struct CatchUnwind<F>(F);
@@ -97,46 +108,117 @@ fn describe_output(stdout: &[u8], stderr: &[u8]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("\n"))
 }
 
-/// Runs a child process to completion, or kills it when `stop` fires. Returns its exit
-/// status (`None` when killed) and its output.
+/// The scheduler's stream that a child's stream is forwarded to.
+#[derive(Debug, Clone, Copy)]
+enum Console {
+    Stdout,
+    Stderr,
+}
+
+/// Writes one line of a child's output to the scheduler's `console`, after `[task] `.
+fn forward_line(console: Console, task: &str, line: &[u8]) {
+    use std::io::Write;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut text = Vec::with_capacity(task.len() + line.len() + 4);
+    text.push(b'[');
+    text.extend_from_slice(task.as_bytes());
+    text.extend_from_slice(b"] ");
+    text.extend_from_slice(line);
+    text.push(b'\n');
+    // One write under the stream's lock: lines of children running at once, and the
+    // program's own prints, do not mix within a line. A closed console loses the copy
+    // only; the capture keeps it.
+    let _ = match console {
+        Console::Stdout => std::io::stdout().lock().write_all(&text),
+        Console::Stderr => std::io::stderr().lock().write_all(&text),
+    };
+}
+
+/// Reads a child's stream to its end, forwarding each line to `console` as it arrives,
+/// and returns everything read.
+async fn forward_and_capture(
+    stream: Option<impl AsyncRead + Unpin>,
+    task: &str,
+    console: Console,
+) -> Vec<u8> {
+    let mut captured = Vec::new();
+    let Some(mut stream) = stream else {
+        return captured;
+    };
+    let mut chunk = vec![0; 8 * 1024];
+    // Where the line not yet forwarded starts in `captured`.
+    let mut line_start = 0;
+    // A read error ends the stream like its end: what was read is kept.
+    while let Ok(read) = stream.read(&mut chunk).await {
+        if read == 0 {
+            break;
+        }
+        let mut scanned = captured.len();
+        captured.extend_from_slice(&chunk[..read]);
+        while let Some(newline) = captured[scanned..].iter().position(|&b| b == b'\n') {
+            let end = scanned + newline;
+            forward_line(console, task, &captured[line_start..end]);
+            line_start = end + 1;
+            scanned = line_start;
+        }
+        if captured.len() - line_start >= FORWARD_LINE_LIMIT {
+            forward_line(console, task, &captured[line_start..]);
+            line_start = captured.len();
+        }
+    }
+    if line_start < captured.len() {
+        forward_line(console, task, &captured[line_start..]);
+    }
+    captured
+}
+
+/// Feeds `input` to a child, forwards and captures its output, and waits for it to exit,
+/// or kills it (with its process group) when `stop` fires. Returns its exit status (`None`
+/// when killed) and its output.
 async fn supervise(
-    mut child: tokio::process::Child,
+    mut child: RunChild,
+    task: &str,
+    input: Option<Vec<u8>>,
     stop: oneshot::Receiver<()>,
 ) -> std::io::Result<(Option<std::process::ExitStatus>, Vec<u8>, Vec<u8>)> {
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    let read_all = async {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let read_out = async {
-            if let Some(s) = stdout.as_mut() {
-                let _ = s.read_to_end(&mut out).await;
-            }
-        };
-        let read_err = async {
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.read_to_end(&mut err).await;
-            }
-        };
-        tokio::join!(read_out, read_err);
+    let stdin = child.process.stdin.take();
+    let stdout = child.process.stdout.take();
+    let stderr = child.process.stderr.take();
+    let write_input = async move {
+        if let (Some(mut stdin), Some(input)) = (stdin, input) {
+            // A child that exits without reading its input reports through its result.
+            let _ = stdin.write_all(&input).await;
+        }
+        // Dropping `stdin` here closes it: the child reads to its end.
+    };
+    let communicate = async {
+        let ((), out, err) = tokio::join!(
+            write_input,
+            forward_and_capture(stdout, task, Console::Stdout),
+            forward_and_capture(stderr, task, Console::Stderr),
+        );
         (out, err)
     };
-    tokio::pin!(read_all);
+    tokio::pin!(communicate);
     tokio::select! {
-        (out, err) = &mut read_all => {
-            let status = child.wait().await?;
+        (out, err) = &mut communicate => {
+            let status = child.process.wait().await?;
             Ok((Some(status), out, err))
         }
         _ = stop => {
-            let _ = child.start_kill();
-            let _ = child.wait().await;
-            let (out, err) = read_all.await;
+            // The whole group: a program the child started keeps no pipe open, and the
+            // output read below ends.
+            child.kill();
+            let _ = child.process.wait().await;
+            let (out, err) = communicate.await;
             Ok((None, out, err))
         }
     }
 }
 
-/// Runs a command task's program.
+/// Runs the program of the command task `task`.
 pub(crate) async fn run_command(
+    task: &str,
     spec: &CommandSpec,
     stop: oneshot::Receiver<()>,
 ) -> (RunOutcome, Option<String>) {
@@ -148,12 +230,11 @@ pub(crate) async fn run_command(
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
+        .stderr(std::process::Stdio::piped());
     if let Some(dir) = &spec.cwd {
         command.current_dir(dir);
     }
-    let child = match command.spawn() {
+    let child = match spawn::spawn(command).await {
         Ok(c) => c,
         Err(e) => {
             return (
@@ -162,7 +243,7 @@ pub(crate) async fn run_command(
             );
         }
     };
-    match supervise(child, stop).await {
+    match supervise(child, task, None, stop).await {
         Err(e) => (RunOutcome::Fail(format!("`{program}`: {e}")), None),
         Ok((None, out, err)) => (
             RunOutcome::Terminate(String::new()),
@@ -203,7 +284,9 @@ struct ChildInput {
 /// What a child process writes to its result file.
 #[derive(Debug, Serialize, Deserialize)]
 struct ChildResult {
-    action: String,
+    /// How the run ended: `success`, `fail`, `terminate` or `inaction`.
+    #[serde(with = "action_name")]
+    action: Action,
     message: Option<String>,
     output: Option<String>,
     output_type: Option<String>,
@@ -243,9 +326,8 @@ pub(crate) async fn run_in_child(
         .env(CHILD_RESULT_VAR, &result_path)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = match command.spawn() {
+        .stderr(std::process::Stdio::piped());
+    let child = match spawn::spawn(command).await {
         Ok(c) => c,
         Err(e) => {
             return (
@@ -269,12 +351,18 @@ pub(crate) async fn run_in_child(
         returns: cx.returns_json(wanted.as_deref(), codecs),
         payload: cx.payload().cloned(),
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        let json = serde_json::to_vec(&input).unwrap_or_default();
-        // A child that exits without reading its input reports through its result.
-        let _ = stdin.write_all(&json).await;
-    }
-    let supervised = supervise(child, stop).await;
+    let input = match serde_json::to_vec(&input) {
+        Ok(json) => json,
+        Err(e) => {
+            return (
+                RunOutcome::Fail(format!(
+                    "the input of the child process cannot be written as JSON: {e}"
+                )),
+                None,
+            );
+        }
+    };
+    let supervised = supervise(child, &task, Some(input), stop).await;
     let result = std::fs::read_to_string(&result_path);
     let _ = std::fs::remove_file(&result_path);
     let (status, out, err) = match supervised {
@@ -285,23 +373,27 @@ pub(crate) async fn run_in_child(
     if status.is_none() {
         return (RunOutcome::Terminate(String::new()), captured);
     }
-    let outcome = match result
-        .ok()
-        .and_then(|text| serde_json::from_str::<ChildResult>(&text).ok())
-    {
-        Some(r) => {
+    let outcome = match result.map(|text| serde_json::from_str::<ChildResult>(&text)) {
+        Ok(Ok(r)) => {
             let message = r.message.unwrap_or_default();
-            match r.action.as_str() {
-                "success" => RunOutcome::Success(
+            match r.action {
+                Action::Success => RunOutcome::Success(
                     r.output
                         .map(|json| Output::from_json(json, r.output_type.unwrap_or_default())),
                 ),
-                "terminate" => RunOutcome::Terminate(message),
-                "inaction" => RunOutcome::Inaction(message),
-                _ => RunOutcome::Fail(message),
+                Action::Terminate => RunOutcome::Terminate(message),
+                Action::Inaction => RunOutcome::Inaction(message),
+                Action::Fail => RunOutcome::Fail(message),
+                Action::Run | Action::Crash => RunOutcome::Fail(format!(
+                    "the child process reported `{}`, which does not end a run",
+                    r.action
+                )),
             }
         }
-        None => {
+        Ok(Err(e)) => RunOutcome::Fail(format!(
+            "the child process reported an outcome that cannot be read: {e}"
+        )),
+        Err(_) => {
             let status = status.map(|s| s.to_string()).unwrap_or_default();
             let detail = captured_text(&err);
             let detail = if detail.is_empty() {
@@ -379,7 +471,7 @@ pub(crate) async fn serve_child(
             Some(json) => (Some(json), Some(out.type_name().to_owned())),
             None => {
                 let result = ChildResult {
-                    action: "fail".to_owned(),
+                    action: Action::Fail,
                     message: Some(format!(
                         "the value returned by '{task}' ({}) cannot be written as JSON to cross from its child process",
                         out.type_name()
@@ -393,12 +485,33 @@ pub(crate) async fn serve_child(
         _ => (None, None),
     };
     let result = ChildResult {
-        action: outcome.action().as_str().to_owned(),
+        action: outcome.action(),
         message: outcome.message().map(str::to_owned),
         output,
         output_type,
     };
     write_result(&result_path, &result)
+}
+
+/// The serde form of [`ChildResult::action`]: the action's name, as in the log.
+mod action_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::log::Action;
+
+    pub(super) fn serialize<S: Serializer>(
+        action: &Action,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(action.as_str())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Action, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 fn write_result(path: &str, result: &ChildResult) -> i32 {

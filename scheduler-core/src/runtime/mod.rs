@@ -18,6 +18,8 @@
 //! * `handler`, `private`: the glue that `#[task]` generates code against;
 //! * `task`: what a task is ([`TaskSpec`], its [`TaskBody`]), where tasks come from (the
 //!   [`registry`] of `#[task]` functions) and the checks of a task set at start-up;
+//! * `spawn`: starting child processes (their own process group, killed with the
+//!   scheduler) and forwarding their output;
 //! * `exec`: running a body in an execution mode (async, thread, child process, program);
 //! * `engine`: the scheduler's loop: deciding, starting runs, recording their ends, shutting
 //!   down;
@@ -39,8 +41,11 @@ mod outcome;
 pub mod private;
 mod scheduler;
 mod session;
+// Unsafe code: the hook run in a forked child before `exec`, and killing a process group.
+#[allow(unsafe_code)]
+mod spawn;
 mod task;
-// The one module with unsafe code: the system calls that create and arm a timer.
+// Unsafe code: the system calls that create and arm a timer.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod wall_timer;

@@ -32,7 +32,24 @@ use super::task::check::{self, StartupError, StartupProblem};
 use super::task::{TaskSpec, registry};
 
 /// Why a scheduler could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` form is the message a person reads: the [`Display`](std::fmt::Display) text,
+/// then the chain of [`source`](std::error::Error::source)s under `Caused by:`, as
+/// `anyhow::Error` prints. That is what `fn main() -> scheduler::Result<()>` shows when
+/// `main` returns the error. The alternate form (`{:#?}`) is the structure, as derived.
+///
+/// ```
+/// use scheduler_core::runtime::{Config, SchedulerError};
+///
+/// let bad_zone = Config::default()
+///     .with_env_from(|name| (name == "SCHEDULER_TIME_ZONE").then(|| "Europe/Helsinkii".to_owned()))
+///     .unwrap_err();
+/// let error = SchedulerError::from(bad_zone);
+/// assert_eq!(format!("{error:?}"), error.to_string());
+/// assert!(format!("{error:?}").contains("did you mean `Europe/Helsinki`?"));
+/// assert!(format!("{error:#?}").starts_with("Config(\n    ConfigError {"));
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum SchedulerError {
     /// The task set has problems.
@@ -45,11 +62,49 @@ pub enum SchedulerError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// The async runtime or a restart failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The scheduler's loop panicked.
     #[error("the scheduler's loop panicked: {0}")]
     Panicked(String),
+}
+
+impl std::fmt::Debug for SchedulerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            return match self {
+                SchedulerError::Startup(e) => f.debug_tuple("Startup").field(e).finish(),
+                SchedulerError::Config(e) => f.debug_tuple("Config").field(e).finish(),
+                SchedulerError::Engine(e) => f.debug_tuple("Engine").field(e).finish(),
+                SchedulerError::Io(e) => f.debug_tuple("Io").field(e).finish(),
+                SchedulerError::Panicked(e) => f.debug_tuple("Panicked").field(e).finish(),
+            };
+        }
+        write!(f, "{self}")?;
+        let causes: Vec<String> =
+            std::iter::successors(std::error::Error::source(self), |e| e.source())
+                .map(ToString::to_string)
+                .collect();
+        if causes.is_empty() {
+            return Ok(());
+        }
+        f.write_str("\n\nCaused by:")?;
+        for (i, cause) in causes.iter().enumerate() {
+            // Numbered only when there are several; continuation lines under the text.
+            let label = if causes.len() == 1 {
+                String::new()
+            } else {
+                format!("{i}: ")
+            };
+            let indent = " ".repeat(4 + label.len());
+            write!(
+                f,
+                "\n    {label}{}",
+                cause.replace('\n', &format!("\n{indent}"))
+            )?;
+        }
+        Ok(())
+    }
 }
 
 enum Registered {
@@ -175,7 +230,9 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Whether `run` and `serve` shut down on SIGINT/SIGTERM (default: yes).
+    /// Whether `run` and `serve` shut down on SIGINT/SIGTERM (default: yes): gracefully on
+    /// the first, terminating running runs on one sent again later (a copy arriving within
+    /// half a second of the first, as `timeout -s INT` sends, is the same request).
     pub fn handle_signals(mut self, yes: bool) -> Self {
         self.config.handle_signals = yes;
         self
@@ -436,7 +493,12 @@ impl Scheduler {
             events,
             sender,
         );
-        let signals = handle_signals.then(|| tokio::spawn(watch_signals(session.clone(), instant)));
+        // Listening before the first run starts: a signal sent as soon as the program
+        // shows signs of life shuts it down gracefully rather than killing it.
+        let signals = handle_signals
+            .then(SignalStreams::listen)
+            .flatten()
+            .map(|streams| tokio::spawn(watch_signals(streams, session.clone(), instant)));
         let join = tokio::spawn(engine.run());
         Ok(Running {
             session,
@@ -447,35 +509,130 @@ impl Scheduler {
     }
 }
 
-/// Shuts down on SIGINT or SIGTERM; a second signal terminates running runs.
-async fn watch_signals(session: Session, instant: bool) {
-    let mut count = 0;
-    loop {
+/// How long after the shutdown signal that was acted on a repeated one counts as the same
+/// request. GNU `timeout -s INT` signals the program and then its process group, and a
+/// program started by a shell script may get a terminal's Ctrl-C both from the terminal
+/// and from the script: the copies arrive within a millisecond. A person pressing Ctrl-C
+/// again to stop waiting does so later than this.
+const SIGNAL_DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// What a SIGINT or SIGTERM asks of the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignalRequest {
+    /// Shut down, letting running runs finish.
+    Graceful,
+    /// Shut down now, terminating running runs.
+    Instant,
+    /// Nothing: a copy of the signal just acted on.
+    Repeat,
+}
+
+/// The shutdown rule of signals: the first asks for a graceful shutdown (an instant one
+/// with `instant_shutdown`), and a later one for an instant shutdown, unless it arrives
+/// within [`SIGNAL_DEBOUNCE`] of the first, as a copy of the same signal does.
+#[derive(Debug)]
+struct ShutdownSignals {
+    instant_shutdown: bool,
+    first: Option<std::time::Instant>,
+}
+
+impl ShutdownSignals {
+    fn new(instant_shutdown: bool) -> Self {
+        ShutdownSignals {
+            instant_shutdown,
+            first: None,
+        }
+    }
+
+    /// What a signal received at `at` asks for.
+    fn on_signal(&mut self, at: std::time::Instant) -> SignalRequest {
+        match self.first {
+            None => {
+                self.first = Some(at);
+                if self.instant_shutdown {
+                    SignalRequest::Instant
+                } else {
+                    SignalRequest::Graceful
+                }
+            }
+            Some(first) if at.saturating_duration_since(first) < SIGNAL_DEBOUNCE => {
+                SignalRequest::Repeat
+            }
+            Some(_) => SignalRequest::Instant,
+        }
+    }
+}
+
+/// The shutdown signals, SIGINT and SIGTERM (Ctrl-C elsewhere than Unix), listened for
+/// from the moment this is created: a signal arriving before the watch first waits, or
+/// between two waits, is kept for the next wait, not lost (nor left to kill the process).
+struct SignalStreams {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl SignalStreams {
+    /// Starts listening; `None` (with a warning) where the signals cannot be listened for.
+    fn listen() -> Option<Self> {
         #[cfg(unix)]
         {
-            let Ok(mut term) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            else {
-                return;
-            };
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => if r.is_err() { return },
-                _ = term.recv() => {}
+            use tokio::signal::unix::{SignalKind, signal};
+            match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(interrupt), Ok(terminate)) => Some(SignalStreams {
+                    interrupt,
+                    terminate,
+                }),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(
+                        %error,
+                        "cannot listen for SIGINT and SIGTERM: they will not shut the scheduler down gracefully"
+                    );
+                    None
+                }
             }
         }
         #[cfg(not(unix))]
+        Some(SignalStreams {})
+    }
+
+    /// The name of the next signal received; `None` when no more can be received.
+    async fn next(&mut self) -> Option<&'static str> {
+        #[cfg(unix)]
         {
-            if tokio::signal::ctrl_c().await.is_err() {
-                return;
+            tokio::select! {
+                received = self.interrupt.recv() => received.map(|()| "SIGINT"),
+                received = self.terminate.recv() => received.map(|()| "SIGTERM"),
             }
         }
-        count += 1;
-        if count == 1 && !instant {
-            tracing::info!("shutting down on signal (send it again to terminate running runs)");
-            session.shut_down();
-        } else {
-            tracing::info!("shutting down now on signal");
-            session.shut_down_now();
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+    }
+}
+
+/// Shuts down on the signals of `streams`, by the rule of [`ShutdownSignals`].
+async fn watch_signals(mut streams: SignalStreams, session: Session, instant_shutdown: bool) {
+    let mut signals = ShutdownSignals::new(instant_shutdown);
+    while let Some(name) = streams.next().await {
+        match signals.on_signal(std::time::Instant::now()) {
+            SignalRequest::Graceful => {
+                tracing::info!(
+                    "shutting down on {name}, waiting for running runs (send it again to terminate them)"
+                );
+                session.shut_down();
+            }
+            SignalRequest::Instant => {
+                tracing::info!("shutting down now on {name}, terminating running runs");
+                session.shut_down_now();
+            }
+            SignalRequest::Repeat => tracing::info!(
+                "{name} again within {} ms: the same request (send it again later to terminate running runs)",
+                SIGNAL_DEBOUNCE.as_millis()
+            ),
         }
     }
 }
@@ -550,4 +707,85 @@ fn restart_process(mode: RestartMode) -> Result<(), SchedulerError> {
     tracing::info!("restarting: starting a new process");
     command.spawn()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn a_copy_of_the_first_signal_is_not_a_second_request() {
+        let start = Instant::now();
+        let mut signals = ShutdownSignals::new(false);
+        assert_eq!(signals.on_signal(start), SignalRequest::Graceful);
+        // `timeout -s INT` sends two within a millisecond.
+        let copy = start + Duration::from_micros(300);
+        assert_eq!(signals.on_signal(copy), SignalRequest::Repeat);
+        let last_copy = start + SIGNAL_DEBOUNCE - Duration::from_millis(1);
+        assert_eq!(signals.on_signal(last_copy), SignalRequest::Repeat);
+        // The window is counted from the first signal, so copies cannot extend it.
+        assert_eq!(
+            signals.on_signal(start + SIGNAL_DEBOUNCE),
+            SignalRequest::Instant
+        );
+        assert_eq!(
+            signals.on_signal(start + Duration::from_secs(5)),
+            SignalRequest::Instant
+        );
+    }
+
+    #[test]
+    fn with_instant_shutdown_the_first_signal_terminates() {
+        let start = Instant::now();
+        let mut signals = ShutdownSignals::new(true);
+        assert_eq!(signals.on_signal(start), SignalRequest::Instant);
+        assert_eq!(
+            signals.on_signal(start + Duration::from_micros(10)),
+            SignalRequest::Repeat
+        );
+    }
+
+    #[test]
+    fn debug_prints_the_message_and_alternate_debug_the_structure() {
+        let startup = SchedulerError::Startup(StartupError {
+            problems: vec![StartupProblem::NotRegistered {
+                task: "report".to_owned(),
+                suggestion: None,
+            }],
+        });
+        let debug = format!("{startup:?}");
+        assert_eq!(debug, startup.to_string());
+        assert!(!debug.contains("Startup("), "{debug}");
+        assert!(
+            format!("{startup:#?}").starts_with("Startup(\n    StartupError {"),
+            "{startup:#?}"
+        );
+    }
+
+    #[test]
+    fn debug_lists_the_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("the disk is full\nof old logs")]
+        struct Full;
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot write /var/log/runs")]
+        struct Write(#[source] Full);
+        let engine = SchedulerError::Engine(EngineError::Store(
+            crate::log::StoreError::with_source("cannot append", Write(Full)),
+        ));
+        assert_eq!(
+            format!("{engine:?}"),
+            "log store: cannot append\n\nCaused by:\n    0: cannot write /var/log/runs\n    \
+             1: the disk is full\n       of old logs"
+        );
+        let one_cause = SchedulerError::Engine(EngineError::Store(
+            crate::log::StoreError::with_source("cannot append", Full),
+        ));
+        assert_eq!(
+            format!("{one_cause:?}"),
+            "log store: cannot append\n\nCaused by:\n    the disk is full\n    of old logs"
+        );
+    }
 }

@@ -104,7 +104,9 @@ impl Engine {
                         });
                     }
                     let (outcome, captured) = match &spec.body {
-                        TaskBody::Command(command) => exec::run_command(command, stop_rx).await,
+                        TaskBody::Command(command) => {
+                            exec::run_command(cx.task_name(), command, stop_rx).await
+                        }
                         _ => {
                             exec::run_in_child(
                                 &cx,
