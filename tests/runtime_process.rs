@@ -193,21 +193,24 @@ fn main() {
     let boom = only(&store, "boom", Action::Fail);
     let message = boom.message.as_deref().unwrap_or_default();
     assert!(message.starts_with("panicked: child boom"), "{message}");
-    assert!(message.contains("stdout:\nabout to fail"), "{message}");
+    let output = boom.output.as_deref().unwrap_or_default();
+    assert!(output.contains("stdout:\nabout to fail"), "{output}");
     checks += 1;
 
     // Command tasks.
     let greet = only(&store, "greet", Action::Success);
+    assert_eq!(greet.message, None);
     assert_eq!(
-        greet.message.as_deref(),
+        greet.output.as_deref(),
         Some("stdout:\nhello\nstderr:\ncareful")
     );
     only(&store, "read_greeting", Action::Success);
     let failing = only(&store, "failing", Action::Fail);
     assert_eq!(
         failing.message.as_deref(),
-        Some("`sh` exited with exit status: 3: no such table\nstderr:\nno such table")
+        Some("`sh` exited with exit status: 3: no such table")
     );
+    assert_eq!(failing.output.as_deref(), Some("stderr:\nno such table"));
     let missing = only(&store, "missing", Action::Fail);
     assert!(
         missing

@@ -80,7 +80,7 @@ fn main() -> scheduler::Result<()> {
 }
 
 /// The scheduler under test: runs `sleeper` once, then prints its records to stdout (one
-/// `record <task> <action> <message as JSON>` line each) when it has shut down.
+/// `record <task> <action> <message and output as JSON>` line each) when it has shut down.
 fn run_scheduler() -> scheduler::Result<()> {
     scheduler::init_logging();
     let store = Arc::new(MemoryStore::new());
@@ -95,7 +95,12 @@ fn run_scheduler() -> scheduler::Result<()> {
             "record {} {} {}",
             record.task,
             record.action,
-            serde_json::to_string(&record.message).unwrap_or_default()
+            serde_json::to_string(&format!(
+                "{}\n{}",
+                record.message.unwrap_or_default(),
+                record.output.unwrap_or_default()
+            ))
+            .unwrap_or_default()
         );
     }
     result

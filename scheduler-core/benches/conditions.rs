@@ -153,7 +153,7 @@ fn store_append(c: &mut Criterion) {
         .unwrap();
     runtime.block_on(async {
         for i in 0..10_000 {
-            store.append(batch(i)).await.unwrap();
+            store.append(&batch(i)).await.unwrap();
         }
     });
     c.bench_function(
@@ -162,7 +162,7 @@ fn store_append(c: &mut Criterion) {
             let mut i = 0;
             b.iter(|| {
                 i += 1;
-                runtime.block_on(store.append(batch(black_box(i)))).unwrap()
+                runtime.block_on(store.append(&batch(black_box(i)))).unwrap()
             })
         },
     );

@@ -149,7 +149,11 @@ fn idle(count: usize, span: Duration) {
         let running = scheduler.start().expect("started");
         // The loop answers a session between its steps: after the answer, every task has
         // been evaluated once.
-        running.session().records().await.expect("the scheduler answers");
+        running
+            .session()
+            .query(scheduler_core::log::store::RecordQuery::default().limit(1))
+            .await
+            .expect("the scheduler answers");
         let ready = started.elapsed();
         tokio::time::sleep(Duration::from_millis(500)).await;
         let before = cpu_time();

@@ -101,7 +101,7 @@ fn store_append() {
                 LogRecord::new("task", Action::Run, Timestamp::from_micros(i * 2)),
                 LogRecord::new("task", Action::Success, Timestamp::from_micros(i * 2 + 1)),
             ];
-            store.append(batch).await.unwrap();
+            store.append(&batch).await.unwrap();
         }
     });
     black_box(store.records().len());

@@ -66,8 +66,11 @@ pub use scheduler_core::{condition, log, time};
 pub use scheduler_core::condition::{
     Condition, ConditionError, EvalContext, EvalError, NextChange, ParseError,
 };
+pub use scheduler_core::log::store::RecordQuery;
+#[cfg(feature = "sqlite")]
+pub use scheduler_core::log::store::SqliteStore;
 pub use scheduler_core::log::{
-    Action, History, LogIndex, LogRecord, LogStore, MemoryStore, StoreError,
+    Action, History, InstanceId, LogIndex, LogRecord, LogStore, MemoryStore, RunId, StoreError,
 };
 pub use scheduler_core::runtime::{
     Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, Env, Execution,

@@ -168,6 +168,42 @@ impl LogIndex {
         self.len -= records.prune_if_grown();
     }
 
+    /// Sets the number of `task`'s runs live after its newest record to `live`, shifting
+    /// the counts of the records held: a log loaded in part (the latest record of each
+    /// action, say) cannot count the runs that were open before its first record, which the
+    /// store knows.
+    ///
+    /// ```
+    /// use scheduler_core::log::{Action, History, LogIndex};
+    /// use scheduler_core::time::Timestamp;
+    ///
+    /// let mut log = LogIndex::new();
+    /// // Two runs started, of which only the newest `run` record was loaded.
+    /// log.record("load", Action::Run, Timestamp::from_micros(10));
+    /// log.set_live_runs("load", 2);
+    /// assert_eq!(log.live_runs("load", Timestamp::from_micros(20)), 2);
+    /// ```
+    pub fn set_live_runs(&mut self, task: &str, live: u32) {
+        let Some(records) = self.tasks.get_mut(task) else {
+            return;
+        };
+        let last = records
+            .sequence
+            .last()
+            .map_or(records.live_before_first, |e| e.live_after);
+        let shift = |n: u32| -> u32 {
+            if live >= last {
+                n.saturating_add(live - last)
+            } else {
+                n.saturating_sub(last - live)
+            }
+        };
+        records.live_before_first = shift(records.live_before_first);
+        for entry in &mut records.sequence {
+            entry.live_after = shift(entry.live_after);
+        }
+    }
+
     /// Keeps of `task`'s records only what `retention` needs from now on (records already
     /// dropped by a narrower retention do not come back).
     pub fn set_retention(&mut self, task: &str, retention: Retention) {

@@ -26,10 +26,11 @@
 //!   read back (`store.rs`).
 
 mod history;
+mod ids;
 mod index;
 mod retention;
 #[cfg(feature = "runtime")]
-mod store;
+pub mod store;
 
 use std::fmt;
 use std::str::FromStr;
@@ -37,6 +38,9 @@ use std::str::FromStr;
 use crate::time::Timestamp;
 
 pub use history::History;
+#[cfg(feature = "runtime")]
+pub use ids::RunIds;
+pub use ids::{InstanceId, InvalidRunId, RunId};
 pub use index::LogIndex;
 pub use retention::Retention;
 #[cfg(feature = "runtime")]
@@ -118,6 +122,9 @@ impl ActionSet {
     /// No action.
     pub const EMPTY: ActionSet = ActionSet(0);
 
+    /// Every action.
+    pub const ALL: ActionSet = ActionSet((1 << Action::ALL.len()) - 1);
+
     /// The set of one action.
     pub const fn of(action: Action) -> ActionSet {
         ActionSet(1 << action.index())
@@ -154,25 +161,54 @@ pub struct LogRecord {
     pub action: Action,
     /// When it happened.
     pub at: Timestamp,
-    /// The run the record belongs to (a `run` record and the record that ends it share it).
-    pub run_id: Option<u64>,
+    /// The run the record belongs to: a `run` record and the record that ends it (`crash`
+    /// included) share it.
+    pub run_id: Option<RunId>,
+    /// The scheduler process that wrote the record.
+    pub instance: Option<InstanceId>,
     /// For records that end a run: how long it ran, in microseconds.
     pub duration_micros: Option<i64>,
-    /// Error text of a failure, reason of a termination or inaction, or captured output.
+    /// The error of a failure (a panic's message included), or the reason of a
+    /// termination, an inaction or a crash.
     pub message: Option<String>,
+    /// What the run printed, for a child process or a program: at most
+    /// [`CAPTURED_OUTPUT_LIMIT`] bytes of each of its standard output and error (their
+    /// start and end where it printed more).
+    pub output: Option<String>,
+    /// On a `success` record: the value the run returned, as JSON, where its type can be
+    /// written as JSON (`Return<task>` reads it back after a restart).
+    pub value: Option<String>,
 }
 
+/// The most bytes of each output stream of a run kept in its record
+/// ([`LogRecord::output`]): 16 KiB of standard output and 16 KiB of standard error.
+pub const CAPTURED_OUTPUT_LIMIT: usize = 16 * 1024;
+
 impl LogRecord {
-    /// A record with no run id, duration or message.
+    /// A record with no run id, instance, duration, message, output or value.
     pub fn new(task: impl Into<String>, action: Action, at: Timestamp) -> Self {
         LogRecord {
             task: task.into(),
             action,
             at,
             run_id: None,
+            instance: None,
             duration_micros: None,
             message: None,
+            output: None,
+            value: None,
         }
+    }
+
+    /// The same record, belonging to the run `run_id`.
+    pub fn with_run(mut self, run_id: RunId) -> Self {
+        self.run_id = Some(run_id);
+        self
+    }
+
+    /// Whether the record ends a run (any action but `run`).
+    pub fn ends_run(&self) -> bool {
+        self.action != Action::Run
     }
 }
 

@@ -15,6 +15,10 @@
 //! | `SCHEDULER_RESTART` | [`restart`](Config::restart): `replace`, `relaunch`, `recall` | replace |
 //! | `SCHEDULER_SHUT_COND` | [`shut_cond`](Config::shut_cond): a condition | none |
 //! | `SCHEDULER_CHECK_CYCLES` | [`check_cycles`](Config::check_cycles) | true |
+//! | `SCHEDULER_DATABASE_URL` | [`database`](Config::database): `memory:`, a SQLite file (`sqlite:path` or a path), `postgres://...` | `scheduler.db` in the working directory |
+//! | `SCHEDULER_INSTANCE` | [`instance`](Config::instance): this process's name in the log | the host's name |
+//! | `SCHEDULER_LOG_MAX_AGE` | [`log_retention`](Config::log_retention): prune records older than this (`90 days`), or `forever` | forever |
+//! | `SCHEDULER_LOG_MAX_PER_TASK` | [`log_retention`](Config::log_retention): prune records beyond this many per task | none |
 
 use std::time::Duration;
 
@@ -78,6 +82,20 @@ pub enum RestartMode {
     Recall,
 }
 
+/// How much of the log a store keeps: records older than `max_age`, or beyond the newest
+/// `max_records_per_task` of a task, are pruned (hourly), except what some condition can
+/// still ask. The default keeps everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogRetention {
+    /// Prune records older than this.
+    pub max_age: Option<Duration>,
+    /// Prune records beyond this many of each task's newest.
+    pub max_records_per_task: Option<u64>,
+}
+
+/// The SQLite file of [`Config::database`] by default, in the working directory.
+pub const DEFAULT_DATABASE: &str = "scheduler.db";
+
 /// Settings of the scheduler.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -108,6 +126,13 @@ pub struct Config {
     /// Whether `run()` and `serve()` shut down gracefully on SIGINT and SIGTERM (a second
     /// signal, half a second or more after the first, terminates running runs).
     pub handle_signals: bool,
+    /// Where the log is kept: `memory:`, a SQLite file, or `postgres://...` (see
+    /// `log::store::StoreUrl`); a store given to the builder takes precedence.
+    pub database: String,
+    /// This process's name in the log (records and instances); `None`: the host's name.
+    pub instance: Option<String>,
+    /// How much of the log the store keeps.
+    pub log_retention: LogRetention,
 }
 
 impl Default for Config {
@@ -124,6 +149,9 @@ impl Default for Config {
             shut_cond: None,
             check_cycles: true,
             handle_signals: true,
+            database: DEFAULT_DATABASE.to_owned(),
+            instance: None,
+            log_retention: LogRetention::default(),
         }
     }
 }
@@ -291,6 +319,46 @@ impl Config {
         })?;
         apply("SCHEDULER_CHECK_CYCLES", &mut |v| {
             self.check_cycles = parse_bool(v)?;
+            Ok(())
+        })?;
+        apply("SCHEDULER_DATABASE_URL", &mut |v| {
+            crate::log::store::StoreUrl::parse(v).map_err(|e| e.to_string())?;
+            self.database = v.trim().to_owned();
+            Ok(())
+        })?;
+        apply("SCHEDULER_INSTANCE", &mut |v| {
+            if v.trim().is_empty() {
+                return Err("must not be empty".to_owned());
+            }
+            self.instance = Some(v.trim().to_owned());
+            Ok(())
+        })?;
+        apply("SCHEDULER_LOG_MAX_AGE", &mut |v| {
+            self.log_retention.max_age = match v.trim() {
+                "forever" => None,
+                other => Some(
+                    other
+                        .parse::<crate::time::Interval>()
+                        .map_err(|e| {
+                            format!(
+                                "expected a length of time such as `90 days`, or `forever`: {}",
+                                e.message()
+                            )
+                        })?
+                        .as_duration(),
+                ),
+            };
+            Ok(())
+        })?;
+        apply("SCHEDULER_LOG_MAX_PER_TASK", &mut |v| {
+            let n: u64 = v
+                .trim()
+                .parse()
+                .map_err(|_| "expected a whole number".to_owned())?;
+            if n == 0 {
+                return Err("must be at least 1".to_owned());
+            }
+            self.log_retention.max_records_per_task = Some(n);
             Ok(())
         })?;
         Ok(self)

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::condition::Params;
+use crate::log::RunId;
 use crate::time::Timestamp;
 
 use super::outcome::{DecodeFn, Output, OutputCodec, Terminated};
@@ -257,7 +258,7 @@ pub struct RunContext {
 
 pub(crate) struct RunState {
     pub(crate) task: Arc<str>,
-    pub(crate) run_id: u64,
+    pub(crate) run_id: RunId,
     pub(crate) started: Timestamp,
     pub(crate) session: Option<Session>,
     pub(crate) params: Arc<ParamRegistry>,
@@ -295,7 +296,7 @@ impl RunContext {
     }
 
     /// The run's id (shared by its `run` record and the record that ends it).
-    pub fn run_id(&self) -> u64 {
+    pub fn run_id(&self) -> RunId {
         self.inner.run_id
     }
 

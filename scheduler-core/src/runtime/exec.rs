@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
+use crate::log::RunId;
+
 use super::context::RunContext;
 use super::inject::Need;
 use super::outcome::{DecodeFn, Output, OutputCodec, RunOutcome, panic_message, serde_codec};
@@ -274,7 +276,7 @@ pub(crate) async fn run_command(
 /// What the scheduler sends a child process on its standard input.
 #[derive(Debug, Serialize, Deserialize)]
 struct ChildInput {
-    run_id: u64,
+    run_id: RunId,
     started: i64,
     /// The values other tasks returned, as JSON text, by task.
     returns: HashMap<String, String>,

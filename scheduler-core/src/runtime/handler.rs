@@ -104,7 +104,7 @@ mod tests {
     }
 
     async fn doubled(info: RunInfo) -> u64 {
-        info.run_id * 2
+        info.run_id.as_u128() as u64 * 2
     }
 
     // What `#[task]` emits for `fn named(info: RunInfo) -> Result<String, io::Error>`.
@@ -134,7 +134,7 @@ mod tests {
     fn context() -> RunContext {
         RunContext::new(RunState {
             task: "report".into(),
-            run_id: 21,
+            run_id: crate::log::RunId::from_u128(21),
             started: crate::time::Timestamp::from_micros(0),
             session: None,
             params: Default::default(),

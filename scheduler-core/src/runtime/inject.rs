@@ -24,6 +24,7 @@ use std::ops::Deref;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::log::RunId;
 use crate::time::Timestamp;
 
 use super::context::{RunContext, TerminationFlag};
@@ -460,7 +461,7 @@ pub struct RunInfo {
     /// The task's name.
     pub task: String,
     /// The run's id.
-    pub run_id: u64,
+    pub run_id: RunId,
     /// When it started.
     pub started: Timestamp,
 }

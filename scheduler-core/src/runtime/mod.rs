@@ -51,7 +51,10 @@ mod task;
 mod wall_timer;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
-pub use config::{ConditionErrors, Config, ConfigError, DuplicatePolicy, RestartMode, system_zone};
+pub use config::{
+    ConditionErrors, Config, ConfigError, DEFAULT_DATABASE, DuplicatePolicy, LogRetention,
+    RestartMode, system_zone,
+};
 pub use context::{RunContext, TerminationFlag};
 pub use engine::EngineError;
 pub use inject::{

@@ -17,12 +17,15 @@ use tokio::task::JoinHandle;
 use crate::condition::Condition;
 use crate::time::Tz;
 
-use crate::log::{LogStore, MemoryStore};
+use crate::log::InstanceId;
+use crate::log::LogStore;
+use crate::log::store::InstanceRecord;
+use crate::time::Timestamp;
 
 use super::clock::{Clock, SystemClock};
 use super::config::{ConditionErrors, Config, ConfigError, DuplicatePolicy, RestartMode};
 use super::context::ParamRegistry;
-use super::engine::{Engine, EngineError, EngineParts, Exit};
+use super::engine::{Engine, EngineError, EngineParts, Exit, StoreSource};
 use super::exec;
 use super::hooks::Hooks;
 use super::inject::RunInfo;
@@ -245,9 +248,24 @@ impl SchedulerBuilder {
         self
     }
 
-    /// The log store (default: a [`MemoryStore`]). Pass an `Arc` to keep a handle on it.
+    /// The log store (default: the one [`Config::database`] names, a SQLite file
+    /// `scheduler.db` unless set). Pass an `Arc` to keep a handle on it.
     pub fn store(mut self, store: impl LogStore) -> Self {
         self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where the log is kept, as a URL: `memory:`, a SQLite file (a path or
+    /// `sqlite:path`), or `postgres://...`. Opened when the scheduler starts; a store set
+    /// with [`store`](Self::store) takes precedence.
+    pub fn database(mut self, url: impl Into<String>) -> Self {
+        self.config.database = url.into();
+        self
+    }
+
+    /// This process's name in the log (default: the host's name).
+    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
+        self.config.instance = Some(name.into());
         self
     }
 
@@ -381,12 +399,21 @@ impl SchedulerBuilder {
             params.insert_function(def.name.to_owned(), def.build, (def.type_name)());
         }
         let zone = self.config.zone();
+        let store = match self.store {
+            Some(store) => StoreSource::Open(store),
+            None => {
+                // A bad URL is a start-up error, with the others.
+                crate::log::store::StoreUrl::parse(&self.config.database)
+                    .map_err(|e| SchedulerError::Engine(EngineError::Store(e)))?;
+                StoreSource::Url(self.config.database.clone())
+            }
+        };
         Ok(Scheduler {
             specs,
             zone,
             config: self.config,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+            store,
             params: Arc::new(params),
             hooks: Arc::new(self.hooks),
         })
@@ -399,7 +426,7 @@ pub struct Scheduler {
     zone: Tz,
     config: Config,
     clock: Arc<dyn Clock>,
-    store: Arc<dyn LogStore>,
+    store: StoreSource,
     params: Arc<ParamRegistry>,
     hooks: Arc<Hooks>,
 }
@@ -479,12 +506,14 @@ impl Scheduler {
         let restart = self.config.restart;
         let handle_signals = self.config.handle_signals;
         let instant = self.config.instant_shutdown;
+        let instance = this_instance(self.config.instance.as_deref(), self.clock.now());
         let engine = Engine::new(
             EngineParts {
                 specs: self.specs,
                 config: self.config,
                 zone: self.zone,
                 clock: self.clock,
+                instance,
                 store: self.store,
                 params: self.params,
                 hooks: self.hooks,
@@ -507,6 +536,32 @@ impl Scheduler {
             restart,
         })
     }
+}
+
+/// This process, as the log store will know it: a new random id, its name (the host's
+/// unless set), host and process id.
+fn this_instance(name: Option<&str>, now: Timestamp) -> InstanceRecord {
+    let host = host_name();
+    InstanceRecord {
+        id: InstanceId::random(),
+        name: name.map_or_else(|| host.clone(), str::to_owned),
+        host,
+        pid: std::process::id(),
+        started: now,
+        last_seen: now,
+        stopped: None,
+    }
+}
+
+/// The name of this host, as the kernel has it (`localhost` where it cannot be read).
+fn host_name() -> String {
+    let from_kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+    from_kernel
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// How long after the shutdown signal that was acted on a repeated one counts as the same

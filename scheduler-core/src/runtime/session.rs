@@ -18,7 +18,9 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::condition::Condition;
-use crate::log::LogRecord;
+use crate::log::RunId;
+use crate::log::StoreError;
+use crate::log::store::{RecordQuery, StoredRecord};
 use crate::task_options::TaskProblem;
 
 use super::config::DuplicatePolicy;
@@ -35,7 +37,7 @@ pub(crate) enum Event {
 /// A run that ended, as reported to the loop.
 pub(crate) struct Finished {
     pub(crate) slot: usize,
-    pub(crate) run_id: u64,
+    pub(crate) run_id: RunId,
     pub(crate) outcome: RunOutcome,
     /// Captured output of a child process or command.
     pub(crate) captured: Option<String>,
@@ -60,7 +62,10 @@ pub(crate) enum Command {
     Terminate(String),
     Add(NewTask),
     Remove(String),
-    Records(tokio::sync::oneshot::Sender<Vec<LogRecord>>),
+    Query(
+        RecordQuery,
+        tokio::sync::oneshot::Sender<Result<Vec<StoredRecord>, StoreError>>,
+    ),
 }
 
 /// Why a session request was refused.
@@ -86,6 +91,9 @@ pub enum SessionError {
         /// What is wrong.
         problems: Vec<TaskProblem>,
     },
+    /// The log store failed.
+    #[error("the log store failed")]
+    Store(#[source] Arc<StoreError>),
     /// The payload cannot be written as JSON.
     #[error("the payload cannot be written as JSON")]
     Payload(#[source] Arc<serde_json::Error>),
@@ -118,6 +126,7 @@ impl PartialEq for SessionError {
             ) => task == t && problems == p,
             // Two serialisation errors are the same when they say the same.
             (E::Payload(a), E::Payload(b)) => a.to_string() == b.to_string(),
+            (E::Store(a), E::Store(b)) => Arc::ptr_eq(a, b),
             (E::ShuttingDown, E::ShuttingDown) | (E::Stopped, E::Stopped) => true,
             _ => false,
         }
@@ -346,11 +355,26 @@ impl Session {
             .collect()
     }
 
-    /// The records of the task log kept in memory by the running scheduler, oldest
-    /// first (ask from async code; the loop answers between its steps).
-    pub async fn records(&self) -> Result<Vec<LogRecord>, SessionError> {
+    /// The records of the log that match `query`, from the store, once the scheduler has
+    /// written what it recorded so far (ask from async code; the loop answers between its
+    /// steps). Without a running scheduler, query the store itself
+    /// ([`LogStore::query`](crate::log::LogStore::query)).
+    ///
+    /// ```no_run
+    /// # async fn f(session: scheduler_core::runtime::Session) -> Result<(), Box<dyn std::error::Error>> {
+    /// use scheduler_core::log::{Action, store::RecordQuery};
+    ///
+    /// let failures = session.query(RecordQuery::default().task("backup").action(Action::Fail)).await?;
+    /// for stored in failures {
+    ///     println!("{} {:?}", stored.record.at, stored.record.message);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn query(&self, query: RecordQuery) -> Result<Vec<StoredRecord>, SessionError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.send(Command::Records(tx))?;
-        rx.await.map_err(|_| SessionError::Stopped)
+        self.send(Command::Query(query, tx))?;
+        rx.await
+            .map_err(|_| SessionError::Stopped)?
+            .map_err(|e| SessionError::Store(Arc::new(e)))
     }
 }

@@ -161,7 +161,7 @@ impl Engine {
         let Some(slot) = self.slots[id].as_ref() else {
             return Ok(None);
         };
-        if slot.removed || self.stop.is_some_and(|stop| stop.instant) {
+        if slot.removed || self.stop.is_some_and(|stop| stop.instant) || self.holding {
             return Ok(None);
         }
         if !slot.multilaunch(&self.config) && !slot.live.is_empty() {

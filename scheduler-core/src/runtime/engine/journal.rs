@@ -1,25 +1,109 @@
 //! The engine's side of the task log: the one place that talks to the [`LogStore`].
 //!
 //! Every record the engine makes goes three ways: into the in-memory [`LogIndex`] that
-//! conditions read (at once), to `tracing` (at once), and to the store (with the next
-//! [`flush`](Journal::flush), once per pass of the loop, so that the records of a pass are
-//! written in one batch). At start-up the journal loads the store into the index.
+//! conditions read (at once), to `tracing` (at once), and to the store with the next
+//! [`flush`](Journal::flush): the engine flushes once before it starts the runs of a pass
+//! (so that a finish is durable before any run that depends on it starts) and once after,
+//! each flush one transaction.
+//!
+//! A store that fails does not stop the scheduler: the records stay in memory, in order,
+//! and are written when the store comes back, retried with a backoff from 100 ms to 30 s;
+//! each failure and the recovery are logged. While more than [`HOLD_AT`] records wait, the
+//! engine starts no new run (runs in progress go on and their records are kept), so that
+//! memory stays bounded and nothing is lost. At shutdown the journal retries for
+//! [`SHUTDOWN_GRACE`]; records still unwritten then are reported as the scheduler's error
+//! (each of them is also in the program's log through `tracing`).
+//!
+//! At start-up the journal registers this process as an instance, reads what conditions can
+//! still ask ([`LogStore::load`]), and closes as crashed the runs that processes found dead
+//! left open.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::log::{Action, LogIndex, LogRecord, LogStore, Retention, StoreError};
+use crate::log::store::{
+    InstanceRecord, LoadRequest, OpenRun, PruneRule, RecordQuery, StoredRecord,
+};
+use crate::log::{
+    Action, History, InstanceId, LogIndex, LogRecord, LogStore, Retention, RunId, RunIds,
+    StoreError,
+};
+use crate::runtime::config::LogRetention;
 use crate::time::Timestamp;
+
+/// Records waiting for a failing store above which no new run starts.
+pub(super) const HOLD_AT: usize = 100_000;
+
+/// How long shutting down retries a failing store.
+pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How often a running scheduler says it is alive, and how long without a word makes
+/// another process take it for dead.
+pub(super) const HEARTBEAT: Duration = Duration::from_secs(30);
+const DEAD_AFTER: Duration = Duration::from_secs(3 * 30);
+
+/// How often old records are pruned (when a retention policy is set).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// A store that is failing.
+#[derive(Debug)]
+struct Outage {
+    attempts: u32,
+    /// When to try again, in microseconds.
+    retry_at: i64,
+}
+
+/// What start-up found in the store.
+pub(super) struct Restored {
+    /// Of each task, the value its latest success returned, as JSON.
+    pub(super) values: Vec<(String, String)>,
+}
+
+/// The store of a scheduler: one given to the builder, or the URL of one that start-up
+/// opens.
+pub(crate) enum StoreSource {
+    /// A store that is open.
+    Open(Arc<dyn LogStore>),
+    /// A store to open (see `log::store::open`).
+    Url(String),
+}
 
 /// The index conditions read, the store, and the records not written yet.
 pub(super) struct Journal {
     index: LogIndex,
     store: Arc<dyn LogStore>,
+    /// The URL of a store that `start` opens (until then `store` is an empty memory store
+    /// that nothing writes to).
+    to_open: Option<String>,
     unflushed: Vec<LogRecord>,
+    outage: Option<Outage>,
+    /// Every task the engine reads the records of, with how far back (the index's
+    /// retentions, by name, for the load request and the prune rules).
+    wanted: BTreeMap<String, Retention>,
+    instance: InstanceRecord,
+    run_ids: RunIds,
+    retention: LogRetention,
+    last_prune: Option<i64>,
     loaded: bool,
 }
 
 impl Journal {
-    pub(super) fn new(store: Arc<dyn LogStore>) -> Journal {
+    pub(super) fn new(
+        source: StoreSource,
+        instance: InstanceRecord,
+        retention: LogRetention,
+    ) -> Journal {
+        let (store, to_open): (Arc<dyn LogStore>, _) = match source {
+            StoreSource::Open(store) => (store, None),
+            StoreSource::Url(url) => (
+                Arc::new(crate::log::MemoryStore::with_capacity(1)),
+                Some(url),
+            ),
+        };
         let mut index = LogIndex::new();
         // What every task's own condition reads; tasks whose records are read further
         // back get their own retention (`retain`).
@@ -27,7 +111,14 @@ impl Journal {
         Journal {
             index,
             store,
+            to_open,
             unflushed: Vec::new(),
+            outage: None,
+            wanted: BTreeMap::new(),
+            instance,
+            run_ids: RunIds::new(),
+            retention,
+            last_prune: None,
             loaded: false,
         }
     }
@@ -35,6 +126,21 @@ impl Journal {
     /// The log as conditions read it.
     pub(super) fn index(&self) -> &LogIndex {
         &self.index
+    }
+
+    /// The store.
+    pub(super) fn store(&self) -> &Arc<dyn LogStore> {
+        &self.store
+    }
+
+    /// This process, as the store knows it.
+    pub(super) fn instance(&self) -> &InstanceRecord {
+        &self.instance
+    }
+
+    /// The id of a run that starts at `at`.
+    pub(super) fn run_id(&mut self, at: Timestamp) -> RunId {
+        self.run_ids.next(at.as_micros())
     }
 
     /// Widens what the index keeps of `task` to what `reach` needs. Retentions only widen:
@@ -45,56 +151,328 @@ impl Journal {
         if kept != Some(widened) {
             self.index.set_retention(task, widened);
         }
+        self.want(task);
     }
 
-    /// Loads the stored log into the index, the first time only (a restart in the same
-    /// process keeps its index).
-    pub(super) async fn load(&mut self) -> Result<(), StoreError> {
-        if !self.loaded {
-            for r in self.store.load().await? {
-                self.index.record(&r.task, r.action, r.at);
+    /// Notes that the engine reads `task`'s records (at least the latest of each action).
+    pub(super) fn want(&mut self, task: &str) {
+        let retention = self.index.retention(task).unwrap_or(Retention::LATEST);
+        self.wanted.insert(task.to_owned(), retention);
+    }
+
+    /// Registers this process, loads what conditions can still ask, and closes as crashed
+    /// the runs that dead processes left open. The first time only: a restart in the same
+    /// process keeps its index.
+    pub(super) async fn start(&mut self, now: Timestamp) -> Result<Restored, StoreError> {
+        if self.loaded {
+            return Ok(Restored { values: Vec::new() });
+        }
+        if let Some(url) = self.to_open.take() {
+            self.store = crate::log::store::open(&url).await?;
+        }
+        self.instance.started = now;
+        self.instance.last_seen = now;
+        self.instance.stopped = None;
+        self.store.register(&self.instance).await?;
+        let request = LoadRequest {
+            tasks: self
+                .wanted
+                .iter()
+                .map(|(task, retention)| (task.clone(), *retention))
+                .collect(),
+        };
+        let loaded = self.store.load(&request).await?;
+        // The value of each task's latest success.
+        let mut latest_success: HashMap<&str, &LogRecord> = HashMap::new();
+        for r in &loaded.records {
+            self.index.record(&r.task, r.action, r.at);
+            if r.action == Action::Success {
+                let latest = latest_success.entry(&r.task).or_insert(r);
+                if latest.at < r.at {
+                    *latest = r;
+                }
             }
-            self.loaded = true;
+        }
+        let values = latest_success
+            .into_values()
+            .filter_map(|r| Some((r.task.clone(), r.value.clone()?)))
+            .collect();
+        let alive: HashMap<InstanceId, bool> = loaded
+            .instances
+            .iter()
+            .map(|i| {
+                (
+                    i.id,
+                    i.id == self.instance.id || is_alive(i, &self.instance, now),
+                )
+            })
+            .collect();
+        let mut live: HashMap<&str, u32> = HashMap::new();
+        let mut crashed: Vec<&OpenRun> = Vec::new();
+        for run in &loaded.open_runs {
+            let alive = run
+                .instance
+                .and_then(|id| alive.get(&id).copied())
+                .unwrap_or(false);
+            if alive {
+                *live.entry(&run.task).or_default() += 1;
+            } else {
+                crashed.push(run);
+            }
+        }
+        let tasks: Vec<String> = self.wanted.keys().cloned().collect();
+        for task in &tasks {
+            self.index
+                .set_live_runs(task, live.get(task.as_str()).copied().unwrap_or(0));
+        }
+        for run in crashed {
+            let by = run
+                .instance
+                .and_then(|id| loaded.instances.iter().find(|i| i.id == id));
+            let message = match by {
+                Some(i) => format!(
+                    "the process running it stopped (instance {} on {}, pid {}, last seen {})",
+                    i.name, i.host, i.pid, i.last_seen
+                ),
+                None => "the process running it stopped".to_owned(),
+            };
+            let mut record = LogRecord::new(&*run.task, Action::Crash, now).with_run(run.run_id);
+            record.instance = Some(self.instance.id);
+            record.message = Some(message);
+            record.duration_micros = Some(now.as_micros().saturating_sub(run.started.as_micros()));
+            // Crash records of tasks this scheduler does not read still go to the store.
+            if self.wanted.contains_key(&run.task) {
+                self.index.record(&run.task, Action::Crash, now);
+            }
+            trace(&record);
+            self.unflushed.push(record);
+        }
+        self.loaded = true;
+        Ok(Restored { values })
+    }
+
+    /// Records what happened to `task`.
+    pub(super) fn record(&mut self, record: LogRecord) {
+        self.index.record(&record.task, record.action, record.at);
+        trace(&record);
+        self.unflushed.push(record);
+    }
+
+    /// A record of this process.
+    pub(super) fn new_record(
+        &self,
+        task: &str,
+        action: Action,
+        at: Timestamp,
+        run_id: RunId,
+    ) -> LogRecord {
+        let mut record = LogRecord::new(task, action, at).with_run(run_id);
+        record.instance = Some(self.instance.id);
+        record
+    }
+
+    /// Whether so many records wait for a failing store that no new run should start.
+    pub(super) fn is_holding(&self) -> bool {
+        self.unflushed.len() >= HOLD_AT
+    }
+
+    /// When a failing store is tried next, in microseconds.
+    pub(super) fn retry_at(&self) -> Option<i64> {
+        self.outage.as_ref().map(|o| o.retry_at)
+    }
+
+    /// Writes the records made since the last flush to the store, unless it is failing and
+    /// not due for another try. A failure keeps the records for the next try.
+    pub(super) async fn flush(&mut self, now: Timestamp) {
+        if self.unflushed.is_empty() {
+            return;
+        }
+        if self
+            .outage
+            .as_ref()
+            .is_some_and(|o| o.retry_at > now.as_micros())
+        {
+            return;
+        }
+        if let Err(error) = self.try_flush().await {
+            self.failed(error, now);
+        }
+    }
+
+    async fn try_flush(&mut self) -> Result<(), StoreError> {
+        self.store.append(&self.unflushed).await?;
+        self.unflushed.clear();
+        if let Some(outage) = self.outage.take() {
+            tracing::info!(
+                attempts = outage.attempts,
+                "the log store accepts records again; every waiting record is written"
+            );
         }
         Ok(())
     }
 
-    /// Records what happened to `task`.
-    pub(super) fn record(
-        &mut self,
-        task: &Arc<str>,
-        action: Action,
-        at: Timestamp,
-        run_id: Option<u64>,
-        duration: Option<i64>,
-        message: Option<String>,
-    ) {
-        self.index.record(task, action, at);
-        trace(task, action, run_id, duration, message.as_deref());
-        self.unflushed.push(LogRecord {
-            task: task.to_string(),
-            action,
-            at,
-            run_id,
-            duration_micros: duration,
-            message,
+    fn failed(&mut self, error: StoreError, now: Timestamp) {
+        let attempts = self.outage.as_ref().map_or(1, |o| o.attempts + 1);
+        let backoff = BACKOFF_FIRST
+            .saturating_mul(1 << attempts.min(16).saturating_sub(1))
+            .min(BACKOFF_MAX);
+        let waiting = self.unflushed.len();
+        let holding = if self.is_holding() {
+            "; no new run starts until they are written"
+        } else {
+            ""
+        };
+        // The first failure, then every tenth, so that a long outage does not flood the log.
+        if attempts == 1 || attempts.is_multiple_of(10) {
+            let transient = error.is_transient();
+            let error = error_chain(&error);
+            if transient {
+                tracing::warn!(
+                    attempts,
+                    waiting,
+                    "the log store is unavailable ({error}); {waiting} records wait in memory, retrying in {backoff:?}{holding}"
+                );
+            } else {
+                tracing::error!(
+                    attempts,
+                    waiting,
+                    "the log store refuses records ({error}); {waiting} records wait in memory, retrying in {backoff:?}{holding}"
+                );
+            }
+        }
+        self.outage = Some(Outage {
+            attempts,
+            retry_at: now.as_micros().saturating_add(backoff.as_micros() as i64),
         });
     }
 
-    /// Writes the records made since the last flush to the store.
-    pub(super) async fn flush(&mut self) -> Result<(), StoreError> {
-        if self.unflushed.is_empty() {
-            return Ok(());
+    /// Writes what is not written yet, retrying a failing store until `deadline` (real
+    /// time: a shutdown does not wait on a virtual clock). Records that could not be
+    /// written are the error.
+    pub(super) async fn flush_before_exit(&mut self) -> Result<(), StoreError> {
+        let deadline = std::time::Instant::now() + SHUTDOWN_GRACE;
+        let mut backoff = BACKOFF_FIRST;
+        loop {
+            if self.unflushed.is_empty() {
+                return Ok(());
+            }
+            match self.try_flush().await {
+                Ok(()) => return Ok(()),
+                Err(error) if std::time::Instant::now() + backoff > deadline => {
+                    return Err(StoreError::with_source(
+                        format!(
+                            "{} records could not be written before the scheduler stopped (they are in the program's log)",
+                            self.unflushed.len()
+                        ),
+                        error,
+                    ));
+                }
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
         }
-        let batch = std::mem::take(&mut self.unflushed);
-        self.store.append(batch).await
     }
 
-    /// Every stored record, after writing what is not stored yet.
-    pub(super) async fn stored_records(&mut self) -> Result<Vec<LogRecord>, StoreError> {
-        self.flush().await?;
-        self.store.load().await
+    /// Says this process stopped.
+    pub(super) async fn stop(&mut self, now: Timestamp) {
+        self.instance.last_seen = now;
+        self.instance.stopped = Some(now);
+        if let Err(error) = self.store.register(&self.instance).await {
+            tracing::warn!(
+                "cannot record that this scheduler stopped: {}",
+                error_chain(&error)
+            );
+        }
     }
+
+    /// Records that match `query`, after writing what waits.
+    pub(super) async fn query(
+        &mut self,
+        query: &RecordQuery,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        self.try_flush().await?;
+        self.store.query(query).await
+    }
+
+    /// The rules of a prune due now, if one is.
+    pub(super) fn prune_due(&mut self, now: Timestamp) -> Option<Vec<PruneRule>> {
+        if self.retention.max_age.is_none() && self.retention.max_records_per_task.is_none() {
+            return None;
+        }
+        let now_us = now.as_micros();
+        if self
+            .last_prune
+            .is_some_and(|last| now_us - last < PRUNE_EVERY.as_micros() as i64)
+        {
+            return None;
+        }
+        self.last_prune = Some(now_us);
+        let older_than = self.retention.max_age.map(|age| {
+            Timestamp::from_micros(
+                now_us.saturating_sub(age.as_micros().min(i64::MAX as u128) as i64),
+            )
+        });
+        Some(
+            self.wanted
+                .keys()
+                .filter_map(|task| {
+                    let retention = self.index.retention(task).unwrap_or(Retention::LATEST);
+                    let newest = self.index.latest(task, crate::log::ActionSet::ALL, now)?;
+                    // What the task's conditions can still ask stays, whatever its age.
+                    let needed = newest.as_micros().saturating_sub(retention.window_micros);
+                    Some(PruneRule {
+                        task: task.clone(),
+                        older_than,
+                        beyond_count: self.retention.max_records_per_task,
+                        protect_from: Timestamp::from_micros(needed),
+                        keep_per_action: retention.per_action.max(1),
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Whether the process `other` runs, as far as `me` can tell at `now`: on this host, by its
+/// process id; elsewhere, by its last word.
+fn is_alive(other: &InstanceRecord, me: &InstanceRecord, now: Timestamp) -> bool {
+    if other.stopped.is_some() {
+        return false;
+    }
+    if other.host == me.host {
+        if other.pid == me.pid {
+            // A process with our id of process before us: the one we replaced (`exec`).
+            return false;
+        }
+        return pid_exists(other.pid);
+    }
+    now.as_micros().saturating_sub(other.last_seen.as_micros()) < DEAD_AFTER.as_micros() as i64
+}
+
+#[cfg(target_os = "linux")]
+fn pid_exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pid_exists(_pid: u32) -> bool {
+    // Without a cheap check, a process of this host is taken for alive; its runs are
+    // closed when its heartbeat is older than `DEAD_AFTER`.
+    true
+}
+
+/// The error and its causes, on one line.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A run's length for the log: `850µs`, `12.5ms`, `3.20s`, `4m05s`.
@@ -112,29 +490,31 @@ fn readable_duration(micros: i64) -> String {
 }
 
 /// The record as a line of the program's log, at a level that fits the action.
-fn trace(
-    task: &str,
-    action: Action,
-    run_id: Option<u64>,
-    duration: Option<i64>,
-    message: Option<&str>,
-) {
-    let took = duration
+fn trace(record: &LogRecord) {
+    let task = record.task.as_str();
+    let run = record.run_id.map(|id| id.to_string());
+    let run = run.as_deref().unwrap_or("");
+    let took = record
+        .duration_micros
+        .filter(|_| record.action != Action::Crash)
         .map(|d| format!(" after {}", readable_duration(d)))
         .unwrap_or_default();
-    let detail = message.map(|m| format!(": {m}")).unwrap_or_default();
-    match action {
-        Action::Run => tracing::info!(task = %task, run = run_id, "{task} started"),
-        Action::Success => tracing::info!(task = %task, run = run_id, "{task} succeeded{took}"),
+    let detail = record
+        .message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    match record.action {
+        Action::Run => tracing::info!(task, run, "{task} started"),
+        Action::Success => tracing::info!(task, run, "{task} succeeded{took}"),
         Action::Inaction => {
-            tracing::info!(task = %task, run = run_id, "{task} had nothing to do{took}{detail}")
+            tracing::info!(task, run, "{task} had nothing to do{took}{detail}")
         }
-        Action::Fail => {
-            tracing::error!(task = %task, run = run_id, "{task} failed{took}{detail}")
-        }
-        Action::Crash => tracing::error!(task = %task, run = run_id, "{task} crashed{detail}"),
+        Action::Fail => tracing::error!(task, run, "{task} failed{took}{detail}"),
+        Action::Crash => tracing::error!(task, run, "{task} crashed{detail}"),
         Action::Terminate => {
-            tracing::warn!(task = %task, run = run_id, "{task} was terminated{took}{detail}")
+            tracing::warn!(task, run, "{task} was terminated{took}{detail}")
         }
     }
 }

@@ -2,36 +2,40 @@
 //! open, the start-up tasks), the shutdown condition, and shutting down.
 
 use std::cmp::Reverse;
-use std::sync::Arc;
 
-use crate::log::{Action, History};
+use crate::runtime::outcome::Output;
 use crate::time::Timestamp;
 
+use super::journal::HEARTBEAT;
 use super::{Engine, EngineError, Stop};
 
 impl Engine {
     pub(super) async fn startup(&mut self) -> Result<(), EngineError> {
         let now = self.clock.now();
-        self.journal.load().await?;
-        // Runs left open by a process that died are closed as crashed.
-        let names: Vec<Arc<str>> = self
-            .slots
-            .iter()
-            .flatten()
-            .map(|s| s.name().clone())
-            .collect();
-        for name in names {
-            for _ in 0..self.journal.index().live_runs(&name, now) {
-                self.journal.record(
-                    &name,
-                    Action::Crash,
-                    now,
-                    None,
-                    None,
-                    Some("the process running it stopped".to_owned()),
-                );
+        // What the store remembers: records, the values tasks returned last, and the runs
+        // that dead processes left open (closed as crashed).
+        let restored = self.journal.start(now).await?;
+        let remembered = restored.values.len();
+        for (task, json) in restored.values {
+            if let Some(slot) = self
+                .by_name
+                .get(task.as_str())
+                .and_then(|&id| self.slots[id].as_ref())
+            {
+                let output = Output::from_json(json, "JSON").or_codec(slot.spec.output_codec);
+                self.returns.set(slot.name().clone(), output);
             }
         }
+        if !self.journal.index().is_empty() {
+            tracing::info!(
+                records = self.journal.index().len(),
+                values = remembered,
+                "the log remembers {} records of earlier runs",
+                self.journal.index().len()
+            );
+        }
+        self.journal.flush(now).await;
+        self.start_heartbeat();
         self.started = now;
         self.cycles = 0;
         tracing::info!(tasks = self.by_name.len(), zone = %self.zone, "scheduler started");
@@ -65,12 +69,34 @@ impl Engine {
         Ok(())
     }
 
+    /// Tells the store now and then that this process is alive, so that other processes
+    /// sharing it do not take its runs for crashed.
+    fn start_heartbeat(&mut self) {
+        if self.heartbeat.is_some() {
+            return;
+        }
+        let (store, clock) = (self.journal.store().clone(), self.clock.clone());
+        let mut instance = self.journal.instance().clone();
+        self.heartbeat = Some(tokio::spawn(async move {
+            loop {
+                let next = clock.now().as_micros() + HEARTBEAT.as_micros() as i64;
+                clock.sleep_until(Timestamp::from_micros(next)).await;
+                instance.last_seen = clock.now();
+                if let Err(error) = store.register(&instance).await {
+                    tracing::warn!(
+                        "cannot tell the log store that this scheduler is alive: {error}"
+                    );
+                }
+            }
+        }));
+    }
+
     /// Handles events and timeouts (starting nothing) until no run is in progress.
     async fn pump_until_idle(&mut self) -> Result<(), EngineError> {
         while self.live_runs() > 0 {
             let now = self.clock.now();
             self.enforce_limits(now)?;
-            self.journal.flush().await?;
+            self.journal.flush(now).await;
             self.wait().await?;
         }
         Ok(())

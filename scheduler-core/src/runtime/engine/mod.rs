@@ -39,6 +39,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use crate::BoxFuture;
 use crate::condition::{Condition, EvalError};
 use crate::log::StoreError;
+use crate::log::store::InstanceRecord;
 use crate::time::{Timestamp, Tz};
 
 use super::clock::Clock;
@@ -48,6 +49,7 @@ use super::hooks::Hooks;
 use super::session::{Command, Event, Session};
 use super::task::TaskSpec;
 use journal::Journal;
+pub(crate) use journal::StoreSource;
 use slot::Slot;
 use wakeups::WakeQueue;
 
@@ -85,7 +87,9 @@ pub(crate) struct EngineParts {
     pub(crate) config: Config,
     pub(crate) zone: Tz,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) store: Arc<dyn crate::log::LogStore>,
+    pub(crate) store: StoreSource,
+    /// This process, as the store will know it.
+    pub(crate) instance: InstanceRecord,
     pub(crate) params: Arc<ParamRegistry>,
     pub(crate) hooks: Arc<Hooks>,
 }
@@ -121,13 +125,17 @@ pub(crate) struct Engine {
     session: Session,
     started: Timestamp,
     cycles: u64,
-    next_run_id: u64,
     processes_running: usize,
     waiting_for_process: Vec<usize>,
     stop: Option<Stop>,
     shut_cond_wake: Option<i64>,
     /// The pending wait of the loop, with its instant.
     sleep: Option<(i64, BoxFuture<'static, ()>)>,
+    /// The task that tells the store this process is alive.
+    heartbeat: Option<tokio::task::JoinHandle<()>>,
+    /// Whether the engine holds new runs because records wait for a failing store (for
+    /// saying so once).
+    holding: bool,
 }
 
 fn reads_cycles(c: &Condition) -> bool {
@@ -151,6 +159,7 @@ impl Engine {
         events: UnboundedReceiver<Event>,
         sender: UnboundedSender<Event>,
     ) -> Engine {
+        let journal = Journal::new(parts.store, parts.instance, parts.config.log_retention);
         let mut engine = Engine {
             clock: parts.clock,
             zone: parts.zone,
@@ -159,7 +168,7 @@ impl Engine {
             by_name: HashMap::new(),
             readers: HashMap::new(),
             cycle_readers: Vec::new(),
-            journal: Journal::new(parts.store),
+            journal,
             returns: Arc::new(Returns::default()),
             params: parts.params,
             hooks: parts.hooks,
@@ -170,12 +179,13 @@ impl Engine {
             session,
             started: Timestamp::from_micros(0),
             cycles: 0,
-            next_run_id: 1,
             processes_running: 0,
             waiting_for_process: Vec::new(),
             stop: None,
             shut_cond_wake: None,
             sleep: None,
+            heartbeat: None,
+            holding: false,
         };
         engine.slots.reserve_exact(parts.specs.len());
         engine.by_name.reserve(parts.specs.len());
@@ -200,7 +210,11 @@ impl Engine {
             self.startup().await?;
             let result = self.main_loop().await;
             // Whatever happened, what was recorded reaches the store.
-            let flushed = self.journal.flush().await;
+            let flushed = self.journal.flush_before_exit().await;
+            if let Some(heartbeat) = self.heartbeat.take() {
+                heartbeat.abort();
+            }
+            self.journal.stop(self.clock.now()).await;
             result?;
             flushed?;
             self.hooks.on_shutdown(&self.session);
@@ -232,8 +246,12 @@ impl Engine {
             {
                 self.begin_shutdown(now).await;
             }
+            // What ended since the last pass is durable before the runs that read it start.
+            self.journal.flush(now).await;
+            self.hold_while_the_store_fails();
             self.step_dirty(now).await?;
-            self.journal.flush().await?;
+            self.journal.flush(now).await;
+            self.prune_if_due(now);
             if self.stop.is_some() && self.live_runs() == 0 && !self.has_requests() {
                 return Ok(());
             }
@@ -254,10 +272,14 @@ impl Engine {
 
     /// Sleeps until the next wake-up or event, and handles the events that arrived.
     async fn wait(&mut self) -> Result<(), EngineError> {
-        let next = [self.wakeups.next(), self.shut_cond_wake]
-            .into_iter()
-            .flatten()
-            .min();
+        let next = [
+            self.wakeups.next(),
+            self.shut_cond_wake,
+            self.journal.retry_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let event = match next {
             Some(t) => {
                 // The same wait is kept across events until its instant changes: a clock's
@@ -294,9 +316,11 @@ impl Engine {
         for _ in 0..4096 {
             match self.events.try_recv() {
                 Ok(Event::Finished(f)) => self.finish(f),
-                Ok(Event::Command(Command::Records(reply))) => {
-                    // Answered after the next flush, in `handle`; queue it back.
-                    let _ = self.sender.send(Event::Command(Command::Records(reply)));
+                Ok(Event::Command(Command::Query(query, reply))) => {
+                    // Answered after a flush, in `handle`; queue it back.
+                    let _ = self
+                        .sender
+                        .send(Event::Command(Command::Query(query, reply)));
                     break;
                 }
                 Ok(Event::Command(c)) => self.apply(c),
@@ -309,12 +333,42 @@ impl Engine {
     async fn handle(&mut self, event: Event) -> Result<(), EngineError> {
         match event {
             Event::Finished(f) => self.finish(f),
-            Event::Command(Command::Records(reply)) => {
-                let _ = reply.send(self.journal.stored_records().await?);
+            Event::Command(Command::Query(query, reply)) => {
+                let _ = reply.send(self.journal.query(&query).await);
             }
             Event::Command(c) => self.apply(c),
         }
         Ok(())
+    }
+
+    /// Stops starting runs while so many records wait for a failing store (see `journal`).
+    fn hold_while_the_store_fails(&mut self) {
+        let holding = self.journal.is_holding();
+        if holding && !self.holding {
+            tracing::error!(
+                "no new run starts until the log store accepts the records waiting for it"
+            );
+        } else if !holding && self.holding {
+            tracing::info!("runs start again: the log store has taken the waiting records");
+            for id in 0..self.slots.len() {
+                self.mark_dirty(id);
+            }
+        }
+        self.holding = holding;
+    }
+
+    /// Prunes old records in the background when the retention policy says it is time.
+    fn prune_if_due(&mut self, now: Timestamp) {
+        if let Some(rules) = self.journal.prune_due(now) {
+            let store = self.journal.store().clone();
+            tokio::spawn(async move {
+                match store.prune(&rules).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(records = n, "pruned {n} old records from the log"),
+                    Err(error) => tracing::warn!("cannot prune the log: {error}"),
+                }
+            });
+        }
     }
 
     fn pop_due(&mut self, now: Timestamp) {

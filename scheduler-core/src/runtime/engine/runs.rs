@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use tokio::sync::oneshot;
 
-use crate::log::Action;
+use crate::log::{Action, RunId};
 use crate::runtime::context::{RunContext, RunState, TerminationFlag};
 use crate::runtime::exec;
 use crate::runtime::inject::RunInfo;
@@ -28,10 +28,9 @@ impl Engine {
             slot.execution(),
             slot.timeout(&self.config),
         );
-        let run_id = self.next_run_id;
-        self.next_run_id += 1;
-        self.journal
-            .record(&name, Action::Run, now, Some(run_id), None, None);
+        let run_id = self.journal.run_id(now);
+        let record = self.journal.new_record(&name, Action::Run, now, run_id);
+        self.journal.record(record);
         if self.hooks.has_run_hooks() {
             self.hooks.before(&RunInfo {
                 task: name.to_string(),
@@ -185,7 +184,7 @@ impl Engine {
     fn finish_run(
         &mut self,
         id: usize,
-        run_id: u64,
+        run_id: RunId,
         started: i64,
         reason: Option<String>,
         outcome: RunOutcome,
@@ -208,20 +207,22 @@ impl Engine {
             }
             (outcome, _) => outcome,
         };
-        let message = match (outcome.message().filter(|m| !m.is_empty()), captured) {
-            (Some(m), Some(c)) => Some(format!("{m}\n{c}")),
-            (Some(m), None) => Some(m.to_owned()),
-            (None, c) => c,
-        };
-        let duration = now.as_micros().saturating_sub(started);
-        self.journal.record(
-            &name,
-            outcome.action(),
-            now,
-            Some(run_id),
-            Some(duration),
-            message,
-        );
+        let outcome = outcome.or_output_codec(slot_codec);
+        let mut record = self
+            .journal
+            .new_record(&name, outcome.action(), now, run_id);
+        record.duration_micros = Some(now.as_micros().saturating_sub(started));
+        record.message = outcome
+            .message()
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned);
+        record.output = captured;
+        // The value, as JSON where its type can be written so, for `Return<task>` after a
+        // restart.
+        if let RunOutcome::Success(Some(output)) = &outcome {
+            record.value = output.json();
+        }
+        self.journal.record(record);
         if self.hooks.has_run_hooks() {
             let info = RunInfo {
                 task: name.to_string(),
@@ -232,8 +233,8 @@ impl Engine {
         }
         if let RunOutcome::Success(Some(output)) = outcome {
             // A value that crossed from a child process as JSON is read with the codec of
-            // the task that returned it.
-            self.returns.set(name.clone(), output.or_codec(slot_codec));
+            // the task that returned it (attached above).
+            self.returns.set(name.clone(), output);
         }
         self.mark_dirty(id);
         self.mark_readers_dirty(&name);

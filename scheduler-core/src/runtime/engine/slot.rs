@@ -15,7 +15,7 @@ use crate::task_options::Execution;
 
 /// A run in progress.
 pub(super) struct LiveRun {
-    pub(super) run_id: u64,
+    pub(super) run_id: crate::log::RunId,
     pub(super) started: i64,
     pub(super) deadline: Option<i64>,
     pub(super) stop: Option<oneshot::Sender<()>>,

@@ -52,6 +52,7 @@ impl Engine {
         for (task, r) in reach {
             self.journal.retain(&task, r);
         }
+        self.journal.want(&name);
         let state = Arc::new(TaskState::new(spec.options.disabled, spec.start.clone()));
         self.session.insert_task(name.clone(), state.clone());
         self.by_name.insert(name, id);
@@ -158,7 +159,7 @@ impl Engine {
                     self.mark_dirty(id);
                 }
             }
-            Command::Records(_) => {}
+            Command::Query(..) => {}
         }
     }
 }

@@ -1,0 +1,229 @@
+//! The log store in memory: bounded, and gone with the process.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::BoxFuture;
+use crate::log::{Action, LogRecord, RunId};
+
+use super::{
+    InstanceRecord, LoadRequest, Loaded, LogStore, OpenRun, PruneRule, RecordQuery, StoreError,
+    StoredRecord, retained,
+};
+
+/// A log kept in memory, holding the most recent records up to a capacity.
+///
+/// The capacity bounds what [`records`](Self::records) returns and what a restart within
+/// the same process reloads (the latest record of each action of each task, and the runs
+/// left open, are kept apart, whatever the capacity); conditions read the runtime's own
+/// index.
+///
+/// ```
+/// use std::sync::Arc;
+/// use scheduler_core::log::MemoryStore;
+///
+/// let store = Arc::new(MemoryStore::with_capacity(10_000));
+/// assert!(store.records().is_empty());
+/// ```
+#[derive(Debug)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    records: VecDeque<StoredRecord>,
+    next_seq: u64,
+    /// The latest record of each action of each task.
+    latest: HashMap<(String, Action), LogRecord>,
+    open: BTreeMap<RunId, OpenRun>,
+    instances: BTreeMap<crate::log::InstanceId, InstanceRecord>,
+}
+
+impl MemoryStore {
+    /// Records kept by [`MemoryStore::new`].
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
+    /// A store keeping the latest [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) records.
+    pub fn new() -> Self {
+        Self::with_capacity(Self::DEFAULT_CAPACITY)
+    }
+
+    /// A store keeping the latest `capacity` records.
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryStore {
+            state: Mutex::new(State::default()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// A copy of the stored records, oldest first.
+    pub fn records(&self) -> Vec<LogRecord> {
+        self.lock()
+            .records
+            .iter()
+            .map(|r| r.record.clone())
+            .collect()
+    }
+
+    /// The records of one task, oldest first.
+    pub fn records_of(&self, task: &str) -> Vec<LogRecord> {
+        self.lock()
+            .records
+            .iter()
+            .filter(|r| r.record.task == task)
+            .map(|r| r.record.clone())
+            .collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
+    Box::pin(std::future::ready(value))
+}
+
+impl LogStore for MemoryStore {
+    fn append<'a>(&'a self, records: &'a [LogRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        let mut state = self.lock();
+        for record in records {
+            let latest = state
+                .latest
+                .entry((record.task.clone(), record.action))
+                .or_insert_with(|| record.clone());
+            if latest.at <= record.at {
+                *latest = record.clone();
+            }
+            if let Some(run_id) = record.run_id {
+                if record.ends_run() {
+                    state.open.remove(&run_id);
+                } else {
+                    state.open.insert(
+                        run_id,
+                        OpenRun {
+                            run_id,
+                            task: record.task.clone(),
+                            instance: record.instance,
+                            started: record.at,
+                        },
+                    );
+                }
+            }
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            state.records.push_back(StoredRecord {
+                seq,
+                record: record.clone(),
+            });
+        }
+        let excess = state.records.len().saturating_sub(self.capacity);
+        state.records.drain(..excess);
+        ready(Ok(()))
+    }
+
+    fn load<'a>(&'a self, request: &'a LoadRequest) -> BoxFuture<'a, Result<Loaded, StoreError>> {
+        let state = self.lock();
+        let mut records = Vec::new();
+        for (task, retention) in &request.tasks {
+            // The records held, with the latest of each action (which may be older than
+            // what the capacity keeps).
+            let mut of_task: Vec<&LogRecord> = state
+                .records
+                .iter()
+                .map(|r| &r.record)
+                .filter(|r| r.task == *task)
+                .collect();
+            for action in Action::ALL {
+                if let Some(latest) = state.latest.get(&(task.clone(), action))
+                    && !of_task.contains(&latest)
+                {
+                    of_task.push(latest);
+                }
+            }
+            records.extend(retained(&of_task, *retention).into_iter().cloned());
+        }
+        ready(Ok(Loaded {
+            records,
+            open_runs: state.open.values().cloned().collect(),
+            instances: state.instances.values().cloned().collect(),
+        }))
+    }
+
+    fn query<'a>(
+        &'a self,
+        query: &'a RecordQuery,
+    ) -> BoxFuture<'a, Result<Vec<StoredRecord>, StoreError>> {
+        let state = self.lock();
+        let matching = state
+            .records
+            .iter()
+            .filter(|r| query.matches(r.seq, &r.record));
+        let found: Vec<StoredRecord> = if query.newest_first {
+            matching.rev().take(query.limit).cloned().collect()
+        } else {
+            matching.take(query.limit).cloned().collect()
+        };
+        ready(Ok(found))
+    }
+
+    fn latest<'a>(
+        &'a self,
+        tasks: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LogRecord>, StoreError>> {
+        let state = self.lock();
+        let mut found: Vec<LogRecord> = state
+            .latest
+            .values()
+            .filter(|r| tasks.is_empty() || tasks.contains(&r.task))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (&a.task, a.at).cmp(&(&b.task, b.at)));
+        ready(Ok(found))
+    }
+
+    fn register<'a>(
+        &'a self,
+        instance: &'a InstanceRecord,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.lock().instances.insert(instance.id, instance.clone());
+        ready(Ok(()))
+    }
+
+    fn prune<'a>(&'a self, rules: &'a [PruneRule]) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let mut state = self.lock();
+        let before = state.records.len();
+        for rule in rules {
+            // Ranks from the newest: records are held in the order written.
+            let mut of_task: Vec<usize> = (0..state.records.len())
+                .filter(|&i| state.records[i].record.task == rule.task)
+                .collect();
+            of_task.sort_by_key(|&i| std::cmp::Reverse((state.records[i].record.at, i)));
+            let mut per_action: HashMap<Action, u64> = HashMap::new();
+            let mut keep = vec![true; state.records.len()];
+            for (rank, &i) in of_task.iter().enumerate() {
+                let record = &state.records[i].record;
+                let n = per_action.entry(record.action).or_default();
+                *n += 1;
+                if rule.deletes(record.at, *n, rank as u64 + 1) {
+                    keep[i] = false;
+                }
+            }
+            let mut i = 0;
+            state.records.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+        ready(Ok((before - state.records.len()) as u64))
+    }
+}

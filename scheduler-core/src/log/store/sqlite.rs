@@ -1,0 +1,701 @@
+//! The log store in a SQLite file (feature `sqlite`): the default store of
+//! `scheduler::run()`.
+//!
+//! The file is created with its schema on first use and migrated forward by the versioned
+//! migrations below (a file written by a newer version is refused, untouched). It is opened
+//! in WAL mode with `synchronous = NORMAL`: a committed batch survives the process being
+//! killed (the operating system holds it), and the last batches before a power cut may be
+//! lost; `sqlite:path?synchronous=full` makes each commit durable on the disk too, at one
+//! disk flush per batch.
+//!
+//! Tables (each name prefixed `scheduler_`, so that the log can live in an application's
+//! own database):
+//!
+//! * `log`: every record, in the order written (`seq`), indexed by task, action and time
+//!   (the questions conditions ask) and by run;
+//! * `latest`: the latest record of each action of each task, updated in the same
+//!   transaction as the log: start-up reads this instead of the log, so that its cost does
+//!   not grow with the log;
+//! * `open_runs`: the runs with a `run` record and no record that ends them;
+//! * `instances`: the scheduler processes that write here;
+//! * `schema`: the version of the schema.
+//!
+//! Written by hand rather than with `sqlx::migrate!`: that macro is a proc-macro crate of
+//! its own to build for every user (sqlx-macros-core), for seven statements.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::BoxFuture;
+use crate::log::{Action, InstanceId, LogRecord, RunId};
+use crate::time::Timestamp;
+
+use super::{
+    InstanceRecord, LoadRequest, Loaded, LogStore, OpenRun, PruneRule, RecordQuery, StoreError,
+    StoreErrorKind, StoredRecord,
+};
+
+/// The migrations, oldest first: migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE scheduler_log (
+        seq INTEGER PRIMARY KEY,
+        task TEXT NOT NULL,
+        action TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        run_id BLOB,
+        instance INTEGER,
+        duration INTEGER,
+        message TEXT,
+        output TEXT,
+        value TEXT
+    )",
+    "CREATE INDEX scheduler_log_task ON scheduler_log (task, action, at)",
+    "CREATE INDEX scheduler_log_run ON scheduler_log (run_id) WHERE run_id IS NOT NULL",
+    "CREATE TABLE scheduler_latest (
+        task TEXT NOT NULL,
+        action TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        run_id BLOB,
+        instance INTEGER,
+        duration INTEGER,
+        message TEXT,
+        output TEXT,
+        value TEXT,
+        PRIMARY KEY (task, action)
+    ) WITHOUT ROWID",
+    "CREATE TABLE scheduler_open_runs (
+        run_id BLOB PRIMARY KEY,
+        task TEXT NOT NULL,
+        instance INTEGER,
+        started INTEGER NOT NULL
+    ) WITHOUT ROWID",
+    "CREATE TABLE scheduler_instances (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        stopped INTEGER
+    )",
+]];
+
+/// The columns of a record, in the order of the tables `log` and `latest` (a macro, so
+/// that statements are `concat!`-ed constants).
+macro_rules! record_columns {
+    () => {
+        "task, action, at, run_id, instance, duration, message, output, value"
+    };
+}
+
+/// Rows per statement when writing a batch: a batch is written in statements of these
+/// sizes, so that each statement's text repeats and stays prepared (sqlx caches prepared
+/// statements by their text).
+const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// A log store in a SQLite file.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), scheduler_core::log::StoreError> {
+/// use scheduler_core::log::store::SqliteStore;
+///
+/// let store = SqliteStore::open("scheduler.db").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens the file at `path` (creating it and its schema if needed).
+    ///
+    /// A query string sets options: `?synchronous=full` (see the module's documentation).
+    pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let text = path.as_ref().to_string_lossy().into_owned();
+        let (file, options) = match text.split_once('?') {
+            Some((file, options)) => (PathBuf::from(file), options.to_owned()),
+            None => (path.as_ref().to_path_buf(), String::new()),
+        };
+        let mut synchronous = SqliteSynchronous::Normal;
+        for option in options.split('&').filter(|o| !o.is_empty()) {
+            match option.split_once('=') {
+                Some(("synchronous", value)) => {
+                    synchronous = SqliteSynchronous::from_str(value).map_err(|_| {
+                        StoreError::new(format!(
+                            "cannot use the SQLite option {option:?}: synchronous is off, normal, full or extra"
+                        ))
+                        .of_kind(StoreErrorKind::InvalidUrl)
+                    })?;
+                }
+                _ => {
+                    return Err(StoreError::new(format!(
+                        "cannot use the SQLite option {option:?}: the only option is synchronous"
+                    ))
+                    .of_kind(StoreErrorKind::InvalidUrl));
+                }
+            }
+        }
+        if file.is_dir() {
+            return Err(StoreError::new(format!(
+                "cannot open {}: it is a directory, not a SQLite file",
+                file.display()
+            ))
+            .of_kind(StoreErrorKind::InvalidUrl));
+        }
+        let connect = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(false);
+        let pool = SqlitePoolOptions::new()
+            // One connection writes at a time anyway; the others serve queries, which WAL
+            // lets run beside a write.
+            .max_connections(4)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await
+            .map_err(|e| error(&format!("cannot open {}", file.display()), e))?;
+        let store = SqliteStore { pool, path: file };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema's version in the file: `0` for a file without one.
+    async fn schema_version(&self) -> Result<usize, StoreError> {
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scheduler_schema'",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.error("cannot read the schema", e))?;
+        if exists.is_none() {
+            return Ok(0);
+        }
+        let version: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM scheduler_schema")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.error("cannot read the schema's version", e))?;
+        Ok(version.unwrap_or(0).max(0) as usize)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let version = self.schema_version().await?;
+        if version > MIGRATIONS.len() {
+            return Err(StoreError::new(format!(
+                "{} holds a log of schema version {version}, written by a newer version of scheduler (this one reads up to {}); it was left untouched",
+                self.path.display(),
+                MIGRATIONS.len()
+            ))
+            .of_kind(StoreErrorKind::NewerSchema));
+        }
+        if version == MIGRATIONS.len() {
+            return Ok(());
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.error("cannot create the schema", e))?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS scheduler_schema (version INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error("cannot create the schema", e))?;
+        for (from, statements) in MIGRATIONS.iter().enumerate().skip(version) {
+            for statement in *statements {
+                sqlx::query(*statement)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        self.error(
+                            &format!("cannot migrate the schema to version {}", from + 1),
+                            e,
+                        )
+                    })?;
+            }
+        }
+        sqlx::query("DELETE FROM scheduler_schema")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error("cannot record the schema's version", e))?;
+        sqlx::query("INSERT INTO scheduler_schema (version) VALUES (?)")
+            .bind(MIGRATIONS.len() as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error("cannot record the schema's version", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.error("cannot create the schema", e))
+    }
+
+    fn error(&self, what: &str, e: sqlx::Error) -> StoreError {
+        error(&format!("{what} in {}", self.path.display()), e)
+    }
+
+    async fn write(&self, records: &[LogRecord]) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut rest = records;
+        while !rest.is_empty() {
+            let size = CHUNKS
+                .into_iter()
+                .find(|&size| size <= rest.len())
+                .unwrap_or(1);
+            let (chunk, after) = rest.split_at(size);
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
+                "INSERT INTO scheduler_log (",
+                record_columns!(),
+                ") "
+            ));
+            insert.push_values(chunk, |mut row, r| {
+                bind_record(&mut row, r);
+            });
+            insert.build().persistent(true).execute(&mut *tx).await?;
+            rest = after;
+        }
+        // The latest record of each action of each task, once per batch.
+        let mut latest: HashMap<(&str, Action), &LogRecord> = HashMap::new();
+        for r in records {
+            let entry = latest.entry((r.task.as_str(), r.action)).or_insert(r);
+            if entry.at <= r.at {
+                *entry = r;
+            }
+        }
+        for r in latest.values() {
+            let mut upsert: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
+                "INSERT INTO scheduler_latest (",
+                record_columns!(),
+                ") "
+            ));
+            upsert.push_values([*r], |mut row, r| bind_record(&mut row, r));
+            upsert.push(
+                " ON CONFLICT (task, action) DO UPDATE SET at = excluded.at, run_id = excluded.run_id, \
+                 instance = excluded.instance, duration = excluded.duration, message = excluded.message, \
+                 output = excluded.output, value = excluded.value WHERE excluded.at >= scheduler_latest.at",
+            );
+            upsert.build().persistent(true).execute(&mut *tx).await?;
+        }
+        // The runs opened and closed by the batch; a run that starts and ends in the same
+        // batch touches nothing.
+        let mut opened: HashMap<RunId, &LogRecord> = HashMap::new();
+        let mut closed: Vec<RunId> = Vec::new();
+        for r in records {
+            let Some(run_id) = r.run_id else { continue };
+            if r.ends_run() {
+                if opened.remove(&run_id).is_none() {
+                    closed.push(run_id);
+                }
+            } else {
+                opened.insert(run_id, r);
+            }
+        }
+        for r in opened.values() {
+            sqlx::query(
+                "INSERT OR REPLACE INTO scheduler_open_runs (run_id, task, instance, started) VALUES (?, ?, ?, ?)",
+            )
+            .bind(r.run_id.map(|id| id.to_bytes().to_vec()))
+            .bind(&r.task)
+            .bind(r.instance.map(|i| i.as_u64() as i64))
+            .bind(r.at.as_micros())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for run_id in closed {
+            sqlx::query("DELETE FROM scheduler_open_runs WHERE run_id = ?")
+                .bind(run_id.to_bytes().to_vec())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn read(&self, request: &LoadRequest) -> Result<Loaded, sqlx::Error> {
+        let mut loaded = Loaded::default();
+        let wanted: HashMap<&str, crate::log::Retention> = request
+            .tasks
+            .iter()
+            .map(|(task, retention)| (task.as_str(), *retention))
+            .collect();
+        let latest: Vec<LogRecord> = sqlx::query(concat!(
+            "SELECT ",
+            record_columns!(),
+            " FROM scheduler_latest"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .filter_map(record_of)
+        .filter(|r| wanted.contains_key(r.task.as_str()))
+        .collect();
+        // Tasks whose conditions look further back than the latest record of each action.
+        let mut newest: HashMap<&str, Timestamp> = HashMap::new();
+        for r in &latest {
+            let n = newest.entry(r.task.as_str()).or_insert(r.at);
+            *n = (*n).max(r.at);
+        }
+        let mut further: Vec<LogRecord> = Vec::new();
+        for (task, retention) in &request.tasks {
+            let Some(&newest) = newest.get(task.as_str()) else {
+                continue;
+            };
+            if retention.window_micros > 0 {
+                let cutoff = newest.as_micros().saturating_sub(retention.window_micros);
+                further.extend(
+                    sqlx::query(concat!(
+                        "SELECT ", record_columns!(), " FROM scheduler_log WHERE task = ? \
+                         AND action IN ('run', 'success', 'fail', 'terminate', 'inaction', 'crash') AND at >= ?"
+                    ))
+                    .bind(task)
+                    .bind(cutoff)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .filter_map(record_of),
+                );
+                // The last record before the window.
+                let mut before: Option<LogRecord> = None;
+                for action in Action::ALL {
+                    let row = sqlx::query(concat!(
+                        "SELECT ",
+                        record_columns!(),
+                        " FROM scheduler_log WHERE task = ? AND action = ? \
+                         AND at < ? ORDER BY at DESC LIMIT 1"
+                    ))
+                    .bind(task)
+                    .bind(action.as_str())
+                    .bind(cutoff)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if let Some(r) = row.as_ref().and_then(record_of)
+                        && before.as_ref().is_none_or(|b| b.at < r.at)
+                    {
+                        before = Some(r);
+                    }
+                }
+                further.extend(before);
+            }
+            if retention.per_action > 1 {
+                for action in Action::ALL {
+                    further.extend(
+                        sqlx::query(concat!(
+                            "SELECT ",
+                            record_columns!(),
+                            " FROM scheduler_log WHERE task = ? AND action = ? \
+                             ORDER BY at DESC LIMIT ?"
+                        ))
+                        .bind(task)
+                        .bind(action.as_str())
+                        .bind(i64::from(retention.per_action.min(i64::MAX as u32)))
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .filter_map(record_of),
+                    );
+                }
+            }
+        }
+        // One copy of each record: the latest table repeats records of the log.
+        further.retain(|r| !latest.contains(r));
+        further.sort_by_key(|r| (r.at, r.run_id));
+        further.dedup();
+        loaded.records = latest;
+        loaded.records.extend(further);
+        loaded.open_runs =
+            sqlx::query("SELECT run_id, task, instance, started FROM scheduler_open_runs")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .filter_map(|row| {
+                    Some(OpenRun {
+                        run_id: run_id_of(row.try_get::<Option<Vec<u8>>, _>(0).ok()??)?,
+                        task: row.try_get(1).ok()?,
+                        instance: row
+                            .try_get::<Option<i64>, _>(2)
+                            .ok()?
+                            .map(|i| InstanceId::from_u64(i as u64)),
+                        started: Timestamp::from_micros(row.try_get(3).ok()?),
+                    })
+                })
+                .collect();
+        loaded.instances = self.instances().await?;
+        Ok(loaded)
+    }
+
+    async fn instances(&self) -> Result<Vec<InstanceRecord>, sqlx::Error> {
+        Ok(sqlx::query(
+            "SELECT id, name, host, pid, started, last_seen, stopped FROM scheduler_instances",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .filter_map(|row| {
+            Some(InstanceRecord {
+                id: InstanceId::from_u64(row.try_get::<i64, _>(0).ok()? as u64),
+                name: row.try_get(1).ok()?,
+                host: row.try_get(2).ok()?,
+                pid: row.try_get::<i64, _>(3).ok()? as u32,
+                started: Timestamp::from_micros(row.try_get(4).ok()?),
+                last_seen: Timestamp::from_micros(row.try_get(5).ok()?),
+                stopped: row
+                    .try_get::<Option<i64>, _>(6)
+                    .ok()?
+                    .map(Timestamp::from_micros),
+            })
+        })
+        .collect())
+    }
+
+    async fn select(&self, query: &RecordQuery) -> Result<Vec<StoredRecord>, sqlx::Error> {
+        let mut select: QueryBuilder<Sqlite> = QueryBuilder::new(concat!(
+            "SELECT seq, ",
+            record_columns!(),
+            " FROM scheduler_log WHERE 1 = 1"
+        ));
+        if let Some(task) = &query.task {
+            select.push(" AND task = ").push_bind(task.clone());
+        }
+        if query.actions != crate::log::ActionSet::EMPTY {
+            select.push(" AND action IN (");
+            let mut actions = select.separated(", ");
+            for action in query.actions.iter() {
+                actions.push_bind(action.as_str());
+            }
+            select.push(")");
+        }
+        if let Some(since) = query.since {
+            select.push(" AND at >= ").push_bind(since.as_micros());
+        }
+        if let Some(until) = query.until {
+            select.push(" AND at <= ").push_bind(until.as_micros());
+        }
+        if let Some(run_id) = query.run_id {
+            select
+                .push(" AND run_id = ")
+                .push_bind(run_id.to_bytes().to_vec());
+        }
+        if let Some(after) = query.after_seq {
+            select.push(" AND seq > ").push_bind(after as i64);
+        }
+        if let Some(before) = query.before_seq {
+            select.push(" AND seq < ").push_bind(before as i64);
+        }
+        select.push(if query.newest_first {
+            " ORDER BY seq DESC LIMIT "
+        } else {
+            " ORDER BY seq LIMIT "
+        });
+        select.push_bind(query.limit.min(i64::MAX as usize) as i64);
+        Ok(select
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .filter_map(|row| {
+                let seq = row.try_get::<i64, _>(0).ok()? as u64;
+                Some(StoredRecord {
+                    seq,
+                    record: record_at(row, 1)?,
+                })
+            })
+            .collect())
+    }
+}
+
+/// Binds a record's columns, in the order of `record_columns!`.
+fn bind_record(row: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>, r: &LogRecord) {
+    row.push_bind(r.task.as_str())
+        .push_bind(r.action.as_str())
+        .push_bind(r.at.as_micros())
+        .push_bind(r.run_id.map(|id| id.to_bytes().to_vec()))
+        .push_bind(r.instance.map(|i| i.as_u64() as i64))
+        .push_bind(r.duration_micros)
+        .push_bind(r.message.as_deref())
+        .push_bind(r.output.as_deref())
+        .push_bind(r.value.as_deref());
+}
+
+fn run_id_of(bytes: Vec<u8>) -> Option<RunId> {
+    Some(RunId::from_bytes(bytes.try_into().ok()?))
+}
+
+/// The record in the row's columns from `first` on, in the order of `record_columns!`; a
+/// row that does not read (another program's rows, an action this version does not know)
+/// is left out.
+fn record_at(row: &SqliteRow, first: usize) -> Option<LogRecord> {
+    let action: String = row.try_get(first + 1).ok()?;
+    Some(LogRecord {
+        task: row.try_get(first).ok()?,
+        action: action.parse().ok()?,
+        at: Timestamp::from_micros(row.try_get(first + 2).ok()?),
+        run_id: row
+            .try_get::<Option<Vec<u8>>, _>(first + 3)
+            .ok()?
+            .and_then(run_id_of),
+        instance: row
+            .try_get::<Option<i64>, _>(first + 4)
+            .ok()?
+            .map(|i| InstanceId::from_u64(i as u64)),
+        duration_micros: row.try_get(first + 5).ok()?,
+        message: row.try_get(first + 6).ok()?,
+        output: row.try_get(first + 7).ok()?,
+        value: row.try_get(first + 8).ok()?,
+    })
+}
+
+fn record_of(row: &SqliteRow) -> Option<LogRecord> {
+    record_at(row, 0)
+}
+
+/// A store error for `what` that failed with `e`, of the kind SQLite's result code says.
+fn error(what: &str, e: sqlx::Error) -> StoreError {
+    let kind = match &e {
+        sqlx::Error::Database(db) => {
+            // SQLite's extended result code; the primary code is its low byte.
+            let code = db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map_or(0, |c| c & 0xff);
+            match code {
+                // BUSY, LOCKED, FULL (the disk may be freed), IOERR.
+                5 | 6 | 13 | 10 => StoreErrorKind::Unavailable,
+                // READONLY, and CANTOPEN (a directory or file without permission).
+                8 | 14 => StoreErrorKind::ReadOnly,
+                // CORRUPT, NOTADB.
+                11 | 26 => StoreErrorKind::Corrupt,
+                _ => StoreErrorKind::Rejected,
+            }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreErrorKind::Unavailable
+        }
+        _ => StoreErrorKind::Rejected,
+    };
+    let hint = match kind {
+        StoreErrorKind::ReadOnly => " (is the file or its directory read-only?)",
+        StoreErrorKind::Corrupt => {
+            " (the file is not a SQLite database, or is damaged; it was left untouched)"
+        }
+        _ => "",
+    };
+    StoreError::with_source(format!("{what}{hint}"), e).of_kind(kind)
+}
+
+impl LogStore for SqliteStore {
+    fn append<'a>(&'a self, records: &'a [LogRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if records.is_empty() {
+                return Ok(());
+            }
+            self.write(records)
+                .await
+                .map_err(|e| self.error(&format!("cannot write {} records", records.len()), e))
+        })
+    }
+
+    fn load<'a>(&'a self, request: &'a LoadRequest) -> BoxFuture<'a, Result<Loaded, StoreError>> {
+        Box::pin(async move {
+            self.read(request)
+                .await
+                .map_err(|e| self.error("cannot read the log", e))
+        })
+    }
+
+    fn query<'a>(
+        &'a self,
+        query: &'a RecordQuery,
+    ) -> BoxFuture<'a, Result<Vec<StoredRecord>, StoreError>> {
+        Box::pin(async move {
+            self.select(query)
+                .await
+                .map_err(|e| self.error("cannot query the log", e))
+        })
+    }
+
+    fn latest<'a>(
+        &'a self,
+        tasks: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LogRecord>, StoreError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                record_columns!(),
+                " FROM scheduler_latest ORDER BY task, at"
+            ))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.error("cannot read the tasks' status", e))?;
+            Ok(rows
+                .iter()
+                .filter_map(record_of)
+                .filter(|r| tasks.is_empty() || tasks.contains(&r.task))
+                .collect())
+        })
+    }
+
+    fn register<'a>(
+        &'a self,
+        instance: &'a InstanceRecord,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT OR REPLACE INTO scheduler_instances (id, name, host, pid, started, last_seen, stopped) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(instance.id.as_u64() as i64)
+            .bind(&instance.name)
+            .bind(&instance.host)
+            .bind(i64::from(instance.pid))
+            .bind(instance.started.as_micros())
+            .bind(instance.last_seen.as_micros())
+            .bind(instance.stopped.map(Timestamp::as_micros))
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("cannot register the scheduler's instance", e))
+        })
+    }
+
+    fn prune<'a>(&'a self, rules: &'a [PruneRule]) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let mut deleted = 0;
+            for rule in rules {
+                // `PruneRule::deletes`, in SQL.
+                let done = sqlx::query(
+                    "DELETE FROM scheduler_log WHERE seq IN (
+                        SELECT seq FROM (
+                            SELECT seq, at,
+                                ROW_NUMBER() OVER (PARTITION BY action ORDER BY at DESC, seq DESC) AS per_action,
+                                ROW_NUMBER() OVER (ORDER BY at DESC, seq DESC) AS per_task
+                            FROM scheduler_log WHERE task = ?1
+                        ) WHERE at < ?2 AND per_action > ?3 AND (at < ?4 OR per_task > ?5)
+                    )",
+                )
+                .bind(&rule.task)
+                .bind(rule.protect_from.as_micros())
+                .bind(i64::from(rule.keep_per_action))
+                .bind(rule.older_than.map_or(i64::MIN, Timestamp::as_micros))
+                .bind(rule.beyond_count.map_or(i64::MAX, |n| n.min(i64::MAX as u64) as i64))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.error("cannot prune the log", e))?;
+                deleted += done.rows_affected();
+            }
+            Ok(deleted)
+        })
+    }
+}
