@@ -90,6 +90,9 @@ fn supervisor(session: Session, beats: Arg<AtomicU32>) -> Result<(), SessionErro
 fn main() -> scheduler::Result<()> {
     scheduler::init_logging();
     Scheduler::builder()
+        // A demonstration that starts fresh each time: its log stays in memory (without
+        // this line it would be kept in scheduler.db, as `scheduler::run()` keeps it).
+        .database("memory:")
         .config_from_env()
         .param("beats", AtomicU32::new(0))
         .build()?

@@ -58,6 +58,9 @@ fn main() -> scheduler::Result<()> {
     scheduler::init_logging();
     let forever = std::env::args().any(|a| a == "--forever");
     let mut builder = Scheduler::builder()
+        // A demonstration that starts fresh each time: its log stays in memory (without
+        // this line it would be kept in scheduler.db, as `scheduler::run()` keeps it).
+        .database("memory:")
         .config_from_env()
         .param("limit", 5_000_000_u64)
         .task(
