@@ -50,6 +50,47 @@ where
     }
 }
 
+/// Finds, where a task's return type is concrete (in the code `#[task]` emits), whether its
+/// value can be written as and read from JSON, so that the log keeps it and `Return<task>`
+/// reads it after a restart: `(&&Probe::<T>::NEW).output_codec()` is the method of
+/// [`ViaSerde`] when `T` implements the serde traits, and of [`WithoutSerde`] otherwise
+/// (method resolution tries `&&Probe<T>`, the receiver of `ViaSerde`'s impl, before
+/// `&Probe<T>`).
+#[derive(Debug)]
+pub struct Probe<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> Probe<T> {
+    /// The probe of `T`.
+    pub const NEW: Probe<T> = Probe(std::marker::PhantomData);
+}
+
+/// The codec of a value that serde can write and read (see [`Probe`]).
+pub trait ViaSerde {
+    /// The JSON codec of the type.
+    fn output_codec(&self) -> Option<OutputCodec>;
+}
+
+impl<T> ViaSerde for &Probe<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    fn output_codec(&self) -> Option<OutputCodec> {
+        Some(serde_codec::<T>())
+    }
+}
+
+/// No codec, for a value serde cannot write or read (see [`Probe`]).
+pub trait WithoutSerde {
+    /// None.
+    fn output_codec(&self) -> Option<OutputCodec>;
+}
+
+impl<T> WithoutSerde for Probe<T> {
+    fn output_codec(&self) -> Option<OutputCodec> {
+        None
+    }
+}
+
 /// The codec of the return value of a task with `execution = "process"`.
 pub fn process_codec<T: CrossesProcesses>() -> Option<OutputCodec> {
     Some(T::codec())

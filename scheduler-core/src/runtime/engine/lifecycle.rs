@@ -4,6 +4,7 @@
 use std::cmp::Reverse;
 
 use crate::runtime::outcome::Output;
+use crate::task_options::TaskOptions;
 use crate::time::Timestamp;
 
 use super::journal::HEARTBEAT;
@@ -41,23 +42,7 @@ impl Engine {
         tracing::info!(tasks = self.by_name.len(), zone = %self.zone, "scheduler started");
         self.hooks.on_startup(&self.session);
 
-        let mut startup: Vec<usize> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(id, s)| {
-                s.as_ref()
-                    .filter(|s| s.spec.options.on_startup && !s.state.is_disabled())
-                    .map(|_| id)
-            })
-            .collect();
-        startup.sort_by_key(|&id| {
-            Reverse(
-                self.slots[id]
-                    .as_ref()
-                    .map_or(0, |s| s.spec.options.priority),
-            )
-        });
+        let startup = self.enabled_slots_by_priority(|options| options.on_startup);
         for id in startup {
             self.launch(id, None, self.clock.now()).await;
         }
@@ -67,6 +52,28 @@ impl Engine {
             self.mark_dirty(id);
         }
         Ok(())
+    }
+
+    /// The enabled tasks whose options `pick` chooses, highest priority first.
+    fn enabled_slots_by_priority(&self, pick: impl Fn(&TaskOptions) -> bool) -> Vec<usize> {
+        let mut ids: Vec<usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(id, s)| {
+                s.as_ref()
+                    .filter(|s| pick(&s.spec.options) && !s.state.is_disabled())
+                    .map(|_| id)
+            })
+            .collect();
+        ids.sort_by_key(|&id| {
+            Reverse(
+                self.slots[id]
+                    .as_ref()
+                    .map_or(0, |s| s.spec.options.priority),
+            )
+        });
+        ids
     }
 
     /// Tells the store now and then that this process is alive, so that other processes
@@ -167,23 +174,7 @@ impl Engine {
         stop.begun = true;
         let instant = stop.instant;
         tracing::info!(instant, "the scheduler is shutting down");
-        let mut on_shutdown: Vec<usize> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(id, s)| {
-                s.as_ref()
-                    .filter(|s| s.spec.options.on_shutdown && !s.state.is_disabled())
-                    .map(|_| id)
-            })
-            .collect();
-        on_shutdown.sort_by_key(|&id| {
-            Reverse(
-                self.slots[id]
-                    .as_ref()
-                    .map_or(0, |s| s.spec.options.priority),
-            )
-        });
+        let on_shutdown = self.enabled_slots_by_priority(|options| options.on_shutdown);
         if instant {
             self.terminate_all("the scheduler is shutting down now");
         } else {
