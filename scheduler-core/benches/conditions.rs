@@ -162,7 +162,9 @@ fn store_append(c: &mut Criterion) {
             let mut i = 0;
             b.iter(|| {
                 i += 1;
-                runtime.block_on(store.append(&batch(black_box(i)))).unwrap()
+                runtime
+                    .block_on(store.append(&batch(black_box(i))))
+                    .unwrap()
             })
         },
     );

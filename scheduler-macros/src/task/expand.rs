@@ -41,6 +41,18 @@ pub(super) fn marker(func: &super::TaskFn, name: &str, sig: &Signature) -> Token
     }
 }
 
+/// Whether the type holds a reference or a lifetime.
+fn borrows(ty: &syn::Type) -> bool {
+    fn any(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '&' || p.as_char() == '\'',
+            proc_macro2::TokenTree::Group(g) => any(g.stream()),
+            _ => false,
+        })
+    }
+    any(quote! { #ty })
+}
+
 pub(super) fn registration(
     func: &super::TaskFn,
     name: &str,
@@ -202,6 +214,20 @@ pub(super) fn registration(
         fields.push(quote! { needs: &[#(#needs),*], });
     }
     let in_process = args.execution.map(|(e, _)| e) == Some(Execution::Process);
+    let returns_unit = matches!(output, syn::Type::Tuple(t) if t.elems.is_empty());
+    if !in_process && !returns_unit && !borrows(output) {
+        // The value goes into the log as JSON where its type allows, so that
+        // `Return<task>` reads it after a restart; where it does not, it stays in memory.
+        // Which one is decided here, where the type is concrete (see `Probe`). A type
+        // that borrows (`&'static str`) is left out: the probe's `DeserializeOwned` bound
+        // on it is an error, not a fallback, and such a value cannot be read back anyway.
+        fields.push(quote! {
+            output_codec: || {
+                use ::scheduler::__private::{ViaSerde as _, WithoutSerde as _};
+                (&&::scheduler::__private::Probe::<#output>::NEW).output_codec()
+            },
+        });
+    }
     if in_process {
         // A task in a child process sends its value back as JSON, and a task in the
         // scheduler's process may read it: its type must cross both ways. Other values
