@@ -63,6 +63,7 @@
 
 pub use scheduler_core::{condition, log, time};
 
+pub use scheduler_core::BoxFuture;
 pub use scheduler_core::condition::{
     Condition, ConditionError, EvalContext, EvalError, NextChange, ParseError,
 };

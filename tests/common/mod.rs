@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use scheduler::{Action, LogRecord, MemoryStore, SchedulerBuilder, Tz, VirtualClock};
+use scheduler::{Action, LogRecord, LogStore, MemoryStore, SchedulerBuilder, Tz, VirtualClock};
 
 pub fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
@@ -20,6 +20,15 @@ pub fn virtual_scheduler(start: DateTime<Utc>, store: &Arc<MemoryStore>) -> Sche
         .time_zone(Tz::UTC)
         .clock(VirtualClock::starting_at(start))
         .store(store.clone())
+        .handle_signals(false)
+}
+
+/// The same, writing to any store.
+pub fn virtual_scheduler_with(start: DateTime<Utc>, store: Arc<dyn LogStore>) -> SchedulerBuilder {
+    scheduler::Scheduler::builder()
+        .time_zone(Tz::UTC)
+        .clock(VirtualClock::starting_at(start))
+        .store(store)
         .handle_signals(false)
 }
 

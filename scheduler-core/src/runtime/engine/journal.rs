@@ -346,11 +346,10 @@ impl Journal {
         });
     }
 
-    /// Writes what is not written yet, retrying a failing store until `deadline` (real
-    /// time: a shutdown does not wait on a virtual clock). Records that could not be
-    /// written are the error.
+    /// Writes what is not written yet, retrying a failing store for [`SHUTDOWN_GRACE`] (on
+    /// tokio's clock). Records that could not be written are the error.
     pub(super) async fn flush_before_exit(&mut self) -> Result<(), StoreError> {
-        let deadline = std::time::Instant::now() + SHUTDOWN_GRACE;
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         let mut backoff = BACKOFF_FIRST;
         loop {
             if self.unflushed.is_empty() {
@@ -358,7 +357,7 @@ impl Journal {
             }
             match self.try_flush().await {
                 Ok(()) => return Ok(()),
-                Err(error) if std::time::Instant::now() + backoff > deadline => {
+                Err(error) if tokio::time::Instant::now() + backoff > deadline => {
                     return Err(StoreError::with_source(
                         format!(
                             "{} records could not be written before the scheduler stopped (they are in the program's log)",

@@ -1,0 +1,239 @@
+//! What the scheduler promises about its log store, on a virtual clock:
+//!
+//! * a run's finish is in the store before any run that depends on it starts;
+//! * a store that fails for a while loses nothing: records wait in memory, in order, and
+//!   every run has its `run` and end record exactly once when the store is back;
+//! * while very many records wait, no new run starts, and runs start again when the store
+//!   takes them;
+//! * records a store never took are the scheduler's error when it stops.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use common::{utc, virtual_scheduler};
+use scheduler::log::store::{
+    InstanceRecord, LoadRequest, Loaded, PruneRule, RecordQuery, StoreErrorKind, StoredRecord,
+};
+use scheduler::{
+    Action, BoxFuture, Execution, LogRecord, LogStore, MemoryStore, RunId, StoreError, TaskSpec,
+};
+
+fn condition(text: &str) -> scheduler::Condition {
+    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// A memory store whose writes fail, as an unreachable database's do, while `down` is set.
+struct FlakyStore {
+    inner: MemoryStore,
+    down: AtomicBool,
+    failures: AtomicU32,
+}
+
+impl FlakyStore {
+    fn new() -> Arc<FlakyStore> {
+        Arc::new(FlakyStore {
+            inner: MemoryStore::with_capacity(10_000_000),
+            down: AtomicBool::new(false),
+            failures: AtomicU32::new(0),
+        })
+    }
+}
+
+impl LogStore for FlakyStore {
+    fn append<'a>(&'a self, records: &'a [LogRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        if self.down.load(Ordering::SeqCst) {
+            self.failures.fetch_add(1, Ordering::SeqCst);
+            return Box::pin(std::future::ready(Err(StoreError::new(
+                "connection refused",
+            )
+            .of_kind(StoreErrorKind::Unavailable))));
+        }
+        self.inner.append(records)
+    }
+
+    fn load<'a>(&'a self, request: &'a LoadRequest) -> BoxFuture<'a, Result<Loaded, StoreError>> {
+        self.inner.load(request)
+    }
+
+    fn query<'a>(
+        &'a self,
+        query: &'a RecordQuery,
+    ) -> BoxFuture<'a, Result<Vec<StoredRecord>, StoreError>> {
+        self.inner.query(query)
+    }
+
+    fn latest<'a>(
+        &'a self,
+        tasks: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LogRecord>, StoreError>> {
+        self.inner.latest(tasks)
+    }
+
+    fn register<'a>(
+        &'a self,
+        instance: &'a InstanceRecord,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.register(instance)
+    }
+
+    fn prune<'a>(&'a self, rules: &'a [PruneRule]) -> BoxFuture<'a, Result<u64, StoreError>> {
+        self.inner.prune(rules)
+    }
+}
+
+/// Every run of `records` has one `run` record and one record that ends it.
+fn each_run_once(records: &[LogRecord]) -> usize {
+    let mut runs: std::collections::HashMap<RunId, (u32, u32)> = Default::default();
+    for r in records {
+        let run = r.run_id.expect("every record of a run has its run id");
+        let counts = runs.entry(run).or_default();
+        if r.action == Action::Run {
+            counts.0 += 1;
+        } else {
+            counts.1 += 1;
+        }
+    }
+    for (run, (starts, ends)) in &runs {
+        assert_eq!(
+            (*starts, *ends),
+            (1, 1),
+            "run {run} has {starts} run and {ends} end records"
+        );
+    }
+    runs.len()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_finish_is_stored_before_a_dependent_starts() {
+    let store = Arc::new(MemoryStore::new());
+    let seen = Arc::new(AtomicU32::new(0));
+    let (reader, count) = (store.clone(), seen.clone());
+    let produce = TaskSpec::from_blocking("produce", |_| ()).when(condition("every 10 seconds"));
+    // Inline on the loop: it runs the moment it starts, before anything else happens.
+    let consume = TaskSpec::from_blocking("consume", move |_| {
+        let successes = reader
+            .records_of("produce")
+            .iter()
+            .filter(|r| r.action == Action::Success)
+            .count();
+        count.store(successes as u32, Ordering::SeqCst);
+        assert!(
+            successes > 0,
+            "consume started before produce's success was stored"
+        );
+    })
+    .execution(Execution::Main)
+    .when(condition("after task 'produce' succeeded"));
+    let builder = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
+        .task(produce)
+        .task(consume);
+    common::run_for(builder, Duration::from_secs(60)).await;
+    assert!(seen.load(Ordering::SeqCst) >= 5, "consume ran too rarely");
+    let ends: Vec<Action> = store
+        .records_of("consume")
+        .iter()
+        .map(|r| r.action)
+        .filter(|&a| a != Action::Run)
+        .collect();
+    assert!(ends.len() >= 5, "consume ran too rarely: {ends:?}");
+    assert!(
+        ends.iter().all(|&a| a == Action::Success),
+        "a run of consume started before produce's success was stored: {:?}",
+        store.records_of("consume")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unavailable_store_loses_nothing() {
+    let store = FlakyStore::new();
+    let tick = TaskSpec::from_async("tick", |_| async {}).when(condition("every 1 second"));
+    let running = common::virtual_scheduler_with(utc(2024, 1, 1, 0, 0, 0), store.clone())
+        .task(tick)
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    store.down.store(true, Ordering::SeqCst);
+    // The scheduler goes on while the store is down.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert!(store.failures.load(Ordering::SeqCst) > 0);
+    let before = store.inner.records_of("tick").len();
+    store.down.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    running.session().shut_down();
+    running.await.unwrap();
+
+    let records = store.inner.records_of("tick");
+    let runs = each_run_once(&records);
+    assert!(runs >= 58, "{runs} runs in a minute of every 1 second");
+    assert!(
+        records.len() > before + 2 * 20,
+        "the records of the outage were not written when the store came back"
+    );
+    // In the order they happened.
+    assert!(records.windows(2).all(|w| w[0].at <= w[1].at));
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_new_run_starts_while_too_many_records_wait() {
+    let store = FlakyStore::new();
+    store.down.store(true, Ordering::SeqCst);
+    let tick = TaskSpec::from_async("tick", |_| async {}).when(condition("every 1 second"));
+    let running = common::virtual_scheduler_with(utc(2024, 1, 1, 0, 0, 0), store.clone())
+        .task(tick)
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    // 20 hours of runs every second would be 144,000 records: past 100,000 waiting
+    // records, runs stop.
+    tokio::time::sleep(Duration::from_secs(20 * 3600)).await;
+    store.down.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    running.session().shut_down();
+    running.await.unwrap();
+
+    let records = store.inner.records_of("tick");
+    each_run_once(&records);
+    let starts: Vec<i64> = records
+        .iter()
+        .filter(|r| r.action == Action::Run)
+        .map(|r| r.at.as_micros())
+        .collect();
+    let longest_pause = starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    assert!(
+        longest_pause > 5 * 3600 * 1_000_000,
+        "runs should have stopped for hours while 100,000 records waited; longest pause {} s",
+        longest_pause / 1_000_000
+    );
+    // And started again once the store took the records.
+    let last = *starts.last().unwrap();
+    assert!(
+        last > utc(2024, 1, 1, 20, 5, 0).timestamp_micros(),
+        "runs did not start again after the store came back"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn records_a_store_never_took_are_the_error_at_shutdown() {
+    let store = FlakyStore::new();
+    store.down.store(true, Ordering::SeqCst);
+    let tick = TaskSpec::from_async("tick", |_| async {}).when(condition("every 1 second"));
+    let running = common::virtual_scheduler_with(utc(2024, 1, 1, 0, 0, 0), store.clone())
+        .task(tick)
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    running.session().shut_down();
+    let error = running.await.unwrap_err().to_string();
+    assert!(
+        error.contains("records could not be written before the scheduler stopped"),
+        "{error}"
+    );
+}
