@@ -362,6 +362,77 @@ impl<S: LogStore + ?Sized> LogStore for Arc<S> {
     }
 }
 
+/// What the log says of one task: its latest record of each action, read with
+/// [`LogStore::latest`] (see [`activity`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskActivity {
+    /// The task.
+    pub task: String,
+    /// Its latest `run` record.
+    pub last_start: Option<LogRecord>,
+    /// Its latest record that ends a run (of any action but `run`).
+    pub last_end: Option<LogRecord>,
+    /// When it last succeeded.
+    pub last_success: Option<Timestamp>,
+    /// When it last failed.
+    pub last_failure: Option<Timestamp>,
+}
+
+impl TaskActivity {
+    /// Whether its latest start is later than its latest end: a run is (or was left)
+    /// open.
+    pub fn is_running(&self) -> bool {
+        match (&self.last_start, &self.last_end) {
+            (Some(start), Some(end)) => start.at > end.at,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The activity of each task (of `tasks` only, unless empty), by name, from the store's
+/// latest records: what a status page shows, with or without a running scheduler.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), scheduler_core::log::StoreError> {
+/// let store = scheduler_core::log::store::open("scheduler.db").await?;
+/// for task in scheduler_core::log::store::activity(&*store, &[]).await? {
+///     println!("{}: last success {:?}, running: {}", task.task, task.last_success, task.is_running());
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn activity(
+    store: &dyn LogStore,
+    tasks: &[String],
+) -> Result<Vec<TaskActivity>, StoreError> {
+    let mut by_task: std::collections::BTreeMap<String, TaskActivity> = Default::default();
+    for record in store.latest(tasks).await? {
+        let entry = by_task
+            .entry(record.task.clone())
+            .or_insert_with(|| TaskActivity {
+                task: record.task.clone(),
+                last_start: None,
+                last_end: None,
+                last_success: None,
+                last_failure: None,
+            });
+        match record.action {
+            Action::Success => entry.last_success = Some(record.at),
+            Action::Fail => entry.last_failure = Some(record.at),
+            _ => {}
+        }
+        let slot = if record.ends_run() {
+            &mut entry.last_end
+        } else {
+            &mut entry.last_start
+        };
+        if slot.as_ref().is_none_or(|r| r.at <= record.at) {
+            *slot = Some(record);
+        }
+    }
+    Ok(by_task.into_values().collect())
+}
+
 /// Where a store is, as a URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreUrl {
@@ -465,7 +536,14 @@ pub async fn open(url: &str) -> Result<Arc<dyn LogStore>, StoreError> {
     match url.parse::<StoreUrl>()? {
         StoreUrl::Memory => Ok(Arc::new(MemoryStore::new())),
         #[cfg(feature = "sqlite")]
-        StoreUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path).await?)),
+        StoreUrl::Sqlite(path) => {
+            // The file's options (`?synchronous=full`) go with it.
+            let file = match url.split_once('?') {
+                Some((_, options)) => format!("{}?{options}", path.display()),
+                None => path.display().to_string(),
+            };
+            Ok(Arc::new(SqliteStore::open(file).await?))
+        }
         #[cfg(not(feature = "sqlite"))]
         StoreUrl::Sqlite(path) => Err(StoreError::new(format!(
             "cannot open the SQLite file {}: this program is built without the `sqlite` feature of scheduler",
@@ -516,4 +594,68 @@ pub(crate) fn retained<'r>(records: &[&'r LogRecord], retention: Retention) -> V
         .zip(keep)
         .filter_map(|(r, k)| k.then_some(*r))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(task: &str, action: Action, at: i64) -> LogRecord {
+        LogRecord::new(task, action, Timestamp::from_micros(at))
+    }
+
+    #[test]
+    fn activity_sums_up_the_latest_records() {
+        let store = MemoryStore::new();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            store
+                .append(&[
+                    record("fetch", Action::Run, 10),
+                    record("fetch", Action::Fail, 20),
+                    record("fetch", Action::Run, 30),
+                    record("fetch", Action::Success, 40),
+                    record("load", Action::Run, 50),
+                ])
+                .await
+                .unwrap();
+            let all = activity(&store, &[]).await.unwrap();
+            assert_eq!(all.len(), 2);
+            let fetch = &all[0];
+            assert_eq!(fetch.task, "fetch");
+            assert_eq!(fetch.last_success, Some(Timestamp::from_micros(40)));
+            assert_eq!(fetch.last_failure, Some(Timestamp::from_micros(20)));
+            assert_eq!(
+                fetch.last_start.as_ref().map(|r| r.at.as_micros()),
+                Some(30)
+            );
+            assert!(!fetch.is_running());
+            assert!(all[1].is_running());
+            let only = activity(&store, &["load".to_owned()]).await.unwrap();
+            assert_eq!(only.len(), 1);
+        });
+    }
+
+    #[test]
+    fn urls_name_their_store_and_bad_ones_say_why() {
+        assert_eq!(StoreUrl::parse("memory:").unwrap(), StoreUrl::Memory);
+        assert_eq!(
+            StoreUrl::parse("sqlite://data/log.db?synchronous=full").unwrap(),
+            StoreUrl::Sqlite("data/log.db".into())
+        );
+        let error = StoreUrl::parse("mysql://localhost/app").unwrap_err();
+        assert_eq!(error.kind(), StoreErrorKind::InvalidUrl);
+        assert!(
+            error
+                .to_string()
+                .contains("`mysql` is not one of memory, sqlite, postgres"),
+            "{error}"
+        );
+        assert_eq!(
+            redacted("postgres://app:secret@db:5432/app"),
+            "postgres://app:***@db:5432/app"
+        );
+    }
 }
