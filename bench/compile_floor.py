@@ -109,6 +109,9 @@ def expand(command: dict) -> str:
         "prelude import",
         flags=re.M,
     )
+    # inventory's registration (an edition 2021 macro) writes `#[link_section = ...]`, which
+    # the printed crate, of edition 2024, must write as an unsafe attribute.
+    out = sub(r"#\[link_section = (\"[^\"]*\")\]", r"#[unsafe(link_section = \1)]", out, "link section")
     # `$crate` of a `macro_rules` macro of scheduler-core or inventory prints as
     # `::scheduler_core` or `::inventory`, which the user's crate does not depend on
     # directly; the facade re-exports both.

@@ -33,10 +33,11 @@ use super::session::{Session, SessionError};
 /// The type-level identity of a `#[task]` function: `#[task] fn get_data() -> Rows`
 /// defines a type `get_data` (beside the function) implementing this trait, which is what
 /// `Return<get_data>` and `Task<get_data>` name.
+// The same message, label and note as `private::Producer`'s (see there why).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a task",
     label = "not a `#[task]` function",
-    note = "`Return<...>` and `Task<...>` name a function marked `#[task]`, by the function's name"
+    note = "`Return<...>` and `Task<...>` take a function marked `#[task]`, by its name, in scope or as a path (`Return<crate::jobs::get_data>`); the value's type is what that function returns"
 )]
 pub trait TaskMarker: 'static {
     /// The task's name.

@@ -5,7 +5,7 @@ use crate::condition::Condition;
 use crate::condition::codec::CheckedCondition;
 
 use super::context::TerminationFlag;
-use super::inject::{Arg, Env, Payload, RunInfo, TaskMarker};
+use super::inject::{Arg, Env, Payload, Returned, RunInfo, TaskMarker};
 use super::outcome::{OutputCodec, serde_codec};
 
 pub use super::handler::{
@@ -132,11 +132,49 @@ impl<T: CrossesProcesses> CrossesToChild for T {
 
 /// How the value of the task `M` crosses to a child process whose task reads it
 /// (`Return<M>` in a task with `execution = "process"`).
-pub fn return_codec<M: TaskMarker>() -> Option<(&'static str, OutputCodec)>
+pub fn return_codec<M: Producer>() -> Option<(&'static str, OutputCodec)>
 where
     M::Output: CrossesToChild,
 {
     Some((M::NAME, <M::Output as CrossesToChild>::codec()))
+}
+
+/// The task named in a parameter `Return<task>` or `Option<Return<task>>`, as `#[task]`
+/// writes it: the parameter's type is `<task as Producer>::Return` (or `OptionalReturn`),
+/// and the generated code names the task through this trait everywhere else too.
+///
+/// So a mistake in the name is one error, at the name. A name that is no type is the
+/// compiler's "cannot find type", with its suggestion of a similar name in scope (the
+/// marker types are those names), and without the hint to add a type parameter to the
+/// function that a name in the generic arguments of a signature gets, as in `Return<task>`
+/// itself. A type that is not a task fails this trait wherever the task is named, always
+/// at the same place, and the compiler merges identical errors: the implementation is not
+/// recommended, so that the error is this trait's and not its bound's, and `TaskMarker`
+/// has the same message, label and note, which the compiler takes for some of them.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task",
+    label = "not a `#[task]` function",
+    note = "`Return<...>` and `Task<...>` take a function marked `#[task]`, by its name, in scope or as a path (`Return<crate::jobs::get_data>`); the value's type is what that function returns"
+)]
+pub trait Producer {
+    /// The task's name.
+    const NAME: &'static str;
+    /// What the task returns (the `Ok` type for a `Result`).
+    type Output: Send + Sync + 'static;
+    /// `Return<task>`.
+    type Return: FromProducer;
+    /// `Option<Return<task>>`.
+    type OptionalReturn: FromProducer;
+}
+
+// The two shapes are two associated types: a generic one (`Param<Shape>`, for any number
+// of `Option`s) cost 1 % more instructions in the build of bench/compile_floor.py's crate.
+#[diagnostic::do_not_recommend]
+impl<M: TaskMarker> Producer for M {
+    const NAME: &'static str = M::NAME;
+    type Output = M::Output;
+    type Return = Returned<M::Output>;
+    type OptionalReturn = Option<Returned<M::Output>>;
 }
 
 impl<T> ChildParam for Arg<T> {}

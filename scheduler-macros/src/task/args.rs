@@ -123,6 +123,92 @@ fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .min_by_key(|c| strsim_like(word, c))
 }
 
+/// Where a feature lives that a user may look for among the options, by the option word
+/// they would try: retries, schedules and dependencies are written in the condition (the
+/// hint shows the attribute with it there, made from the value given where it can be),
+/// and the time zone is the scheduler's.
+fn feature_elsewhere(
+    key: &str,
+    value: Option<&Expr>,
+    condition: Option<&LitStr>,
+) -> Option<String> {
+    let condition = condition.map(LitStr::value);
+    let text = value.and_then(literal_str).map(LitStr::value);
+    let attribute = |condition: &str| format!("`#[task({condition:?})]`");
+    match key {
+        "retry" | "retries" | "max_retries" => {
+            let times = match value {
+                Some(Expr::Lit(ExprLit {
+                    lit: Lit::Int(n), ..
+                })) => n.base10_digits().to_owned(),
+                _ => "N".to_owned(),
+            };
+            let with_retry = match &condition {
+                Some(c) => format!("{c} | retry {times}"),
+                None => format!("... | retry {times}"),
+            };
+            Some(format!(
+                "retries are written in the condition, `| retry N` at its end (run again after a failure, up to N times in a row): {}",
+                attribute(&with_retry)
+            ))
+        }
+        "cron" | "schedule" | "every" | "interval" => {
+            let schedule = match (key, text) {
+                ("cron", Some(fields)) => format!("cron {fields}"),
+                ("every" | "interval", Some(length)) => format!("every {length}"),
+                (_, Some(schedule)) => schedule,
+                (_, None) => "every 10 minutes".to_owned(),
+            };
+            Some(match &condition {
+                Some(_) => format!(
+                    "a schedule is written in the condition string, and this task has one: add `{schedule}` to it with `&` or `|`"
+                ),
+                None => format!(
+                    "a schedule is the condition string, first in the attribute: {}",
+                    attribute(&schedule)
+                ),
+            })
+        }
+        "after" | "depends_on" | "upstream" => {
+            let names: Option<Vec<String>> = match value {
+                Some(Expr::Array(array)) => array
+                    .elems
+                    .iter()
+                    .map(|e| literal_str(e).map(LitStr::value))
+                    .collect(),
+                _ => text.map(|name| vec![name]),
+            };
+            let after = match names.as_deref() {
+                Some([one]) => format!("after task '{one}'"),
+                Some(many) if !many.is_empty() => format!(
+                    "after tasks {}",
+                    many.iter()
+                        .map(|n| format!("'{n}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => "after task '...'".to_owned(),
+            };
+            // Added to the task's condition: `&` binds tighter than `|`, so a condition with
+            // an `|` of its own goes in parentheses.
+            let with_after = match &condition {
+                Some(c) if c.contains('|') => format!("({c}) & {after}"),
+                Some(c) => format!("{c} & {after}"),
+                None => after,
+            };
+            Some(format!(
+                "a dependency is written in the condition: {}",
+                attribute(&with_after)
+            ))
+        }
+        "timezone" | "time_zone" | "tz" | "zone" => Some(
+            "the time zone is a setting of the scheduler, for all its tasks: `SCHEDULER_TIME_ZONE` or `Scheduler::builder().time_zone(...)`"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
 /// Edit distance, for suggestions.
 fn strsim_like(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -191,7 +277,7 @@ impl TaskArgs {
                         continue;
                     }
                     if !OPTIONS.contains(&k.as_str()) {
-                        args.unknown(&key, errors);
+                        args.unknown(&key, Some(&value), errors);
                         continue;
                     }
                     if seen.contains(&k) {
@@ -206,8 +292,14 @@ impl TaskArgs {
         args
     }
 
-    fn unknown(&self, key: &Ident, errors: &mut Errors) {
+    /// An option that does not exist: where the feature it names lives, when it is one of
+    /// the condition language's (or the scheduler's); else the nearest option, or the list.
+    fn unknown(&self, key: &Ident, value: Option<&Expr>, errors: &mut Errors) {
         let k = key.to_string();
+        if let Some(hint) = feature_elsewhere(&k, value, self.condition.as_ref()) {
+            errors.spanned(key, format!("unknown option `{k}`: {hint}"));
+            return;
+        }
         let all: Vec<&str> = OPTIONS.iter().chain(FLAGS).copied().collect();
         let hint = match nearest(&k, &all) {
             Some(s) => format!("; did you mean `{s}`?"),
@@ -241,7 +333,7 @@ impl TaskArgs {
                 return;
             }
             _ => {
-                self.unknown(ident, errors);
+                self.unknown(ident, None, errors);
                 return;
             }
         };
@@ -316,7 +408,7 @@ impl TaskArgs {
                 Some(Err(e)) => errors.push(e),
                 None => errors.spanned(value, "`priority` must be a whole number: `priority = 10`"),
             },
-            _ => self.unknown(key, errors),
+            _ => self.unknown(key, Some(value), errors),
         }
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! Generated code reaches the runtime only through `::scheduler::__private`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -71,7 +71,9 @@ pub(super) fn registration(
     // reported at the parameter, by `FromContext`'s own message (once: the same error for
     // `NEED` below has the same span and text). A parameter that cannot be injected ends
     // the run as failed, before the function is called. `Return<task>` reads the value of
-    // the task named in it, by name: its type names only the value's type.
+    // the task named in it, by name: its type names only the value's type. (The task is
+    // named through `Producer`, spanned over it, as in the signature: see
+    // `signature::Producer`.)
     let values = sig.params.iter().map(|p| {
         let (ty, pname) = (&p.ty, &p.name);
         let failed = quote! { ::scheduler::__private::inject_failed(#pname, error) };
@@ -81,12 +83,13 @@ pub(super) fn registration(
             failed
         };
         let value = match &p.producer {
-            Some(task) => quote_spanned! {ty.span()=>
-                <#ty as ::scheduler::__private::FromProducer>::from_producer(
-                    __scheduler_cx,
-                    <#task as ::scheduler::__private::TaskMarker>::NAME,
-                )
-            },
+            // The value's type is the parameter's, inferred from the call.
+            Some(producer) => {
+                let of = producer.producer();
+                quote_spanned! {producer.last=>
+                    ::scheduler::__private::FromProducer::from_producer(__scheduler_cx, #of::NAME)
+                }
+            }
             None => quote_spanned! {ty.span()=>
                 <#ty as ::scheduler::__private::FromContext>::from_context(
                     __scheduler_cx,
@@ -104,16 +107,33 @@ pub(super) fn registration(
     let needs = sig.params.iter().map(|p| {
         let ty = &p.ty;
         match &p.producer {
-            Some(task) => quote_spanned! {ty.span()=>
-                ::core::option::Option::Some(::scheduler::__private::Need::Return(
-                    <#task as ::scheduler::__private::TaskMarker>::NAME,
-                ))
-            },
+            Some(producer) => {
+                let of = producer.producer();
+                quote_spanned! {producer.last=>
+                    ::core::option::Option::Some(::scheduler::__private::Need::Return(#of::NAME))
+                }
+            }
             None => {
                 quote_spanned! {ty.span()=> <#ty as ::scheduler::__private::FromContext>::NEED }
             }
         }
     });
+    // The call checks the types of the function's parameters once more, and reports what
+    // fails at the call, spanned here over the tasks of the `Return<task>` parameters: with
+    // one, exactly where its other checks are, so that a type that is not a task is one
+    // error; with several, such a type is reported again, over all of them.
+    let values: Vec<TokenStream> = values.collect();
+    let mut producers = sig.params.iter().filter_map(|p| p.producer.as_ref());
+    let call = match (producers.next(), producers.next_back()) {
+        (Some(first), last) => {
+            let mut callee = ident.clone();
+            callee.set_span(first.first);
+            let mut args = Group::new(Delimiter::Parenthesis, quote!(#(#values),*));
+            args.set_span(last.unwrap_or(first).last);
+            quote! { #callee #args }
+        }
+        (None, _) => quote! { #ident(#(#values),*) },
+    };
     let finish = if sig.returns_result {
         quote! { ::scheduler::__private::ResultReturn }
     } else {
@@ -131,7 +151,7 @@ pub(super) fn registration(
                     __scheduler_cx: &::scheduler::__private::RunContext,
                 ) -> ::scheduler::__private::Started {
                     ::core::result::Result::Ok(::scheduler::__private::finish_async::<#returned, #finish>(
-                        ::std::boxed::Box::new(#ident(#(#values),*)),
+                        ::std::boxed::Box::new(#call),
                     ))
                 }
             },
@@ -143,7 +163,7 @@ pub(super) fn registration(
                 fn __scheduler_call(
                     __scheduler_cx: &::scheduler::__private::RunContext,
                 ) -> ::scheduler::__private::RunOutcome {
-                    ::scheduler::__private::finish::<#returned, #finish>(#ident(#(#values),*))
+                    ::scheduler::__private::finish::<#returned, #finish>(#call)
                 }
             },
             quote!(Blocking),
@@ -240,9 +260,15 @@ pub(super) fn registration(
             let each = sig.params.iter().map(|p| {
                 let ty = &p.ty;
                 match &p.producer {
-                    Some(task) => quote_spanned! {ty.span()=>
-                        codecs.extend(::scheduler::__private::return_codec::<#task>());
-                    },
+                    Some(producer) => {
+                        let task = &producer.task;
+                        // The bounds of `return_codec` are checked over its path, spanned
+                        // over the task as its type in the signature is.
+                        let root = quote_spanned!(producer.first=> ::);
+                        quote_spanned! {producer.last=>
+                            codecs.extend(#root scheduler::__private::return_codec::<#task>());
+                        }
+                    }
                     None => quote_spanned! {ty.span()=>
                         codecs.extend(<#ty as ::scheduler::__private::ChildParam>::codec());
                     },

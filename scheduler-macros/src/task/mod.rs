@@ -18,27 +18,34 @@ use crate::errors::Errors;
 use args::{RawArgs, TaskArgs};
 use signature::Signature;
 
-/// What the macro reads of the function: its visibility and signature. The body is skipped
-/// unparsed (it goes back to the compiler as it came): in a crate with many tasks, building
-/// a syntax tree of every body was a good part of the expansion time.
+/// What the macro reads of the function: its attributes, visibility and signature. The body
+/// is kept unparsed (it goes back to the compiler as it came): in a crate with many tasks,
+/// building a syntax tree of every body was a good part of the expansion time.
 pub(crate) struct TaskFn {
+    pub(crate) attrs: Vec<syn::Attribute>,
     pub(crate) vis: syn::Visibility,
     pub(crate) sig: syn::Signature,
+    pub(crate) body: proc_macro2::Group,
 }
 
 impl Parse for TaskFn {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        input.call(syn::Attribute::parse_outer)?;
+        let attrs = input.call(syn::Attribute::parse_outer)?;
         let vis = input.parse()?;
         let sig = input.parse()?;
-        match input.parse::<TokenTree>()? {
-            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => {}
+        let body = match input.parse::<TokenTree>()? {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => g,
             other => return Err(syn::Error::new(other.span(), "expected the function body")),
-        }
+        };
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the function"));
         }
-        Ok(TaskFn { vis, sig })
+        Ok(TaskFn {
+            attrs,
+            vis,
+            sig,
+            body,
+        })
     }
 }
 
@@ -63,6 +70,16 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let conditions = check_conditions(&args, &mut errors);
     validate(&args, &sig, &mut errors);
     let name = task_name(&func, &args);
+    // The function goes back as it came but for the types of its `Return<task>` parameters
+    // (see `signature::Producer`), which also go back when there are other errors: the
+    // task they name is checked once, there. The body is passed on unconverted.
+    let item = match &sig.emitted {
+        Some(emitted) => {
+            let (attrs, vis, body) = (&func.attrs, &func.vis, &func.body);
+            quote! { #(#attrs)* #vis #emitted #body }
+        }
+        None => item,
+    };
     let marker = if sig.marker_possible {
         expand::marker(&func, &name, &sig)
     } else {

@@ -1,7 +1,9 @@
 //! The shape of a `#[task]` function: async or not, named owned parameters, and the type
-//! of its value (the `Ok` type of a `Result`).
+//! of its value (the `Ok` type of a `Result`); and the signature it is emitted with, whose
+//! `Return<task>` parameters name their task so that a mistake in it is one error.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Pat, PathArguments, ReturnType, Type};
 
@@ -13,7 +15,67 @@ pub(crate) struct Param {
     pub(crate) ty: Type,
     /// For `Return<task>` (or `Option<Return<task>>`), the task: the value's type names
     /// only what the task returns, so its name is taken from here.
-    pub(crate) producer: Option<Type>,
+    pub(crate) producer: Option<Producer>,
+}
+
+/// The task named by a parameter `Return<task>`, inside any number of `Option`s.
+///
+/// The function is emitted with the parameter's type written `<task as Producer>::Return`
+/// (or `OptionalReturn`, see `scheduler::__private::Producer`) instead of `Return<task>`,
+/// and the generated code names the task the same way: outside any generic arguments, a
+/// name that is no type gets the compiler's "cannot find type" alone, not also its hint to
+/// add a type parameter to the function.
+///
+/// What can fail on the task is spanned over the task as written, from its first token to
+/// its last, which is where the compiler reports the checks of the function's signature:
+/// the same error at the same place is reported once, so a mistake is one error however
+/// many times the task is named.
+pub(crate) struct Producer {
+    /// The task as written.
+    pub(crate) task: Type,
+    /// How many `Option`s are around `Return<task>`.
+    options: usize,
+    /// Where the task's first token is.
+    pub(crate) first: Span,
+    /// Where the task's last token is.
+    pub(crate) last: Span,
+}
+
+impl Producer {
+    fn new(task: &Type) -> Producer {
+        let mut tokens = task.to_token_stream().into_iter();
+        let first = tokens.next().map_or_else(|| task.span(), |t| t.span());
+        let last = tokens.last().map_or(first, |t| t.span());
+        Producer {
+            task: task.clone(),
+            options: 0,
+            first,
+            last,
+        }
+    }
+
+    /// `<task as Producer>`, spanned over the task.
+    pub(crate) fn producer(&self) -> TokenStream {
+        let task = &self.task;
+        let open = quote_spanned!(self.first=> <);
+        quote_spanned! {self.last=> #open #task as ::scheduler::__private::Producer> }
+    }
+
+    /// The parameter's type, as the function is emitted and as the generated code names it.
+    /// (An `Option` of `Option<Return<task>>`, which is never `None`, has the task inside
+    /// generic arguments again.)
+    pub(crate) fn param_type(&self) -> TokenStream {
+        let (producer, span) = (self.producer(), self.last);
+        let mut ty = match self.options {
+            0 => quote_spanned! {span=> #producer::Return },
+            _ => quote_spanned! {span=> #producer::OptionalReturn },
+        };
+        for _ in 1..self.options {
+            let open = quote_spanned!(self.first=> ::core::option::Option<);
+            ty = quote_spanned! {span=> #open #ty > };
+        }
+        ty
+    }
 }
 
 pub(crate) struct Signature {
@@ -25,6 +87,9 @@ pub(crate) struct Signature {
     pub(crate) returns_result: bool,
     /// Where the return type is written (or the function name, for `()`).
     pub(crate) output_span: Span,
+    /// The signature as the function is emitted, where it differs from the one written:
+    /// with each `Return<task>` parameter's type written through its [`Producer`].
+    pub(crate) emitted: Option<syn::Signature>,
     /// Whether the marker type can be emitted beside the function: not for a method
     /// (it would land inside an `impl`) nor for an `impl Trait` value (it has no name),
     /// where it would only add errors to the one already reported.
@@ -76,11 +141,14 @@ fn argument_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
 /// The task in `Return<task>`, also inside any number of `Option`s. Recognised by how it
 /// is written, like `Result` below: `Return<task>` is an alias of a type that does not
 /// name the task (see `scheduler::Return`).
-fn producer_of(ty: &Type) -> Option<Type> {
-    match argument_of(ty, "Option") {
-        Some(inner) => producer_of(inner),
-        None => argument_of(ty, "Return").cloned(),
+fn producer_of(ty: &Type) -> Option<Producer> {
+    if let Some(inner) = argument_of(ty, "Option") {
+        return producer_of(inner).map(|p| Producer {
+            options: p.options + 1,
+            ..p
+        });
     }
+    argument_of(ty, "Return").map(Producer::new)
 }
 
 fn split_result(ty: &Type) -> Option<Type> {
@@ -114,7 +182,8 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
     }
     let mut params = Vec::new();
     let mut marker_possible = true;
-    for input in &sig.inputs {
+    let mut emitted: Option<syn::Signature> = None;
+    for (index, input) in sig.inputs.iter().enumerate() {
         match input {
             FnArg::Receiver(r) => {
                 marker_possible = false;
@@ -155,10 +224,17 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
                     }
                     _ => {}
                 }
+                let producer = producer_of(&pt.ty);
+                if let Some(producer) = &producer {
+                    let emitted = emitted.get_or_insert_with(|| sig.clone());
+                    if let Some(FnArg::Typed(pt)) = emitted.inputs.iter_mut().nth(index) {
+                        *pt.ty = Type::Verbatim(producer.param_type());
+                    }
+                }
                 params.push(Param {
                     name,
                     ty: (*pt.ty).clone(),
-                    producer: producer_of(&pt.ty),
+                    producer,
                 });
             }
         }
@@ -182,6 +258,7 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
         output,
         returns_result,
         output_span,
+        emitted,
         marker_possible,
     }
 }

@@ -1,6 +1,6 @@
 use scheduler::prelude::*;
 
-#[task("daily", retries = 3, timout = "1 hour", multilaunch, multilaunch)]
+#[task("daily", colour = "red", timout = "1 hour", multilaunch, multilaunch)]
 fn fetch() {}
 
 #[task("daily", priority = 1, priority = 2, timeout, disabled = "yes")]
