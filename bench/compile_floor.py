@@ -116,10 +116,7 @@ def expand(command: dict) -> str:
     # `::scheduler_core` or `::inventory`, which the user's crate does not depend on
     # directly; the facade re-exports both.
     out = out.replace("::scheduler_core::runtime::TaskDef", "::scheduler::__private::TaskDef")
-    out = sub(r"::inventory::", "::scheduler::__private::inventory::", out, "inventory registration")
-    # inventory's constructor attributes print without the `unsafe(...)` that edition 2024
-    # (the generated crate's) requires around them.
-    return sub(r'#\[link_section = ("[^"]+")\]', r"#[unsafe(link_section = \1)]", out, "constructor section")
+    return sub(r"::inventory::", "::scheduler::__private::inventory::", out, "inventory registration")
 
 
 def floor(expanded: str) -> str:

@@ -5,7 +5,7 @@
 /// Every record younger than [`window`](Self::window_micros) (counted back from the task's
 /// newest record) is kept, and older ones are dropped except the latest
 /// [`per_action`](Self::per_action) of each action and the last record before the window.
-/// With that, [`History`] gives the same answers as the full log for every question whose
+/// With that, [`History`](super::History) gives the same answers as the full log for every question whose
 /// instants are at or after the task's newest record and whose windows reach back no
 /// further than the window; counts of an action over a window ending then are exact up to
 /// `per_action` (beyond it they are at least `per_action`).
