@@ -1,5 +1,6 @@
-//! Rocketry's API vectors (`../shared/reference/rocketry-api-vectors.json`) through the
-//! typed condition API.
+//! Rocketry's API vectors through the typed condition API: the repository's copy
+//! (`data/rocketry-api-vectors.json`, whose README says where it comes from), or the file
+//! that `SCHEDULER_API_VECTORS` names.
 //!
 //! Each Rocketry expression is translated by hand into our API; the condition is evaluated
 //! like the string vectors, and must also equal its own printed-and-parsed form. Rocketry
@@ -96,11 +97,21 @@ fn translate(api: &str) -> Result<Condition, &'static str> {
 
 #[test]
 fn rocketry_api_vectors() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/rocketry-api-vectors.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let cases: Vec<ApiCase> = serde_json::from_str(&text).unwrap();
+    let path = match std::env::var_os("SCHEDULER_API_VECTORS") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/rocketry-api-vectors.json")
+        }
+    };
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the API vector file {} ({e}); set SCHEDULER_API_VECTORS to one, or restore tests/data/rocketry-api-vectors.json",
+            path.display()
+        )
+    });
+    println!("API vectors from {}", path.display());
+    let cases: Vec<ApiCase> = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not an API vector file: {e}", path.display()));
     let (mut passed, mut failed) = (0, Vec::new());
     let mut skipped: HashMap<&'static str, Vec<String>> = HashMap::new();
     for case in &cases {

@@ -2,7 +2,8 @@
 //!
 //! * `SCHEDULER_VECTORS` names an evaluation-vector file (condition, instant, log history,
 //!   expected truth), `SCHEDULER_PARSE_VECTORS` a parse-vector file (must the string parse?).
-//!   Without them, the samples in `../shared/conditions/` are used.
+//!   Without them, the repository's copies of the samples are used (`data/`, whose
+//!   README says where each comes from).
 //! * Every case runs. The vectors record Rocketry 2.5.1; where CONDITIONS.md deliberately
 //!   differs (its §9), the case is checked against CONDITIONS.md instead, and the runner
 //!   prints which rule applied and why. No case is skipped silently.
@@ -59,7 +60,7 @@ fn vector_file(var: &str, sample: &str) -> PathBuf {
     match std::env::var_os(var) {
         Some(path) => PathBuf::from(path),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/conditions")
+            .join("data")
             .join(sample),
     }
 }
@@ -68,7 +69,7 @@ fn load<T: for<'de> Deserialize<'de>>(var: &str, sample: &str) -> (PathBuf, Vec<
     let path = vector_file(var, sample);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "cannot read the vector file {} ({e}); set {var} or place the shared samples beside the checkout",
+            "cannot read the vector file {} ({e}); set {var} to a vector file, or restore tests/data/{sample}",
             path.display()
         )
     });
