@@ -15,13 +15,20 @@ async fn get_data() -> anyhow::Result<Rows> {
     Ok(Rows(vec![1, 2, 3]))
 }
 
-#[task("after task 'get_data' succeeded", execution = "process", timeout = "5 minutes")]
+#[task(
+    "after task 'get_data' succeeded",
+    execution = "process",
+    timeout = "5 minutes"
+)]
 fn transform(rows: Return<get_data>, factor: Arg<u32>, home: Env<String>) -> u32 {
     rows.0.iter().sum::<u32>() * *factor + home.len() as u32
 }
 
 #[task("after task 'transform'", execution = "process")]
-fn audit(rows: Option<Return<get_data>>, total: std::option::Option<scheduler::Return<transform>>) -> bool {
+fn audit(
+    rows: Option<Return<get_data>>,
+    total: std::option::Option<scheduler::Return<transform>>,
+) -> bool {
     rows.is_some() && total.map(|t| *t > 0).unwrap_or(false)
 }
 
@@ -53,12 +60,18 @@ fn setup() {}
 #[task(on_shutdown, execution = "main")]
 fn teardown() {}
 
-#[task("every 10 minutes", end = "time of day after 18:00", multilaunch, disabled)]
+#[task(
+    "every 10 minutes",
+    end = "time of day after 18:00",
+    multilaunch,
+    disabled
+)]
 async fn poll() -> Result<u32, Inaction> {
     Err(Inaction::because("nothing new"))
 }
 
-fn main() {
+#[test]
+fn every_task_is_collected() {
     let scheduler = scheduler::Scheduler::builder()
         .handle_signals(false)
         .param("factor", 2_u32)
@@ -68,6 +81,16 @@ fn main() {
     names.sort_unstable();
     assert_eq!(
         names,
-        ["audit", "get_data", "poll", "refund", "setup", "store-results", "teardown", "transform", "watch"]
+        [
+            "audit",
+            "get_data",
+            "poll",
+            "refund",
+            "setup",
+            "store-results",
+            "teardown",
+            "transform",
+            "watch"
+        ]
     );
 }
