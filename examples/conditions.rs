@@ -6,6 +6,7 @@
 //! cargo run --example conditions -- "daily between 07:00 and 10:00"
 //! cargo run --example conditions -- --zone Europe/Helsinki "time of day after 17:00"
 //! cargo run --example conditions -- "dialy after 25:00"            # see an error
+//! cargo run --example conditions -- --help
 //! ```
 //!
 //! Conditions that read a task's log are evaluated for a task named `example` with an
@@ -85,20 +86,66 @@ fn explain(text: &str, zone: Tz) -> bool {
     true
 }
 
-fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1).peekable();
+const USAGE: &str = "\
+Explain conditions: their canonical form, whether they hold now, and when they will next
+change (for a task named `example` that has never run).
+
+usage: conditions [--zone ZONE] [CONDITION]...
+
+  CONDITION    a condition, quoted as one argument: \"daily between 07:00 and 10:00\"
+               (without any, a tour of the language)
+  --zone ZONE  the IANA time zone to read clock times in, such as Europe/Helsinki
+               (default UTC)
+  -h, --help   print this help
+";
+
+/// What the command line asks for.
+enum Command {
+    /// Explain these conditions (the tour when there are none) in this zone.
+    Explain { zone: Tz, conditions: Vec<String> },
+    /// Print the help.
+    Help,
+}
+
+/// Reads the arguments; an error is the message to print above the usage.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut zone = Tz::UTC;
-    if args.peek().map(String::as_str) == Some("--zone") {
-        args.next();
-        match args.next().map(|z| z.parse::<Tz>()) {
-            Some(Ok(z)) => zone = z,
-            _ => {
-                eprintln!("--zone takes an IANA time zone name, such as Europe/Helsinki");
-                return ExitCode::from(2);
+    let mut conditions = Vec::new();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--zone" => {
+                let name = args
+                    .next()
+                    .ok_or("--zone takes an IANA time zone name, such as Europe/Helsinki")?;
+                zone = name.parse().map_err(|_| {
+                    format!("`{name}` is not an IANA time zone name, such as Europe/Helsinki")
+                })?;
             }
+            // Everything after `--` is a condition.
+            "--" => conditions.extend(args.by_ref()),
+            // No condition starts with `-`: this is an option we do not have.
+            option if option.starts_with('-') => {
+                return Err(format!("unknown option `{option}`"));
+            }
+            _ => conditions.push(arg),
         }
     }
-    let conditions: Vec<String> = args.collect();
+    Ok(Command::Explain { zone, conditions })
+}
+
+fn main() -> ExitCode {
+    let (zone, conditions) = match parse_args(std::env::args().skip(1)) {
+        Ok(Command::Explain { zone, conditions }) => (zone, conditions),
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprint!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     let ok = if conditions.is_empty() {
         TOUR.iter()
             .map(|c| explain(c, zone))

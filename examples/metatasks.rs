@@ -87,7 +87,24 @@ fn supervisor(session: Session, beats: Arg<AtomicU32>) -> Result<(), SessionErro
     Ok(())
 }
 
+const USAGE: &str = "\
+Metatasks: tasks that add, disable, run and stop other tasks through their session.
+Takes about eight seconds.
+
+usage: metatasks
+
+  -h, --help  print this help
+";
+
 fn main() -> scheduler::Result<()> {
+    if let Some(arg) = std::env::args().nth(1) {
+        if arg == "-h" || arg == "--help" {
+            print!("{USAGE}");
+            return Ok(());
+        }
+        eprint!("error: unexpected argument `{arg}`\n\n{USAGE}");
+        std::process::exit(2);
+    }
     scheduler::init_logging();
     Scheduler::builder()
         // A demonstration that starts fresh each time: its log stays in memory (without

@@ -70,7 +70,24 @@ fn weekly_report(warehouse: Arg<Mutex<Vec<f64>>>) -> String {
     report
 }
 
+const USAGE: &str = "\
+A data pipeline (fetch with retries, transform, store, a weekly report) over a whole week,
+simulated on a virtual clock in well under a second; prints the log the scheduler wrote.
+
+usage: pipeline
+
+  -h, --help  print this help
+";
+
 fn main() -> anyhow::Result<()> {
+    if let Some(arg) = std::env::args().nth(1) {
+        if arg == "-h" || arg == "--help" {
+            print!("{USAGE}");
+            return Ok(());
+        }
+        eprint!("error: unexpected argument `{arg}`\n\n{USAGE}");
+        std::process::exit(2);
+    }
     // Paused tokio time: sleeping jumps straight to the next timer, so a week takes
     // milliseconds and every run happens at its exact instant.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --example process
+//! cargo run --example process -- --forever # until Ctrl-C
 //! ```
 //!
 //! A child process is this program started again: `main` must reach `run()` with the same
@@ -54,9 +55,40 @@ fn show(result: Return<count_primes>) {
     );
 }
 
+const USAGE: &str = "\
+Work in other processes: a CPU-heavy task in a child process, its value handed back to a
+task in the scheduler's process, and external programs run as command tasks.
+
+usage: process [--forever]
+
+  --forever   run until Ctrl-C (without it, the scheduler stops after about 8 seconds)
+  -h, --help  print this help
+";
+
+/// Whether `--forever` was given. Prints the help and exits for `--help`, and exits with
+/// status 2 on anything else. A child process gets the same arguments as its parent, so it
+/// reads them the same way.
+fn forever_flag() -> bool {
+    let mut forever = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--forever" => forever = true,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => {
+                eprint!("error: unexpected argument `{other}`\n\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+    forever
+}
+
 fn main() -> scheduler::Result<()> {
+    let forever = forever_flag();
     scheduler::init_logging();
-    let forever = std::env::args().any(|a| a == "--forever");
     let mut builder = Scheduler::builder()
         // A demonstration that starts fresh each time: its log stays in memory (without
         // this line it would be kept in scheduler.db, as `scheduler::run()` keeps it).

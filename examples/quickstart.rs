@@ -59,9 +59,39 @@ fn goodbye() {
     println!("goodbye: the scheduler has stopped scheduling");
 }
 
+const USAGE: &str = "\
+A first scheduler: tasks that run every few seconds, hand values to each other and fail
+now and then. Every run is logged on stderr; the tasks print on stdout.
+
+usage: quickstart [--forever]
+
+  --forever   run until Ctrl-C (without it, the scheduler stops after 10 seconds)
+  -h, --help  print this help
+";
+
+/// Whether `--forever` was given. Prints the help and exits for `--help`, and exits with
+/// status 2 on anything else.
+fn forever_flag() -> bool {
+    let mut forever = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--forever" => forever = true,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => {
+                eprint!("error: unexpected argument `{other}`\n\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+    forever
+}
+
 fn main() -> scheduler::Result<()> {
+    let forever = forever_flag();
     scheduler::init_logging();
-    let forever = std::env::args().any(|a| a == "--forever");
     let mut builder = Scheduler::builder()
         .config_from_env()
         .param("round", AtomicU32::new(0))
