@@ -276,3 +276,9 @@ pub mod __private {
         __register_param as register_param, __register_task as register_task,
     };
 }
+
+/// The project's README, whose Rust blocks `cargo test` compiles (and runs, unless they
+/// are marked `no_run`) as doctests of this crate, so that the front page cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
