@@ -6,12 +6,15 @@
 //! cargo run --example quickstart -- --forever # until Ctrl-C
 //! ```
 //!
-//! Every run is logged on stderr (`RUST_LOG=debug` shows more); the tasks print what they
-//! do on stdout.
+//! Every run is logged on stderr (`RUST_LOG=debug` shows more) and kept in `scheduler.db`
+//! in the working directory; the tasks print what they do on stdout. Run it twice on the
+//! same day: the second run remembers the first, and `daily_summary` does not run again.
+//! To start fresh, delete `scheduler.db` (or run with `SCHEDULER_DATABASE_URL=memory:`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use scheduler::prelude::*;
+use scheduler::{Action, RecordQuery};
 
 /// Pretends to download prices.
 #[task("every 2 seconds")]
@@ -48,10 +51,35 @@ fn alert() {
     println!("alert: the upload failed, someone should look");
 }
 
-/// Runs once when the scheduler starts, and once when it stops.
+/// Once a day: a second run of the example on the same day finds it done in the log.
+#[task("daily")]
+fn daily_summary() -> String {
+    println!("daily_summary: today's summary is written");
+    "summary of the day".to_owned()
+}
+
+/// Runs once when the scheduler starts (and `goodbye` once when it stops), saying what the
+/// log remembers of earlier runs of the program.
 #[task(on_startup)]
-fn hello() {
-    println!("hello: the scheduler is starting");
+async fn hello(session: Session) -> Result<(), SessionError> {
+    let last = session
+        .query(
+            RecordQuery::default()
+                .task("daily_summary")
+                .action(Action::Success)
+                .newest_first()
+                .limit(1),
+        )
+        .await?;
+    match last.first() {
+        Some(done) => println!(
+            "hello: the log remembers that daily_summary ran at {}: it does not run again today \
+             (delete scheduler.db to start fresh)",
+            done.record.at
+        ),
+        None => println!("hello: the scheduler is starting, with nothing in its log yet"),
+    }
+    Ok(())
 }
 
 #[task(on_shutdown)]
