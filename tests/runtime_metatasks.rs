@@ -312,3 +312,48 @@ fn the_task_set_is_checked_before_anything_runs() {
         assert_eq!(got[0].1, expected_first, "{policy:?}");
     }
 }
+
+/// A graceful shutdown starts the runs requested before it (issue 22: they used to vanish,
+/// although every caller had been told they were queued); a request made once the
+/// shutdown is asked for is refused, and the caller is told so.
+#[tokio::test(start_paused = true)]
+async fn a_graceful_shutdown_runs_what_was_requested_before_it() {
+    let store = Arc::new(MemoryStore::new());
+    let done = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let finished = done.clone();
+    let job = TaskSpec::from_async("job", move |cx| {
+        let finished = finished.clone();
+        async move {
+            let payload: u32 = serde_json::from_value(cx.payload().cloned().unwrap_or_default())
+                .expect("a number");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            finished.lock().unwrap().push(payload);
+        }
+    });
+    let running = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
+        .without_registered_tasks()
+        .task(job)
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    let session = running.session().clone();
+    for n in 1..=4u32 {
+        session.run_with("job", n).unwrap();
+    }
+    // Half-way through the second run.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    session.shut_down();
+    assert_eq!(
+        session.run_with("job", 5u32),
+        Err(SessionError::ShuttingDown)
+    );
+    running.await.unwrap();
+
+    assert_eq!(
+        *done.lock().unwrap(),
+        [1, 2, 3, 4],
+        "every run requested before the shutdown ran, in order"
+    );
+    assert_eq!(records(&store, "job", Action::Success).len(), 4);
+}

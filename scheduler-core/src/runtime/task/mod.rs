@@ -210,6 +210,26 @@ impl TaskSpec {
         self
     }
 
+    /// Keeps the value the task returns (a `T`, the `Ok` type of a `Result`) in the log as
+    /// JSON, so that it is still there for the tasks that read it after a restart. Tasks
+    /// of `#[task]` functions do this by themselves for every type serde can write and
+    /// read; a task built in code says so here.
+    ///
+    /// ```
+    /// use scheduler_core::runtime::TaskSpec;
+    ///
+    /// let count = TaskSpec::from_async("count_rows", |_| async { Ok::<u64, std::io::Error>(42) })
+    ///     .value_as_json::<u64>();
+    /// # drop(count);
+    /// ```
+    pub fn value_as_json<T>(mut self) -> Self
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        self.output_codec = Some(super::outcome::serde_codec::<T>());
+        self
+    }
+
     /// The task's name.
     pub fn name(&self) -> &str {
         &self.name
