@@ -75,10 +75,11 @@ pub use scheduler_core::log::{
 };
 pub use scheduler_core::runtime::{
     Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, Env, Execution,
-    FromContext, Inaction, InjectError, ParamInfo, Payload, RestartMode, Return, Returned,
-    RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder, SchedulerError, Session,
-    SessionError, StartupError, StartupProblem, SystemClock, Task, TaskMarker, TaskOptions,
-    TaskProblem, TaskSpec, TaskSummary, Terminated, TerminationFlag, This, Timeout, VirtualClock,
+    FromContext, Inaction, InjectError, LogRetention, ParamInfo, Payload, RestartMode, Return,
+    Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder,
+    SchedulerError, Session, SessionError, StartupError, StartupProblem, SystemClock, Task,
+    TaskMarker, TaskOptions, TaskProblem, TaskSpec, TaskSummary, Terminated, TerminationFlag, This,
+    Timeout, VirtualClock,
 };
 pub use scheduler_core::time::{Timestamp, Tz};
 

@@ -23,7 +23,9 @@ use crate::log::store::InstanceRecord;
 use crate::time::Timestamp;
 
 use super::clock::{Clock, SystemClock};
-use super::config::{ConditionErrors, Config, ConfigError, DuplicatePolicy, RestartMode};
+use super::config::{
+    ConditionErrors, Config, ConfigError, DuplicatePolicy, LogRetention, RestartMode,
+};
 use super::context::ParamRegistry;
 use super::engine::{Engine, EngineError, EngineParts, Exit, StoreSource};
 use super::exec;
@@ -260,6 +262,23 @@ impl SchedulerBuilder {
     /// with [`store`](Self::store) takes precedence.
     pub fn database(mut self, url: impl Into<String>) -> Self {
         self.config.database = url.into();
+        self
+    }
+
+    /// How much of the log the store keeps (default: everything).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scheduler_core::runtime::{LogRetention, Scheduler};
+    ///
+    /// let builder = Scheduler::builder().log_retention(LogRetention {
+    ///     max_age: Some(Duration::from_secs(90 * 86_400)),
+    ///     max_records_per_task: None,
+    /// });
+    /// # drop(builder);
+    /// ```
+    pub fn log_retention(mut self, retention: LogRetention) -> Self {
+        self.config.log_retention = retention;
         self
     }
 

@@ -1,7 +1,7 @@
 //! The log store in memory: bounded, and gone with the process.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::BoxFuture;
 use crate::log::{Action, LogRecord, RunId};
@@ -31,14 +31,35 @@ pub struct MemoryStore {
     capacity: usize,
 }
 
+/// Records are shared between the window, the latest of each action and the open runs:
+/// an append copies each record once (it borrows them, so that the runtime keeps them
+/// through a failed append), and the indexes hold pointers to that copy.
 #[derive(Debug, Default)]
 struct State {
-    records: VecDeque<StoredRecord>,
+    /// The window of the latest records, with their sequence numbers, oldest first.
+    records: VecDeque<(u64, Arc<LogRecord>)>,
     next_seq: u64,
-    /// The latest record of each action of each task.
-    latest: HashMap<(String, Action), LogRecord>,
-    open: BTreeMap<RunId, OpenRun>,
+    /// The latest record of each action of each task, by [`Action::index`].
+    latest: HashMap<String, [Option<Arc<LogRecord>>; Action::ALL.len()]>,
+    /// The `run` record of each run that has not ended.
+    open: BTreeMap<RunId, Arc<LogRecord>>,
     instances: BTreeMap<crate::log::InstanceId, InstanceRecord>,
+}
+
+fn stored(seq: u64, record: &LogRecord) -> StoredRecord {
+    StoredRecord {
+        seq,
+        record: record.clone(),
+    }
+}
+
+fn open_run(run_id: RunId, started: &LogRecord) -> OpenRun {
+    OpenRun {
+        run_id,
+        task: started.task.clone(),
+        instance: started.instance,
+        started: started.at,
+    }
 }
 
 impl MemoryStore {
@@ -63,7 +84,7 @@ impl MemoryStore {
         self.lock()
             .records
             .iter()
-            .map(|r| r.record.clone())
+            .map(|(_, r)| LogRecord::clone(r))
             .collect()
     }
 
@@ -72,8 +93,8 @@ impl MemoryStore {
         self.lock()
             .records
             .iter()
-            .filter(|r| r.record.task == task)
-            .map(|r| r.record.clone())
+            .filter(|(_, r)| r.task == task)
+            .map(|(_, r)| LogRecord::clone(r))
             .collect()
     }
 
@@ -96,35 +117,27 @@ fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
 impl LogStore for MemoryStore {
     fn append<'a>(&'a self, records: &'a [LogRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
         let mut state = self.lock();
+        let state = &mut *state;
         for record in records {
-            let latest = state
-                .latest
-                .entry((record.task.clone(), record.action))
-                .or_insert_with(|| record.clone());
-            if latest.at <= record.at {
-                *latest = record.clone();
+            let record = Arc::new(record.clone());
+            // Looked up by `&str` first: a task's name is copied once, on its first record.
+            let latest = match state.latest.get_mut(record.task.as_str()) {
+                Some(latest) => latest,
+                None => state.latest.entry(record.task.clone()).or_default(),
+            };
+            let slot = &mut latest[record.action.index()];
+            if slot.as_ref().is_none_or(|held| held.at <= record.at) {
+                *slot = Some(Arc::clone(&record));
             }
             if let Some(run_id) = record.run_id {
                 if record.ends_run() {
                     state.open.remove(&run_id);
                 } else {
-                    state.open.insert(
-                        run_id,
-                        OpenRun {
-                            run_id,
-                            task: record.task.clone(),
-                            instance: record.instance,
-                            started: record.at,
-                        },
-                    );
+                    state.open.insert(run_id, Arc::clone(&record));
                 }
             }
-            let seq = state.next_seq;
+            state.records.push_back((state.next_seq, record));
             state.next_seq += 1;
-            state.records.push_back(StoredRecord {
-                seq,
-                record: record.clone(),
-            });
         }
         let excess = state.records.len().saturating_sub(self.capacity);
         state.records.drain(..excess);
@@ -140,13 +153,11 @@ impl LogStore for MemoryStore {
             let mut of_task: Vec<&LogRecord> = state
                 .records
                 .iter()
-                .map(|r| &r.record)
+                .map(|(_, r)| &**r)
                 .filter(|r| r.task == *task)
                 .collect();
-            for action in Action::ALL {
-                if let Some(latest) = state.latest.get(&(task.clone(), action))
-                    && !of_task.contains(&latest)
-                {
+            for latest in state.latest.get(task).into_iter().flatten().flatten() {
+                if !of_task.iter().any(|r| std::ptr::eq(*r, &**latest)) {
                     of_task.push(latest);
                 }
             }
@@ -154,7 +165,11 @@ impl LogStore for MemoryStore {
         }
         ready(Ok(Loaded {
             records,
-            open_runs: state.open.values().cloned().collect(),
+            open_runs: state
+                .open
+                .iter()
+                .map(|(run_id, started)| open_run(*run_id, started))
+                .collect(),
             instances: state.instances.values().cloned().collect(),
         }))
     }
@@ -167,11 +182,12 @@ impl LogStore for MemoryStore {
         let matching = state
             .records
             .iter()
-            .filter(|r| query.matches(r.seq, &r.record));
+            .filter(|(seq, r)| query.matches(*seq, r))
+            .map(|(seq, r)| stored(*seq, r));
         let found: Vec<StoredRecord> = if query.newest_first {
-            matching.rev().take(query.limit).cloned().collect()
+            matching.rev().take(query.limit).collect()
         } else {
-            matching.take(query.limit).cloned().collect()
+            matching.take(query.limit).collect()
         };
         ready(Ok(found))
     }
@@ -183,9 +199,10 @@ impl LogStore for MemoryStore {
         let state = self.lock();
         let mut found: Vec<LogRecord> = state
             .latest
-            .values()
-            .filter(|r| tasks.is_empty() || tasks.contains(&r.task))
-            .cloned()
+            .iter()
+            .filter(|(task, _)| tasks.is_empty() || tasks.contains(task))
+            .flat_map(|(_, latest)| latest.iter().flatten())
+            .map(|r| LogRecord::clone(r))
             .collect();
         found.sort_by(|a, b| (&a.task, a.at).cmp(&(&b.task, b.at)));
         ready(Ok(found))
@@ -205,13 +222,13 @@ impl LogStore for MemoryStore {
         for rule in rules {
             // Ranks from the newest: records are held in the order written.
             let mut of_task: Vec<usize> = (0..state.records.len())
-                .filter(|&i| state.records[i].record.task == rule.task)
+                .filter(|&i| state.records[i].1.task == rule.task)
                 .collect();
-            of_task.sort_by_key(|&i| std::cmp::Reverse((state.records[i].record.at, i)));
+            of_task.sort_by_key(|&i| std::cmp::Reverse((state.records[i].1.at, i)));
             let mut per_action: HashMap<Action, u64> = HashMap::new();
             let mut keep = vec![true; state.records.len()];
             for (rank, &i) in of_task.iter().enumerate() {
-                let record = &state.records[i].record;
+                let record = &state.records[i].1;
                 let n = per_action.entry(record.action).or_default();
                 *n += 1;
                 if rule.deletes(record.at, *n, rank as u64 + 1) {
