@@ -52,43 +52,43 @@ where
 
 /// Finds, where a task's return type is concrete (in the code `#[task]` emits), whether its
 /// value can be written as and read from JSON, so that the log keeps it and `Return<task>`
-/// reads it after a restart: `(&&Probe::<T>::NEW).output_codec()` is the method of
-/// [`ViaSerde`] when `T` implements the serde traits, and of [`WithoutSerde`] otherwise
-/// (method resolution tries `&&Probe<T>`, the receiver of `ViaSerde`'s impl, before
-/// `&Probe<T>`).
+/// reads it after a restart: `Probe::<T>::OUTPUT_CODEC` names the inherent constant below
+/// when `T` implements the serde traits, and [`NoSerde`]'s otherwise (a path to an
+/// associated item prefers an inherent one whose bounds hold over a trait's).
+///
+/// A constant rather than a method (the autoref form `(&&probe).codec()`): `#[task]` emits
+/// it into a static, where a method call would need a closure per task, and a closure per
+/// task cost rustc 2.6 M instructions per task (2.6 G of 19.3 G for a crate of 1,000 tasks,
+/// `bench/compile_floor.py --tasks 1000`); the constant is resolved without generating code
+/// for the task, and its function is generated once per type.
 #[derive(Debug)]
 pub struct Probe<T>(std::marker::PhantomData<fn() -> T>);
 
-impl<T> Probe<T> {
-    /// The probe of `T`.
-    pub const NEW: Probe<T> = Probe(std::marker::PhantomData);
-}
-
-/// The codec of a value that serde can write and read (see [`Probe`]).
-pub trait ViaSerde {
-    /// The JSON codec of the type.
-    fn output_codec(&self) -> Option<OutputCodec>;
-}
-
-impl<T> ViaSerde for &Probe<T>
+impl<T> Probe<T>
 where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
-    fn output_codec(&self) -> Option<OutputCodec> {
-        Some(serde_codec::<T>())
-    }
+    /// The JSON codec of `T`.
+    pub const OUTPUT_CODEC: fn() -> Option<OutputCodec> = serde_output_codec::<T>;
 }
 
-/// No codec, for a value serde cannot write or read (see [`Probe`]).
-pub trait WithoutSerde {
-    /// None.
-    fn output_codec(&self) -> Option<OutputCodec>;
+fn serde_output_codec<T>() -> Option<OutputCodec>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    Some(serde_codec::<T>())
 }
 
-impl<T> WithoutSerde for Probe<T> {
-    fn output_codec(&self) -> Option<OutputCodec> {
-        None
-    }
+/// The fallback of [`Probe`]: no codec, for a value serde cannot write or read.
+pub trait NoSerde {
+    /// No codec.
+    const OUTPUT_CODEC: fn() -> Option<OutputCodec> = no_output_codec;
+}
+
+impl<T> NoSerde for Probe<T> {}
+
+fn no_output_codec() -> Option<OutputCodec> {
+    None
 }
 
 /// The codec of the return value of a task with `execution = "process"`.

@@ -242,9 +242,9 @@ pub(super) fn registration(
         // that borrows (`&'static str`) is left out: the probe's `DeserializeOwned` bound
         // on it is an error, not a fallback, and such a value cannot be read back anyway.
         fields.push(quote! {
-            output_codec: || {
-                use ::scheduler::__private::{ViaSerde as _, WithoutSerde as _};
-                (&&::scheduler::__private::Probe::<#output>::NEW).output_codec()
+            output_codec: {
+                use ::scheduler::__private::NoSerde as _;
+                ::scheduler::__private::Probe::<#output>::OUTPUT_CODEC
             },
         });
     }
