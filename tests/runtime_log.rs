@@ -237,3 +237,82 @@ async fn records_a_store_never_took_are_the_error_at_shutdown() {
         "{error}"
     );
 }
+
+/// A memory store that keeps the batches it is given.
+struct BatchStore {
+    inner: MemoryStore,
+    batches: std::sync::Mutex<Vec<Vec<LogRecord>>>,
+}
+
+impl LogStore for BatchStore {
+    fn append<'a>(&'a self, records: &'a [LogRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.batches.lock().unwrap().push(records.to_vec());
+        self.inner.append(records)
+    }
+
+    fn load<'a>(&'a self, request: &'a LoadRequest) -> BoxFuture<'a, Result<Loaded, StoreError>> {
+        self.inner.load(request)
+    }
+
+    fn query<'a>(
+        &'a self,
+        query: &'a RecordQuery,
+    ) -> BoxFuture<'a, Result<Vec<StoredRecord>, StoreError>> {
+        self.inner.query(query)
+    }
+
+    fn latest<'a>(
+        &'a self,
+        tasks: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LogRecord>, StoreError>> {
+        self.inner.latest(tasks)
+    }
+
+    fn register<'a>(
+        &'a self,
+        instance: &'a InstanceRecord,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.register(instance)
+    }
+
+    fn prune<'a>(&'a self, rules: &'a [PruneRule]) -> BoxFuture<'a, Result<u64, StoreError>> {
+        self.inner.prune(rules)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn records_nothing_waits_for_are_written_together_within_5_ms() {
+    let store = Arc::new(BatchStore {
+        inner: MemoryStore::with_capacity(1_000_000),
+        batches: Default::default(),
+    });
+    // Its condition reads no history: nothing waits for its records.
+    let busy = TaskSpec::from_async("busy", |_| async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    })
+    .when(condition("true"));
+    let builder =
+        common::virtual_scheduler_with(utc(2024, 1, 1, 0, 0, 0), store.clone()).task(busy);
+    common::run_for(builder, Duration::from_secs(1)).await;
+
+    let records = store.inner.records_of("busy");
+    let runs = each_run_once(&records);
+    assert!(runs >= 400, "{runs} runs of a 1 ms task in a second");
+    let batches = store.batches.lock().unwrap();
+    let of_busy: Vec<&Vec<LogRecord>> = batches
+        .iter()
+        .filter(|b| b.iter().any(|r| r.task == "busy"))
+        .collect();
+    // Written every 5 ms or so, not once or twice per run.
+    assert!(
+        of_busy.len() <= 1_000 / 5 + 10,
+        "{} batches for {runs} runs",
+        of_busy.len()
+    );
+    for batch in &of_busy {
+        let first = batch.iter().map(|r| r.at).min().unwrap();
+        let last = batch.iter().map(|r| r.at).max().unwrap();
+        let span = last.as_micros() - first.as_micros();
+        assert!(span <= 6_000, "a batch spans {span} µs of records");
+    }
+}

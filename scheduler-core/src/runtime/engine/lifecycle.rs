@@ -35,7 +35,7 @@ impl Engine {
                 self.journal.index().len()
             );
         }
-        self.journal.flush(now).await;
+        self.journal.sync(now).await;
         self.start_heartbeat();
         self.started = now;
         self.cycles = 0;
@@ -103,7 +103,7 @@ impl Engine {
         while self.live_runs() > 0 {
             let now = self.clock.now();
             self.enforce_limits(now)?;
-            self.journal.flush(now).await;
+            self.journal.sync(now).await;
             self.wait().await?;
         }
         Ok(())

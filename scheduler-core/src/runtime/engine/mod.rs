@@ -246,11 +246,16 @@ impl Engine {
             {
                 self.begin_shutdown(now).await;
             }
-            // What ended since the last pass is durable before the runs that read it start.
-            self.journal.flush(now).await;
+            self.journal.poll(now).await;
+            // What ended is durable before the runs that read it start.
+            if self.dirty_reads_unwritten() {
+                self.journal.sync(now).await;
+            }
             self.hold_while_the_store_fails();
             self.step_dirty(now).await?;
-            self.journal.flush(now).await;
+            if self.journal.flush_due(now) {
+                self.journal.flush(now).await;
+            }
             self.prune_if_due(now);
             if self.stop.is_some() && self.live_runs() == 0 && !self.has_requests() {
                 return Ok(());
@@ -276,6 +281,7 @@ impl Engine {
             self.wakeups.next(),
             self.shut_cond_wake,
             self.journal.retry_at(),
+            self.journal.flush_at(),
         ]
         .into_iter()
         .flatten()
@@ -339,6 +345,16 @@ impl Engine {
             Event::Command(c) => self.apply(c),
         }
         Ok(())
+    }
+
+    /// Whether a task to look at reads a task whose latest finish is not written yet.
+    fn dirty_reads_unwritten(&self) -> bool {
+        self.dirty.iter().any(|&id| {
+            self.slots[id].as_ref().is_some_and(|slot| {
+                self.journal
+                    .has_unwritten_end(slot.reads.iter().map(|task| &**task))
+            })
+        })
     }
 
     /// Stops starting runs while so many records wait for a failing store (see `journal`).

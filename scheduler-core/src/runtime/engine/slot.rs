@@ -44,6 +44,10 @@ pub(super) type Request = Option<Arc<serde_json::Value>>;
 pub(super) struct Slot {
     /// The definition, as given.
     pub(super) spec: Arc<TaskSpec>,
+    /// The tasks whose records its conditions read or whose values it is given (itself
+    /// included where a condition reads its own history): a run starts only once their
+    /// finishes are written.
+    pub(super) reads: Box<[Arc<str>]>,
     /// What the session shares with the loop (whether the task is disabled now).
     pub(super) state: Arc<TaskState>,
     /// Removed by a session: no new run starts, and the slot goes when its runs end.

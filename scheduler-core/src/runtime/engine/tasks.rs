@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::condition::Condition;
 use crate::log::Retention;
 use crate::runtime::config::DuplicatePolicy;
+use crate::runtime::inject::Need;
 use crate::runtime::session::{Command, NewTask, TaskState};
 use crate::runtime::task::TaskSpec;
 
@@ -34,8 +36,20 @@ impl Engine {
         if let Some(end) = &spec.end {
             read.extend(end.referenced_tasks());
         }
+        let mut reads: Vec<Arc<str>> = Vec::new();
         for task in read {
-            self.readers.entry(Arc::from(task)).or_default().push(id);
+            let task: Arc<str> = Arc::from(task);
+            self.readers.entry(task.clone()).or_default().push(id);
+            reads.push(task);
+        }
+        if spec.start.needs_owner() || spec.end.as_deref().is_some_and(Condition::needs_owner) {
+            reads.push(spec.name.clone());
+        }
+        for need in spec.needs.into_iter().flatten().flatten() {
+            let Need::Return(producer) = need;
+            if !reads.iter().any(|r| &**r == *producer) {
+                reads.push(Arc::from(*producer));
+            }
         }
         if reads_cycles(&spec.start) || spec.end.as_deref().is_some_and(reads_cycles) {
             self.cycle_readers.push(id);
@@ -58,6 +72,7 @@ impl Engine {
         self.by_name.insert(name, id);
         self.slots.push(Some(Slot {
             spec: Arc::new(spec),
+            reads: reads.into(),
             state,
             removed: false,
             queued: None,
