@@ -74,12 +74,12 @@ pub use scheduler_core::log::{
     Action, History, InstanceId, LogIndex, LogRecord, LogStore, MemoryStore, RunId, StoreError,
 };
 pub use scheduler_core::runtime::{
-    Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, Env, Execution,
-    FromContext, Inaction, InjectError, LogRetention, ParamInfo, Payload, RestartMode, Return,
-    Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder,
-    SchedulerError, Session, SessionError, StartupError, StartupProblem, SystemClock, Task,
-    TaskMarker, TaskOptions, TaskProblem, TaskSpec, TaskSummary, Terminated, TerminationFlag, This,
-    Timeout, VirtualClock,
+    Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, EngineError,
+    Env, Execution, FromContext, Inaction, InjectError, LogRetention, ParamInfo, Payload,
+    RestartMode, Return, Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler,
+    SchedulerBuilder, SchedulerError, Session, SessionError, StartupError, StartupProblem,
+    SystemClock, Task, TaskMarker, TaskOptions, TaskProblem, TaskSpec, TaskSummary, Terminated,
+    TerminationFlag, This, Timeout, VirtualClock,
 };
 pub use scheduler_core::time::{Timestamp, Tz};
 

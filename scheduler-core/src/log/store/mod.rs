@@ -478,7 +478,7 @@ impl std::str::FromStr for StoreUrl {
                 "it is empty (use `memory:`, a file path, `sqlite:path` or `postgres://...`)",
             ));
         }
-        if url == "memory:" || url == "memory" {
+        if matches!(url, "memory:" | "memory" | "memory://") {
             return Ok(StoreUrl::Memory);
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -487,6 +487,13 @@ impl std::str::FromStr for StoreUrl {
         if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             let path = path.split('?').next().unwrap_or_default();
+            if path == ":memory:" {
+                // SQLite's name for a database in memory, which each pooled connection
+                // would open afresh: writes on one would be missing from the others.
+                return Err(invalid(
+                    "SQLite's in-memory database is one per connection; use `memory:` to keep the log in memory",
+                ));
+            }
             if path.is_empty() {
                 return Err(invalid(
                     "`sqlite:` needs a file path, such as `sqlite:scheduler.db`",
@@ -498,6 +505,9 @@ impl std::str::FromStr for StoreUrl {
             Some((scheme, _)) => Err(invalid(&format!(
                 "the scheme `{scheme}` is not one of memory, sqlite, postgres"
             ))),
+            None if url == ":memory:" => Err(invalid(
+                "SQLite's in-memory database is one per connection; use `memory:` to keep the log in memory",
+            )),
             None => Ok(StoreUrl::Sqlite(url.into())),
         }
     }
@@ -641,6 +651,7 @@ mod tests {
     #[test]
     fn urls_name_their_store_and_bad_ones_say_why() {
         assert_eq!(StoreUrl::parse("memory:").unwrap(), StoreUrl::Memory);
+        assert_eq!(StoreUrl::parse("memory://").unwrap(), StoreUrl::Memory);
         assert_eq!(
             StoreUrl::parse("sqlite://data/log.db?synchronous=full").unwrap(),
             StoreUrl::Sqlite("data/log.db".into())
