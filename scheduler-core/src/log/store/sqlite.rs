@@ -8,6 +8,12 @@
 //! lost; `sqlite:path?synchronous=full` makes each commit durable on the disk too, at one
 //! disk flush per batch.
 //!
+//! Before anything is written, the file is inspected: a file that is no SQLite database, a
+//! schema of a newer version, and tables named as the log's that are not (another
+//! program's, or damaged) are refused with a typed error and left byte for byte as they
+//! were. A database that also holds an application's tables keeps the journal mode the
+//! application chose (WAL is a property of the file).
+//!
 //! Tables (each name prefixed `scheduler_`, so that the log can live in an application's
 //! own database):
 //!
