@@ -244,7 +244,10 @@ fn server_binaries() -> Option<PathBuf> {
 /// Whether this process runs as root (the owner of a file it creates).
 fn is_root(dir: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(dir).expect("the directory's metadata").uid() == 0
+    std::fs::metadata(dir)
+        .expect("the directory's metadata")
+        .uid()
+        == 0
 }
 
 /// The user and group ids of `user`, from /etc/passwd.

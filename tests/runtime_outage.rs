@@ -1,0 +1,291 @@
+//! A PostgreSQL log store that goes away while the scheduler runs, and one that cannot be
+//! reached at start-up:
+//!
+//! * a scheduler on a PostgreSQL cluster of the test's own (see `common/postgres.rs`), with
+//!   a task due every second and a second task after each of its successes, keeps running
+//!   its tasks while the database is stopped (fast shutdown: connections cut), writes what
+//!   waited once the database is back, and after a graceful shutdown the database holds
+//!   every record the scheduler made exactly once: each run its `run` and its `success`,
+//!   as many runs as the tasks' bodies counted;
+//! * a PostgreSQL URL where nothing listens is, at start-up, an `Unavailable` error that
+//!   names the database, within a bounded wait.
+//!
+//! The scheduler's clock is one the test moves, two seconds at a time: the tasks' runs, the
+//! journal's retries (their backoff is on the scheduler's clock) and the outage are steps
+//! of the test, not races with real time. What is real is the database, so the test waits
+//! for what the scheduler does by polling for it, with a generous deadline.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use common::postgres::{PgCluster, free_port};
+use scheduler::log::store::{self, RecordQuery, StoreErrorKind};
+use scheduler::{
+    Action, BoxFuture, Clock, LogRecord, RunId, Scheduler, StoreError, TaskSpec, Timestamp, Tz,
+};
+use tokio::sync::watch;
+
+/// How long the test waits for anything the scheduler or the database does.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// How far each step of the outage test moves the scheduler's clock.
+const STEP: Duration = Duration::from_secs(2);
+
+/// A clock that moves only when the test moves it.
+#[derive(Debug, Clone)]
+struct SteppedClock {
+    now: Arc<watch::Sender<i64>>,
+}
+
+impl SteppedClock {
+    fn starting_at(start: Timestamp) -> SteppedClock {
+        SteppedClock {
+            now: Arc::new(watch::Sender::new(start.as_micros())),
+        }
+    }
+
+    fn advance(&self, by: Duration) {
+        self.now
+            .send_modify(|now| *now += i64::try_from(by.as_micros()).unwrap());
+    }
+}
+
+impl Clock for SteppedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_micros(*self.now.borrow())
+    }
+
+    fn sleep_until(&self, deadline: Timestamp) -> BoxFuture<'static, ()> {
+        let mut now = self.now.subscribe();
+        Box::pin(async move {
+            while *now.borrow_and_update() < deadline.as_micros() {
+                if now.changed().await.is_err() {
+                    // The test is over; nothing will move the clock again.
+                    std::future::pending::<()>().await;
+                }
+            }
+        })
+    }
+
+    fn is_virtual(&self) -> bool {
+        true
+    }
+}
+
+/// Polls `done` until it holds, failing the test after [`DEADLINE`] with `what`.
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "waited {DEADLINE:?} for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Every record of the log, through the query API.
+async fn all_records(url: &str) -> Vec<LogRecord> {
+    let store = store::open(url).await.expect("the database opens");
+    store
+        .query(&RecordQuery::default().limit(1_000_000))
+        .await
+        .expect("the log reads")
+        .into_iter()
+        .map(|stored| stored.record)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_goes_away_and_comes_back_loses_no_record_and_repeats_none() {
+    let Some(mut cluster) = PgCluster::start_or_skip(
+        "a_database_that_goes_away_and_comes_back_loses_no_record_and_repeats_none",
+    ) else {
+        return;
+    };
+    let url = cluster.url();
+    let clock = SteppedClock::starting_at(Timestamp::from_micros(1_704_067_200_000_000));
+
+    let ticks = Arc::new(AtomicU32::new(0));
+    let tocks = Arc::new(AtomicU32::new(0));
+    let (t, u) = (ticks.clone(), tocks.clone());
+    let tick = TaskSpec::from_async("tick", move |_| {
+        t.fetch_add(1, Ordering::SeqCst);
+        async {}
+    })
+    .when("every 1 second".parse::<scheduler::Condition>().unwrap());
+    let tock = TaskSpec::from_async("tock", move |_| {
+        u.fetch_add(1, Ordering::SeqCst);
+        async {}
+    })
+    .when(
+        "after task 'tick' succeeded"
+            .parse::<scheduler::Condition>()
+            .unwrap(),
+    );
+    let running = Scheduler::builder()
+        .without_registered_tasks()
+        .time_zone(Tz::UTC)
+        .clock(clock.clone())
+        .handle_signals(false)
+        .database(url.clone())
+        .task(tick)
+        .task(tock)
+        .build()
+        .expect("the scheduler builds")
+        .start()
+        .expect("the scheduler starts");
+
+    // Each step moves the clock two seconds: `tick` is due once (its second since the last
+    // run has passed, whether its instant counts or not), then `tock` after it.
+    let mut steps = 0;
+    let mut step = async |what: &str| {
+        let before = ticks.load(Ordering::SeqCst);
+        clock.advance(STEP);
+        wait_for(&format!("step {steps} ({what}): tick and tock run"), || {
+            ticks.load(Ordering::SeqCst) > before && tocks.load(Ordering::SeqCst) > before
+        })
+        .await;
+        steps += 1;
+    };
+    wait_for("the first runs", || tocks.load(Ordering::SeqCst) >= 1).await;
+    for _ in 0..3 {
+        step("database up").await;
+    }
+
+    // The database goes away: the runs go on, their records wait in memory.
+    cluster.stop();
+    let stopped = Instant::now();
+    let ticks_when_stopped = ticks.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        step("database down").await;
+    }
+    assert!(
+        ticks.load(Ordering::SeqCst) >= ticks_when_stopped + 3,
+        "tick did not keep running while the database was down"
+    );
+    let down_for = stopped.elapsed();
+
+    // It comes back: the journal's next retry (at most a few seconds of backoff away on
+    // the scheduler's clock) writes everything that waited.
+    cluster.start();
+    for _ in 0..6 {
+        step("database back").await;
+    }
+
+    running.session().shut_down();
+    let outcome = tokio::time::timeout(DEADLINE, running)
+        .await
+        .expect("the scheduler shuts down");
+    outcome.unwrap_or_else(|e| panic!("the scheduler failed: {e:?}"));
+
+    let records = all_records(&url).await;
+    let (ticks, tocks) = (ticks.load(Ordering::SeqCst), tocks.load(Ordering::SeqCst));
+    // Each record once: no (run, action) twice.
+    let mut seen: HashMap<(RunId, Action), u32> = HashMap::new();
+    for r in &records {
+        let run = r
+            .run_id
+            .unwrap_or_else(|| panic!("a record without run id: {r:?}"));
+        *seen.entry((run, r.action)).or_default() += 1;
+    }
+    let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(repeated.is_empty(), "records written twice: {repeated:?}");
+    // No record lost: each run of each task has its `run` and its `success`, and the
+    // database has as many runs as the bodies counted.
+    for (task, ran) in [("tick", ticks), ("tock", tocks)] {
+        let of = |action: Action| {
+            records
+                .iter()
+                .filter(|r| r.task == task && r.action == action)
+                .count()
+        };
+        assert_eq!(of(Action::Run), ran as usize, "the run records of {task}");
+        assert_eq!(
+            of(Action::Success),
+            ran as usize,
+            "the success records of {task}"
+        );
+    }
+    for r in records.iter().filter(|r| r.action == Action::Run) {
+        let run = r.run_id.unwrap();
+        assert_eq!(
+            seen.get(&(run, Action::Success)),
+            Some(&1),
+            "run {run} of {} has no success record",
+            r.task
+        );
+    }
+    assert_eq!(records.len(), 2 * (ticks + tocks) as usize);
+    eprintln!(
+        "outage: {} records of {ticks} tick and {tocks} tock runs, each once; the database was down for {down_for:?} ({steps} steps of {STEP:?} on the scheduler's clock in all)",
+        records.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_at_start_up_is_unavailable_within_a_bounded_wait() {
+    // A port nothing listens on: the database is down (or the URL's port is wrong).
+    let url = format!("postgres://scheduler:secret@127.0.0.1:{}/app", free_port());
+    let shown = url.replace(":secret@", ":***@");
+
+    let started = Instant::now();
+    let error: StoreError = match tokio::time::timeout(DEADLINE, store::open(&url))
+        .await
+        .expect("opening an unreachable database ends")
+    {
+        Ok(_) => panic!("a database where nothing listens opened"),
+        Err(error) => error,
+    };
+    let waited = started.elapsed();
+    assert_eq!(error.kind(), StoreErrorKind::Unavailable, "{error:?}");
+    let message = error.to_string();
+    for words in ["cannot connect to", &shown] {
+        assert!(
+            message.contains(words),
+            "{message:?} does not say {words:?}"
+        );
+    }
+    assert!(
+        !message.contains("secret"),
+        "{message:?} shows the password"
+    );
+
+    // Through the scheduler: it stops at start-up with the same error, before any run.
+    let ran = Arc::new(AtomicU32::new(0));
+    let counter = ran.clone();
+    let tick = TaskSpec::from_blocking("tick", move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })
+    .when("every 1 second".parse::<scheduler::Condition>().unwrap());
+    let running = Scheduler::builder()
+        .without_registered_tasks()
+        .handle_signals(false)
+        .database(url.clone())
+        .task(tick)
+        .build()
+        .expect("a well-formed URL builds")
+        .start()
+        .expect("the scheduler starts");
+    let outcome = tokio::time::timeout(DEADLINE, running)
+        .await
+        .expect("a scheduler on an unreachable database stops by itself");
+    let error = outcome.expect_err("a scheduler ran on an unreachable database");
+    let store_error = error
+        .store_error()
+        .unwrap_or_else(|| panic!("not a store error: {error:?}"));
+    assert_eq!(store_error.kind(), StoreErrorKind::Unavailable);
+    let shown_error = format!("{error:?}");
+    for words in ["log store: cannot connect to", &shown, "Caused by:"] {
+        assert!(
+            shown_error.contains(words),
+            "{shown_error:?} does not say {words:?}"
+        );
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    eprintln!("an unreachable database is an error after {waited:?}: {shown_error}");
+}
