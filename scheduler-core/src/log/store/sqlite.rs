@@ -900,7 +900,7 @@ mod tests {
                 .await
                 .unwrap();
             for statement in MIGRATIONS.iter().flat_map(|m| m.iter()) {
-                sqlx::query(statement)
+                sqlx::query(*statement)
                     .execute(&mut connection)
                     .await
                     .unwrap();
