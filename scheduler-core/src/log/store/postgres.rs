@@ -42,7 +42,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{Connection, Postgres, QueryBuilder, Row};
 
 use crate::BoxFuture;
 use crate::log::{Action, InstanceId, LogRecord, Retention, RunId};
@@ -165,6 +165,14 @@ impl PostgresStore {
             StoreError::with_source(format!("cannot use the PostgreSQL URL {shown}"), e)
                 .of_kind(StoreErrorKind::InvalidUrl)
         })?;
+        // One connection first, which fails at once on a server that is not there: the pool
+        // would keep trying until its acquire timeout.
+        sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| error(&format!("cannot connect to {shown}"), e))?
+            .close()
+            .await
+            .map_err(|e| error(&format!("cannot connect to {shown}"), e))?;
         let pool = PgPoolOptions::new()
             // One connection writes at a time (the journal); the others serve queries.
             .max_connections(4)
@@ -663,13 +671,15 @@ fn record_at(row: &PgRow, first: usize) -> Option<LogRecord> {
 /// [`Unavailable`](StoreErrorKind::Unavailable); `25006` (a read-only transaction, as on a
 /// standby) and `42501` (no privilege to write) are
 /// [`ReadOnly`](StoreErrorKind::ReadOnly); `42P01` and `42703` (a table or column missing
-/// where this version's schema has one: another program's tables, or a damaged schema)
-/// and `XX001`/`XX002` (damaged data or index) are [`Corrupt`](StoreErrorKind::Corrupt);
+/// where this version's schema has one: another program's tables, or a damaged schema),
+/// `42P07` (a table of the schema's names already there when creating it: another
+/// program's) and `XX001`/`XX002` (damaged data or index) are
+/// [`Corrupt`](StoreErrorKind::Corrupt);
 /// `3D000` (no such database) is [`InvalidUrl`](StoreErrorKind::InvalidUrl).
 pub(crate) fn kind_of_sqlstate(code: &str) -> StoreErrorKind {
     match code {
         "25006" | "42501" => StoreErrorKind::ReadOnly,
-        "42P01" | "42703" | "XX001" | "XX002" => StoreErrorKind::Corrupt,
+        "42P01" | "42703" | "42P07" | "XX001" | "XX002" => StoreErrorKind::Corrupt,
         "3D000" => StoreErrorKind::InvalidUrl,
         "55P03" => StoreErrorKind::Unavailable,
         _ => match code.get(..2) {
@@ -828,6 +838,7 @@ mod tests {
             ("25006", StoreErrorKind::ReadOnly),
             ("42P01", StoreErrorKind::Corrupt),
             ("42703", StoreErrorKind::Corrupt),
+            ("42P07", StoreErrorKind::Corrupt),
             ("3D000", StoreErrorKind::InvalidUrl),
             ("23505", StoreErrorKind::Rejected),
             ("22021", StoreErrorKind::Rejected),
