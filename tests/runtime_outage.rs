@@ -456,3 +456,128 @@ async fn a_commit_whose_reply_is_lost_is_not_written_twice() {
     );
     assert_eq!(records.len(), 2 * ticks, "{records:?}");
 }
+
+/// A memory store that, while `down`, fails each write after ten seconds, as a pool does
+/// that waits for a database refusing connections (`PostgresStore`'s acquire timeout).
+struct SlowToFail {
+    inner: scheduler::MemoryStore,
+    down: std::sync::atomic::AtomicBool,
+    failures: AtomicU32,
+}
+
+impl scheduler::LogStore for SlowToFail {
+    fn append<'a>(&'a self, records: &'a [LogRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if self.down.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                self.failures.fetch_add(1, Ordering::SeqCst);
+                return Err(
+                    StoreError::new("pool timed out while waiting for an open connection")
+                        .of_kind(StoreErrorKind::Unavailable),
+                );
+            }
+            self.inner.append(records).await
+        })
+    }
+
+    fn load<'a>(
+        &'a self,
+        request: &'a store::LoadRequest,
+    ) -> BoxFuture<'a, Result<store::Loaded, StoreError>> {
+        self.inner.load(request)
+    }
+
+    fn query<'a>(
+        &'a self,
+        query: &'a RecordQuery,
+    ) -> BoxFuture<'a, Result<Vec<store::StoredRecord>, StoreError>> {
+        self.inner.query(query)
+    }
+
+    fn latest<'a>(
+        &'a self,
+        tasks: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LogRecord>, StoreError>> {
+        self.inner.latest(tasks)
+    }
+
+    fn register<'a>(
+        &'a self,
+        instance: &'a store::InstanceRecord,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.register(instance)
+    }
+
+    fn prune<'a>(
+        &'a self,
+        rules: &'a [store::PruneRule],
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        self.inner.prune(rules)
+    }
+}
+
+/// While the store fails, each retry runs beside the loop: a try that takes ten seconds to
+/// fail does not hold the runs due meanwhile. On tokio's paused clock (the store is in
+/// memory), so the minute of outage takes no real time.
+#[tokio::test(start_paused = true)]
+async fn a_store_slow_to_fail_does_not_hold_the_runs_due_meanwhile() {
+    let store = Arc::new(SlowToFail {
+        inner: scheduler::MemoryStore::with_capacity(1_000_000),
+        down: std::sync::atomic::AtomicBool::new(false),
+        failures: AtomicU32::new(0),
+    });
+    let ticks = Arc::new(AtomicU32::new(0));
+    let t = ticks.clone();
+    let tick = TaskSpec::from_async("tick", move |_| {
+        t.fetch_add(1, Ordering::SeqCst);
+        async {}
+    })
+    .when("every 1 second".parse::<scheduler::Condition>().unwrap());
+    let running = common::virtual_scheduler_with(common::utc(2024, 1, 1, 0, 0, 0), store.clone())
+        .without_registered_tasks()
+        .task(tick)
+        .build()
+        .expect("the scheduler builds")
+        .start()
+        .expect("the scheduler starts");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    store.down.store(true, Ordering::SeqCst);
+    let before = ticks.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let during = ticks.load(Ordering::SeqCst) - before;
+    let failures = store.failures.load(Ordering::SeqCst);
+    // `every 1 second` runs about once a second; a loop that waited for each failing try
+    // would have run it about once per try (every ten seconds or more).
+    assert!(
+        during >= 40,
+        "tick ran {during} times in the minute the store failed ({failures} tries failed)"
+    );
+    assert!(failures >= 2, "the store was tried {failures} times");
+
+    store.down.store(false, Ordering::SeqCst);
+    // The backoff reaches 30 s at most: within a minute a try finds the store back.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    running.session().shut_down();
+    running
+        .await
+        .unwrap_or_else(|e| panic!("the scheduler failed: {e:?}"));
+
+    let records = store.inner.records_of("tick");
+    let ran = ticks.load(Ordering::SeqCst) as usize;
+    let mut seen: HashMap<(RunId, Action), u32> = HashMap::new();
+    for r in &records {
+        *seen.entry((r.run_id.unwrap(), r.action)).or_default() += 1;
+    }
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "records written twice: {:?}",
+        seen.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    let of = |action: Action| records.iter().filter(|r| r.action == action).count();
+    assert_eq!((of(Action::Run), of(Action::Success)), (ran, ran));
+    eprintln!(
+        "a store slow to fail: tick ran {during} times in the minute of outage ({failures} tries of 10 s failed); {} records, each once",
+        records.len()
+    );
+}

@@ -8,7 +8,11 @@
 //!
 //! A store that fails does not stop the scheduler: the records stay in memory, in order,
 //! and are written when the store comes back, retried with a backoff from 100 ms to 30 s;
-//! each failure and the recovery are logged. While more than [`HOLD_AT`] records wait, the
+//! each failure and the recovery are logged. While the store fails, each retry runs in the
+//! background of the loop: a try can take as long as the store's own timeouts (a pool
+//! waiting seconds for a database that refuses connections, SQLite waiting for a lock), and
+//! awaiting it in the loop would hold every start and every event for that long. A healthy
+//! store is written in the loop, so that a finish is durable before a dependent starts. While more than [`HOLD_AT`] records wait, the
 //! engine starts no new run (runs in progress go on and their records are kept), so that
 //! memory stays bounded and nothing is lost. At shutdown the journal retries for
 //! [`SHUTDOWN_GRACE`]; records still unwritten then are reported as the scheduler's error
@@ -49,6 +53,15 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
+/// A write to a failing store, under way in the background of the loop.
+struct Retry {
+    /// The records it writes, oldest first (kept here too: if the write fails, or its task
+    /// panics, they go back in front of the records made since).
+    batch: Arc<Vec<LogRecord>>,
+    /// How the write ended.
+    done: tokio::sync::oneshot::Receiver<Result<(), StoreError>>,
+}
+
 /// A store that is failing.
 #[derive(Debug)]
 struct Outage {
@@ -81,6 +94,10 @@ pub(super) struct Journal {
     to_open: Option<String>,
     unflushed: Vec<LogRecord>,
     outage: Option<Outage>,
+    /// A retry under way in the background (while the store fails).
+    retry: Option<Retry>,
+    /// Told when a background retry ends, to wake the loop.
+    retry_ended: Arc<tokio::sync::Notify>,
     /// Every task the engine reads the records of, with how far back (the index's
     /// retentions, by name, for the load request and the prune rules).
     wanted: BTreeMap<String, Retention>,
@@ -114,6 +131,8 @@ impl Journal {
             to_open,
             unflushed: Vec::new(),
             outage: None,
+            retry: None,
+            retry_ended: Arc::new(tokio::sync::Notify::new()),
             wanted: BTreeMap::new(),
             instance,
             run_ids: RunIds::new(),
@@ -273,29 +292,116 @@ impl Journal {
 
     /// Whether so many records wait for a failing store that no new run should start.
     pub(super) fn is_holding(&self) -> bool {
-        self.unflushed.len() >= HOLD_AT
+        self.waiting() >= HOLD_AT
     }
 
-    /// When a failing store is tried next, in microseconds.
+    /// The records not written yet, those of a retry under way included.
+    fn waiting(&self) -> usize {
+        self.unflushed.len() + self.retry.as_ref().map_or(0, |r| r.batch.len())
+    }
+
+    /// When a failing store is tried next, in microseconds (none while a retry is under
+    /// way: its end wakes the loop, see [`retry_ended`](Self::retry_ended)).
     pub(super) fn retry_at(&self) -> Option<i64> {
+        if self.retry.is_some() {
+            return None;
+        }
         self.outage.as_ref().map(|o| o.retry_at)
     }
 
+    /// Completes when a background retry has ended (at once if one ended since the last
+    /// call); the loop waits on it beside its other wake-ups.
+    pub(super) fn retry_ended(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let notify = self.retry_ended.clone();
+        async move { notify.notified().await }
+    }
+
     /// Writes the records made since the last flush to the store, unless it is failing and
-    /// not due for another try. A failure keeps the records for the next try.
+    /// not due for another try. A failure keeps the records for the next try. While the
+    /// store fails, the try runs in the background and this returns at once.
     pub(super) async fn flush(&mut self, now: Timestamp) {
-        if self.unflushed.is_empty() {
+        self.take_retry(now);
+        if self.retry.is_some() || self.unflushed.is_empty() {
             return;
         }
-        if self
-            .outage
-            .as_ref()
-            .is_some_and(|o| o.retry_at > now.as_micros())
-        {
-            return;
+        match &self.outage {
+            Some(outage) if outage.retry_at > now.as_micros() => {}
+            Some(_) => self.retry_in_background(),
+            None => {
+                if let Err(error) = self.try_flush().await {
+                    self.failed(error, now);
+                }
+            }
         }
-        if let Err(error) = self.try_flush().await {
-            self.failed(error, now);
+    }
+
+    /// Starts writing every waiting record in the background.
+    fn retry_in_background(&mut self) {
+        let batch = Arc::new(std::mem::take(&mut self.unflushed));
+        let (report, done) = tokio::sync::oneshot::channel();
+        let (store, records, ended) = (self.store.clone(), batch.clone(), self.retry_ended.clone());
+        tokio::spawn(async move {
+            let result = store.append(&records).await;
+            drop(records);
+            let _ = report.send(result);
+            ended.notify_one();
+        });
+        self.retry = Some(Retry { batch, done });
+    }
+
+    /// Takes the result of a background retry that has ended, if one has.
+    fn take_retry(&mut self, now: Timestamp) {
+        let Some(retry) = &mut self.retry else {
+            return;
+        };
+        let result = match retry.done.try_recv() {
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => return,
+            Ok(result) => result,
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                Err(StoreError::new("the write to the log store panicked"))
+            }
+        };
+        if let Some(retry) = self.retry.take() {
+            self.retried(retry.batch, result, now);
+        }
+    }
+
+    /// Waits for a background retry under way to end, and takes its result.
+    async fn settle_retry(&mut self, now: Timestamp) {
+        if let Some(retry) = self.retry.take() {
+            let result = retry
+                .done
+                .await
+                .unwrap_or_else(|_| Err(StoreError::new("the write to the log store panicked")));
+            self.retried(retry.batch, result, now);
+        }
+    }
+
+    /// What a retry's end means: its records written (and the store back), or back in
+    /// front of those made since.
+    fn retried(
+        &mut self,
+        batch: Arc<Vec<LogRecord>>,
+        result: Result<(), StoreError>,
+        now: Timestamp,
+    ) {
+        match result {
+            Ok(()) => {
+                if let Some(outage) = self.outage.take() {
+                    tracing::info!(
+                        attempts = outage.attempts,
+                        written = batch.len(),
+                        "the log store accepts records again; every waiting record is written"
+                    );
+                }
+            }
+            Err(error) => {
+                let mut records =
+                    Arc::try_unwrap(batch).unwrap_or_else(|shared| shared.as_ref().clone());
+                records.append(&mut self.unflushed);
+                self.unflushed = records;
+                self.failed(error, now);
+            }
         }
     }
 
@@ -348,8 +454,9 @@ impl Journal {
 
     /// Writes what is not written yet, retrying a failing store for [`SHUTDOWN_GRACE`] (on
     /// tokio's clock). Records that could not be written are the error.
-    pub(super) async fn flush_before_exit(&mut self) -> Result<(), StoreError> {
+    pub(super) async fn flush_before_exit(&mut self, now: Timestamp) -> Result<(), StoreError> {
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        self.settle_retry(now).await;
         let mut backoff = BACKOFF_FIRST;
         loop {
             if self.unflushed.is_empty() {
@@ -390,7 +497,9 @@ impl Journal {
     pub(super) async fn query(
         &mut self,
         query: &RecordQuery,
+        now: Timestamp,
     ) -> Result<Vec<StoredRecord>, StoreError> {
+        self.settle_retry(now).await;
         self.try_flush().await?;
         self.store.query(query).await
     }

@@ -210,7 +210,7 @@ impl Engine {
             self.startup().await?;
             let result = self.main_loop().await;
             // Whatever happened, what was recorded reaches the store.
-            let flushed = self.journal.flush_before_exit().await;
+            let flushed = self.journal.flush_before_exit(self.clock.now()).await;
             if let Some(heartbeat) = self.heartbeat.take() {
                 heartbeat.abort();
             }
@@ -280,6 +280,9 @@ impl Engine {
         .into_iter()
         .flatten()
         .min();
+        // The end of a write retried in the background (the store was failing) wakes the
+        // loop too, to take its result and write what waits behind it.
+        let retry_ended = self.journal.retry_ended();
         let event = match next {
             Some(t) => {
                 // The same wait is kept across events until its instant changes: a clock's
@@ -293,17 +296,25 @@ impl Engine {
                             .1
                     }
                 };
-                let event = tokio::select! {
+                let (event, keep_sleep) = tokio::select! {
                     biased;
-                    event = self.events.recv() => event,
-                    () = sleep => None,
+                    event = self.events.recv() => {
+                        let some = event.is_some();
+                        (event, some)
+                    }
+                    () = sleep => (None, false),
+                    () = retry_ended => (None, true),
                 };
-                if event.is_none() {
+                if !keep_sleep {
                     self.sleep = None;
                 }
                 event
             }
-            None => self.events.recv().await,
+            None => tokio::select! {
+                biased;
+                event = self.events.recv() => event,
+                () = retry_ended => None,
+            },
         };
         if let Some(event) = event {
             self.handle(event).await?;
@@ -334,7 +345,8 @@ impl Engine {
         match event {
             Event::Finished(f) => self.finish(f),
             Event::Command(Command::Query(query, reply)) => {
-                let _ = reply.send(self.journal.query(&query).await);
+                let now = self.clock.now();
+                let _ = reply.send(self.journal.query(&query, now).await);
             }
             Event::Command(c) => self.apply(c),
         }
