@@ -262,6 +262,7 @@ mod postgres {
         pg_nul_in_text_is_replaced,
         pg_foreign_tables_are_corrupt_and_untouched,
         pg_read_only_database_is_read_only,
+        pg_lost_connections_are_replaced,
     );
 
     #[tokio::test]
@@ -1161,6 +1162,35 @@ async fn pg_read_only_database_is_read_only(backend: &Postgres) {
         .unwrap_err();
     assert_eq!(error.kind(), StoreErrorKind::ReadOnly, "{}", chain(&error));
     assert!(!error.is_transient());
+}
+
+async fn pg_lost_connections_are_replaced(backend: &Postgres) {
+    let store = backend.open().await;
+    let first = record("steady", Action::Run, 1);
+    store.append(std::slice::from_ref(&first)).await.unwrap();
+    // The server ends every connection of the store (as a restart or an administrator
+    // would): the next write either finds a new connection or fails as transient, and a
+    // retry writes it, once.
+    let ended = backend
+        .scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await;
+    assert!(ended >= 1, "the store held a connection");
+    let second = in_run(record("steady", Action::Run, 2), 9);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut failures = Vec::new();
+    while let Err(error) = store.append(std::slice::from_ref(&second)).await {
+        assert!(error.is_transient(), "{}", chain(&error));
+        failures.push(chain(&error));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store never wrote again: {failures:?}"
+        );
+    }
+    assert_eq!(records(&*store).await, [first, second]);
+    assert_eq!(open_ids(&load(&*store, &LoadRequest::default()).await), [9]);
 }
 
 async fn pg_unreachable_server_is_unavailable_and_hides_the_password() {

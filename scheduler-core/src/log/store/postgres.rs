@@ -107,6 +107,15 @@ const MIGRATION_LOCK: i64 = 0x7363_6865_646d_6967;
 /// follows the order of commits (see the module's documentation).
 const APPEND_LOCK: i64 = 0x7363_6865_6461_7070;
 
+/// How long opening the store waits for the server to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a call waits for a connection (the pool reconnects meanwhile) before it fails
+/// as [`Unavailable`](StoreErrorKind::Unavailable). The engine awaits each batch in its loop,
+/// so that this bounds how long one attempt during an outage holds the loop; the journal
+/// then retries with its own backoff.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The columns of a record, in the order of the tables `log` and `latest` (a macro, so
 /// that statements are `concat!`-ed constants).
 macro_rules! record_columns {
@@ -165,14 +174,25 @@ impl PostgresStore {
             StoreError::with_source(format!("cannot use the PostgreSQL URL {shown}"), e)
                 .of_kind(StoreErrorKind::InvalidUrl)
         })?;
-        // One connection first, which fails at once on a server that is not there: the pool
-        // would keep trying until its acquire timeout.
-        sqlx::PgConnection::connect_with(&options)
+        // One connection first, which fails at once on a server that refuses it (the pool
+        // would keep trying until its acquire timeout), and within CONNECT_TIMEOUT on one
+        // that does not answer.
+        let connecting = |e| error(&format!("cannot connect to {shown}"), e);
+        match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options))
             .await
-            .map_err(|e| error(&format!("cannot connect to {shown}"), e))?
-            .close()
-            .await
-            .map_err(|e| error(&format!("cannot connect to {shown}"), e))?;
+        {
+            Ok(connected) => connected
+                .map_err(connecting)?
+                .close()
+                .await
+                .map_err(connecting)?,
+            Err(_) => {
+                return Err(StoreError::new(format!(
+                    "cannot connect to {shown}: no answer within {CONNECT_TIMEOUT:?}"
+                ))
+                .of_kind(StoreErrorKind::Unavailable));
+            }
+        }
         let pool = PgPoolOptions::new()
             // One connection writes at a time (the journal); the others serve queries.
             .max_connections(4)
@@ -180,7 +200,7 @@ impl PostgresStore {
             // A connection left broken by a database that restarted is found before use
             // rather than failing the next batch.
             .test_before_acquire(true)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| error(&format!("cannot connect to {shown}"), e))?;
