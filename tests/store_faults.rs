@@ -194,15 +194,23 @@ fn ran_as_nobody(name: &str) -> bool {
     if !running_as_root(probe_dir.path()) {
         return false;
     }
+    // A copy of this binary that `nobody` can run: the checkout may be in a directory only
+    // root can enter (a CI clone in a private temporary directory).
     let exe = std::env::current_exe().expect("the test binary");
-    let output = std::process::Command::new(&exe)
+    let copy = probe_dir.path().join("store_faults");
+    std::fs::copy(&exe, &copy).expect("a copy of the test binary");
+    chmod(probe_dir.path(), 0o755);
+    chmod(&copy, 0o755);
+    let output = std::process::Command::new(&copy)
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env(UNPRIVILEGED, "1")
-        .env("TMPDIR", std::env::temp_dir())
+        // A directory where `nobody` may create its own (TMPDIR may be root's).
+        .env("TMPDIR", "/tmp")
+        .current_dir("/")
         .uid(65534)
         .gid(65534)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {} as nobody: {e}", exe.display()));
+        .unwrap_or_else(|e| panic!("cannot run {} as nobody: {e}", copy.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

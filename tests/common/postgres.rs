@@ -53,11 +53,16 @@ impl PgCluster {
     }
 
     fn init(bin: PathBuf) -> PgCluster {
-        let dir = tempfile::Builder::new()
+        let mut dir = tempfile::Builder::new()
             .prefix("scheduler-pg-")
             .tempdir()
             .expect("a temporary directory for the cluster");
         let owner = if is_root(dir.path()) {
+            // In /tmp, which the server's user can enter whatever TMPDIR says.
+            dir = tempfile::Builder::new()
+                .prefix("scheduler-pg-")
+                .tempdir_in("/tmp")
+                .expect("a temporary directory for the cluster in /tmp");
             let owner = user_ids("postgres")
                 .or_else(|| user_ids("nobody"))
                 .expect("a user other than root to run PostgreSQL as (postgres or nobody)");
