@@ -196,10 +196,15 @@ fn ran_as_nobody(name: &str) -> bool {
     }
     // A copy of this binary that `nobody` can run: the checkout may be in a directory only
     // root can enter (a CI clone in a private temporary directory).
+    // In /tmp, which `nobody` can enter whatever TMPDIR says.
     let exe = std::env::current_exe().expect("the test binary");
-    let copy = probe_dir.path().join("store_faults");
+    let copy_dir = tempfile::Builder::new()
+        .prefix("scheduler-store-faults-")
+        .tempdir_in("/tmp")
+        .expect("a directory for the copy");
+    let copy = copy_dir.path().join("store_faults");
     std::fs::copy(&exe, &copy).expect("a copy of the test binary");
-    chmod(probe_dir.path(), 0o755);
+    chmod(copy_dir.path(), 0o755);
     chmod(&copy, 0o755);
     let output = std::process::Command::new(&copy)
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
