@@ -67,6 +67,8 @@ pub use scheduler_core::BoxFuture;
 pub use scheduler_core::condition::{
     Condition, ConditionError, EvalContext, EvalError, NextChange, ParseError,
 };
+#[cfg(feature = "postgres")]
+pub use scheduler_core::log::store::PostgresStore;
 pub use scheduler_core::log::store::RecordQuery;
 #[cfg(feature = "sqlite")]
 pub use scheduler_core::log::store::SqliteStore;
@@ -74,12 +76,12 @@ pub use scheduler_core::log::{
     Action, History, InstanceId, LogIndex, LogRecord, LogStore, MemoryStore, RunId, StoreError,
 };
 pub use scheduler_core::runtime::{
-    Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, Env, Execution,
-    FromContext, Inaction, InjectError, LogRetention, ParamInfo, Payload, RestartMode, Return,
-    Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder,
-    SchedulerError, Session, SessionError, StartupError, StartupProblem, SystemClock, Task,
-    TaskMarker, TaskOptions, TaskProblem, TaskSpec, TaskSummary, Terminated, TerminationFlag, This,
-    Timeout, VirtualClock,
+    Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, EngineError,
+    Env, Execution, FromContext, Inaction, InjectError, LogRetention, ParamInfo, Payload,
+    RestartMode, Return, Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler,
+    SchedulerBuilder, SchedulerError, Session, SessionError, StartupError, StartupProblem,
+    SystemClock, Task, TaskMarker, TaskOptions, TaskProblem, TaskSpec, TaskSummary, Terminated,
+    TerminationFlag, This, Timeout, VirtualClock,
 };
 pub use scheduler_core::time::{Timestamp, Tz};
 

@@ -74,6 +74,31 @@ pub enum SchedulerError {
     Panicked(String),
 }
 
+impl SchedulerError {
+    /// The log store's error, when the store is why the scheduler could not start or
+    /// stopped: its [`kind`](crate::log::StoreError::kind) tells a wrong URL, an
+    /// unreachable database, a read-only, corrupt or newer file, and its message names the
+    /// store.
+    ///
+    /// ```
+    /// use scheduler_core::log::store::StoreErrorKind;
+    /// use scheduler_core::runtime::Scheduler;
+    ///
+    /// let error = Scheduler::builder()
+    ///     .without_registered_tasks()
+    ///     .database("mysql://localhost/app")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(error.store_error().map(|e| e.kind()), Some(StoreErrorKind::InvalidUrl));
+    /// ```
+    pub fn store_error(&self) -> Option<&crate::log::StoreError> {
+        match self {
+            SchedulerError::Engine(EngineError::Store(error)) => Some(error),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Debug for SchedulerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if f.alternate() {

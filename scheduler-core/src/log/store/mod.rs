@@ -9,13 +9,15 @@
 //!
 //! * [`MemoryStore`]: in the process, bounded; forgets everything when it ends.
 //! * [`SqliteStore`] (feature `sqlite`, on by default): a file; what `scheduler::run()` uses.
-//! * `PostgresStore` (feature `postgres`): a database that several programs share.
+//! * [`PostgresStore`] (feature `postgres`): a database that several programs share.
 //!
 //! [`open`] opens a store from a URL (`memory:`, `sqlite:path`, a path, `postgres://...`).
 //! Stores are also the log's query API ([`LogStore::query`], [`LogStore::latest`]), usable
 //! with or without a running scheduler.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -28,6 +30,8 @@ use crate::time::Timestamp;
 use super::{Action, ActionSet, InstanceId, LogRecord, Retention, RunId};
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -145,9 +149,9 @@ pub struct LoadRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Loaded {
     /// Of each task asked for: the latest record of each action (a `success` one with its
-    /// value), the latest `per_action` records of each action, and every record of the
-    /// window back from its newest record (with the last one before the window), in any
-    /// order.
+    /// value), the latest `per_action` records of each action, and, for a window longer
+    /// than zero, every record of the window back from its newest record (with the last
+    /// one before the window); each record once, in any order.
     pub records: Vec<LogRecord>,
     /// Every run of any task left open.
     pub open_runs: Vec<OpenRun>,
@@ -478,7 +482,7 @@ impl std::str::FromStr for StoreUrl {
                 "it is empty (use `memory:`, a file path, `sqlite:path` or `postgres://...`)",
             ));
         }
-        if url == "memory:" || url == "memory" {
+        if matches!(url, "memory:" | "memory" | "memory://") {
             return Ok(StoreUrl::Memory);
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -487,6 +491,13 @@ impl std::str::FromStr for StoreUrl {
         if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             let path = path.split('?').next().unwrap_or_default();
+            if path == ":memory:" {
+                // SQLite's name for a database in memory, which each pooled connection
+                // would open afresh: writes on one would be missing from the others.
+                return Err(invalid(
+                    "SQLite's in-memory database is one per connection; use `memory:` to keep the log in memory",
+                ));
+            }
             if path.is_empty() {
                 return Err(invalid(
                     "`sqlite:` needs a file path, such as `sqlite:scheduler.db`",
@@ -498,6 +509,9 @@ impl std::str::FromStr for StoreUrl {
             Some((scheme, _)) => Err(invalid(&format!(
                 "the scheme `{scheme}` is not one of memory, sqlite, postgres"
             ))),
+            None if url == ":memory:" => Err(invalid(
+                "SQLite's in-memory database is one per connection; use `memory:` to keep the log in memory",
+            )),
             None => Ok(StoreUrl::Sqlite(url.into())),
         }
     }
@@ -513,18 +527,35 @@ impl fmt::Display for StoreUrl {
     }
 }
 
-/// The URL without its password, for messages.
+/// The URL without its password (in its user information or a `password=` option), for
+/// messages.
 pub(crate) fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (url, options) = match url.split_once('?') {
+        Some((url, options)) => (url, Some(options)),
+        None => (url, None),
     };
-    let Some((credentials, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+    let mut shown = match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        },
         None => url.to_owned(),
+    };
+    if let Some(options) = options {
+        shown.push('?');
+        let options: Vec<String> = options
+            .split('&')
+            .map(|option| match option.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => option.to_owned(),
+            })
+            .collect();
+        shown.push_str(&options.join("&"));
     }
+    shown
 }
 
 /// Opens the store at `url` (see [`StoreUrl`]), creating a SQLite file and its schema if
@@ -550,6 +581,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn LogStore>, StoreError> {
             path.display()
         ))
         .of_kind(StoreErrorKind::InvalidUrl)),
+        #[cfg(feature = "postgres")]
+        StoreUrl::Postgres(url) => Ok(Arc::new(PostgresStore::open(&url).await?)),
+        #[cfg(not(feature = "postgres"))]
         StoreUrl::Postgres(url) => Err(StoreError::new(format!(
             "cannot open {}: this program is built without the `postgres` feature of scheduler",
             redacted(&url)
@@ -565,19 +599,22 @@ pub(crate) fn retained<'r>(records: &[&'r LogRecord], retention: Retention) -> V
     let Some(newest) = records.iter().map(|r| r.at).max() else {
         return Vec::new();
     };
-    let cutoff = newest.as_micros().saturating_sub(retention.window_micros);
     let mut keep = vec![false; records.len()];
-    // The window, and the last record before it.
-    let mut last_before: Option<usize> = None;
-    for (i, r) in records.iter().enumerate() {
-        if r.at.as_micros() >= cutoff {
-            keep[i] = true;
-        } else if last_before.is_none_or(|j| records[j].at <= r.at) {
-            last_before = Some(i);
+    // The window, and the last record before it; a window of zero (`Retention::LATEST`)
+    // asks for neither, as the persistent stores answer.
+    if retention.window_micros > 0 {
+        let cutoff = newest.as_micros().saturating_sub(retention.window_micros);
+        let mut last_before: Option<usize> = None;
+        for (i, r) in records.iter().enumerate() {
+            if r.at.as_micros() >= cutoff {
+                keep[i] = true;
+            } else if last_before.is_none_or(|j| records[j].at <= r.at) {
+                last_before = Some(i);
+            }
         }
-    }
-    if let Some(i) = last_before {
-        keep[i] = true;
+        if let Some(i) = last_before {
+            keep[i] = true;
+        }
     }
     // The newest `per_action` of each action.
     for action in Action::ALL {
@@ -641,6 +678,7 @@ mod tests {
     #[test]
     fn urls_name_their_store_and_bad_ones_say_why() {
         assert_eq!(StoreUrl::parse("memory:").unwrap(), StoreUrl::Memory);
+        assert_eq!(StoreUrl::parse("memory://").unwrap(), StoreUrl::Memory);
         assert_eq!(
             StoreUrl::parse("sqlite://data/log.db?synchronous=full").unwrap(),
             StoreUrl::Sqlite("data/log.db".into())
@@ -657,5 +695,10 @@ mod tests {
             redacted("postgres://app:secret@db:5432/app"),
             "postgres://app:***@db:5432/app"
         );
+        assert_eq!(
+            redacted("postgres://app:se@cret@db/app?password=other&sslmode=disable"),
+            "postgres://app:***@db/app?password=***&sslmode=disable"
+        );
+        assert_eq!(redacted("postgres://db/app"), "postgres://db/app");
     }
 }

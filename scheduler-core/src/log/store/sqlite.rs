@@ -8,6 +8,12 @@
 //! lost; `sqlite:path?synchronous=full` makes each commit durable on the disk too, at one
 //! disk flush per batch.
 //!
+//! Before anything is written, the file is inspected: a file that is no SQLite database, a
+//! schema of a newer version, and tables named as the log's that are not (another
+//! program's, or damaged) are refused with a typed error and left byte for byte as they
+//! were. A database that also holds an application's tables keeps the journal mode the
+//! application chose (WAL is a property of the file).
+//!
 //! Tables (each name prefixed `scheduler_`, so that the log can live in an application's
 //! own database):
 //!
@@ -32,7 +38,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::BoxFuture;
 use crate::log::{Action, InstanceId, LogRecord, RunId};
@@ -87,6 +93,136 @@ const MIGRATIONS: &[&[&str]] = &[&[
         stopped INTEGER
     )",
 ]];
+
+/// The tables of the current schema and the columns this version reads, to tell a log of
+/// this version from tables of the same names written by someone else (a unit test checks
+/// them against what [`MIGRATIONS`] creates).
+const TABLES: &[(&str, &[&str])] = &[
+    (
+        "scheduler_log",
+        &[
+            "seq", "task", "action", "at", "run_id", "instance", "duration", "message", "output",
+            "value",
+        ],
+    ),
+    (
+        "scheduler_latest",
+        &[
+            "task", "action", "at", "run_id", "instance", "duration", "message", "output", "value",
+        ],
+    ),
+    (
+        "scheduler_open_runs",
+        &["run_id", "task", "instance", "started"],
+    ),
+    (
+        "scheduler_instances",
+        &[
+            "id",
+            "name",
+            "host",
+            "pid",
+            "started",
+            "last_seen",
+            "stopped",
+        ],
+    ),
+    ("scheduler_schema", &["version"]),
+];
+
+/// What [`inspect`] found in a file.
+#[derive(Debug)]
+struct Found {
+    /// Tables that are not the log's: the file is an application's database, which the log
+    /// shares.
+    foreign_tables: bool,
+}
+
+/// Looks at what the file at `path` holds, writing nothing, and refuses what this version
+/// must not write to: a file that is no SQLite database, a schema of a newer version,
+/// tables named as the log's that are not (another program's, or damaged).
+async fn inspect(connection: &mut SqliteConnection, path: &Path) -> Result<Found, StoreError> {
+    let failed = |what: &str, e| error(&format!("{what} the SQLite file {}", path.display()), e);
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(|e| failed("cannot read the tables of", e))?;
+    let foreign_tables = tables
+        .iter()
+        .any(|t| !t.starts_with("scheduler_") && !t.starts_with("sqlite_"));
+    let mut columns: HashMap<&str, Vec<String>> = HashMap::new();
+    for table in tables.iter().filter(|t| t.starts_with("scheduler_")) {
+        columns.insert(
+            table,
+            sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+                .bind(table)
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(|e| failed("cannot read the columns of", e))?,
+        );
+    }
+    let not_ours = |why: String| {
+        StoreError::new(format!(
+            "the SQLite file {} is not a scheduler log that this version can use: {why}; it was left untouched",
+            path.display()
+        ))
+        .of_kind(StoreErrorKind::Corrupt)
+    };
+    let version = match columns.get("scheduler_schema") {
+        None => 0,
+        Some(found) if !found.iter().any(|c| c == "version") => {
+            return Err(not_ours(
+                "its table scheduler_schema has no column `version` (another program's table?)"
+                    .to_owned(),
+            ));
+        }
+        Some(_) => {
+            let version: Option<i64> =
+                sqlx::query_scalar("SELECT max(version) FROM scheduler_schema")
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(|e| failed("cannot read the schema's version in", e))?;
+            usize::try_from(version.unwrap_or(0)).unwrap_or(0)
+        }
+    };
+    if version > MIGRATIONS.len() {
+        return Err(newer_schema(path, version));
+    }
+    if version == 0 {
+        // Tables of the log's names without a version: not written by this crate, which
+        // records the version in the transaction that creates them.
+        if let Some(table) = columns.keys().filter(|t| **t != "scheduler_schema").min() {
+            return Err(not_ours(format!(
+                "it has a table {table} that is not a scheduler log (another program's?) and no schema version"
+            )));
+        }
+    } else if version == MIGRATIONS.len() {
+        for (table, wanted) in TABLES {
+            let Some(found) = columns.get(table) else {
+                return Err(not_ours(format!(
+                    "it has schema version {version} but no table {table}"
+                )));
+            };
+            if let Some(missing) = wanted.iter().find(|c| !found.iter().any(|f| f == *c)) {
+                return Err(not_ours(format!(
+                    "its table {table} has no column `{missing}` (another program's table, or a damaged schema?)"
+                )));
+            }
+        }
+    }
+    Ok(Found { foreign_tables })
+}
+
+/// The error of a file whose schema a newer version wrote.
+fn newer_schema(path: &Path, version: usize) -> StoreError {
+    StoreError::new(format!(
+        "the SQLite file {} holds a log of schema version {version}, written by a newer version of scheduler (this one reads up to {}); it was left untouched",
+        path.display(),
+        MIGRATIONS.len()
+    ))
+    .of_kind(StoreErrorKind::NewerSchema)
+}
 
 /// The columns of a record, in the order of the tables `log` and `latest` (a macro, so
 /// that statements are `concat!`-ed constants).
@@ -147,18 +283,54 @@ impl SqliteStore {
         }
         if file.is_dir() {
             return Err(StoreError::new(format!(
-                "cannot open {}: it is a directory, not a SQLite file",
+                "cannot open the SQLite file {}: it is a directory",
                 file.display()
+            ))
+            .of_kind(StoreErrorKind::InvalidUrl));
+        }
+        // SQLite would say only "unable to open database file", which reads like a
+        // permission problem.
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
+            && !parent.is_dir()
+        {
+            return Err(StoreError::new(format!(
+                "cannot open the SQLite file {}: the directory {} does not exist",
+                file.display(),
+                parent.display()
             ))
             .of_kind(StoreErrorKind::InvalidUrl));
         }
         let connect = SqliteConnectOptions::new()
             .filename(&file)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(false);
+        // First a look at what the file holds, on one connection that writes nothing (no
+        // journal mode either: switching to WAL rewrites the file's header), so that a file
+        // this version must not touch is refused as it was.
+        let mut probe = SqliteConnection::connect_with(&connect)
+            .await
+            .map_err(|e| {
+                error(
+                    &format!("cannot open the SQLite file {}", file.display()),
+                    e,
+                )
+            })?;
+        let found = inspect(&mut probe, &file).await;
+        // Closing a connection that wrote nothing cannot lose anything; its error would
+        // only hide the one that matters.
+        let _ = probe.close().await;
+        let found = found?;
+        // WAL lets queries run beside a write, and a commit costs one write of the log
+        // rather than two. A database shared with an application's tables keeps the
+        // journal mode the application chose (WAL is a property of the file, which the
+        // application may not expect).
+        let connect = if found.foreign_tables {
+            connect
+        } else {
+            connect.journal_mode(SqliteJournalMode::Wal)
+        };
         let pool = SqlitePoolOptions::new()
             // One connection writes at a time anyway; the others serve queries, which WAL
             // lets run beside a write.
@@ -167,10 +339,21 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect)
             .await
-            .map_err(|e| error(&format!("cannot open {}", file.display()), e))?;
+            .map_err(|e| {
+                error(
+                    &format!("cannot open the SQLite file {}", file.display()),
+                    e,
+                )
+            })?;
         let store = SqliteStore { pool, path: file };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Closes the file: waits for the queries under way and closes every connection (the
+    /// last one folds the write-ahead log into the file). The store takes no request after.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// The file.
@@ -179,32 +362,33 @@ impl SqliteStore {
     }
 
     /// The schema's version in the file: `0` for a file without one.
-    async fn schema_version(&self) -> Result<usize, StoreError> {
+    async fn schema_version(connection: &mut sqlx::SqliteConnection) -> Result<usize, sqlx::Error> {
         let exists: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scheduler_schema'",
         )
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| self.error("cannot read the schema", e))?;
+        .fetch_optional(&mut *connection)
+        .await?;
         if exists.is_none() {
             return Ok(0);
         }
         let version: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM scheduler_schema")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| self.error("cannot read the schema's version", e))?;
+            .fetch_one(&mut *connection)
+            .await?;
         Ok(version.unwrap_or(0).max(0) as usize)
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let version = self.schema_version().await?;
+        // Without the write lock first: a file already up to date (every start but the
+        // first) takes no lock.
+        let reading = |e| self.error("cannot read the schema's version", e);
+        let version = {
+            let mut connection = self.pool.acquire().await.map_err(reading)?;
+            Self::schema_version(&mut connection)
+                .await
+                .map_err(reading)?
+        };
         if version > MIGRATIONS.len() {
-            return Err(StoreError::new(format!(
-                "{} holds a log of schema version {version}, written by a newer version of scheduler (this one reads up to {}); it was left untouched",
-                self.path.display(),
-                MIGRATIONS.len()
-            ))
-            .of_kind(StoreErrorKind::NewerSchema));
+            return Err(newer_schema(&self.path, version));
         }
         if version == MIGRATIONS.len() {
             return Ok(());
@@ -214,6 +398,18 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.error("cannot create the schema", e))?;
+        // Another program starting on the same file may have migrated it while this one
+        // waited for the write lock.
+        let version = Self::schema_version(&mut tx).await.map_err(reading)?;
+        if version > MIGRATIONS.len() {
+            return Err(newer_schema(&self.path, version));
+        }
+        if version == MIGRATIONS.len() {
+            return tx
+                .commit()
+                .await
+                .map_err(|e| self.error("cannot create the schema", e));
+        }
         sqlx::query("CREATE TABLE IF NOT EXISTS scheduler_schema (version INTEGER NOT NULL)")
             .execute(&mut *tx)
             .await
@@ -246,7 +442,10 @@ impl SqliteStore {
     }
 
     fn error(&self, what: &str, e: sqlx::Error) -> StoreError {
-        error(&format!("{what} in {}", self.path.display()), e)
+        error(
+            &format!("{what} in the SQLite file {}", self.path.display()),
+            e,
+        )
     }
 
     async fn write(&self, records: &[LogRecord]) -> Result<(), sqlx::Error> {
@@ -697,5 +896,51 @@ impl LogStore for SqliteStore {
             }
             Ok(deleted)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `TABLES`, what `inspect` asks of a log of the current version, is what the
+    /// migrations create.
+    #[test]
+    fn the_tables_inspect_expects_are_those_the_migrations_create() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut connection = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+            sqlx::query("CREATE TABLE scheduler_schema (version INTEGER NOT NULL)")
+                .execute(&mut connection)
+                .await
+                .unwrap();
+            for statement in MIGRATIONS.iter().flat_map(|m| m.iter()) {
+                sqlx::query(*statement)
+                    .execute(&mut connection)
+                    .await
+                    .unwrap();
+            }
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+            let mut expected: Vec<&str> = TABLES.iter().map(|(t, _)| *t).collect();
+            expected.sort_unstable();
+            assert_eq!(tables, expected);
+            for (table, columns) in TABLES {
+                let found: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+                        .bind(table)
+                        .fetch_all(&mut connection)
+                        .await
+                        .unwrap();
+                assert_eq!(found, *columns, "the columns of {table}");
+            }
+        });
     }
 }

@@ -19,8 +19,12 @@
 //!
 //! A store that fails does not stop the scheduler: the records stay in memory, in order,
 //! and are written when the store comes back, retried with a backoff from 100 ms to 30 s;
-//! each failure and the recovery are logged. While more than [`HOLD_AT`] records wait, the
-//! engine starts no new run (runs in progress go on and their records are kept), so that
+//! each failure and the recovery are logged. While the store fails, nothing waits for a
+//! write, not even a run that depends on a finish: a try can take as long as the store's
+//! own timeouts (a pool waiting seconds for a database that refuses connections, SQLite
+//! waiting for a lock), and awaiting it would hold every start and every event for that
+//! long. The end of every background write wakes the loop. While more than [`HOLD_AT`]
+//! records wait, the engine starts no new run (runs in progress go on and their records are kept), so that
 //! memory stays bounded and nothing is lost. At shutdown the journal retries for
 //! [`SHUTDOWN_GRACE`]; records still unwritten then are reported as the scheduler's error
 //! (each of them is also in the program's log through `tracing`).
@@ -114,6 +118,8 @@ pub(super) struct Journal {
     /// The tasks with an unwritten record that ends a run.
     unflushed_ends: HashSet<String>,
     in_flight: Option<InFlight>,
+    /// Told when a background write ends, to wake the loop.
+    write_ended: Arc<tokio::sync::Notify>,
     outage: Option<Outage>,
     /// Every task the engine reads the records of, with how far back (the index's
     /// retentions, by name, for the load request and the prune rules).
@@ -150,6 +156,7 @@ impl Journal {
             unflushed_since: None,
             unflushed_ends: HashSet::new(),
             in_flight: None,
+            write_ended: Arc::new(tokio::sync::Notify::new()),
             outage: None,
             wanted: BTreeMap::new(),
             instance,
@@ -339,8 +346,12 @@ impl Journal {
         self.unflushed.len() + self.in_flight.as_ref().map_or(0, |f| f.records.len())
     }
 
-    /// When a failing store is tried next, in microseconds.
+    /// When a failing store is tried next, in microseconds (none while a write is under
+    /// way: its end wakes the loop, see [`write_ended`](Self::write_ended)).
     pub(super) fn retry_at(&self) -> Option<i64> {
+        if self.in_flight.is_some() {
+            return None;
+        }
         self.outage.as_ref().map(|o| o.retry_at)
     }
 
@@ -365,6 +376,14 @@ impl Journal {
         }
     }
 
+    /// Completes when a background write has ended (at once if one ended since the last
+    /// call); the loop waits on it beside its other wake-ups, to take its result and write
+    /// what waits behind it.
+    pub(super) fn write_ended(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let notify = self.write_ended.clone();
+        async move { notify.notified().await }
+    }
+
     /// Takes the result of the batch being written if it is done, without waiting.
     pub(super) async fn poll(&mut self, now: Timestamp) {
         if self
@@ -379,35 +398,48 @@ impl Journal {
     /// Waits for the batch being written, if there is one: on success its records are
     /// stored; on failure they go back before the waiting ones, to be written again.
     async fn settle(&mut self, now: Timestamp) {
-        let Some(in_flight) = self.in_flight.take() else {
+        let Some(mut in_flight) = self.in_flight.take() else {
             return;
         };
-        let result = match in_flight.write.await {
+        let result = match (&mut in_flight.write).await {
             Ok(result) => result,
             Err(join) => Err(StoreError::new(format!(
                 "the log store's write did not finish: {join}"
             ))),
         };
         match result {
-            Ok(()) => self.recovered(),
+            Ok(()) => self.recovered(in_flight.records.len()),
             Err(error) => {
-                let mut records = Arc::unwrap_or_clone(in_flight.records);
-                if let Some(first) = records.first() {
-                    self.unflushed_since = Some(first.at.as_micros());
-                }
-                records.append(&mut self.unflushed);
-                self.unflushed = records;
-                self.unflushed_ends.extend(in_flight.ends);
+                self.put_back(in_flight);
                 self.failed(error, now);
             }
         }
     }
 
-    /// Starts writing the waiting records in the background, after the batch being written
-    /// (waited for if it is still going), unless the store is failing and not due for
-    /// another try.
+    /// The records of a write that failed, back before those made since.
+    fn put_back(&mut self, in_flight: InFlight) {
+        let mut records = Arc::unwrap_or_clone(in_flight.records);
+        if let Some(first) = records.first() {
+            self.unflushed_since = Some(first.at.as_micros());
+        }
+        records.append(&mut self.unflushed);
+        self.unflushed = records;
+        self.unflushed_ends.extend(in_flight.ends);
+    }
+
+    /// Starts writing the waiting records in the background, after the batch being
+    /// written, unless the store is failing and not due for another try. A healthy store's
+    /// write under way is waited for (a slow store slows the engine); a failing store's is
+    /// not (this returns, and its end wakes the loop).
     pub(super) async fn flush(&mut self, now: Timestamp) {
-        self.settle(now).await;
+        if self.outage.is_some() {
+            self.poll(now).await;
+            if self.in_flight.is_some() {
+                return;
+            }
+        } else {
+            self.settle(now).await;
+        }
         if self.unflushed.is_empty()
             || self
                 .outage
@@ -419,8 +451,16 @@ impl Journal {
         let records = Arc::new(std::mem::take(&mut self.unflushed));
         let ends = std::mem::take(&mut self.unflushed_ends);
         self.unflushed_since = None;
-        let (store, batch) = (self.store.clone(), records.clone());
-        let write = tokio::spawn(async move { store.append(&batch).await });
+        let (store, batch, ended) = (
+            self.store.clone(),
+            records.clone(),
+            self.write_ended.clone(),
+        );
+        let write = tokio::spawn(async move {
+            let result = store.append(&batch).await;
+            ended.notify_one();
+            result
+        });
         self.in_flight = Some(InFlight {
             records,
             ends,
@@ -429,50 +469,44 @@ impl Journal {
     }
 
     /// Writes every record made so far and waits until they are stored, unless the store
-    /// is failing and not due for another try. A failure keeps the records for the next
-    /// try.
+    /// is failing (then the write goes on in the background and this returns: while the
+    /// store fails, nothing waits for it). A failure keeps the records for the next try.
     pub(super) async fn sync(&mut self, now: Timestamp) {
         self.flush(now).await;
-        self.settle(now).await;
+        if self.outage.is_none() {
+            self.settle(now).await;
+        }
     }
 
+    /// Writes every waiting record now, waiting for the batch under way first.
     async fn try_flush(&mut self) -> Result<(), StoreError> {
-        self.settle_quietly().await;
+        if let Some(mut in_flight) = self.in_flight.take() {
+            match (&mut in_flight.write).await {
+                Ok(Ok(())) => {}
+                // Written again below, with the others.
+                _ => self.put_back(in_flight),
+            }
+        }
         if self.unflushed.is_empty() {
             return Ok(());
         }
+        let written = self.unflushed.len();
         self.store.append(&self.unflushed).await?;
         self.unflushed.clear();
         self.unflushed_ends.clear();
         self.unflushed_since = None;
-        self.recovered();
+        self.recovered(written);
         Ok(())
-    }
-
-    /// Waits for the batch being written; a failure puts its records back, without
-    /// counting as an attempt of a failing store (the caller's write says).
-    async fn settle_quietly(&mut self) {
-        let Some(in_flight) = self.in_flight.take() else {
-            return;
-        };
-        if !matches!(in_flight.write.await, Ok(Ok(()))) {
-            let mut records = Arc::unwrap_or_clone(in_flight.records);
-            if let Some(first) = records.first() {
-                self.unflushed_since = Some(first.at.as_micros());
-            }
-            records.append(&mut self.unflushed);
-            self.unflushed = records;
-            self.unflushed_ends.extend(in_flight.ends);
-        }
     }
 
     /// A write succeeded: the records that waited for a failing store, which it held
     /// first, are stored.
-    fn recovered(&mut self) {
+    fn recovered(&mut self, written: usize) {
         if let Some(outage) = self.outage.take() {
             tracing::info!(
                 attempts = outage.attempts,
-                "the log store accepts records again; the records that waited are written"
+                written,
+                "the log store accepts records again; every record that waited is written"
             );
         }
     }
@@ -518,7 +552,7 @@ impl Journal {
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         let mut backoff = BACKOFF_FIRST;
         loop {
-            if self.unflushed.is_empty() {
+            if self.waiting() == 0 {
                 return Ok(());
             }
             match self.try_flush().await {

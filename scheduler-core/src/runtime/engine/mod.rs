@@ -286,6 +286,9 @@ impl Engine {
         .into_iter()
         .flatten()
         .min();
+        // The end of a write in the background wakes the loop too, to take its result (a
+        // failing store's retry, above all) and write what waits behind it.
+        let write_ended = self.journal.write_ended();
         let event = match next {
             Some(t) => {
                 // The same wait is kept across events until its instant changes: a clock's
@@ -299,17 +302,25 @@ impl Engine {
                             .1
                     }
                 };
-                let event = tokio::select! {
+                let (event, keep_sleep) = tokio::select! {
                     biased;
-                    event = self.events.recv() => event,
-                    () = sleep => None,
+                    event = self.events.recv() => {
+                        let some = event.is_some();
+                        (event, some)
+                    }
+                    () = sleep => (None, false),
+                    () = write_ended => (None, true),
                 };
-                if event.is_none() {
+                if !keep_sleep {
                     self.sleep = None;
                 }
                 event
             }
-            None => self.events.recv().await,
+            None => tokio::select! {
+                biased;
+                event = self.events.recv() => event,
+                () = write_ended => None,
+            },
         };
         if let Some(event) = event {
             self.handle(event).await?;
