@@ -401,7 +401,6 @@ async fn relay(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: PostgresStore::append writes a batch again when the reply to its COMMIT was lost (the retry cannot know the batch is in); it needs an idempotent append, e.g. a unique (run_id, action) with ON CONFLICT DO NOTHING"]
 async fn a_commit_whose_reply_is_lost_is_not_written_twice() {
     let Some(cluster) =
         PgCluster::start_or_skip("a_commit_whose_reply_is_lost_is_not_written_twice")

@@ -1120,7 +1120,7 @@ async fn pg_foreign_tables_are_corrupt_and_untouched(backend: &Postgres) {
     backend
         .execute(&[
             "CREATE TABLE scheduler_schema (version BIGINT NOT NULL)",
-            "INSERT INTO scheduler_schema VALUES (1)",
+            "INSERT INTO scheduler_schema VALUES (2)",
         ])
         .await;
     let store = backend.open().await;

@@ -54,8 +54,9 @@ use super::{
 };
 
 /// The migrations, oldest first: migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE scheduler_log (
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE scheduler_log (
         seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         task TEXT NOT NULL,
         action TEXT NOT NULL,
@@ -67,9 +68,9 @@ const MIGRATIONS: &[&[&str]] = &[&[
         output TEXT,
         value TEXT
     )",
-    "CREATE INDEX scheduler_log_task ON scheduler_log (task, action, at)",
-    "CREATE INDEX scheduler_log_run ON scheduler_log (run_id) WHERE run_id IS NOT NULL",
-    "CREATE TABLE scheduler_latest (
+        "CREATE INDEX scheduler_log_task ON scheduler_log (task, action, at)",
+        "CREATE INDEX scheduler_log_run ON scheduler_log (run_id) WHERE run_id IS NOT NULL",
+        "CREATE TABLE scheduler_latest (
         task TEXT NOT NULL,
         action TEXT NOT NULL,
         at BIGINT NOT NULL,
@@ -81,13 +82,13 @@ const MIGRATIONS: &[&[&str]] = &[&[
         value TEXT,
         PRIMARY KEY (task, action)
     )",
-    "CREATE TABLE scheduler_open_runs (
+        "CREATE TABLE scheduler_open_runs (
         run_id BYTEA PRIMARY KEY,
         task TEXT NOT NULL,
         instance BIGINT,
         started BIGINT NOT NULL
     )",
-    "CREATE TABLE scheduler_instances (
+        "CREATE TABLE scheduler_instances (
         id BIGINT PRIMARY KEY,
         name TEXT NOT NULL,
         host TEXT NOT NULL,
@@ -96,7 +97,17 @@ const MIGRATIONS: &[&[&str]] = &[&[
         last_seen BIGINT NOT NULL,
         stopped BIGINT
     )",
-]];
+    ],
+    &[
+        // A record is stored once: a batch written again after a lost reply to its COMMIT
+        // (the server committed, the program did not hear it) adds nothing.
+        "DELETE FROM scheduler_log AS a USING scheduler_log AS b \
+     WHERE a.run_id = b.run_id AND a.action = b.action AND a.seq > b.seq",
+        "CREATE UNIQUE INDEX scheduler_log_run_action ON scheduler_log (run_id, action) \
+     WHERE run_id IS NOT NULL",
+        "DROP INDEX scheduler_log_run",
+    ],
+];
 
 /// The advisory lock held while the schema is created or migrated ("schedmig" in ASCII).
 /// Advisory locks are per database; another application using the same number would only
@@ -318,7 +329,7 @@ impl PostgresStore {
             unnest_records!(),
             " WITH ORDINALITY AS r (",
             record_columns!(),
-            ", ordinality) ORDER BY ordinality"
+            ", ordinality) ORDER BY ordinality ON CONFLICT DO NOTHING"
         );
         bind_records(sqlx::query(INSERT), records.iter())
             .execute(&mut *tx)
@@ -344,16 +355,16 @@ impl PostgresStore {
         bind_records(sqlx::query(UPSERT), latest.into_values())
             .execute(&mut *tx)
             .await?;
-        // The runs opened and closed by the batch; a run that starts and ends in the same
-        // batch touches nothing.
+        // The runs opened and closed by the batch. A run that starts and ends in the same
+        // batch is deleted all the same: the batch may be written again after its `run`
+        // record was stored (a lost reply to a COMMIT).
         let mut opened: HashMap<RunId, &LogRecord> = HashMap::new();
         let mut closed: Vec<RunId> = Vec::new();
         for r in records {
             let Some(run_id) = r.run_id else { continue };
             if r.ends_run() {
-                if opened.remove(&run_id).is_none() {
-                    closed.push(run_id);
-                }
+                opened.remove(&run_id);
+                closed.push(run_id);
             } else {
                 opened.insert(run_id, r);
             }
