@@ -67,6 +67,8 @@ pub use scheduler_core::BoxFuture;
 pub use scheduler_core::condition::{
     Condition, ConditionError, EvalContext, EvalError, NextChange, ParseError,
 };
+#[cfg(feature = "postgres")]
+pub use scheduler_core::log::store::PostgresStore;
 pub use scheduler_core::log::store::RecordQuery;
 #[cfg(feature = "sqlite")]
 pub use scheduler_core::log::store::SqliteStore;

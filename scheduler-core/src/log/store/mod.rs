@@ -9,13 +9,15 @@
 //!
 //! * [`MemoryStore`]: in the process, bounded; forgets everything when it ends.
 //! * [`SqliteStore`] (feature `sqlite`, on by default): a file; what `scheduler::run()` uses.
-//! * `PostgresStore` (feature `postgres`): a database that several programs share.
+//! * [`PostgresStore`] (feature `postgres`): a database that several programs share.
 //!
 //! [`open`] opens a store from a URL (`memory:`, `sqlite:path`, a path, `postgres://...`).
 //! Stores are also the log's query API ([`LogStore::query`], [`LogStore::latest`]), usable
 //! with or without a running scheduler.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -28,6 +30,8 @@ use crate::time::Timestamp;
 use super::{Action, ActionSet, InstanceId, LogRecord, Retention, RunId};
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -513,18 +517,35 @@ impl fmt::Display for StoreUrl {
     }
 }
 
-/// The URL without its password, for messages.
+/// The URL without its password (in its user information or a `password=` option), for
+/// messages.
 pub(crate) fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (url, options) = match url.split_once('?') {
+        Some((url, options)) => (url, Some(options)),
+        None => (url, None),
     };
-    let Some((credentials, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+    let mut shown = match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        },
         None => url.to_owned(),
+    };
+    if let Some(options) = options {
+        shown.push('?');
+        let options: Vec<String> = options
+            .split('&')
+            .map(|option| match option.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => option.to_owned(),
+            })
+            .collect();
+        shown.push_str(&options.join("&"));
     }
+    shown
 }
 
 /// Opens the store at `url` (see [`StoreUrl`]), creating a SQLite file and its schema if
@@ -550,6 +571,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn LogStore>, StoreError> {
             path.display()
         ))
         .of_kind(StoreErrorKind::InvalidUrl)),
+        #[cfg(feature = "postgres")]
+        StoreUrl::Postgres(url) => Ok(Arc::new(PostgresStore::open(&url).await?)),
+        #[cfg(not(feature = "postgres"))]
         StoreUrl::Postgres(url) => Err(StoreError::new(format!(
             "cannot open {}: this program is built without the `postgres` feature of scheduler",
             redacted(&url)
@@ -657,5 +681,10 @@ mod tests {
             redacted("postgres://app:secret@db:5432/app"),
             "postgres://app:***@db:5432/app"
         );
+        assert_eq!(
+            redacted("postgres://app:se@cret@db/app?password=other&sslmode=disable"),
+            "postgres://app:***@db/app?password=***&sslmode=disable"
+        );
+        assert_eq!(redacted("postgres://db/app"), "postgres://db/app");
     }
 }
