@@ -717,6 +717,12 @@ impl LogStore for SqliteStore {
         })
     }
 
+    fn close(&self) -> BoxFuture<'_, ()> {
+        // Waits for the connections in use to come back, then closes every one; the last
+        // to close checkpoints the write-ahead log and deletes it.
+        Box::pin(self.pool.close())
+    }
+
     fn prune<'a>(&'a self, rules: &'a [PruneRule]) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
             let mut deleted = 0;
@@ -867,6 +873,29 @@ mod tests {
             .open_runs;
         assert_eq!(still_open.len(), 1);
         assert_eq!(Some(still_open[0].run_id), opened[69].run_id);
+    }
+
+    /// Closing the store leaves no write-ahead log beside the file: the next process that
+    /// opens it does not have to copy one into the file before its first write.
+    #[tokio::test]
+    async fn closing_leaves_no_write_ahead_log() {
+        let temp = temp_store("close").await;
+        let mut ids = RunIds::with_seed(5);
+        temp.store
+            .append(&runs(&mut ids, 3, 2_000, 1_000, false))
+            .await
+            .expect("a written batch");
+        let wal = temp.dir.join("log.db-wal");
+        assert!(wal.exists(), "a write-ahead log while the store is open");
+        temp.store.close().await;
+        assert!(
+            !wal.exists(),
+            "the write-ahead log is gone once the store is closed"
+        );
+        let reopened = SqliteStore::open(temp.dir.join("log.db"))
+            .await
+            .expect("the file opens again");
+        assert_eq!(count(&reopened, "log").await, 4_000);
     }
 
     /// A batch that fails halfway leaves nothing behind and the connection usable: its

@@ -79,6 +79,9 @@ pub(super) struct Journal {
     /// The URL of a store that `start` opens (until then `store` is an empty memory store
     /// that nothing writes to).
     to_open: Option<String>,
+    /// Whether `start` opened the store from a URL: such a store is closed when the
+    /// scheduler stops (one given to the builder stays open, its owner may still use it).
+    opened_here: bool,
     unflushed: Vec<LogRecord>,
     outage: Option<Outage>,
     /// Every task the engine reads the records of, with how far back (the index's
@@ -112,6 +115,7 @@ impl Journal {
             index,
             store,
             to_open,
+            opened_here: false,
             unflushed: Vec::new(),
             outage: None,
             wanted: BTreeMap::new(),
@@ -169,6 +173,7 @@ impl Journal {
         }
         if let Some(url) = self.to_open.take() {
             self.store = crate::log::store::open(&url).await?;
+            self.opened_here = true;
         }
         self.instance.started = now;
         self.instance.last_seen = now;
@@ -383,6 +388,14 @@ impl Journal {
                 "cannot record that this scheduler stopped: {}",
                 error_chain(&error)
             );
+        }
+    }
+
+    /// Closes the store if this journal opened it (see [`LogStore::close`]); called once the
+    /// scheduler has stopped for good, after the last write.
+    pub(super) async fn close(&mut self) {
+        if self.opened_here {
+            self.store.close().await;
         }
     }
 
