@@ -10,7 +10,9 @@
 //!   recorded;
 //! * `Return<T>` of the last finished producer is available to the second process.
 //!
-//! It runs on a SQLite file in a temporary directory.
+//! It runs on a SQLite file in a temporary directory, then on PostgreSQL in a database of
+//! its own on the server `SCHEDULER_TEST_POSTGRES_URL` names (without it, the PostgreSQL
+//! run says why it skips; under `CI=true` it fails).
 //!
 //! No libtest harness (`harness = false`): the program plays the scheduler when
 //! `RESTART_TEST_ROLE=scheduler`, and otherwise drives two such processes. The clock is a
@@ -20,6 +22,9 @@
 
 // The one unsafe call: `kill`, to send SIGKILL and SIGINT.
 #![allow(unsafe_code)]
+
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -96,14 +101,20 @@ fn main() -> scheduler::Result<()> {
             .run();
     }
     let dir = tempdir();
-    let urls = [(
-        "sqlite",
-        format!("sqlite:{}", dir.join("restart.db").display()),
-    )];
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    let mut urls = vec![(
+        "sqlite",
+        format!("sqlite:{}", dir.join("restart.db").display()),
+    )];
+    // Dropped (the database with it) after both runs.
+    let database = pg::server_url("runtime_restart")
+        .map(|server| runtime.block_on(pg::TestDatabase::create(&server, "runtime_restart")));
+    if let Some(database) = &database {
+        urls.push(("postgres", database.url().to_owned()));
+    }
     for (name, url) in &urls {
         let started = Instant::now();
         runtime.block_on(kill_and_restart(name, url));
@@ -112,6 +123,7 @@ fn main() -> scheduler::Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
+    drop(database);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -149,9 +149,9 @@ pub struct LoadRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Loaded {
     /// Of each task asked for: the latest record of each action (a `success` one with its
-    /// value), the latest `per_action` records of each action, and every record of the
-    /// window back from its newest record (with the last one before the window), in any
-    /// order.
+    /// value), the latest `per_action` records of each action, and, for a window longer
+    /// than zero, every record of the window back from its newest record (with the last
+    /// one before the window); each record once, in any order.
     pub records: Vec<LogRecord>,
     /// Every run of any task left open.
     pub open_runs: Vec<OpenRun>,
@@ -604,19 +604,22 @@ pub(crate) fn retained<'r>(records: &[&'r LogRecord], retention: Retention) -> V
     let Some(newest) = records.iter().map(|r| r.at).max() else {
         return Vec::new();
     };
-    let cutoff = newest.as_micros().saturating_sub(retention.window_micros);
     let mut keep = vec![false; records.len()];
-    // The window, and the last record before it.
-    let mut last_before: Option<usize> = None;
-    for (i, r) in records.iter().enumerate() {
-        if r.at.as_micros() >= cutoff {
-            keep[i] = true;
-        } else if last_before.is_none_or(|j| records[j].at <= r.at) {
-            last_before = Some(i);
+    // The window, and the last record before it; a window of zero (`Retention::LATEST`)
+    // asks for neither, as the persistent stores answer.
+    if retention.window_micros > 0 {
+        let cutoff = newest.as_micros().saturating_sub(retention.window_micros);
+        let mut last_before: Option<usize> = None;
+        for (i, r) in records.iter().enumerate() {
+            if r.at.as_micros() >= cutoff {
+                keep[i] = true;
+            } else if last_before.is_none_or(|j| records[j].at <= r.at) {
+                last_before = Some(i);
+            }
         }
-    }
-    if let Some(i) = last_before {
-        keep[i] = true;
+        if let Some(i) = last_before {
+            keep[i] = true;
+        }
     }
     // The newest `per_action` of each action.
     for action in Action::ALL {

@@ -42,7 +42,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{Connection, Postgres, QueryBuilder, Row};
 
 use crate::BoxFuture;
 use crate::log::{Action, InstanceId, LogRecord, Retention, RunId};
@@ -107,6 +107,15 @@ const MIGRATION_LOCK: i64 = 0x7363_6865_646d_6967;
 /// follows the order of commits (see the module's documentation).
 const APPEND_LOCK: i64 = 0x7363_6865_6461_7070;
 
+/// How long opening the store waits for the server to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a call waits for a connection (the pool reconnects meanwhile) before it fails
+/// as [`Unavailable`](StoreErrorKind::Unavailable). The engine awaits each batch in its loop,
+/// so that this bounds how long one attempt during an outage holds the loop; the journal
+/// then retries with its own backoff.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The columns of a record, in the order of the tables `log` and `latest` (a macro, so
 /// that statements are `concat!`-ed constants).
 macro_rules! record_columns {
@@ -165,6 +174,25 @@ impl PostgresStore {
             StoreError::with_source(format!("cannot use the PostgreSQL URL {shown}"), e)
                 .of_kind(StoreErrorKind::InvalidUrl)
         })?;
+        // One connection first, which fails at once on a server that refuses it (the pool
+        // would keep trying until its acquire timeout), and within CONNECT_TIMEOUT on one
+        // that does not answer.
+        let connecting = |e| error(&format!("cannot connect to {shown}"), e);
+        match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options))
+            .await
+        {
+            Ok(connected) => connected
+                .map_err(connecting)?
+                .close()
+                .await
+                .map_err(connecting)?,
+            Err(_) => {
+                return Err(StoreError::new(format!(
+                    "cannot connect to {shown}: no answer within {CONNECT_TIMEOUT:?}"
+                ))
+                .of_kind(StoreErrorKind::Unavailable));
+            }
+        }
         let pool = PgPoolOptions::new()
             // One connection writes at a time (the journal); the others serve queries.
             .max_connections(4)
@@ -172,7 +200,7 @@ impl PostgresStore {
             // A connection left broken by a database that restarted is found before use
             // rather than failing the next batch.
             .test_before_acquire(true)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| error(&format!("cannot connect to {shown}"), e))?;
@@ -663,13 +691,15 @@ fn record_at(row: &PgRow, first: usize) -> Option<LogRecord> {
 /// [`Unavailable`](StoreErrorKind::Unavailable); `25006` (a read-only transaction, as on a
 /// standby) and `42501` (no privilege to write) are
 /// [`ReadOnly`](StoreErrorKind::ReadOnly); `42P01` and `42703` (a table or column missing
-/// where this version's schema has one: another program's tables, or a damaged schema)
-/// and `XX001`/`XX002` (damaged data or index) are [`Corrupt`](StoreErrorKind::Corrupt);
+/// where this version's schema has one: another program's tables, or a damaged schema),
+/// `42P07` (a table of the schema's names already there when creating it: another
+/// program's) and `XX001`/`XX002` (damaged data or index) are
+/// [`Corrupt`](StoreErrorKind::Corrupt);
 /// `3D000` (no such database) is [`InvalidUrl`](StoreErrorKind::InvalidUrl).
 pub(crate) fn kind_of_sqlstate(code: &str) -> StoreErrorKind {
     match code {
         "25006" | "42501" => StoreErrorKind::ReadOnly,
-        "42P01" | "42703" | "XX001" | "XX002" => StoreErrorKind::Corrupt,
+        "42P01" | "42703" | "42P07" | "XX001" | "XX002" => StoreErrorKind::Corrupt,
         "3D000" => StoreErrorKind::InvalidUrl,
         "55P03" => StoreErrorKind::Unavailable,
         _ => match code.get(..2) {
@@ -828,6 +858,7 @@ mod tests {
             ("25006", StoreErrorKind::ReadOnly),
             ("42P01", StoreErrorKind::Corrupt),
             ("42703", StoreErrorKind::Corrupt),
+            ("42P07", StoreErrorKind::Corrupt),
             ("3D000", StoreErrorKind::InvalidUrl),
             ("23505", StoreErrorKind::Rejected),
             ("22021", StoreErrorKind::Rejected),

@@ -208,32 +208,42 @@ impl SqliteStore {
     }
 
     /// The schema's version in the file: `0` for a file without one.
-    async fn schema_version(&self) -> Result<usize, StoreError> {
+    async fn schema_version(connection: &mut sqlx::SqliteConnection) -> Result<usize, sqlx::Error> {
         let exists: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scheduler_schema'",
         )
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| self.error("cannot read the schema", e))?;
+        .fetch_optional(&mut *connection)
+        .await?;
         if exists.is_none() {
             return Ok(0);
         }
         let version: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM scheduler_schema")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| self.error("cannot read the schema's version", e))?;
+            .fetch_one(&mut *connection)
+            .await?;
         Ok(version.unwrap_or(0).max(0) as usize)
     }
 
+    fn newer_schema(&self, version: usize) -> StoreError {
+        StoreError::new(format!(
+            "{} holds a log of schema version {version}, written by a newer version of scheduler (this one reads up to {}); it was left untouched",
+            self.path.display(),
+            MIGRATIONS.len()
+        ))
+        .of_kind(StoreErrorKind::NewerSchema)
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
-        let version = self.schema_version().await?;
+        // Without the write lock first: a file already up to date (every start but the
+        // first) takes no lock.
+        let reading = |e| self.error("cannot read the schema's version", e);
+        let version = {
+            let mut connection = self.pool.acquire().await.map_err(reading)?;
+            Self::schema_version(&mut connection)
+                .await
+                .map_err(reading)?
+        };
         if version > MIGRATIONS.len() {
-            return Err(StoreError::new(format!(
-                "{} holds a log of schema version {version}, written by a newer version of scheduler (this one reads up to {}); it was left untouched",
-                self.path.display(),
-                MIGRATIONS.len()
-            ))
-            .of_kind(StoreErrorKind::NewerSchema));
+            return Err(self.newer_schema(version));
         }
         if version == MIGRATIONS.len() {
             return Ok(());
@@ -243,6 +253,18 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.error("cannot create the schema", e))?;
+        // Another program starting on the same file may have migrated it while this one
+        // waited for the write lock.
+        let version = Self::schema_version(&mut tx).await.map_err(reading)?;
+        if version > MIGRATIONS.len() {
+            return Err(self.newer_schema(version));
+        }
+        if version == MIGRATIONS.len() {
+            return tx
+                .commit()
+                .await
+                .map_err(|e| self.error("cannot create the schema", e));
+        }
         sqlx::query("CREATE TABLE IF NOT EXISTS scheduler_schema (version INTEGER NOT NULL)")
             .execute(&mut *tx)
             .await
