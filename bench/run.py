@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Runs our scheduler and its peers on the same scenarios and prints one table.
 
-    python3 bench/run.py                 # the whole suite (about 15 minutes)
+    python3 bench/run.py                 # the whole suite (about 30 minutes)
     python3 bench/run.py --quick         # short windows, to check that everything runs
     python3 bench/run.py --only delay,startup --reps 5
+    python3 bench/run.py --only throughput,restart --subjects ours,ours-sqlite,rocketry-sqlite
 
 Subjects (bench/PROTOCOL.md says how the driver talks to them): ours (bench/src/bin/ours.rs),
 Rocketry 2.5.1 and APScheduler 3.11 (bench/peers/*.py, in a virtual environment this script
-creates at bench/.venv), tokio-cron-scheduler (bench/src/bin/tcs.rs). Within a scenario the
+creates at bench/.venv), tokio-cron-scheduler (bench/src/bin/tcs.rs). Ours runs with each of its log
+stores (memory, a SQLite file, PostgreSQL), Rocketry with its default in-memory log and with the
+persistent repository its docs show (redbird's SQLRepo on a SQLite file); every run of a subject
+with a store gets a fresh one (a new file, a new database), and the restart scenario's runs a copy
+of one filled beforehand. Within a scenario the
 subjects take turns, in an order that is reversed on every repetition, so that a drift of the
 machine does not favour one of them. The table (markdown) is printed and written to
 bench/results/latest.md; the raw measurements go to bench/results/latest.json.
@@ -47,13 +52,21 @@ class Subject:
     name: str  # as shown in the table
     argv: tuple[str, ...]  # the program and its variant flags
     ours: bool = False
+    # Where the subject keeps its log, given to it as `--database`: "memory" (ours only),
+    # "sqlite" (a file path) or "postgres" (a URL); None for a subject's own default.
+    store: str | None = None
 
 
 def subjects(python: str | None) -> dict[str, Subject]:
     release = BENCH / "target" / "release"
+    ours = str(release / "ours")
     found = {
-        "ours": Subject("ours (async)", (str(release / "ours"), "--execution", "async"), True),
-        "ours-main": Subject("ours (main)", (str(release / "ours"), "--execution", "main"), True),
+        "ours": Subject("ours (async)", (ours, "--execution", "async"), True, "memory"),
+        "ours-main": Subject("ours (main)", (ours, "--execution", "main"), True, "memory"),
+        "ours-sqlite": Subject("ours (async, SQLite)", (ours, "--execution", "async"), True, "sqlite"),
+        "ours-main-sqlite": Subject("ours (main, SQLite)", (ours, "--execution", "main"), True, "sqlite"),
+        "ours-postgres": Subject("ours (async, PostgreSQL)", (ours, "--execution", "async"), True, "postgres"),
+        "ours-main-postgres": Subject("ours (main, PostgreSQL)", (ours, "--execution", "main"), True, "postgres"),
         "tcs": Subject("tokio-cron-scheduler", (str(release / "tcs"),)),
     }
     if python:
@@ -73,6 +86,16 @@ def subjects(python: str | None) -> dict[str, Subject]:
                 "rocketry-nocycle-async": Subject(
                     "Rocketry (async, cycle None)", rocketry + ("--cycle", "none", "--execution", "async")
                 ),
+                "rocketry-sqlite": Subject(
+                    "Rocketry (main, cycle 0.1 s, SQLite)",
+                    rocketry + ("--cycle", "default", "--execution", "main"),
+                    store="sqlite",
+                ),
+                "rocketry-nocycle-sqlite": Subject(
+                    "Rocketry (main, cycle None, SQLite)",
+                    rocketry + ("--cycle", "none", "--execution", "main"),
+                    store="sqlite",
+                ),
                 "aps": Subject("APScheduler (background)", aps + ("--kind", "background")),
                 "aps-asyncio": Subject("APScheduler (asyncio)", aps + ("--kind", "asyncio")),
             }
@@ -87,18 +110,168 @@ PLAN = {
     "throughput": [
         "ours",
         "ours-main",
+        "ours-sqlite",
+        "ours-main-sqlite",
+        "ours-postgres",
+        "ours-main-postgres",
         "rocketry",
         "rocketry-async",
         "rocketry-nocycle",
         "rocketry-nocycle-async",
+        "rocketry-sqlite",
+        "rocketry-nocycle-sqlite",
         "aps",
         "aps-asyncio",
         "tcs",
     ],
-    "delay": ["ours", "rocketry", "rocketry-nocycle", "aps", "aps-asyncio", "tcs"],
-    "pipeline": ["ours", "rocketry", "rocketry-nocycle", "aps", "aps-asyncio", "tcs"],
-    "startup": ["ours", "rocketry", "aps", "aps-asyncio", "tcs"],
+    "delay": ["ours", "ours-sqlite", "ours-postgres", "rocketry", "rocketry-nocycle", "aps", "aps-asyncio", "tcs"],
+    "pipeline": ["ours", "ours-sqlite", "ours-postgres", "rocketry", "rocketry-nocycle", "aps", "aps-asyncio", "tcs"],
+    "startup": ["ours", "ours-sqlite", "rocketry", "aps", "aps-asyncio", "tcs"],
+    # Start-up again, with the log already holding records (sizes are records, not tasks).
+    "restart": ["ours-sqlite", "ours-postgres", "rocketry-sqlite"],
 }
+
+# The tasks of the restart scenario: startup's idle tasks and `first`, with the records of
+# the filled log spread over the idle ones. Ten, not startup's thousand: Rocketry checks a
+# `cron` condition by querying its log table, which redbird leaves without an index, and
+# a thousand such scans of a million rows would take an hour per start.
+RESTART_TASKS = 10
+
+
+# --------------------------------------------------------------------------------------
+# Stores
+# --------------------------------------------------------------------------------------
+
+
+class Stores:
+    """Fresh log stores for the subjects that keep one: a new SQLite file, or a new
+    PostgreSQL database, for every run, and for the restart scenario a copy of a store
+    filled once per subject and size.
+
+    PostgreSQL is the server of `SCHEDULER_BENCH_POSTGRES_URL` (else
+    `SCHEDULER_TEST_POSTGRES_URL`, else the local postgres://postgres@127.0.0.1:5432/test),
+    on which the benchmark drops and creates databases of its own (`scheduler_bench*`)
+    through `psql`, never touching the one the URL names."""
+
+    DATABASE = "scheduler_bench"
+
+    def __init__(self) -> None:
+        self.dir = RESULTS / "stores"
+        self.url = os.environ.get("SCHEDULER_BENCH_POSTGRES_URL") or os.environ.get(
+            "SCHEDULER_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+        )
+        self.filled: set[str] = set()  # the filled stores (file stems and database names)
+        self.databases: set[str] = set()  # the PostgreSQL databases created
+
+    def postgres_url(self, database: str) -> str:
+        base, _, query = self.url.partition("?")
+        base = base.rsplit("/", 1)[0]
+        return f"{base}/{database}" + (f"?{query}" if query else "")
+
+    def psql(self, *statements: str) -> None:
+        argv = ["psql", "--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", self.url]
+        for statement in statements:
+            argv += ["-c", statement]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RunFailed(f"psql: {done.stderr.strip() or done.returncode}")
+
+    def postgres_available(self) -> str | None:
+        """Why the PostgreSQL subjects cannot run, or None."""
+        if shutil.which("psql") is None:
+            return "psql is not installed"
+        try:
+            self.psql("SELECT 1")
+        except RunFailed as e:
+            return str(e)
+        return None
+
+    def sqlite_path(self, key: str) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self.dir / f"{key}.db"
+
+    @staticmethod
+    def remove_sqlite(path: Path) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def fresh(self, subject: Subject, template: str | None = None) -> list[str]:
+        """The `--database` flag of a run of `subject`, on a store that is new (or a copy
+        of the filled store `template`)."""
+        if subject.store is None:
+            return []
+        if subject.store == "memory":
+            return ["--database", "memory:"]
+        key = subject.argv[-1] if subject.ours else "rocketry"
+        if subject.store == "sqlite":
+            path = self.sqlite_path(f"run-{key}")
+            self.remove_sqlite(path)
+            if template is not None:
+                for suffix in ("", "-wal", "-shm"):
+                    source = Path(f"{self.sqlite_path(template)}{suffix}")
+                    if source.exists():
+                        shutil.copyfile(source, f"{path}{suffix}")
+            return ["--database", str(path)]
+        if subject.store == "postgres":
+            create = f"CREATE DATABASE {self.DATABASE}" + (f" TEMPLATE {template}" if template else "")
+            self.psql(f"DROP DATABASE IF EXISTS {self.DATABASE} WITH (FORCE)", create)
+            self.databases.add(self.DATABASE)
+            return ["--database", self.postgres_url(self.DATABASE)]
+        raise ValueError(f"unknown store {subject.store}")
+
+    def filled_copy(self, subject: Subject, records: int) -> list[str]:
+        """The `--database` flag of a run of `subject` on a copy of a store holding
+        `records` records of past runs (filled by the subject itself the first time)."""
+        kind = "ours" if subject.ours else "rocketry"
+        template = f"{self.DATABASE}_{kind}_{subject.store}_{records}"
+        if template not in self.filled:
+            if subject.store == "sqlite":
+                path = self.sqlite_path(template)
+                self.remove_sqlite(path)
+                target = ["--database", str(path)]
+            else:
+                self.psql(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)", f"CREATE DATABASE {template}")
+                self.databases.add(template)
+                target = ["--database", self.postgres_url(template)]
+            argv = list(subject.argv) + ["--scenario", "fill", "--tasks", str(RESTART_TASKS),
+                                         "--records", str(records)] + target
+            print(f"  filling a store of {subject.name} with {records:,} records ...", flush=True)
+            done = subprocess.run(argv, capture_output=True, text=True, cwd=BENCH)
+            if done.returncode != 0:
+                raise RunFailed(f"fill: {done.stderr.strip()[-300:] or done.returncode}")
+            if subject.store == "sqlite" and subject.ours:
+                checkpoint(self.sqlite_path(template))
+            self.filled.add(template)
+        return self.fresh(subject, template)
+
+    def cleanup(self) -> None:
+        """Removes the files and databases of the runs."""
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        if self.databases:
+            try:
+                self.psql(*(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in sorted(self.databases)))
+            except RunFailed as e:
+                print(f"could not drop the benchmark's databases: {e}", flush=True)
+
+
+def checkpoint(path: Path) -> None:
+    """Moves what the write-ahead log of the SQLite file `path` holds into the file and
+    empties it, as SQLite does when the last connection to a file closes.
+
+    The fill process ends without closing its connections (as a scheduler that is killed
+    does), which leaves up to a few MB of write-ahead log, and the next process to write
+    then copies it into the file first: 70-120 ms on the development machine, whatever the
+    number of records. The restart scenario measures the size of the log, so its store is
+    checkpointed first; what a full write-ahead log adds is measured apart (bench/README.md)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
+STORES = Stores()
 
 
 # --------------------------------------------------------------------------------------
@@ -126,8 +299,11 @@ def proc_rss_kb(pid: int) -> int:
     return 0
 
 
-def start(subject: Subject, scenario: str, tasks: int, seconds: float) -> tuple[subprocess.Popen, float]:
+def start(
+    subject: Subject, scenario: str, tasks: int, seconds: float, store: list[str] | None = None
+) -> tuple[subprocess.Popen, float]:
     argv = list(subject.argv) + ["--scenario", scenario, "--tasks", str(tasks), "--seconds", str(int(seconds))]
+    argv += STORES.fresh(subject) if store is None else store
     spawn_wall = time.time()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=BENCH)
     return proc, spawn_wall
@@ -221,11 +397,19 @@ def run_idle_together(chosen: list[Subject], tasks: int, seconds: float) -> dict
 
 
 def run_timed(subject: Subject, scenario: str, tasks: int, seconds: float) -> dict:
-    proc, spawn_wall = start(subject, scenario, tasks, seconds)
+    store = None
+    if scenario == "restart":
+        # The size of a restart is the number of records in the log.
+        store = STORES.filled_copy(subject, tasks)
+        scenario, tasks = "startup", RESTART_TASKS
+    proc, spawn_wall = start(subject, scenario, tasks, seconds, store)
     try:
         # A minute past the window is plenty for every subject to report (Rocketry takes
-        # about a second to start 1,000 tasks); a subject that hangs costs no more.
-        result = until_result(proc, time.monotonic() + seconds + 60)
+        # about a second to start 1,000 tasks); a subject that hangs costs no more. Rocketry
+        # on a log of a million records took 51-59 s to start ten tasks on a loaded
+        # machine, and more than 60 s on a busier one: a restart gets five minutes.
+        limit = 300 if store is not None else 60
+        result = until_result(proc, time.monotonic() + seconds + limit)
         result["spawn_wall"] = spawn_wall
         return result
     finally:
@@ -293,7 +477,7 @@ def measure(scenario: str, metric: Metric, subject: Subject, size: int, cell: Ce
         if not values:
             raise RunFailed("no firings")
         cell.values.extend(values)
-    elif scenario == "startup":
+    elif scenario in ("startup", "restart"):
         cell.values.append((r["first_run_wall"] - r["spawn_wall"]) * 1000)
 
 
@@ -584,8 +768,13 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short windows and one size each: checks that everything runs")
-    parser.add_argument("--only", help="comma-separated scenarios: idle,throughput,delay,pipeline,startup,compile")
-    parser.add_argument("--reps", type=int, help="repetitions of the short scenarios (startup, compile)")
+    parser.add_argument(
+        "--only", help="comma-separated scenarios: idle,throughput,delay,pipeline,startup,restart,compile"
+    )
+    parser.add_argument("--reps", type=int, help="repetitions of the short scenarios (startup, restart, compile)")
+    parser.add_argument(
+        "--subjects", help="comma-separated subjects (keys of PLAN: ours,ours-sqlite,rocketry-sqlite,...); default all"
+    )
     parser.add_argument("--no-python", action="store_true", help="leave the Python peers out")
     args = parser.parse_args()
 
@@ -601,6 +790,9 @@ def main() -> int:
                            (3,), 4 if quick else 16, 1),
         "startup": Metric("Start-up: process start → first run, 1,000 tasks", "ms", False,
                           (1000,), 0, args.reps or (1 if quick else 5)),
+        "restart": Metric(f"Restart: process start → first run, {RESTART_TASKS} tasks, the log holding N records",
+                          "ms", False, (10_000, 1_000_000) if quick else (10_000, 100_000, 1_000_000), 0,
+                          args.reps or (1 if quick else 5)),
     }
     wanted = set(args.only.split(",")) if args.only else set(metrics) | {"compile"}
     unknown = wanted - set(metrics) - {"compile"}
@@ -611,6 +803,17 @@ def main() -> int:
     build_rust()
     python = None if args.no_python else python_env()
     available = subjects(python)
+    if args.subjects:
+        keys = set(args.subjects.split(","))
+        unknown = keys - set(available)
+        if unknown:
+            parser.error(f"unknown or unavailable subjects: {', '.join(sorted(unknown))}")
+        available = {k: v for k, v in available.items() if k in keys}
+    if any(s.store == "postgres" for s in available.values()):
+        why = STORES.postgres_available()
+        if why:
+            print(f"the PostgreSQL subjects are left out: {why}", flush=True)
+            available = {k: v for k, v in available.items() if v.store != "postgres"}
 
     report: list[str] = []
     durations: dict[str, float] = {}
@@ -618,6 +821,30 @@ def main() -> int:
     command = "python3 bench/run.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
     report.append(f"Measured with `{command}` on {machine()}, {time.strftime('%Y-%m-%d')}.")
 
+    try:
+        run_scenarios(metrics, wanted, available, report, raw, durations)
+    finally:
+        STORES.cleanup()
+    if "compile" in wanted:
+        compile_started = time.monotonic()
+        report.append(compile_cost(reps=args.reps or (1 if quick else 3), raw=raw))
+        durations["compile"] = time.monotonic() - compile_started
+
+    elapsed = time.monotonic() - started
+    raw["durations_s"] = durations
+    parts = ", ".join(f"{name} {seconds / 60:.1f}" for name, seconds in durations.items())
+    report.append(f"The suite took {elapsed / 60:.1f} minutes ({parts}; the rest is building and setting up).")
+    text = "\n\n".join(report) + "\n"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(text)
+    (RESULTS / "latest.json").write_text(json.dumps(raw, indent=1))
+    print("\n" + text)
+    return 0
+
+
+def run_scenarios(metrics: dict, wanted: set[str], available: dict[str, Subject], report: list[str], raw: dict,
+                  durations: dict[str, float]) -> None:
+    """Runs the wanted scenarios, adding a table per scenario to `report`."""
     for scenario, metric in metrics.items():
         if scenario not in wanted:
             continue
@@ -651,22 +878,6 @@ def main() -> int:
             for (name, size), c in cells.items()
         }
 
-    if "compile" in wanted:
-        compile_started = time.monotonic()
-        report.append(compile_cost(reps=args.reps or (1 if quick else 3), raw=raw))
-        durations["compile"] = time.monotonic() - compile_started
-
-    elapsed = time.monotonic() - started
-    raw["durations_s"] = durations
-    parts = ", ".join(f"{name} {seconds / 60:.1f}" for name, seconds in durations.items())
-    report.append(f"The suite took {elapsed / 60:.1f} minutes ({parts}; the rest is building and setting up).")
-    text = "\n\n".join(report) + "\n"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.md").write_text(text)
-    (RESULTS / "latest.json").write_text(json.dumps(raw, indent=1))
-    print("\n" + text)
-    return 0
-
 
 def render(scenario: str, metric: Metric, chosen: list[Subject], cells: dict[tuple[str, int], Cell]) -> str:
     direction = "higher is better" if metric.higher_is_better else "lower is better"
@@ -679,13 +890,19 @@ def render(scenario: str, metric: Metric, chosen: list[Subject], cells: dict[tup
     lines = [
         f"### {metric.title} ({metric.unit}, {direction})",
         "",
-        f"| tasks | scheduler | {head} | {spread} | lead |{extra_head}",
+        f"| {'records' if scenario == 'restart' else 'tasks'} | scheduler | {head} | {spread} | lead |{extra_head}",
         "|---:|---|---:|---|---|" + ("---:|" if extra_head else ""),
     ]
-    ours_name = next((s.name for s in chosen if s.ours), None)
+    # A peer is compared with ours on the same kind of store where there is one (Rocketry on
+    # SQLite with ours on SQLite), else with the first of ours; ours on another store than
+    # the first is given as a multiple of the first (SQLite's throughput against memory's).
+    first_ours = next((s for s in chosen if s.ours), None)
+
+    def headline(subject: Subject | None, size: int) -> float | None:
+        cell = cells.get((subject.name, size)) if subject else None
+        return summary(scenario, cell)[0] if cell and cell.values else None
+
     for size in metric.sizes:
-        ours_cell = cells.get((ours_name, size)) if ours_name else None
-        ours_value = summary(scenario, ours_cell)[0] if ours_cell and ours_cell.values else None
         for subject in chosen:
             cell = cells.get((subject.name, size))
             if cell is None:
@@ -697,10 +914,18 @@ def render(scenario: str, metric: Metric, chosen: list[Subject], cells: dict[tup
                 row = f"| {size:,} | {subject.name} | — | failed: {why} | — |"
             else:
                 value, spread_text = summary(scenario, cell)
-                if subject.ours or ours_value is None:
-                    ratio = "—"
+                if subject.ours:
+                    base = headline(first_ours, size)
+                    if subject is first_ours or base in (None, 0):
+                        ratio = "—"
+                    else:
+                        ratio = f"{value / base:.2f}× {first_ours.name}"
                 else:
-                    ratio = ratio_text(ours_value, value, metric.higher_is_better)
+                    same_store = next((s for s in chosen if s.ours and s.store == subject.store), first_ours)
+                    ours_value = headline(same_store, size)
+                    ratio = "—" if ours_value is None else ratio_text(ours_value, value, metric.higher_is_better)
+                    if ours_value is not None and same_store is not first_ours:
+                        ratio += f" (against {same_store.name})"
                 row = f"| {size:,} | {subject.name} | {fmt(value)} | {spread_text} | {ratio} |"
             if extra_head:
                 key = "rss_mb" if scenario == "idle" else "bytes_per_run"

@@ -5,7 +5,9 @@
 //!   every run has its `run` and end record exactly once when the store is back;
 //! * while very many records wait, no new run starts, and runs start again when the store
 //!   takes them;
-//! * records a store never took are the scheduler's error when it stops.
+//! * records a store never took are the scheduler's error when it stops;
+//! * a SQLite store the scheduler opened from a URL is closed when it stops, leaving no
+//!   write-ahead log for the next start to copy (on the real clock: SQLite does real I/O).
 
 mod common;
 
@@ -315,4 +317,55 @@ async fn records_nothing_waits_for_are_written_together_within_5_ms() {
         let span = last.as_micros() - first.as_micros();
         assert!(span <= 6_000, "a batch spans {span} µs of records");
     }
+}
+
+/// A scheduler that opened its SQLite store from a URL closes it when it stops: the file is
+/// left without a write-ahead log, which the next start would otherwise have to copy into
+/// the file before its first write (up to a tenth of a second), and holds every record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_opened_from_a_url_is_closed_at_shutdown() {
+    let dir = std::env::temp_dir().join(format!(
+        "scheduler-close-{}-{}",
+        std::process::id(),
+        scheduler::InstanceId::random()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("log.db");
+    let (ran, mut runs) = tokio::sync::mpsc::unbounded_channel();
+    let running = scheduler::Scheduler::builder()
+        .without_registered_tasks()
+        .handle_signals(false)
+        .database(file.display().to_string())
+        .task(
+            TaskSpec::from_blocking("tick", move |_| {
+                let _ = ran.send(());
+            })
+            .when(condition("true")),
+        )
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .start()
+        .unwrap();
+    // A few runs, so that the store has written batches.
+    for _ in 0..3 {
+        tokio::time::timeout(Duration::from_secs(60), runs.recv())
+            .await
+            .expect("tick runs within a minute")
+            .expect("the task's sender");
+    }
+    running.session().shut_down();
+    running.await.unwrap_or_else(|e| panic!("{e}"));
+    let wal = dir.join("log.db-wal");
+    assert!(
+        !wal.exists(),
+        "the write-ahead log is left beside the file after the scheduler stopped"
+    );
+    let store = scheduler::SqliteStore::open(&file).await.unwrap();
+    let successes = store
+        .query(&RecordQuery::default().task("tick").action(Action::Success))
+        .await
+        .unwrap();
+    assert!(successes.len() >= 3, "{successes:?}");
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
 }

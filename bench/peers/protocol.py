@@ -37,11 +37,12 @@ def report_after(seconds, make_result):
     threading.Thread(target=run, daemon=True).start()
 
 
-def argument_parser(description):
-    """A parser with the flags every subject takes; the caller adds its variant flags."""
+def argument_parser(description, extra_scenarios=()):
+    """A parser with the flags every subject takes; the caller adds its variant flags (and
+    `fill`, where the subject keeps its log in a store the driver fills)."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--scenario", required=True,
-                   choices=["idle", "throughput", "delay", "pipeline", "startup"])
+                   choices=["idle", "throughput", "delay", "pipeline", "startup", *extra_scenarios])
     p.add_argument("--tasks", type=int, default=1)
     p.add_argument("--seconds", type=int, default=10)
     return p

@@ -1,10 +1,14 @@
 """Rocketry 2.5.1 as a benchmark subject: one scenario of bench/PROTOCOL.md per run.
 
     rocketry_subject.py --scenario throughput --tasks 1000 --seconds 10 \
-        [--cycle default|none] [--execution main|async]
+        [--cycle default|none] [--execution main|async] [--database PATH]
+    rocketry_subject.py --scenario fill --tasks 100 --records 1000000 --database PATH
 
 Rocketry is set up as its docs set it up: ``Rocketry(...)`` with its default in-memory
-log repo, tasks created in code (``app.session.create_task``) with Rocketry's own
+log repo, or with ``--database`` the persistent repository its docs show for keeping the
+log ("Logging to SQL"): redbird's ``SQLRepo`` on a SQLite file through SQLAlchemy, with
+``MinimalRecord`` records keyed by ``created``, the table created if missing. Tasks are
+created in code (``app.session.create_task``) with Rocketry's own
 conditions (``rocketry.conds``):
 
 * idle, startup's t0..tN-1: ``cron("0 0 1 1 *")``
@@ -35,6 +39,18 @@ Things to know when reading the figures:
   looks tasks up by name in a loop), so setting up N tasks costs O(N^2): ~0.5 s to "ready"
   for 1,000 tasks, 20-45 s for 10,000 on the 2-core test machine.
 
+* With ``--database``, every log record is one SQLAlchemy session ``add`` and ``commit``
+  (redbird's ``autocommit``) on a SQLite file in its default rollback-journal mode, and
+  conditions such as ``cron`` query the log table, which has no index but its primary key
+  ``created``. redbird 0.7.1 expects ``sqlalchemy.orm`` to be imported already (it uses
+  ``sqlalchemy.orm.sessionmaker`` without importing it) and SQLAlchemy 1.4, so the
+  subject imports ``sqlalchemy.orm`` first.
+* ``fill`` (the set-up of the restart scenario) creates the table as above and writes
+  ``--records`` records of past runs of ``t0``..``tN-1`` (``run`` and ``success``, one run
+  a millisecond up to a minute ago) straight into it with Python's ``sqlite3``, one
+  transaction for all: the state a long-running Rocketry program leaves behind, without
+  waiting for Rocketry to write it a row at a time.
+
 Only the protocol's JSON lines go to stdout; Rocketry's own logging is left to Python's
 defaults (warnings and errors to stderr).
 """
@@ -48,10 +64,43 @@ from protocol import argument_parser, emit, finish, report_after, rss_kb
 
 
 def parse_args():
-    p = argument_parser(__doc__.splitlines()[0])
+    p = argument_parser(__doc__.splitlines()[0], extra_scenarios=["fill"])
     p.add_argument("--cycle", choices=["default", "none"], default="default")
     p.add_argument("--execution", choices=["main", "async"], default="async")
+    p.add_argument("--database", help="a SQLite file for the log (redbird's SQLRepo)")
+    p.add_argument("--records", type=int, default=0, help="records that fill writes")
     return p.parse_args()
+
+
+def sql_repo(path):
+    """The persistent log repository of Rocketry's docs, on the SQLite file `path`."""
+    import sqlalchemy.orm  # noqa: F401  (redbird uses it without importing it)
+    from redbird.repos import SQLRepo
+    from rocketry.log import MinimalRecord
+    from sqlalchemy import create_engine
+
+    return SQLRepo(engine=create_engine(f"sqlite:///{path}"), table="tasks",
+                   if_missing="create", model=MinimalRecord, id_field="created")
+
+
+def fill(args):
+    """Writes `args.records` records of past runs into the log table of `args.database`."""
+    import sqlite3
+
+    sql_repo(args.database)  # creates the table as Rocketry would
+    tasks = [f"t{i}" for i in range(max(args.tasks, 1))]
+    runs = (args.records + 1) // 2
+    last = time.time() - 60.0
+    rows = []
+    for run in range(runs):
+        start = last - (runs - run) * 0.001
+        task = tasks[run % len(tasks)]
+        rows.append((task, "run", start))
+        rows.append((task, "success", start + 0.0002))
+    rows = rows[:args.records]
+    with sqlite3.connect(args.database) as db:
+        db.executemany("INSERT INTO tasks (task_name, action, created) VALUES (?, ?, ?)", rows)
+    finish({"event": "result", "records": len(rows)})
 
 
 def body(execution, action=None):
@@ -75,16 +124,19 @@ def body(execution, action=None):
 
 def main():
     args = parse_args()
+    if args.scenario == "fill":
+        fill(args)
 
     # Imported after the arguments are read, as a user's program would import it at the
     # top; the import time is part of what the startup scenario measures either way.
     from rocketry import Rocketry
     from rocketry.conds import after_success, cron, secondly, true
 
-    if args.cycle == "none":
-        app = Rocketry(config={"cycle_sleep": None})
+    config = {"cycle_sleep": None} if args.cycle == "none" else {}
+    if args.database:
+        app = Rocketry(config=config, logger_repo=sql_repo(args.database))
     else:
-        app = Rocketry()
+        app = Rocketry(config=config)
     session = app.session
     execution = args.execution
 

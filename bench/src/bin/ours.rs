@@ -2,19 +2,31 @@
 //!
 //! ```text
 //! ours --scenario throughput --tasks 1000 --seconds 10 [--execution async|main]
+//!      [--database memory:|sqlite:PATH|postgres://...]
+//! ours --scenario fill --tasks 100 --records 1000000 --database URL
 //! ```
 //!
 //! Tasks are built in code (`TaskSpec`), as a program that creates its tasks from data
 //! would; the conditions are the ones a user would write. The scheduler is configured as
-//! `scheduler::run()` configures it (in-memory log, default timeout, the machine's time
-//! zone), except that signal handling is left to the default process behaviour.
+//! `scheduler::run()` configures it (default timeout, the machine's time zone), except
+//! that signal handling is left to the default process behaviour and the log store is the
+//! one `--database` names (default `memory:`, the in-memory store; `scheduler::run()`
+//! would open `scheduler.db`).
+//!
+//! `fill` is not a scenario of its own but the set-up of `restart` (`PROTOCOL.md`): it
+//! writes `--records` records of past runs of the tasks `t0`..`tN-1` (the idle tasks of
+//! `startup`) to the store through its public API, and exits.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use scheduler::log::RunIds;
 use scheduler::prelude::*;
-use scheduler::{Execution, Scheduler, SchedulerBuilder, TaskSpec};
+use scheduler::{
+    Action, Execution, InstanceId, LogRecord, Scheduler, SchedulerBuilder, StoreError, TaskSpec,
+    Timestamp,
+};
 use scheduler_bench::{emit, rss_kb, wall};
 use serde_json::json;
 
@@ -23,6 +35,8 @@ struct Args {
     tasks: usize,
     seconds: u64,
     execution: Execution,
+    database: String,
+    records: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -31,6 +45,8 @@ fn parse_args() -> Result<Args, String> {
         tasks: 1,
         seconds: 10,
         execution: Execution::Async,
+        database: "memory:".to_owned(),
+        records: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,6 +62,8 @@ fn parse_args() -> Result<Args, String> {
                     other => return Err(format!("--execution: unknown mode {other}")),
                 }
             }
+            "--database" => args.database = value,
+            "--records" => args.records = value.parse().map_err(|e| format!("--records: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -76,7 +94,8 @@ fn idle_tasks(builder: SchedulerBuilder, count: usize) -> SchedulerBuilder {
 fn setup(args: &Args) -> SchedulerBuilder {
     let mut b = Scheduler::builder()
         .without_registered_tasks()
-        .handle_signals(false);
+        .handle_signals(false)
+        .database(args.database.clone());
     match args.scenario.as_str() {
         "idle" => b = idle_tasks(b, args.tasks),
         "throughput" => {
@@ -184,11 +203,61 @@ fn setup(args: &Args) -> SchedulerBuilder {
     b
 }
 
+/// Records per append when filling a store: one transaction each, as the journal writes a
+/// pass's records.
+const FILL_BATCH: usize = 10_000;
+
+/// Writes `args.records` records of past runs to the store at `args.database`: runs of the
+/// tasks `t0`..`tN-1` in turn, one every millisecond up to a minute ago, each a `run` and a
+/// `success` record with its run id, instance and duration, as the scheduler writes them.
+async fn fill(args: &Args) -> Result<(), StoreError> {
+    let store = scheduler::log::store::open(&args.database).await?;
+    let tasks: Vec<String> = (0..args.tasks.max(1)).map(|i| format!("t{i}")).collect();
+    let instance = InstanceId::random();
+    let mut ids = RunIds::new();
+    let runs = args.records.div_ceil(2);
+    let last = (wall() * 1e6) as i64 - 60_000_000;
+    let mut batch = Vec::with_capacity(FILL_BATCH);
+    let mut written = 0;
+    for run in 0..runs {
+        let start = last - (runs - run) as i64 * 1_000;
+        let task = &tasks[run as usize % tasks.len()];
+        let id = ids.next(start);
+        let mut record =
+            LogRecord::new(task.as_str(), Action::Run, Timestamp::from_micros(start)).with_run(id);
+        record.instance = Some(instance);
+        batch.push(record.clone());
+        record.action = Action::Success;
+        record.at = Timestamp::from_micros(start + 200);
+        record.duration_micros = Some(200);
+        batch.push(record);
+        if batch.len() >= FILL_BATCH || run + 1 == runs {
+            let keep = batch.len().min((args.records - written) as usize);
+            store.append(&batch[..keep]).await?;
+            written += keep as u64;
+            batch.clear();
+        }
+    }
+    emit(&json!({"event": "result", "records": written}));
+    Ok(())
+}
+
 fn main() {
     let args = parse_args().unwrap_or_else(|e| {
         eprintln!("ours: {e}");
         std::process::exit(2);
     });
+    if args.scenario == "fill" {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        if let Err(e) = runtime.block_on(fill(&args)) {
+            eprintln!("ours: cannot fill {}: {e}", args.database);
+            std::process::exit(1);
+        }
+        return;
+    }
     // What `scheduler::run` uses: a multi-threaded runtime with a worker per core.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

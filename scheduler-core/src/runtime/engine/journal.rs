@@ -112,6 +112,9 @@ pub(super) struct Journal {
     /// The URL of a store that `start` opens (until then `store` is an empty memory store
     /// that nothing writes to).
     to_open: Option<String>,
+    /// Whether `start` opened the store from a URL: such a store is closed when the
+    /// scheduler stops (one given to the builder stays open, its owner may still use it).
+    opened_here: bool,
     unflushed: Vec<LogRecord>,
     /// When the oldest unwritten record was made, in microseconds.
     unflushed_since: Option<i64>,
@@ -152,6 +155,7 @@ impl Journal {
             index,
             store,
             to_open,
+            opened_here: false,
             unflushed: Vec::new(),
             unflushed_since: None,
             unflushed_ends: HashSet::new(),
@@ -213,6 +217,7 @@ impl Journal {
         }
         if let Some(url) = self.to_open.take() {
             self.store = crate::log::store::open(&url).await?;
+            self.opened_here = true;
         }
         self.instance.started = now;
         self.instance.last_seen = now;
@@ -583,6 +588,14 @@ impl Journal {
                 "cannot record that this scheduler stopped: {}",
                 error_chain(&error)
             );
+        }
+    }
+
+    /// Closes the store if this journal opened it (see [`LogStore::close`]); called once the
+    /// scheduler has stopped for good, after the last write.
+    pub(super) async fn close(&mut self) {
+        if self.opened_here {
+            self.store.close().await;
         }
     }
 

@@ -228,6 +228,9 @@ impl Engine {
                 self.session.clear_stopping();
                 continue;
             }
+            // Stopped for good (or to be started again by the caller, as a new scheduler):
+            // a store opened from a URL is released, leaving its file tidy for the next start.
+            self.journal.close().await;
             return Ok(if stop.restart {
                 Exit::Restart
             } else {
