@@ -239,8 +239,6 @@ class Stores:
             done = subprocess.run(argv, capture_output=True, text=True, cwd=BENCH)
             if done.returncode != 0:
                 raise RunFailed(f"fill: {done.stderr.strip()[-300:] or done.returncode}")
-            if subject.store == "sqlite" and subject.ours:
-                checkpoint(self.sqlite_path(template))
             self.filled.add(template)
         return self.fresh(subject, template)
 
@@ -253,22 +251,6 @@ class Stores:
                 self.psql(*(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in sorted(self.databases)))
             except RunFailed as e:
                 print(f"could not drop the benchmark's databases: {e}", flush=True)
-
-
-def checkpoint(path: Path) -> None:
-    """Moves what the write-ahead log of the SQLite file `path` holds into the file and
-    empties it, as SQLite does when the last connection to a file closes.
-
-    The fill process ends without closing its connections (as a scheduler that is killed
-    does), which leaves up to a few MB of write-ahead log, and the next process to write
-    then copies it into the file first: 70-120 ms on the development machine, whatever the
-    number of records. The restart scenario measures the size of the log, so its store is
-    checkpointed first; what a full write-ahead log adds is measured apart (bench/README.md)."""
-    import sqlite3
-
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
 
 
 STORES = Stores()

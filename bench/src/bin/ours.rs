@@ -15,7 +15,8 @@
 //!
 //! `fill` is not a scenario of its own but the set-up of `restart` (`PROTOCOL.md`): it
 //! writes `--records` records of past runs of the tasks `t0`..`tN-1` (the idle tasks of
-//! `startup`) to the store through its public API, and exits.
+//! `startup`) to the store through its public API, closes it as a scheduler that shuts
+//! down does, and exits.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -238,6 +239,8 @@ async fn fill(args: &Args) -> Result<(), StoreError> {
             batch.clear();
         }
     }
+    // As a scheduler that shuts down leaves it: a SQLite file without a write-ahead log.
+    store.close().await;
     emit(&json!({"event": "result", "records": written}));
     Ok(())
 }
