@@ -248,6 +248,7 @@ mod sqlite {
     every_store_cases!(Sqlite);
     cases!(Sqlite:
         a_batch_is_atomic,
+        a_batch_written_twice_adds_nothing,
         a_newer_schema_is_refused_untouched,
         programs_starting_together_create_the_schema_once,
     );
@@ -257,6 +258,7 @@ mod postgres {
     every_store_cases!(Postgres);
     cases!(Postgres:
         a_batch_is_atomic,
+        a_batch_written_twice_adds_nothing,
         a_newer_schema_is_refused_untouched,
         programs_starting_together_create_the_schema_once,
         pg_nul_in_text_is_replaced,
@@ -1013,6 +1015,32 @@ async fn a_batch_is_atomic<B: Persistent>(backend: &B) {
     assert_eq!(
         open_ids(&load(&*store, &LoadRequest::default()).await),
         [2, 3]
+    );
+}
+
+/// The journal writes a batch again when its write failed, and a write can fail after
+/// the commit (a reply lost on the way back): the records already stored are not stored
+/// twice, and a run that the first write left open is closed by the second.
+async fn a_batch_written_twice_adds_nothing<B: Persistent>(backend: &B) {
+    let store = backend.open().await;
+    let [a_run, a_end] = run("a", 1, 1, Action::Success, 1);
+    let b_run = in_run(record("b", Action::Run, 2), 2);
+    let first = [a_run.clone(), b_run.clone()];
+    store.append(&first).await.unwrap();
+    // The same records again, with what came after them.
+    let b_end = in_run(record("b", Action::Fail, 3), 2);
+    let again = [a_run, b_run, a_end, b_end];
+    store.append(&again).await.unwrap();
+    store.append(&again).await.unwrap();
+    let stored = records(&*store).await;
+    assert_eq!(
+        stored, again,
+        "each record once, in the order first written"
+    );
+    assert_eq!(
+        open_ids(&load(&*store, &LoadRequest::default()).await),
+        Vec::<u128>::new(),
+        "both runs ended"
     );
 }
 

@@ -50,8 +50,9 @@ use super::{
 };
 
 /// The migrations, oldest first: migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE scheduler_log (
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE scheduler_log (
         seq INTEGER PRIMARY KEY,
         task TEXT NOT NULL,
         action TEXT NOT NULL,
@@ -63,9 +64,9 @@ const MIGRATIONS: &[&[&str]] = &[&[
         output TEXT,
         value TEXT
     )",
-    "CREATE INDEX scheduler_log_task ON scheduler_log (task, action, at)",
-    "CREATE INDEX scheduler_log_run ON scheduler_log (run_id) WHERE run_id IS NOT NULL",
-    "CREATE TABLE scheduler_latest (
+        "CREATE INDEX scheduler_log_task ON scheduler_log (task, action, at)",
+        "CREATE INDEX scheduler_log_run ON scheduler_log (run_id) WHERE run_id IS NOT NULL",
+        "CREATE TABLE scheduler_latest (
         task TEXT NOT NULL,
         action TEXT NOT NULL,
         at INTEGER NOT NULL,
@@ -77,13 +78,13 @@ const MIGRATIONS: &[&[&str]] = &[&[
         value TEXT,
         PRIMARY KEY (task, action)
     ) WITHOUT ROWID",
-    "CREATE TABLE scheduler_open_runs (
+        "CREATE TABLE scheduler_open_runs (
         run_id BLOB PRIMARY KEY,
         task TEXT NOT NULL,
         instance INTEGER,
         started INTEGER NOT NULL
     ) WITHOUT ROWID",
-    "CREATE TABLE scheduler_instances (
+        "CREATE TABLE scheduler_instances (
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL,
         host TEXT NOT NULL,
@@ -92,7 +93,17 @@ const MIGRATIONS: &[&[&str]] = &[&[
         last_seen INTEGER NOT NULL,
         stopped INTEGER
     )",
-]];
+    ],
+    &[
+        // A record is stored once: a batch written again after a failure that came after its
+        // commit adds nothing (as in the PostgreSQL store).
+        "DELETE FROM scheduler_log WHERE run_id IS NOT NULL AND seq NOT IN \
+     (SELECT min(seq) FROM scheduler_log WHERE run_id IS NOT NULL GROUP BY run_id, action)",
+        "CREATE UNIQUE INDEX scheduler_log_run_action ON scheduler_log (run_id, action) \
+     WHERE run_id IS NOT NULL",
+        "DROP INDEX scheduler_log_run",
+    ],
+];
 
 /// The tables of the current schema and the columns this version reads, to tell a log of
 /// this version from tables of the same names written by someone else (a unit test checks
@@ -490,7 +501,7 @@ impl SqliteStore {
         let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("BEGIN IMMEDIATE;");
         for chunk in chunks(records) {
             sql.push(concat!(
-                "INSERT INTO scheduler_log (",
+                "INSERT OR IGNORE INTO scheduler_log (",
                 record_columns!(),
                 ") "
             ));
@@ -519,16 +530,16 @@ impl SqliteStore {
                  output = excluded.output, value = excluded.value WHERE excluded.at >= scheduler_latest.at;",
             );
         }
-        // The runs opened and closed by the batch; a run that starts and ends in the same
-        // batch touches nothing.
+        // The runs opened and closed by the batch. A run that starts and ends in the same
+        // batch is deleted all the same: the batch may be written again after its `run`
+        // record was stored.
         let mut opened: HashMap<RunId, &LogRecord> = HashMap::new();
         let mut closed: Vec<RunId> = Vec::new();
         for r in records {
             let Some(run_id) = r.run_id else { continue };
             if r.ends_run() {
-                if opened.remove(&run_id).is_none() {
-                    closed.push(run_id);
-                }
+                opened.remove(&run_id);
+                closed.push(run_id);
             } else {
                 opened.insert(run_id, r);
             }
