@@ -164,13 +164,17 @@ fn months_across_the_leap_day() {
         ]
     );
 
-    // The 30th does not exist in February: no run that month.
+    // The 30th does not exist in February: it is read as February's last day.
     let w = Walk::new("monthly after 30th", UTC)
         .running()
         .walk(from, to, SECOND);
     assert_eq!(
         w.local_times(),
-        ["01-30 00:00:00 UTC", "03-30 00:00:00 UTC"]
+        [
+            "01-30 00:00:00 UTC",
+            "02-29 00:00:00 UTC",
+            "03-30 00:00:00 UTC"
+        ]
     );
 
     let w = Walk::new("monthly between 28th and 2nd", UTC)
@@ -198,6 +202,95 @@ fn months_across_the_leap_day() {
         .running()
         .walk(from, to, SECOND);
     assert_eq!(w.local_times(), ["02-29 12:00:00 UTC"]);
+}
+
+/// CONDITIONS.md §9.10: a day of the month past a short month's end is that month's last
+/// day, for period starts and for windows; each case walks from late January to early May
+/// of a leap and of a common year, second by second.
+#[test]
+fn month_days_clamp_to_short_months() {
+    for (year, feb_last) in [(2024, "02-29"), (2023, "02-28")] {
+        let from = utc(year, 1, 25, 0, 0, 0);
+        let to = utc(year, 5, 3, 0, 0, 0);
+        let runs = |cond: &str| {
+            Walk::new(cond, UTC)
+                .running()
+                .walk(from, to, SECOND)
+                .local_times()
+        };
+        // Once in every month, on the 31st or the month's last day.
+        assert_eq!(
+            runs("monthly starting 31st"),
+            [
+                "01-25 00:00:00 UTC".to_owned(),
+                "01-31 00:00:01 UTC".to_owned(),
+                format!("{feb_last} 00:00:01 UTC"),
+                "03-31 00:00:01 UTC".to_owned(),
+                "04-30 00:00:01 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        assert_eq!(
+            runs("monthly starting 30th 18:00"),
+            [
+                "01-25 00:00:00 UTC".to_owned(),
+                "01-30 18:00:01 UTC".to_owned(),
+                format!("{feb_last} 18:00:01 UTC"),
+                "03-30 18:00:01 UTC".to_owned(),
+                "04-30 18:00:01 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        // A span from the 29th: on February's last day in a common year too.
+        assert_eq!(
+            runs("monthly between 29th and 31st"),
+            [
+                "01-29 00:00:00 UTC".to_owned(),
+                format!("{feb_last} 00:00:00 UTC"),
+                "03-29 00:00:00 UTC".to_owned(),
+                "04-29 00:00:00 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        assert_eq!(
+            runs("monthly on 31st"),
+            [
+                "01-31 00:00:00 UTC".to_owned(),
+                format!("{feb_last} 00:00:00 UTC"),
+                "03-31 00:00:00 UTC".to_owned(),
+                "04-30 00:00:00 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        // A window that starts in one month and ends in the next.
+        assert_eq!(
+            runs("monthly between 31st 22:00 and 1st 02:00"),
+            [
+                "01-31 22:00:00 UTC".to_owned(),
+                format!("{feb_last} 22:00:00 UTC"),
+                "03-31 22:00:00 UTC".to_owned(),
+                "04-30 22:00:00 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        for cond in [
+            "time of month between 30th and 31st",
+            "time of month after 29th 12:00",
+            "time of month on 31st 06:00",
+            "time of month between 30th 10:00 and 31st 09:00",
+            "time of month before 30th",
+        ] {
+            Walk::new(cond, UTC).walk(from, to, SECOND);
+        }
+        // `has succeeded this month after 23rd`: February's window covers Feb 23 to the
+        // end of February, so a success on Feb 24 is seen from then on (through March 1 to
+        // 22, when February's window is the last one) until March's window opens on the
+        // 23rd: two changes.
+        let w = Walk::new("has succeeded this month after 23rd", UTC)
+            .with_record(OWNER, Action::Success, utc(year, 2, 24, 12, 0, 0))
+            .walk(utc(year, 2, 20, 0, 0, 0), utc(year, 3, 24, 0, 0, 0), SECOND);
+        assert_eq!(w.changes, 2, "{year}");
+    }
 }
 
 #[test]

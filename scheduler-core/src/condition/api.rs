@@ -116,7 +116,9 @@ fn span_condition<P: PeriodPoint>(
     make: impl FnOnce(Period) -> Condition,
     span: Result<Span<P>, ConditionError>,
 ) -> Built {
-    Ok(make(P::period(span?)))
+    let period = P::period(span?);
+    period.check()?;
+    Ok(make(period))
 }
 
 // ----------------------------------------------------------------------------------------

@@ -662,7 +662,7 @@ impl Reader<'_> {
 
     fn period(&mut self) -> Result<Period, DecodeError> {
         let invalid = |r: &Self| r.error("invalid time in a period");
-        Ok(match self.code::<PeriodTag>("unknown period")? {
+        let period = match self.code::<PeriodTag>("unknown period")? {
             PeriodTag::Second => Period::Second(self.span(|r| {
                 let us = r.small()?;
                 TimeOfSecond::from_micros(us).map_err(|_| invalid(r))
@@ -699,7 +699,11 @@ impl Reader<'_> {
                 }
                 .map_err(|_| invalid(r))
             })?),
-        })
+        };
+        period
+            .check()
+            .map_err(|_| self.error("`4 quarters` cannot start a span"))?;
+        Ok(period)
     }
 
     fn span<P>(

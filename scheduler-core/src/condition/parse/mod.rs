@@ -314,6 +314,33 @@ mod tests {
     }
 
     #[test]
+    fn four_quarters_only_ends_a_span() {
+        // CONDITIONS.md §9.9: as a start, `4 quarters` is an error that says to write 00:00.
+        for (s, at) in [
+            ("hourly between 4 quarters and 00:00", 15..25),
+            ("hourly starting 4q", 16..18),
+            ("time of hour after 4 quarters", 19..29),
+            ("has succeeded this hour on 4 quarters", 27..37),
+        ] {
+            let e = rejects(s);
+            assert_eq!(
+                e.kind(),
+                &ParseErrorKind::InvalidValue(ValueError::EndOfHourAsStart),
+                "{s}"
+            );
+            assert_eq!(e.span(), at, "{s}");
+            assert!(e.hint().unwrap().contains("`00:00`"), "{s}");
+        }
+        // As an end it is the end of the hour.
+        parses("hourly before 4 quarters");
+        parses("time of hour between 3 quarters and 4 quarters");
+        assert_eq!(
+            parses("time of hour between 1 quarter and 15:00"),
+            parses("time of hour between 15:00 and 15:00")
+        );
+    }
+
+    #[test]
     fn garbage_rocketry_accepts_is_rejected() {
         for s in [
             "",
