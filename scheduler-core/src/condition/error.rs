@@ -179,6 +179,9 @@ pub enum ParseErrorKind {
     /// A problem with a cron field.
     #[error(transparent)]
     Cron(#[from] CronError),
+    /// A problem with a named cron field (`cron(hour = 25)`).
+    #[error(transparent)]
+    CronFields(#[from] super::cron_fields::CronFieldsError),
 }
 
 fn list(expected: &[Expected]) -> String {
@@ -369,6 +372,7 @@ impl std::error::Error for ParseError {
         match &self.kind {
             ParseErrorKind::InvalidValue(e) => Some(e),
             ParseErrorKind::Cron(e) => Some(e),
+            ParseErrorKind::CronFields(e) => Some(e),
             _ => None,
         }
     }

@@ -15,6 +15,7 @@ use crate::condition::ast::{
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use crate::condition::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
+use crate::condition::cron_fields::CronFields;
 use crate::condition::error::{CronError, ParseError, ParseErrorKind, nearest};
 
 use super::values::*;
@@ -109,6 +110,20 @@ impl<'i> Builder<'i> {
             Rule::every => {
                 let d = self.duration(find(pair, Rule::duration))?;
                 Ok(Condition::Every(d))
+            }
+            Rule::cron_by_field => {
+                let body = find(pair, Rule::cron_by_field_body);
+                let offset = body.as_span().start();
+                CronFields::parse_spec(body.as_str())
+                    .map(Condition::CronFields)
+                    .map_err(|e| {
+                        let span = offset + e.span.start..offset + e.span.end;
+                        let err = ParseError::new(self.input, span, e.kind);
+                        match e.hint {
+                            Some(h) => err.with_hint(h),
+                            None => err,
+                        }
+                    })
             }
             Rule::cron => Ok(Condition::Cron(
                 self.cron_fields(find(pair, Rule::cron_fields))?,
