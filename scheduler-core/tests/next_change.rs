@@ -293,6 +293,58 @@ fn month_days_clamp_to_short_months() {
     }
 }
 
+/// Named cron fields across both daylight-saving changes of New York, second by second:
+/// a wall time in the skipped hour does not occur, one in the repeated hour fires once
+/// (its first pass), and every prediction is checked against the walk.
+#[test]
+fn named_cron_fields_across_clock_changes() {
+    let runs = |cond: &str, from, to| {
+        Walk::new(cond, NEW_YORK)
+            .running()
+            .walk(from, to, SECOND)
+            .local_times()
+    };
+    // Spring forward on 2024-03-10 at 02:00 EST (07:00 UTC) to 03:00 EDT.
+    let (from, to) = (utc(2024, 3, 10, 4, 0, 0), utc(2024, 3, 11, 3, 59, 59));
+    assert_eq!(
+        runs("cron(hour = 2, minute = 30)", from, to),
+        Vec::<String>::new(),
+        "02:30 does not exist that day"
+    );
+    assert_eq!(
+        runs("cron(hour = 0-3)", from, to),
+        [
+            "03-10 00:00:00 EST",
+            "03-10 01:00:00 EST",
+            "03-10 03:00:00 EDT"
+        ]
+    );
+    // Fall back on 2024-11-03 at 02:00 EDT (06:00 UTC) to 01:00 EST.
+    let (from, to) = (utc(2024, 11, 3, 3, 0, 0), utc(2024, 11, 3, 9, 0, 0));
+    assert_eq!(
+        runs("cron(hour = 1, minute = 30)", from, to),
+        ["11-03 01:30:00 EDT"],
+        "the repeated 01:30 fires once"
+    );
+    // 19 slots of 20 minutes in six real hours (both ends included), less the three
+    // repeated ones (01:00, 01:20, 01:40 EST), which fired in their first pass.
+    let every_20 = runs("cron(minute = */20)", from, to);
+    assert_eq!(every_20.len(), 16, "{every_20:?}");
+    assert!(
+        !every_20
+            .iter()
+            .any(|t| t.starts_with("11-03 01:") && t.ends_with("EST"))
+    );
+    for cond in [
+        "cron(second = */15, minute = 59)",
+        "cron(hour = 1, minute = */20, start_date = 2024-11-03T01:30:00)",
+        "cron(day_of_week = sun, hour = 1-2, end_date = 2024-11-03T01:20:00-05:00)",
+    ] {
+        Walk::new(cond, NEW_YORK).running().walk(from, to, SECOND);
+        Walk::new(cond, NEW_YORK).walk(from, to, SECOND);
+    }
+}
+
 #[test]
 fn intervals_and_cron() {
     let from = utc(2024, 3, 1, 0, 0, 0);

@@ -247,6 +247,55 @@ fn scoped<P: PeriodPoint + IntoPoint<P>>(b: StatusIn<P>, span: Span<P>) -> Condi
 }
 
 /// Any leaf of the language, built with the typed API.
+/// One expression of a named cron field with values from `min` to `max`.
+fn cron_field_expr(min: u32, max: u32) -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("*".to_owned()),
+        (1..=6u32).prop_map(|s| format!("*/{s}")),
+        (min..=max).prop_map(|v| v.to_string()),
+        (min..=max, 0..=10u32, 1..=3u32)
+            .prop_map(move |(a, len, s)| format!("{a}-{}/{s}", (a + len).min(max))),
+        (min..=max, 1..=4u32).prop_map(|(a, s)| format!("{a}/{s}")),
+        vec(min..=max, 2..4).prop_map(|vs| {
+            vs.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" , ")
+        }),
+    ]
+}
+
+/// `cron(...)` with APScheduler's fields (some combinations of day, day_of_week, hour,
+/// minute and second), in any order; those the parser rejects (a step longer than its
+/// range) are left out.
+fn cron_fields_leaf() -> impl Strategy<Value = Condition> {
+    let day = prop::sample::select(vec!["last", "1st mon", "last fri", "15", "*/2", "28-31"]);
+    (
+        option::of(day),
+        option::of(cron_field_expr(0, 6)),
+        option::of(cron_field_expr(0, 23)),
+        option::of(cron_field_expr(0, 59)),
+        option::of(cron_field_expr(0, 59)),
+        any::<bool>(),
+    )
+        .prop_filter_map("fields that parse", |(d, dow, h, m, s, reversed)| {
+            let mut parts: Vec<String> = [
+                d.map(|d| format!("day = {d}")),
+                dow.map(|e| format!("day_of_week = {e}")),
+                h.map(|e| format!("hour = {e}")),
+                m.map(|e| format!("minute = {e}")),
+                s.map(|e| format!("second = {e}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if reversed {
+                parts.reverse();
+            }
+            format!("cron({})", parts.join(", ")).parse().ok()
+        })
+}
+
 fn leaf() -> impl Strategy<Value = Condition> {
     prop_oneof![
         any::<bool>().prop_map(Condition::from),
@@ -265,6 +314,7 @@ fn leaf() -> impl Strategy<Value = Condition> {
         month_point().prop_map(|p| time_of_month().on(p).unwrap()),
         (1..100_000_000_000u64).prop_map(|us| every(Duration::from_micros(us)).unwrap()),
         cron_text().prop_filter_map("cron that can match", |t| cron(&t).ok()),
+        cron_fields_leaf(),
         status_condition(),
         (vec(name(), 0..4), any::<bool>(), outcome()).prop_map(|(tasks, any_of, o)| {
             if any_of {
@@ -747,6 +797,16 @@ const TOKENS: &[&str] = &[
     "than",
     "cycles",
     "env",
+    "cron(",
+    "day_of_week",
+    "second",
+    "year",
+    "start_date",
+    "end_date",
+    "=",
+    "3rd fri",
+    "last",
+    "2026-02-26T08:00:00+05:30",
     "param",
     "exists",
     "'x'",
@@ -831,6 +891,7 @@ fn timed_leaf() -> impl Strategy<Value = Condition> {
         window(week_point()).prop_map(|s| clock(time_of_week(), s)),
         (60..4 * 3600u64).prop_map(|s| every(Duration::from_secs(s)).unwrap()),
         cron_text().prop_filter_map("cron that can match", |t| cron(&t).ok()),
+        cron_fields_leaf(),
         (1..3 * 3600u64).prop_map(|s| has_started().past(Duration::from_secs(s)).unwrap()),
         hour_span().prop_map(|s| scoped(has_succeeded().this_hour(), s)),
         any::<bool>().prop_map(Condition::from),
