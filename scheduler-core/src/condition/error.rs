@@ -389,6 +389,10 @@ pub enum ConditionError {
     /// A typed argument out of range.
     #[error(transparent)]
     Value(#[from] ValueError),
+    /// Named cron fields that are not valid; the span is in the text
+    /// `name = expression, ...` made of the fields given.
+    #[error(transparent)]
+    CronFields(#[from] super::cron_fields::CronFieldsParseError),
 }
 
 /// The distance between two words counting insertions, deletions, substitutions and
