@@ -552,6 +552,19 @@ pub struct CronFields {
     start: Option<DateBound>,
     /// No fire after this instant (`end_date`, inclusive).
     end: Option<DateBound>,
+    /// The values of month, week, day_of_week, hour, minute and second as bit sets, made
+    /// once (the search reads them at every step).
+    masks: Masks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct Masks {
+    months: u64,
+    weeks: u64,
+    weekdays: u64,
+    hours: u64,
+    minutes: u64,
+    seconds: u64,
 }
 
 impl CronFields {
@@ -671,11 +684,20 @@ impl CronFields {
                 }
             })
             .collect();
-        let fields = CronFields {
+        let mut fields = CronFields {
             given,
             all,
             start,
             end,
+            masks: Masks::default(),
+        };
+        fields.masks = Masks {
+            months: fields.field(FieldName::Month).bits(None),
+            weeks: fields.field(FieldName::Week).bits(None),
+            weekdays: fields.field(FieldName::DayOfWeek).bits(None),
+            hours: fields.field(FieldName::Hour).bits(None),
+            minutes: fields.field(FieldName::Minute).bits(None),
+            seconds: fields.field(FieldName::Second).bits(None),
         };
         if fields.first_match_from(EPOCH_1970, true).is_none() {
             return Err(CronFieldsError::NeverMatches);
@@ -731,12 +753,14 @@ impl CronFields {
         } else {
             9999
         };
-        let hours = self.field(FieldName::Hour).bits(None);
-        let minutes = self.field(FieldName::Minute).bits(None);
-        let seconds = self.field(FieldName::Second).bits(None);
-        let months = self.field(FieldName::Month).bits(None);
-        let weeks = self.field(FieldName::Week).bits(None);
-        let weekdays = self.field(FieldName::DayOfWeek).bits(None);
+        let Masks {
+            months,
+            weeks,
+            weekdays,
+            hours,
+            minutes,
+            seconds,
+        } = self.masks;
         let day_field = self.field(FieldName::Day);
         loop {
             let (y, m) = (date.year(), date.month());
