@@ -23,11 +23,15 @@ const TOUR: &[&str] = &[
     "every 15 minutes & time of day between 09:00 and 17:00 & ~time of week on Sunday",
     "cron 0 9 * * MON-FRI",
     "weekly on Friday | monthly before 5th",
+    "cron(month = 6-8,11-12, day = 3rd fri, hour = 0-3) & ~task 'backup' is running",
+    "monthly starting 31st",
     "task 'backup' has failed today | retry 2",
     "daily betwen 07:00 and 10:00",
     "daily after 25:00",
     "(daily | hourly",
     "cron 0 0 31 2 *",
+    "cron(day_of_week = mon-fri/2)",
+    "hourly between 4 quarters and 00:00",
 ];
 
 fn explain(text: &str, zone: Tz) -> bool {

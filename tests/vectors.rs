@@ -14,8 +14,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
-use scheduler::condition::{CronFieldKind, CronItem, ParseErrorKind};
+use scheduler::condition::{
+    CronFieldKind, CronItem, ParseErrorKind, StatusCondition, StatusScope, TaskRef, TaskStatus,
+};
 use scheduler::prelude::*;
+use scheduler::time::{Period, Span, ValueError};
 use scheduler::{Action, EvalContext, LogIndex, ParseError, Timestamp};
 use serde::Deserialize;
 
@@ -30,6 +33,10 @@ struct EvalCase {
     context: Option<CaseContext>,
     #[serde(default)]
     note: Option<String>,
+    /// In this project's own vector files: the string must be rejected (then `expect` is
+    /// not read).
+    #[serde(default)]
+    expect_parse_error: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,15 +74,19 @@ fn vector_file(var: &str, sample: &str) -> PathBuf {
 
 fn load<T: for<'de> Deserialize<'de>>(var: &str, sample: &str) -> (PathBuf, Vec<T>) {
     let path = vector_file(var, sample);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+    let cases = load_file(&path);
+    (path, cases)
+}
+
+fn load_file<T: for<'de> Deserialize<'de>>(path: &std::path::Path) -> Vec<T> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!(
-            "cannot read the vector file {} ({e}); set {var} to a vector file, or restore tests/data/{sample}",
+            "cannot read the vector file {} ({e}); set the variable that names it, or restore it in tests/data/",
             path.display()
         )
     });
-    let cases = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not a vector file: {e}", path.display()));
-    (path, cases)
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a vector file: {e}", path.display()))
 }
 
 fn instant(text: &str) -> Timestamp {
@@ -124,7 +135,10 @@ fn has_quote_inside_name(cond: &str) -> bool {
 /// form or range of a value rather than the shape of the condition.
 fn value_rule(e: &ParseError) -> Option<&'static str> {
     Some(match e.kind() {
-        ParseErrorKind::InvalidValue(scheduler::time::ValueError::ZeroDuration(_)) => {
+        ParseErrorKind::InvalidValue(ValueError::EndOfHourAsStart) => {
+            "CONDITIONS.md §9.9: `4 quarters` (the end of the hour) cannot start a span"
+        }
+        ParseErrorKind::InvalidValue(ValueError::ZeroDuration(_)) => {
             "CONDITIONS.md §3: a zero length of time is rejected (`every 0 seconds`)"
         }
         ParseErrorKind::BareNumber => "CONDITIONS.md §3, §9.3: bare numbers are not times of day",
@@ -213,6 +227,22 @@ fn eval_deviation(case: &EvalCase, parsed: &Result<Condition, ParseError>) -> Op
                 return Some(Deviation {
                     rule: "CONDITIONS.md §9.4: `param ... exists` and `param ... is ...` read the session parameters",
                     expected: Expect::Value(value),
+                });
+            }
+            if let Some(value) = starting_scope_value(case, c) {
+                return Some(Deviation {
+                    rule: "CONDITIONS.md §9.8: a status scope `starting S` is the whole cycle that starts at S",
+                    expected: Expect::Value(value),
+                });
+            }
+            if let Some(exact) = exact_quarters(&case.cond) {
+                return Some(Deviation {
+                    rule: "CONDITIONS.md §3, §9.9: quarters are exactly N × 15 minutes",
+                    expected: match run_eval_case(case, &exact) {
+                        Ok(v) => v,
+                        // The runner reports the evaluation error of the case itself.
+                        Err(_) => return None,
+                    },
                 });
             }
             if uses_shifted_cron_form(c) && case.cond.trim_start().starts_with("cron") {
@@ -311,8 +341,128 @@ fn standard_cron_value(case: &EvalCase) -> bool {
     })
 }
 
-fn run_eval_case(case: &EvalCase) -> Result<Expect, String> {
-    let parsed: Result<Condition, ParseError> = case.cond.parse();
+/// The string with each hour position written in quarters (`1 quarter`, `3q`) written as
+/// the exact `MM:SS` it means (CONDITIONS.md §3), or `None` when it has none. `4 quarters`
+/// stays: it is the end of the hour, which `MM:SS` cannot write.
+fn exact_quarters(cond: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = cond;
+    let mut found = false;
+    'scan: while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {
+        let digits_end = i + rest[i..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len() - i);
+        let after = &rest[digits_end..];
+        let gap = after.len() - after.trim_start_matches([' ', '\t']).len();
+        let word = &after[gap..];
+        let before_ok = i == 0 || !rest[..i].ends_with(|c: char| c.is_alphanumeric() || c == ':');
+        for unit in ["quarters", "quarter", "q"] {
+            let ends_word = !word[unit.len().min(word.len())..]
+                .starts_with(|c: char| c.is_alphanumeric() || c == '_');
+            if before_ok && digits_end - i == 1 && word.starts_with(unit) && ends_word {
+                let n: u32 = rest[i..digits_end].parse().expect("one digit");
+                out.push_str(&rest[..i]);
+                if n == 4 {
+                    out.push_str("4 quarters");
+                } else {
+                    write!(out, "{:02}:00", n * 15).unwrap();
+                }
+                rest = &word[unit.len()..];
+                found = true;
+                continue 'scan;
+            }
+        }
+        out.push_str(&rest[..digits_end]);
+        rest = &rest[digits_end..];
+    }
+    out.push_str(rest);
+    found.then_some(out)
+}
+
+/// The value of a status leaf scoped `this <unit> starting S` (or its negation) under
+/// CONDITIONS.md §9.8, computed here apart from the project's period arithmetic: the
+/// window is the whole cycle that began at the latest S before now (exactly at S, the one
+/// before), up to now. Month days past a short month are its last day (§9.10).
+fn starting_scope_value(case: &EvalCase, c: &Condition) -> Option<bool> {
+    use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Timelike};
+    let (status, negated): (&StatusCondition, bool) = match c {
+        Condition::Status(s) => (s, false),
+        Condition::Not(inner) => match &**inner {
+            Condition::Status(s) => (s, true),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let StatusScope::Period(period) = &status.scope else {
+        return None;
+    };
+    let now = NaiveDateTime::parse_from_str(&case.now, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    let time = |t: Option<scheduler::time::TimeOfDay>| t.map_or(NaiveTime::MIN, Into::into);
+    // The start of the cycle `k` cycles before the one holding now.
+    let candidate = |k: i64| -> Option<NaiveDateTime> {
+        Some(match period {
+            Period::Day(Span::Starting(t)) => {
+                (now.date() - Duration::days(k)).and_time((*t).into())
+            }
+            Period::Week(Span::Starting(p)) => {
+                let monday = now.date()
+                    - Duration::days(i64::from(now.weekday().num_days_from_monday()) + 7 * k);
+                (monday + Duration::days(i64::from(p.weekday().num_days_from_monday())))
+                    .and_time(time(p.time()))
+            }
+            Period::Month(Span::Starting(p)) => {
+                let months = i64::from(now.year()) * 12 + i64::from(now.month0()) - k;
+                let (y, m) = (
+                    months.div_euclid(12) as i32,
+                    months.rem_euclid(12) as u32 + 1,
+                );
+                let first = NaiveDate::from_ymd_opt(y, m, 1)?;
+                let next = if m == 12 {
+                    NaiveDate::from_ymd_opt(y + 1, 1, 1)?
+                } else {
+                    NaiveDate::from_ymd_opt(y, m + 1, 1)?
+                };
+                let last_day = (next - first).num_days() as u32;
+                NaiveDate::from_ymd_opt(y, m, p.day_of_month().min(last_day))?
+                    .and_time(time(p.time()))
+            }
+            Period::Hour(Span::Starting(p)) => {
+                // `MM:SS[.ffffff]`, as the point prints.
+                let text = p.to_string();
+                let (mm, ss) = text.split_once(':')?;
+                let secs: f64 = ss.parse().ok()?;
+                let top = now.date().and_hms_opt(now.hour(), 0, 0)? - Duration::hours(k);
+                top + Duration::minutes(mm.parse().ok()?)
+                    + Duration::microseconds((secs * 1e6).round() as i64)
+            }
+            _ => return None,
+        })
+    };
+    let start = (0..4).filter_map(candidate).find(|&s| s < now)?;
+    let task = match &status.task {
+        TaskRef::Owner => case.task.clone()?,
+        TaskRef::Named(n) => n.clone(),
+    };
+    let actions: &[&str] = match status.status {
+        TaskStatus::Succeeded => &["success"],
+        TaskStatus::Failed => &["fail"],
+        TaskStatus::Finished => &["success", "fail", "terminate"],
+        TaskStatus::Terminated => &["terminate"],
+        TaskStatus::Inacted => &["inaction"],
+        TaskStatus::Started => &["run"],
+        TaskStatus::Crashed => &["crash"],
+    };
+    let found = case.history.iter().any(|r| {
+        let at = NaiveDateTime::parse_from_str(&r.at, "%Y-%m-%dT%H:%M:%S%.f").ok();
+        r.task == task
+            && actions.contains(&r.action.as_str())
+            && at.is_some_and(|at| start <= at && at <= now)
+    });
+    Some(found != negated)
+}
+
+fn run_eval_case(case: &EvalCase, cond: &str) -> Result<Expect, String> {
+    let parsed: Result<Condition, ParseError> = cond.parse();
     let condition = match &parsed {
         Ok(c) => c,
         Err(_) => return Ok(Expect::ParseError),
@@ -344,16 +494,61 @@ fn run_eval_case(case: &EvalCase) -> Result<Expect, String> {
 #[test]
 fn evaluation_vectors() {
     let (path, cases): (_, Vec<EvalCase>) = load("SCHEDULER_VECTORS", "vectors.sample.json");
+    check_eval_vectors(&path, &cases, Rules::Deviations);
+}
+
+/// The cases of the issue that found the calendar corners (a differential run against
+/// Rocketry 2.5.1), with the truth Rocketry gives: each passes only through its rule of
+/// CONDITIONS.md §9.8-9.10.
+#[test]
+fn rocketry_calendar_corner_vectors() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/rocketry-corners.json");
+    let cases: Vec<EvalCase> = load_file(&path);
+    let checked = check_eval_vectors(&path, &cases, Rules::Deviations);
+    // The last case (`monthly starting 31st`) agrees with Rocketry, for another reason.
+    assert_eq!(
+        checked,
+        cases.len() - 1,
+        "every other corner case goes through its rule"
+    );
+}
+
+/// The calendar corners and their neighbours with the truth CONDITIONS.md gives
+/// (§9.8-9.10), checked as they are.
+#[test]
+fn calendar_corner_vectors() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/calendar-corners.json");
+    let cases: Vec<EvalCase> = load_file(&path);
+    check_eval_vectors(&path, &cases, Rules::AsRecorded);
+}
+
+/// Whether a vector file records Rocketry (whose deliberate differences apply) or this
+/// project's own expectations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    Deviations,
+    AsRecorded,
+}
+
+/// Runs every case, prints `N passed, M failed`, fails on any failure; returns how many
+/// cases a rule of CONDITIONS.md decided.
+fn check_eval_vectors(path: &std::path::Path, cases: &[EvalCase], rules: Rules) -> usize {
     let mut passed = 0;
     let mut failures = String::new();
     let mut deviations: HashMap<&'static str, usize> = HashMap::new();
     for (i, case) in cases.iter().enumerate() {
         let parsed: Result<Condition, ParseError> = case.cond.parse();
-        let deviation = eval_deviation(case, &parsed);
-        let expected = deviation
-            .as_ref()
-            .map_or(Expect::Value(case.expect), |d| d.expected);
-        match run_eval_case(case) {
+        let deviation = match rules {
+            Rules::Deviations => eval_deviation(case, &parsed),
+            Rules::AsRecorded => None,
+        };
+        let recorded = if case.expect_parse_error {
+            Expect::ParseError
+        } else {
+            Expect::Value(case.expect)
+        };
+        let expected = deviation.as_ref().map_or(recorded, |d| d.expected);
+        match run_eval_case(case, &case.cond) {
             Ok(got) if got == expected => {
                 passed += 1;
                 if let Some(d) = deviation {
@@ -392,6 +587,7 @@ fn evaluation_vectors() {
     }
     println!("{passed} passed, {failed} failed");
     assert!(failed == 0, "failing evaluation vectors:\n{failures}");
+    deviations.values().sum()
 }
 
 // ----------------------------------------------------------------------------------------

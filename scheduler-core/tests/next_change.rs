@@ -164,13 +164,17 @@ fn months_across_the_leap_day() {
         ]
     );
 
-    // The 30th does not exist in February: no run that month.
+    // The 30th does not exist in February: it is read as February's last day.
     let w = Walk::new("monthly after 30th", UTC)
         .running()
         .walk(from, to, SECOND);
     assert_eq!(
         w.local_times(),
-        ["01-30 00:00:00 UTC", "03-30 00:00:00 UTC"]
+        [
+            "01-30 00:00:00 UTC",
+            "02-29 00:00:00 UTC",
+            "03-30 00:00:00 UTC"
+        ]
     );
 
     let w = Walk::new("monthly between 28th and 2nd", UTC)
@@ -198,6 +202,147 @@ fn months_across_the_leap_day() {
         .running()
         .walk(from, to, SECOND);
     assert_eq!(w.local_times(), ["02-29 12:00:00 UTC"]);
+}
+
+/// CONDITIONS.md §9.10: a day of the month past a short month's end is that month's last
+/// day, for period starts and for windows; each case walks from late January to early May
+/// of a leap and of a common year, second by second.
+#[test]
+fn month_days_clamp_to_short_months() {
+    for (year, feb_last) in [(2024, "02-29"), (2023, "02-28")] {
+        let from = utc(year, 1, 25, 0, 0, 0);
+        let to = utc(year, 5, 3, 0, 0, 0);
+        let runs = |cond: &str| {
+            Walk::new(cond, UTC)
+                .running()
+                .walk(from, to, SECOND)
+                .local_times()
+        };
+        // Once in every month, on the 31st or the month's last day.
+        assert_eq!(
+            runs("monthly starting 31st"),
+            [
+                "01-25 00:00:00 UTC".to_owned(),
+                "01-31 00:00:01 UTC".to_owned(),
+                format!("{feb_last} 00:00:01 UTC"),
+                "03-31 00:00:01 UTC".to_owned(),
+                "04-30 00:00:01 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        assert_eq!(
+            runs("monthly starting 30th 18:00"),
+            [
+                "01-25 00:00:00 UTC".to_owned(),
+                "01-30 18:00:01 UTC".to_owned(),
+                format!("{feb_last} 18:00:01 UTC"),
+                "03-30 18:00:01 UTC".to_owned(),
+                "04-30 18:00:01 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        // A span from the 29th: on February's last day in a common year too.
+        assert_eq!(
+            runs("monthly between 29th and 31st"),
+            [
+                "01-29 00:00:00 UTC".to_owned(),
+                format!("{feb_last} 00:00:00 UTC"),
+                "03-29 00:00:00 UTC".to_owned(),
+                "04-29 00:00:00 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        assert_eq!(
+            runs("monthly on 31st"),
+            [
+                "01-31 00:00:00 UTC".to_owned(),
+                format!("{feb_last} 00:00:00 UTC"),
+                "03-31 00:00:00 UTC".to_owned(),
+                "04-30 00:00:00 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        // A window that starts in one month and ends in the next.
+        assert_eq!(
+            runs("monthly between 31st 22:00 and 1st 02:00"),
+            [
+                "01-31 22:00:00 UTC".to_owned(),
+                format!("{feb_last} 22:00:00 UTC"),
+                "03-31 22:00:00 UTC".to_owned(),
+                "04-30 22:00:00 UTC".to_owned(),
+            ],
+            "{year}"
+        );
+        for cond in [
+            "time of month between 30th and 31st",
+            "time of month after 29th 12:00",
+            "time of month on 31st 06:00",
+            "time of month between 30th 10:00 and 31st 09:00",
+            "time of month before 30th",
+        ] {
+            Walk::new(cond, UTC).walk(from, to, SECOND);
+        }
+        // `has succeeded this month after 23rd`: February's window covers Feb 23 to the
+        // end of February, so a success on Feb 24 is seen from then on (through March 1 to
+        // 22, when February's window is the last one) until March's window opens on the
+        // 23rd: two changes.
+        let w = Walk::new("has succeeded this month after 23rd", UTC)
+            .with_record(OWNER, Action::Success, utc(year, 2, 24, 12, 0, 0))
+            .walk(utc(year, 2, 20, 0, 0, 0), utc(year, 3, 24, 0, 0, 0), SECOND);
+        assert_eq!(w.changes, 2, "{year}");
+    }
+}
+
+/// Named cron fields across both daylight-saving changes of New York, second by second:
+/// a wall time in the skipped hour does not occur, one in the repeated hour fires once
+/// (its first pass), and every prediction is checked against the walk.
+#[test]
+fn named_cron_fields_across_clock_changes() {
+    let runs = |cond: &str, from, to| {
+        Walk::new(cond, NEW_YORK)
+            .running()
+            .walk(from, to, SECOND)
+            .local_times()
+    };
+    // Spring forward on 2024-03-10 at 02:00 EST (07:00 UTC) to 03:00 EDT.
+    let (from, to) = (utc(2024, 3, 10, 4, 0, 0), utc(2024, 3, 11, 3, 59, 59));
+    assert_eq!(
+        runs("cron(hour = 2, minute = 30)", from, to),
+        Vec::<String>::new(),
+        "02:30 does not exist that day"
+    );
+    assert_eq!(
+        runs("cron(hour = 0-3)", from, to),
+        [
+            "03-10 00:00:00 EST",
+            "03-10 01:00:00 EST",
+            "03-10 03:00:00 EDT"
+        ]
+    );
+    // Fall back on 2024-11-03 at 02:00 EDT (06:00 UTC) to 01:00 EST.
+    let (from, to) = (utc(2024, 11, 3, 3, 0, 0), utc(2024, 11, 3, 9, 0, 0));
+    assert_eq!(
+        runs("cron(hour = 1, minute = 30)", from, to),
+        ["11-03 01:30:00 EDT"],
+        "the repeated 01:30 fires once"
+    );
+    // 19 slots of 20 minutes in six real hours (both ends included), less the three
+    // repeated ones (01:00, 01:20, 01:40 EST), which fired in their first pass.
+    let every_20 = runs("cron(minute = */20)", from, to);
+    assert_eq!(every_20.len(), 16, "{every_20:?}");
+    assert!(
+        !every_20
+            .iter()
+            .any(|t| t.starts_with("11-03 01:") && t.ends_with("EST"))
+    );
+    for cond in [
+        "cron(second = */15, minute = 59)",
+        "cron(hour = 1, minute = */20, start_date = 2024-11-03T01:30:00)",
+        "cron(day_of_week = sun, hour = 1-2, end_date = 2024-11-03T01:20:00-05:00)",
+    ] {
+        Walk::new(cond, NEW_YORK).running().walk(from, to, SECOND);
+        Walk::new(cond, NEW_YORK).walk(from, to, SECOND);
+    }
 }
 
 #[test]

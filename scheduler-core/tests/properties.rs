@@ -113,6 +113,19 @@ fn window<P: Clone + std::fmt::Debug + 'static>(
     ]
 }
 
+/// Spans of an hour: `4 quarters` (the end of the hour) only ends one (CONDITIONS.md §9.9).
+fn hour_span() -> impl Strategy<Value = Span<TimeOfHour>> + Clone {
+    span(hour_point()).prop_filter("4 quarters only ends a span", starts_inside_the_hour)
+}
+
+fn hour_window() -> impl Strategy<Value = Span<TimeOfHour>> + Clone {
+    window(hour_point()).prop_filter("4 quarters only ends a span", starts_inside_the_hour)
+}
+
+fn starts_inside_the_hour(s: &Span<TimeOfHour>) -> bool {
+    !s.start().is_some_and(|p| p.is_end_of_hour())
+}
+
 fn once<P: PeriodPoint + IntoPoint<P>>(b: OncePer<P>, span: Span<P>) -> Condition {
     match span {
         Span::Full => b.into(),
@@ -215,7 +228,7 @@ fn status_condition() -> impl Strategy<Value = Condition> {
         (status_builder(), 1..100_000_000_000u64)
             .prop_map(|(b, us)| b.past(Duration::from_micros(us)).unwrap()),
         (status_builder(), span(minute_point())).prop_map(|(b, s)| scoped(b.this_minute(), s)),
-        (status_builder(), span(hour_point())).prop_map(|(b, s)| scoped(b.this_hour(), s)),
+        (status_builder(), hour_span()).prop_map(|(b, s)| scoped(b.this_hour(), s)),
         (status_builder(), span(day_point())).prop_map(|(b, s)| scoped(b.today(), s)),
         (status_builder(), span(week_point())).prop_map(|(b, s)| scoped(b.this_week(), s)),
         (status_builder(), span(month_point())).prop_map(|(b, s)| scoped(b.this_month(), s)),
@@ -234,17 +247,66 @@ fn scoped<P: PeriodPoint + IntoPoint<P>>(b: StatusIn<P>, span: Span<P>) -> Condi
 }
 
 /// Any leaf of the language, built with the typed API.
+/// One expression of a named cron field with values from `min` to `max`.
+fn cron_field_expr(min: u32, max: u32) -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("*".to_owned()),
+        (1..=6u32).prop_map(|s| format!("*/{s}")),
+        (min..=max).prop_map(|v| v.to_string()),
+        (min..=max, 0..=10u32, 1..=3u32)
+            .prop_map(move |(a, len, s)| format!("{a}-{}/{s}", (a + len).min(max))),
+        (min..=max, 1..=4u32).prop_map(|(a, s)| format!("{a}/{s}")),
+        vec(min..=max, 2..4).prop_map(|vs| {
+            vs.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" , ")
+        }),
+    ]
+}
+
+/// `cron(...)` with APScheduler's fields (some combinations of day, day_of_week, hour,
+/// minute and second), in any order; those the parser rejects (a step longer than its
+/// range) are left out.
+fn cron_fields_leaf() -> impl Strategy<Value = Condition> {
+    let day = prop::sample::select(vec!["last", "1st mon", "last fri", "15", "*/2", "28-31"]);
+    (
+        option::of(day),
+        option::of(cron_field_expr(0, 6)),
+        option::of(cron_field_expr(0, 23)),
+        option::of(cron_field_expr(0, 59)),
+        option::of(cron_field_expr(0, 59)),
+        any::<bool>(),
+    )
+        .prop_filter_map("fields that parse", |(d, dow, h, m, s, reversed)| {
+            let mut parts: Vec<String> = [
+                d.map(|d| format!("day = {d}")),
+                dow.map(|e| format!("day_of_week = {e}")),
+                h.map(|e| format!("hour = {e}")),
+                m.map(|e| format!("minute = {e}")),
+                s.map(|e| format!("second = {e}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if reversed {
+                parts.reverse();
+            }
+            format!("cron({})", parts.join(", ")).parse().ok()
+        })
+}
+
 fn leaf() -> impl Strategy<Value = Condition> {
     prop_oneof![
         any::<bool>().prop_map(Condition::from),
         span(second_point()).prop_map(|s| once(secondly(), s)),
         span(minute_point()).prop_map(|s| once(minutely(), s)),
-        span(hour_point()).prop_map(|s| once(hourly(), s)),
+        hour_span().prop_map(|s| once(hourly(), s)),
         span(day_point()).prop_map(|s| once(daily(), s)),
         span(week_point()).prop_map(|s| once(weekly(), s)),
         span(month_point()).prop_map(|s| once(monthly(), s)),
         window(minute_point()).prop_map(|s| clock(time_of_minute(), s)),
-        window(hour_point()).prop_map(|s| clock(time_of_hour(), s)),
+        hour_window().prop_map(|s| clock(time_of_hour(), s)),
         window(day_point()).prop_map(|s| clock(time_of_day(), s)),
         window(week_point()).prop_map(|s| clock(time_of_week(), s)),
         week_point().prop_map(time_of_week_on),
@@ -252,6 +314,7 @@ fn leaf() -> impl Strategy<Value = Condition> {
         month_point().prop_map(|p| time_of_month().on(p).unwrap()),
         (1..100_000_000_000u64).prop_map(|us| every(Duration::from_micros(us)).unwrap()),
         cron_text().prop_filter_map("cron that can match", |t| cron(&t).ok()),
+        cron_fields_leaf(),
         status_condition(),
         (vec(name(), 0..4), any::<bool>(), outcome()).prop_map(|(tasks, any_of, o)| {
             if any_of {
@@ -514,7 +577,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         span(day_point()).prop_map(Spec::Daily),
         span(week_point()).prop_map(Spec::Weekly),
         span(month_point()).prop_map(Spec::Monthly),
-        span(hour_point()).prop_map(Spec::Hourly),
+        hour_span().prop_map(Spec::Hourly),
         window(day_point()).prop_map(Spec::DayWindow),
         week_point().prop_map(Spec::WeekOn),
         (1..200_000u64).prop_map(Spec::Every),
@@ -734,6 +797,16 @@ const TOKENS: &[&str] = &[
     "than",
     "cycles",
     "env",
+    "cron(",
+    "day_of_week",
+    "second",
+    "year",
+    "start_date",
+    "end_date",
+    "=",
+    "3rd fri",
+    "last",
+    "2026-02-26T08:00:00+05:30",
     "param",
     "exists",
     "'x'",
@@ -809,17 +882,18 @@ fn timed_leaf() -> impl Strategy<Value = Condition> {
         span(second_point()).prop_map(|s| once(secondly(), s)),
         span(second_point()).prop_map(|s| once(secondly(), s)),
         span(minute_point()).prop_map(|s| once(minutely(), s)),
-        span(hour_point()).prop_map(|s| once(hourly(), s)),
+        hour_span().prop_map(|s| once(hourly(), s)),
         span(day_point()).prop_map(|s| once(daily(), s)),
         span(week_point()).prop_map(|s| once(weekly(), s)),
         window(minute_point()).prop_map(|s| clock(time_of_minute(), s)),
-        window(hour_point()).prop_map(|s| clock(time_of_hour(), s)),
+        hour_window().prop_map(|s| clock(time_of_hour(), s)),
         window(day_point()).prop_map(|s| clock(time_of_day(), s)),
         window(week_point()).prop_map(|s| clock(time_of_week(), s)),
         (60..4 * 3600u64).prop_map(|s| every(Duration::from_secs(s)).unwrap()),
         cron_text().prop_filter_map("cron that can match", |t| cron(&t).ok()),
+        cron_fields_leaf(),
         (1..3 * 3600u64).prop_map(|s| has_started().past(Duration::from_secs(s)).unwrap()),
-        span(hour_point()).prop_map(|s| scoped(has_succeeded().this_hour(), s)),
+        hour_span().prop_map(|s| scoped(has_succeeded().this_hour(), s)),
         any::<bool>().prop_map(Condition::from),
     ]
 }
@@ -871,6 +945,72 @@ proptest! {
     }
 }
 
+/// Leaves that name days of the month, often days past the end of a short month
+/// (CONDITIONS.md §9.10).
+fn month_leaf() -> impl Strategy<Value = Condition> {
+    let late_day = prop_oneof![1 => 1..=31u32, 3 => 27..=31u32];
+    let point = (
+        late_day,
+        option::of((0..24u32, prop::sample::select(vec![0u32, 30, 59]))),
+    )
+        .prop_map(|(d, t)| match t {
+            Some((h, m)) => TimeOfMonth::at(d, TimeOfDay::new(h, m).unwrap()).unwrap(),
+            None => TimeOfMonth::day(d).unwrap(),
+        });
+    prop_oneof![
+        span(point.clone()).prop_map(|s| once(monthly(), s)),
+        window(point.clone()).prop_map(|s| clock(time_of_month(), s)),
+        point.clone().prop_map(|p| time_of_month().on(p).unwrap()),
+        span(point).prop_map(|s| scoped(has_succeeded().this_month(), s)),
+    ]
+}
+
+/// An instant in the last days of a short month (February of a leap and of a common year,
+/// and the 30-day months), or of a 31-day month that follows or precedes one.
+fn month_end_start() -> impl Strategy<Value = i64> {
+    let months = vec![
+        (2023, 2),
+        (2024, 2),
+        (2024, 1),
+        (2024, 4),
+        (2024, 6),
+        (2024, 9),
+        (2024, 11),
+        (2024, 12),
+    ];
+    (prop::sample::select(months), 0..5 * 86_400i64).prop_map(|((y, m), s)| {
+        let first_of_next = if m == 12 {
+            Utc.with_ymd_and_hms(y + 1, 1, 1, 0, 0, 0)
+        } else {
+            Utc.with_ymd_and_hms(y, m + 1, 1, 0, 0, 0)
+        };
+        first_of_next.unwrap().timestamp() - 4 * 86_400 + s
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Month days clamp to the last day of short months: the prediction matches a walk by
+    /// the minute over six days around the end of February (leap and common) and of the
+    /// 30-day months, with the task running whenever the condition is true. (Every change
+    /// of these leaves falls on a whole minute, so a minute step sees each one; the
+    /// walker checks each predicted instant to the microsecond.)
+    #[test]
+    fn month_days_past_short_months_match_brute_force(
+        cond in combine(month_leaf()),
+        zone in zone(),
+        start in month_end_start(),
+        run_when_due in any::<bool>(),
+    ) {
+        let from = Utc.timestamp_opt(start, 0).unwrap();
+        let to = from + chrono::Duration::days(6);
+        let walk = Walk::of(cond, zone);
+        let walk = if run_when_due { walk.running() } else { walk };
+        walk.walk(from, to, 60 * SECOND);
+    }
+}
+
 // ----------------------------------------------------------------------------------------
 // Retention: a pruned log answers as the full one
 // ----------------------------------------------------------------------------------------
@@ -886,7 +1026,7 @@ fn log_leaf() -> impl Strategy<Value = Condition> {
     let status = (option::of(short_name()), 0..7usize).prop_map(|(t, i)| status_of(t, i));
     prop_oneof![
         span(minute_point()).prop_map(|s| once(minutely(), s)),
-        span(hour_point()).prop_map(|s| once(hourly(), s)),
+        hour_span().prop_map(|s| once(hourly(), s)),
         span(day_point()).prop_map(|s| once(daily(), s)),
         span(week_point()).prop_map(|s| once(weekly(), s)),
         span(month_point()).prop_map(|s| once(monthly(), s)),
@@ -895,7 +1035,7 @@ fn log_leaf() -> impl Strategy<Value = Condition> {
         status.clone().prop_map(Condition::from),
         (status.clone(), 1..3 * 86_400u64)
             .prop_map(|(b, s)| b.past(Duration::from_secs(s)).unwrap()),
-        (status.clone(), span(hour_point())).prop_map(|(b, s)| scoped(b.this_hour(), s)),
+        (status.clone(), hour_span()).prop_map(|(b, s)| scoped(b.this_hour(), s)),
         (status.clone(), span(day_point())).prop_map(|(b, s)| scoped(b.today(), s)),
         (status, span(week_point())).prop_map(|(b, s)| scoped(b.this_week(), s)),
         (vec(short_name(), 1..3), any::<bool>(), outcome()).prop_map(|(tasks, any_of, o)| {

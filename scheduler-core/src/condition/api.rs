@@ -36,6 +36,7 @@ use super::ast::{
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::CronSchedule;
+use super::cron_fields::CronFields;
 use super::error::ConditionError;
 
 type Built = Result<Condition, ConditionError>;
@@ -116,7 +117,9 @@ fn span_condition<P: PeriodPoint>(
     make: impl FnOnce(Period) -> Condition,
     span: Result<Span<P>, ConditionError>,
 ) -> Built {
-    Ok(make(P::period(span?)))
+    let period = P::period(span?);
+    period.check()?;
+    Ok(make(period))
 }
 
 // ----------------------------------------------------------------------------------------
@@ -328,6 +331,26 @@ pub fn every_str(interval: &str) -> Built {
 /// ```
 pub fn cron(expression: &str) -> Built {
     Ok(Condition::Cron(expression.parse::<CronSchedule>()?))
+}
+
+/// `cron(month = 6-8,11-12, day = 3rd fri, hour = 0-3)`: named cron fields with the meaning
+/// of APScheduler's `CronTrigger` (see the conditions guide), given as `(name, expression)`
+/// pairs, as Flask-TaskX's `define_cron_task(**fields)` takes them.
+///
+/// ```
+/// use scheduler_core::condition::api::cron_fields;
+/// let c = cron_fields([("month", "6-8,11-12"), ("day", "3rd fri"), ("hour", "0-3")])?;
+/// assert_eq!(c.to_string(), "cron(month = 6-8,11-12, day = 3rd fri, hour = 0-3)");
+/// assert!(cron_fields([("day_of_week", "mon-fri/2")]).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn cron_fields<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> Built {
+    let text = fields
+        .into_iter()
+        .map(|(name, expression)| format!("{name} = {expression}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Condition::CronFields(CronFields::parse_spec(&text)?))
 }
 
 // ----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ use crate::log::{Action, ActionSet};
 use crate::time::{Interval, Period};
 
 use super::cron::CronSchedule;
+use super::cron_fields::CronFields;
 
 /// A condition: when a task may start (or must end).
 ///
@@ -48,6 +49,10 @@ pub enum Condition {
     /// `cron 0 9 * * MON-FRI`: now is inside a matching minute and the owning task has not
     /// started in it.
     Cron(CronSchedule),
+    /// `cron(month = 6-8,11-12, day = 3rd fri, hour = 0-3)`: now is inside a second that
+    /// matches the named fields (APScheduler's meaning) and the owning task has not started
+    /// in it.
+    CronFields(CronFields),
     /// `task 'x' has succeeded today`: a record of the status exists in the window.
     Status(StatusCondition),
     /// `after task 'x' succeeded`: the dependency finished so after the owning task's last
@@ -309,6 +314,7 @@ impl Condition {
             Condition::OncePer(_)
             | Condition::Every(_)
             | Condition::Cron(_)
+            | Condition::CronFields(_)
             | Condition::After(_)
             | Condition::Retry(_) => true,
             Condition::Status(s) => s.task == TaskRef::Owner,

@@ -26,6 +26,7 @@ use super::ast::{
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
+use super::cron_fields::CronFields;
 use super::error::ParseError;
 use crate::time::{
     HOUR, Interval, MINUTE, Period, SECOND, Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth,
@@ -94,7 +95,7 @@ tags! {
     ConditionTag {
         False = 0, True = 1, Not = 2, All = 3, Any = 4, OncePer = 5, TimeOf = 6, Every = 7,
         Cron = 8, Status = 9, After = 10, Running = 11, Retry = 12, Scheduler = 13, Env = 14,
-        Param = 15,
+        Param = 15, CronFields = 16,
     }
 }
 
@@ -293,6 +294,12 @@ impl Writer {
                 for field in schedule.fields() {
                     self.cron_field(field);
                 }
+            }
+            Condition::CronFields(fields) => {
+                // The canonical text: the fields are read back through their parser,
+                // which checks them again.
+                self.put(T::CronFields);
+                self.text(&fields.to_string());
             }
             Condition::Status(s) => {
                 self.put(T::Status);
@@ -597,6 +604,13 @@ impl Reader<'_> {
                         .map_err(|_| self.error("cron fields that never match"))?,
                 )
             }
+            T::CronFields => {
+                let text = self.text()?;
+                Condition::CronFields(
+                    CronFields::parse_spec(&text)
+                        .map_err(|_| self.error("invalid named cron fields"))?,
+                )
+            }
             T::Status => {
                 let task = self.task()?;
                 let status = self.code::<TaskStatus>("unknown status")?;
@@ -662,7 +676,7 @@ impl Reader<'_> {
 
     fn period(&mut self) -> Result<Period, DecodeError> {
         let invalid = |r: &Self| r.error("invalid time in a period");
-        Ok(match self.code::<PeriodTag>("unknown period")? {
+        let period = match self.code::<PeriodTag>("unknown period")? {
             PeriodTag::Second => Period::Second(self.span(|r| {
                 let us = r.small()?;
                 TimeOfSecond::from_micros(us).map_err(|_| invalid(r))
@@ -699,7 +713,11 @@ impl Reader<'_> {
                 }
                 .map_err(|_| invalid(r))
             })?),
-        })
+        };
+        period
+            .check()
+            .map_err(|_| self.error("`4 quarters` cannot start a span"))?;
+        Ok(period)
     }
 
     fn span<P>(
@@ -793,6 +811,8 @@ mod tests {
         "time of week on Saturday",
         "cron */15 9-17/2 1,15 JAN-MAR,oct MON-FRI",
         "cron 0 0 * * 7",
+        "cron(month = 6-8,11-12, day = 3rd fri,last, hour = 0-3) & ~task 'backup' is running",
+        "cron(year = 2025-2030/2, week = */2, day_of_week = mon-fri, minute = 5/15, second = 0, start_date = 2026-02-26, end_date = 2027-01-01T08:00:00.5+05:30)",
         "task 'report' has failed today between 07:00 and 10:00",
         "has succeeded",
         "task 'x' has crashed past 2 hours",

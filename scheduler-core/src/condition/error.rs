@@ -179,6 +179,9 @@ pub enum ParseErrorKind {
     /// A problem with a cron field.
     #[error(transparent)]
     Cron(#[from] CronError),
+    /// A problem with a named cron field (`cron(hour = 25)`).
+    #[error(transparent)]
+    CronFields(#[from] super::cron_fields::CronFieldsError),
 }
 
 fn list(expected: &[Expected]) -> String {
@@ -369,6 +372,7 @@ impl std::error::Error for ParseError {
         match &self.kind {
             ParseErrorKind::InvalidValue(e) => Some(e),
             ParseErrorKind::Cron(e) => Some(e),
+            ParseErrorKind::CronFields(e) => Some(e),
             _ => None,
         }
     }
@@ -385,6 +389,10 @@ pub enum ConditionError {
     /// A typed argument out of range.
     #[error(transparent)]
     Value(#[from] ValueError),
+    /// Named cron fields that are not valid; the span is in the text
+    /// `name = expression, ...` made of the fields given.
+    #[error(transparent)]
+    CronFields(#[from] super::cron_fields::CronFieldsParseError),
 }
 
 /// The distance between two words counting insertions, deletions, substitutions and

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::log::{Action, ActionSet, History, Retention};
 use crate::time::period::WallWindow;
 use crate::time::zone::{self, Pass};
-use crate::time::{MINUTE, Timestamp, Tz};
+use crate::time::{DAY, MINUTE, SECOND, Timestamp, Tz};
 
 use super::ast::{
     AfterTasks, Condition, ParamCondition, Quantifier, SchedulerCondition, StatusCondition,
@@ -276,6 +276,20 @@ pub(crate) fn real_window(cx: &EvalContext<'_>, w: WallWindow, m: Moment) -> (i6
 /// The start of the wall-clock window of a cron condition at `m`, when `m` is inside a
 /// matching minute: the minute's start, or at the exact first instant of a minute, the
 /// previous minute's start if that minute matched too (the boundary rule of full cycles).
+/// The real instants of a named-fields cron's `start_date` and `end_date`: as written
+/// when they carry an offset, else read in the zone (a repeated wall time at its first
+/// pass).
+pub(crate) fn cron_fields_bounds(
+    fields: &super::cron_fields::CronFields,
+    tz: Tz,
+) -> (Option<i64>, Option<i64>) {
+    let real = |b: super::cron_fields::DateBound| {
+        b.utc_with_offset()
+            .unwrap_or_else(|| zone::utc_of(tz, b.wall, Pass::First))
+    };
+    (fields.start_date().map(real), fields.end_date().map(real))
+}
+
 pub(crate) fn cron_window_start(schedule: &super::cron::CronSchedule, m: Moment) -> i64 {
     let minute_start = m.wall - m.wall.rem_euclid(MINUTE);
     if m.wall > minute_start {
@@ -333,6 +347,8 @@ impl Condition {
                 Condition::OncePer(_) | Condition::Every(_) | Condition::Cron(_) => {
                     needs.push((None, Retention::LATEST));
                 }
+                // A second the clock repeats reads its first pass too, up to a day back.
+                Condition::CronFields(_) => needs.push((None, Retention::window(DAY))),
                 Condition::Status(StatusCondition { task, .. }) => {
                     needs.push((of(task), Retention::LATEST));
                 }
@@ -396,6 +412,27 @@ pub(crate) fn evaluate_leaf(
             }
             let from = zone::utc_of(cx.zone, cron_window_start(schedule, m), Pass::First);
             Ok(!history.any_between(task, STARTS, ts(from.min(m.utc)), now))
+        }
+        // Now inside a matching second, and no start of the owner in it. A wall second
+        // that the clock repeats when it goes back is one second: its window reaches back
+        // to the first pass, so it fires once.
+        Condition::CronFields(fields) => {
+            let task = owner(c, cx)?;
+            let second_start = m.wall - m.wall.rem_euclid(SECOND);
+            let (start, end) = cron_fields_bounds(fields, cx.zone);
+            if !fields.matches(second_start)
+                || start.is_some_and(|s| m.utc < s)
+                || end.is_some_and(|e| m.utc > e)
+            {
+                return Ok(false);
+            }
+            // This pass of the second up to now, and, when the clock went back over it,
+            // its first pass.
+            let this_pass = m.utc - (m.wall - second_start);
+            let first_pass = zone::utc_of(cx.zone, second_start, Pass::First);
+            let ran_before = first_pass < this_pass
+                && history.any_between(task, STARTS, ts(first_pass), ts(first_pass + SECOND - 1));
+            Ok(!ran_before && !history.any_between(task, STARTS, ts(this_pass), now))
         }
         // A record of the status in the window.
         Condition::Status(StatusCondition {

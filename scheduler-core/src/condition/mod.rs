@@ -18,6 +18,7 @@ mod ast;
 #[doc(hidden)]
 pub mod codec;
 mod cron;
+mod cron_fields;
 mod display;
 mod error;
 #[cfg(feature = "evaluation")]
@@ -31,6 +32,10 @@ pub use ast::{
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 pub use cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
+pub use cron_fields::{
+    CronFields, CronFieldsError, CronFieldsParseError, DateBound, FieldExpr, FieldItem, FieldName,
+    FieldValue,
+};
 #[cfg(feature = "runtime")]
 pub(crate) use error::nearest;
 pub use error::{ConditionError, CronError, Expected, ParseError, ParseErrorKind};

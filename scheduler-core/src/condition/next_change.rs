@@ -26,12 +26,12 @@
 
 use crate::log::History;
 use crate::time::zone;
-use crate::time::{DAY, MINUTE, Timestamp};
+use crate::time::{DAY, MINUTE, SECOND, Timestamp};
 
 use super::ast::{AfterTasks, Condition, SchedulerCondition, StatusCondition, StatusScope};
 use super::eval::{
-    ANY_ACTION, EvalContext, EvalError, FINISHES, Moment, STARTS, eval, evaluate_leaf, owner,
-    real_window, task_of,
+    ANY_ACTION, EvalContext, EvalError, FINISHES, Moment, STARTS, cron_fields_bounds, eval,
+    evaluate_leaf, owner, real_window, task_of,
 };
 
 /// The result of [`Condition::next_change`].
@@ -320,6 +320,30 @@ fn breakpoint(
                 }
             });
             earliest([Some(boundary), next_start])
+        }
+        Condition::CronFields(fields) => {
+            let task = owner(c, cx)?;
+            let next_start = later(task, STARTS);
+            let (start, end) = cron_fields_bounds(fields, cx.time_zone());
+            if end.is_some_and(|e| t > e) {
+                // Past `end_date` the leaf stays false.
+                return Ok(None);
+            }
+            // Before `start_date` the leaf is false until it, then follows the fields.
+            let opens = start.filter(|&s| s > t);
+            let closes = end.map(|e| e + 1);
+            let boundary = wall_breakpoint(cx, t, |w| {
+                let second_start = w - w.rem_euclid(SECOND);
+                if fields.matches(second_start) {
+                    // Inside a matching second: membership may end when it ends.
+                    second_start + SECOND
+                } else {
+                    fields
+                        .next_match_from(w)
+                        .map_or(w.saturating_add(MAX_LEAP), |n| n.max(w + 1))
+                }
+            });
+            earliest([Some(boundary), next_start, opens, closes])
         }
         Condition::Status(StatusCondition {
             task,

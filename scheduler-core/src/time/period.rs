@@ -9,8 +9,9 @@
 //! The rules follow Rocketry's anchored intervals (CONDITIONS.md §2, reference §2):
 //! membership is right-open (`start <= offset < end`), a start after the end wraps around
 //! the cycle end, `start == end` is the whole cycle re-anchored at `start`, `on X` is one
-//! unit long, months are laid out on a fixed 31-day scope, and history windows are closed
-//! at both ends.
+//! unit long, months are laid out on a 31-day scope whose days past the end of a short
+//! month are clamped to its last day (CONDITIONS.md §9.10), and history windows are
+//! closed at both ends.
 
 // Without the `evaluation` feature (the proc-macro's build) the calendar arithmetic that
 // evaluation uses is compiled but not called.
@@ -20,7 +21,9 @@ use super::civil::{
     DAY, HOUR, MINUTE, SECOND, WEEK, civil_from_days, day_of, days_from_civil, days_in_month,
     weekday_from_days,
 };
-use super::values::{TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek};
+use super::values::{
+    TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, ValueError,
+};
 
 /// How a period is cut out of its cycle.
 ///
@@ -49,6 +52,15 @@ impl<P> Span<P> {
     pub fn is_full(&self) -> bool {
         matches!(self, Span::Full)
     }
+
+    /// The point where the span starts, if it names one (all spans but `Full` and
+    /// `Before`).
+    pub fn start(&self) -> Option<&P> {
+        match self {
+            Span::Full | Span::Before(_) => None,
+            Span::After(s) | Span::Between(s, _) | Span::Starting(s) | Span::On(s) => Some(s),
+        }
+    }
 }
 
 /// An anchored period: a unit of the calendar and the span of it that counts.
@@ -64,7 +76,8 @@ pub enum Period {
     Day(Span<TimeOfDay>),
     /// A span of every week, Monday to Sunday (`weekly`, `this week`, `time of week`).
     Week(Span<TimeOfWeek>),
-    /// A span of every month on a 31-day scope (`monthly`, `this month`, `time of month`).
+    /// A span of every month (`monthly`, `this month`, `time of month`); days past the end
+    /// of a short month are clamped to its last day.
     Month(Span<TimeOfMonth>),
 }
 
@@ -78,6 +91,18 @@ impl Period {
             Period::Day(s) => s.is_full(),
             Period::Week(s) => s.is_full(),
             Period::Month(s) => s.is_full(),
+        }
+    }
+
+    /// Checks what the point types cannot check alone: `4 quarters`, the end of an hour,
+    /// only ends a span (`hourly before 4 quarters`); as a start it would be read as the
+    /// next hour's `00:00`, which is better written so (CONDITIONS.md §9.9).
+    pub fn check(&self) -> Result<(), ValueError> {
+        match self {
+            Period::Hour(span) if span.start().is_some_and(|s| s.is_end_of_hour()) => {
+                Err(ValueError::EndOfHourAsStart)
+            }
+            _ => Ok(()),
         }
     }
 
@@ -236,9 +261,10 @@ impl Unit {
     }
 }
 
-/// Enough cycles to look back for a start that exists: a month-scope position beyond a
-/// short month exists again at most two months earlier.
-const LOOKBACK_CYCLES: usize = 4;
+/// How many cycles back a window can start, with one to spare: every cycle has its start
+/// (clamped to the last day in short months), so a window starts at the latest in the
+/// previous cycle.
+const LOOKBACK_CYCLES: usize = 2;
 
 /// A period as offsets into its cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,7 +291,9 @@ impl Bounds {
     fn new(unit: Unit, start: i64, end: i64) -> Bounds {
         let scope = unit.scope();
         let full = start == end || (start == 0 && end == scope) || (start == scope && end == 0);
-        // `after 4 quarters` anchors at the end of the hour, which is the next hour's start.
+        // `secondly after 1000` anchors at the end of the second, which is the next
+        // second's start. (`4 quarters`, the end of an hour, cannot start a span:
+        // CONDITIONS.md §9.9.)
         let start = if start >= scope { start - scope } else { start };
         Bounds {
             unit,
@@ -286,51 +314,72 @@ impl Bounds {
         self.full
     }
 
+    /// The start offset in the cycle beginning at `cs`.
+    ///
+    /// A day of the month past the end of a short month is clamped to the month's last
+    /// day, keeping its time of day (CONDITIONS.md §9.10): `starting 31st 10:00` starts
+    /// on April 30 at 10:00. Other units have cycles of one length, so nothing moves.
+    fn start_in(&self, cs: i64) -> i64 {
+        let len = self.unit.cycle_len(cs);
+        if self.start >= len {
+            len - DAY + self.start.rem_euclid(DAY)
+        } else {
+            self.start
+        }
+    }
+
+    /// The end offset in the cycle beginning at `cs`: an end past the end of a short month
+    /// closes at the month's end (CONDITIONS.md §9.10), which keeps every start at or
+    /// before its end in the same month.
+    fn end_in(&self, cs: i64) -> i64 {
+        self.end.min(self.unit.cycle_len(cs))
+    }
+
     /// Whether the wall-clock instant lies inside the period.
     pub(crate) fn contains(&self, wall: i64) -> bool {
         if self.full {
             return true;
         }
-        let offset = wall - self.unit.cycle_start(wall);
+        let cs = self.unit.cycle_start(wall);
+        let offset = wall - cs;
+        let (start, end) = (self.start_in(cs), self.end_in(cs));
         if self.start < self.end {
-            self.start <= offset && offset < self.end
+            start <= offset && offset < end
         } else {
-            offset >= self.start || offset < self.end
+            // A wrapping span: the occurrence that started in the previous cycle runs up
+            // to `end`, the next one starts at `start`.
+            offset >= start || offset < end
         }
     }
 
     /// The latest start point (or cycle anchor) at or before `wall`.
     fn latest_start_at_or_before(&self, wall: i64) -> i64 {
         let mut cs = self.unit.cycle_start(wall);
-        for _ in 0..LOOKBACK_CYCLES {
-            if self.start < self.unit.cycle_len(cs) && cs + self.start <= wall {
-                return cs + self.start;
+        loop {
+            // Every cycle has a start (clamped in short months), so this ends at the
+            // latest in the previous cycle.
+            let start = cs + self.start_in(cs);
+            if start <= wall {
+                return start;
             }
             cs = self.unit.prev_cycle_start(cs);
         }
-        cs + self.start
     }
 
-    /// The latest end point at or before `wall` of an occurrence whose start exists.
+    /// The latest end point at or before `wall`.
+    ///
+    /// In a non-wrapping span the occurrence starting in a cycle ends in it; in a wrapping
+    /// one the occurrence starting in the previous cycle ends in this one. Either way each
+    /// cycle holds exactly one end.
     fn latest_end_at_or_before(&self, wall: i64) -> i64 {
         let mut cs = self.unit.cycle_start(wall);
-        for _ in 0..LOOKBACK_CYCLES {
-            let end = if self.start < self.end {
-                // The occurrence starting in this cycle ends in it.
-                let len = self.unit.cycle_len(cs);
-                (self.start < len).then(|| cs + self.end.min(len))
-            } else {
-                // The occurrence starting in the previous cycle ends in this one.
-                let prev = self.unit.prev_cycle_start(cs);
-                (self.start < self.unit.cycle_len(prev))
-                    .then(|| cs + self.end.min(self.unit.cycle_len(cs)))
-            };
-            if let Some(end) = end.filter(|&e| e <= wall) {
+        loop {
+            let end = cs + self.end_in(cs);
+            if end <= wall {
                 return end;
             }
             cs = self.unit.prev_cycle_start(cs);
         }
-        cs
     }
 
     /// The window of history that "the current or most recent occurrence" of the period
@@ -363,14 +412,12 @@ impl Bounds {
         };
         let mut cs = self.unit.cycle_start(wall);
         for _ in 0..3 {
-            let len = self.unit.cycle_len(cs);
             consider(cs);
-            if self.start < len {
-                consider(cs + self.start);
-                // A full cycle's window moves one microsecond after its anchor.
-                consider(cs + self.start + 1);
-            }
-            consider(cs + self.end.min(len));
+            let start = cs + self.start_in(cs);
+            consider(start);
+            // A full cycle's window moves one microsecond after its anchor.
+            consider(start + 1);
+            consider(cs + self.end_in(cs));
             cs = self.unit.next_cycle_start(cs);
         }
         best
@@ -474,11 +521,13 @@ mod tests {
     }
 
     #[test]
-    fn month_positions_past_short_months_never_occur() {
+    fn month_positions_past_short_months_clamp_to_the_last_day() {
         let b = Period::Month(Span::After(TimeOfMonth::day(30).unwrap())).bounds();
-        assert!(!b.contains(wall(2024, 2, 29, 12, 0, 0)));
+        // February 2024 has 29 days: the 30th is read as the 29th.
+        assert!(!b.contains(wall(2024, 2, 28, 23, 59, 59)));
+        assert!(b.contains(wall(2024, 2, 29, 0, 0, 0)));
         assert!(b.contains(wall(2024, 3, 30, 0, 0, 0)));
-        // In February the window is January's occurrence.
+        assert!(!b.contains(wall(2024, 3, 29, 23, 0, 0)));
         assert_eq!(
             b.window(wall(2024, 2, 15, 0, 0, 0)),
             WallWindow {
@@ -487,9 +536,68 @@ mod tests {
             }
         );
         let on_31 = Period::Month(Span::On(TimeOfMonth::day(31).unwrap())).bounds();
-        assert!(!on_31.contains(wall(2024, 4, 30, 12, 0, 0)));
+        assert!(!on_31.contains(wall(2024, 4, 29, 23, 59, 59)));
+        assert!(on_31.contains(wall(2024, 4, 30, 12, 0, 0)));
+        assert!(!on_31.contains(wall(2024, 5, 1, 0, 0, 0)));
         assert!(on_31.contains(wall(2024, 5, 31, 12, 0, 0)));
         assert!(!on_31.contains(wall(2024, 6, 1, 0, 0, 0)));
+        assert!(on_31.contains(wall(2023, 2, 28, 0, 0, 0)));
+    }
+
+    #[test]
+    fn monthly_starting_31st_has_one_cycle_per_month() {
+        let b = Period::Month(Span::Starting(TimeOfMonth::day(31).unwrap())).bounds();
+        // After Mar 31, the next cycle starts on Apr 30, then May 31.
+        assert_eq!(
+            b.window(wall(2024, 4, 10, 12, 0, 0)).start,
+            wall(2024, 3, 31, 0, 0, 0)
+        );
+        assert_eq!(
+            b.window(wall(2024, 5, 2, 12, 0, 0)).start,
+            wall(2024, 4, 30, 0, 0, 0)
+        );
+        assert_eq!(
+            b.next_boundary(wall(2024, 4, 10, 0, 0, 0)),
+            wall(2024, 4, 30, 0, 0, 0)
+        );
+        let t = TimeOfDay::new(10, 0).unwrap();
+        let at_ten = Period::Month(Span::Starting(TimeOfMonth::at(31, t).unwrap())).bounds();
+        assert_eq!(
+            at_ten.window(wall(2023, 3, 1, 0, 0, 0)).start,
+            wall(2023, 2, 28, 10, 0, 0)
+        );
+    }
+
+    #[test]
+    fn month_windows_close_at_the_end_of_a_short_month() {
+        // `this month after 23rd` in February covers Feb 23 to the end of February.
+        let b = Period::Month(Span::After(TimeOfMonth::day(23).unwrap())).bounds();
+        assert_eq!(
+            b.window(wall(2023, 3, 5, 0, 0, 0)),
+            WallWindow {
+                start: wall(2023, 2, 23, 0, 0, 0),
+                end: Some(wall(2023, 3, 1, 0, 0, 0))
+            }
+        );
+        // An end later in the day than the start, both past the month's end: the span
+        // opens on the last day and closes at the month's end.
+        let t = |h| TimeOfDay::new(h, 0).unwrap();
+        let late = Period::Month(Span::Between(
+            TimeOfMonth::at(30, t(10)).unwrap(),
+            TimeOfMonth::at(31, t(9)).unwrap(),
+        ))
+        .bounds();
+        assert!(!late.contains(wall(2023, 2, 28, 9, 59, 59)));
+        assert!(late.contains(wall(2023, 2, 28, 10, 0, 0)));
+        assert!(late.contains(wall(2023, 2, 28, 23, 59, 59)));
+        assert!(!late.contains(wall(2023, 3, 1, 0, 0, 0)));
+        let between = Period::Month(Span::Between(
+            TimeOfMonth::day(30).unwrap(),
+            TimeOfMonth::day(31).unwrap(),
+        ))
+        .bounds();
+        assert!(between.contains(wall(2024, 4, 30, 12, 0, 0)));
+        assert!(!between.contains(wall(2024, 4, 29, 12, 0, 0)));
     }
 
     #[test]

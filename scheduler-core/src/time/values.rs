@@ -43,6 +43,9 @@ pub enum ValueError {
     /// A number of quarters outside 0..=4.
     #[error("{0} quarters is out of range: an hour has quarters 0 to 4")]
     Quarter(u32),
+    /// `4 quarters`, the end of an hour, used where a span starts (CONDITIONS.md §9.9).
+    #[error("`4 quarters` is the end of the hour and cannot start a span")]
+    EndOfHourAsStart,
     /// A position in a second outside 0..=1000 milliseconds.
     #[error("{0} ms is out of range: a second has positions 0 to 1000 ms")]
     Millisecond(u32),
@@ -197,11 +200,16 @@ impl TimeOfHour {
     pub(crate) fn offset(self) -> i64 {
         self.micros
     }
+
+    /// Whether this is `4 quarters`, the end of the hour, which may only end a span.
+    pub fn is_end_of_hour(self) -> bool {
+        self.micros == HOUR
+    }
 }
 
 impl fmt::Display for TimeOfHour {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.micros == HOUR {
+        if self.is_end_of_hour() {
             return f.write_str("4 quarters");
         }
         write!(f, "{:02}", self.micros / MINUTE)?;
@@ -366,9 +374,11 @@ impl fmt::Display for TimeOfWeek {
 /// A position inside a month: a day of the month (1 to 31), optionally with a time of day
 /// (`5th`, `15.`, `1st 08:00`).
 ///
-/// Months are laid out on a fixed 31-day scope: positions past the end of a shorter month
-/// never occur in it (`monthly after 30th` is never open in February). A bare day used as
-/// the end of a span covers that whole day.
+/// A day past the end of a shorter month is clamped to that month's last day, keeping
+/// its time of day: `monthly starting 31st` starts on April 30, and `monthly after 30th`
+/// opens on February's last day (CONDITIONS.md §9.10). An end past a month's end closes
+/// the span at the end of the month. A bare day used as the end of a span covers that
+/// whole day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimeOfMonth {
     day: u8,

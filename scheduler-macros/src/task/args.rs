@@ -15,6 +15,8 @@ pub(crate) enum RawArg {
     Condition(LitStr),
     Flag(Ident),
     Option(Ident, Expr),
+    /// `cron(month = "6-8", day = "3rd fri")`: an option that takes `key = value` fields.
+    Fields(Ident, Punctuated<(Ident, Expr), Token![,]>),
 }
 
 impl Parse for RawArg {
@@ -31,6 +33,15 @@ impl Parse for RawArg {
         if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             Ok(RawArg::Option(key, input.parse()?))
+        } else if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            let fields = Punctuated::parse_terminated_with(&content, |c| {
+                let name: Ident = c.parse()?;
+                c.parse::<Token![=]>()?;
+                Ok((name, c.parse::<Expr>()?))
+            })?;
+            Ok(RawArg::Fields(key, fields))
         } else {
             Ok(RawArg::Flag(key))
         }
@@ -60,6 +71,9 @@ pub(crate) struct TaskArgs {
     pub(crate) permanent: Option<Span>,
     pub(crate) on_startup: Option<Span>,
     pub(crate) on_shutdown: Option<Span>,
+    /// `cron(...)`: the condition text of the fields and the option's span, until
+    /// `from_raw` folds it into `condition`.
+    pub(crate) cron: Option<(String, Span)>,
 }
 
 const OPTIONS: &[&str] = &["name", "end", "execution", "timeout", "priority"];
@@ -70,6 +84,91 @@ const FLAGS: &[&str] = &[
     "on_startup",
     "on_shutdown",
 ];
+
+/// `cron(name = "expression", ...)` checked field by field (an error points into the
+/// literal of its field), then as a whole (fields that never match together): the condition
+/// text `cron(...)`, or `None` after reporting the errors.
+fn cron_fields(
+    key: &Ident,
+    fields: &Punctuated<(Ident, Expr), Token![,]>,
+    errors: &mut Errors,
+) -> Option<(String, Span)> {
+    use scheduler_core::condition::CronFields;
+    let mut parts = Vec::new();
+    let mut ok = true;
+    for (name, value) in fields {
+        let text = match value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => s.value(),
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => i.base10_digits().to_owned(),
+            other => {
+                errors.spanned(
+                    other,
+                    format!("the field `{name}` takes a string or a number: `{name} = \"...\"`"),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        let part = format!("{name} = {text}");
+        if let Err(e) = CronFields::parse_spec(&part) {
+            let prefix = part.len() - text.len();
+            let message = render_field_error(&text, &e, prefix);
+            let span = match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) if e.span.start >= prefix => {
+                    crate::lit_span::span_of_range(s, e.span.start - prefix..e.span.end - prefix)
+                }
+                _ if e.span.start < prefix => name.span(),
+                _ => syn::spanned::Spanned::span(value),
+            };
+            errors.push(syn::Error::new(span, message));
+            ok = false;
+            continue;
+        }
+        parts.push(part);
+    }
+    if !ok {
+        return None;
+    }
+    let body = parts.join(", ");
+    match CronFields::parse_spec(&body) {
+        Ok(fields) => Some((format!("cron({fields})"), key.span())),
+        Err(e) => {
+            let hint = e.hint.map(|h| format!("; {h}")).unwrap_or_default();
+            errors.spanned(key, format!("{}{hint}", e.kind));
+            None
+        }
+    }
+}
+
+/// The error of one field, with the field's value and a caret under the mistake.
+fn render_field_error(
+    value: &str,
+    e: &scheduler_core::condition::CronFieldsParseError,
+    prefix: usize,
+) -> String {
+    let mut out = e.kind.to_string();
+    if e.span.start >= prefix {
+        let start = value[..e.span.start - prefix].chars().count();
+        let width = value
+            .get(e.span.start - prefix..e.span.end - prefix)
+            .map_or(1, |s| s.chars().count().max(1));
+        out.push_str(&format!(
+            "\n | {value}\n | {}{}",
+            " ".repeat(start),
+            "^".repeat(width)
+        ));
+    }
+    if let Some(hint) = &e.hint {
+        out.push_str(&format!("\n = help: {hint}"));
+    }
+    out
+}
 
 fn literal_str(expr: &Expr) -> Option<&LitStr> {
     match expr {
@@ -258,6 +357,21 @@ impl TaskArgs {
                     }
                 }
                 RawArg::Flag(ident) => args.flag(&ident, None, &mut seen, errors),
+                RawArg::Fields(key, fields) => {
+                    if key != "cron" {
+                        errors.spanned(
+                            &key,
+                            format!("unknown option `{key}(...)`: only `cron(...)` takes fields, as in `cron(month = \"6-8\", day = \"3rd fri\")`"),
+                        );
+                        continue;
+                    }
+                    if seen.iter().any(|s| s == "cron") {
+                        errors.spanned(&key, "`cron(...)` is given twice");
+                        continue;
+                    }
+                    seen.push("cron".to_owned());
+                    args.cron = cron_fields(&key, &fields, errors);
+                }
                 RawArg::Option(key, value) => {
                     let k = key.to_string();
                     if FLAGS.contains(&k.as_str()) {
@@ -288,6 +402,23 @@ impl TaskArgs {
                     args.option(&key, &value, errors);
                 }
             }
+        }
+        if let Some((text, span)) = args.cron.take() {
+            // The fields are the schedule; a condition string given too must hold as well.
+            // A condition string with a mistake is kept as it is, so that its error points
+            // into it.
+            args.condition = Some(match args.condition.take() {
+                None => LitStr::new(&text, span),
+                Some(lit)
+                    if lit
+                        .value()
+                        .parse::<scheduler_core::condition::Condition>()
+                        .is_ok() =>
+                {
+                    LitStr::new(&format!("{text} & ({})", lit.value()), lit.span())
+                }
+                Some(lit) => lit,
+            });
         }
         args
     }

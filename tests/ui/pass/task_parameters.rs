@@ -70,6 +70,37 @@ async fn poll() -> Result<u32, Inaction> {
     Err(Inaction::because("nothing new"))
 }
 
+// Flask-TaskX's `define_cron_task(month='6-8,11-12', day='3rd fri', hour='0-3')`.
+#[task(cron(month = "6-8,11-12", day = "3rd fri", hour = "0-3"))]
+fn summer_report() {}
+
+// The fields and a condition string together: both must hold.
+#[task("~task 'summer_report' is running", cron(hour = 2, minute = "*/30"))]
+fn nightly_copy() {}
+
+#[test]
+fn cron_fields_option_is_the_schedule() {
+    let scheduler = scheduler::Scheduler::builder()
+        .handle_signals(false)
+        .param("factor", 2_u32)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let condition = |name: &str| {
+        scheduler
+            .tasks()
+            .find(|t| t.name() == name)
+            .map(|t| t.start_condition().to_string())
+    };
+    assert_eq!(
+        condition("summer_report").as_deref(),
+        Some("cron(month = 6-8,11-12, day = 3rd fri, hour = 0-3)")
+    );
+    assert_eq!(
+        condition("nightly_copy").as_deref(),
+        Some("cron(hour = 2, minute = */30) & ~task 'summer_report' is running")
+    );
+}
+
 #[test]
 fn every_task_is_collected() {
     let scheduler = scheduler::Scheduler::builder()
@@ -84,10 +115,12 @@ fn every_task_is_collected() {
         [
             "audit",
             "get_data",
+            "nightly_copy",
             "poll",
             "refund",
             "setup",
             "store-results",
+            "summer_report",
             "teardown",
             "transform",
             "watch"

@@ -15,6 +15,7 @@ use crate::condition::ast::{
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use crate::condition::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
+use crate::condition::cron_fields::CronFields;
 use crate::condition::error::{CronError, ParseError, ParseErrorKind, nearest};
 
 use super::values::*;
@@ -110,6 +111,20 @@ impl<'i> Builder<'i> {
                 let d = self.duration(find(pair, Rule::duration))?;
                 Ok(Condition::Every(d))
             }
+            Rule::cron_by_field => {
+                let body = find(pair, Rule::cron_by_field_body);
+                let offset = body.as_span().start();
+                CronFields::parse_spec(body.as_str())
+                    .map(Condition::CronFields)
+                    .map_err(|e| {
+                        let span = offset + e.span.start..offset + e.span.end;
+                        let err = ParseError::new(self.input, span, e.kind);
+                        match e.hint {
+                            Some(h) => err.with_hint(h),
+                            None => err,
+                        }
+                    })
+            }
             Rule::cron => Ok(Condition::Cron(
                 self.cron_fields(find(pair, Rule::cron_fields))?,
             )),
@@ -153,7 +168,7 @@ impl<'i> Builder<'i> {
         Ok(match rule {
             Rule::secondly => Period::Second(self.span(span_pair, Self::second_point)?),
             Rule::minutely => Period::Minute(self.span(span_pair, Self::minute_point)?),
-            Rule::hourly => Period::Hour(self.span(span_pair, Self::hour_point)?),
+            Rule::hourly => Period::Hour(self.hour_span(span_pair)?),
             Rule::daily => Period::Day(self.span(span_pair, Self::day_point)?),
             Rule::weekly => Period::Week(self.span(span_pair, Self::week_point)?),
             Rule::monthly => Period::Month(self.span(span_pair, Self::month_point)?),
@@ -166,7 +181,7 @@ impl<'i> Builder<'i> {
         let window = pair.into_inner().nth(1);
         Ok(match rule {
             Rule::time_of_minute => Period::Minute(self.span(window, Self::minute_point)?),
-            Rule::time_of_hour => Period::Hour(self.span(window, Self::hour_point)?),
+            Rule::time_of_hour => Period::Hour(self.hour_span(window)?),
             Rule::time_of_day => Period::Day(self.span(window, Self::day_point)?),
             Rule::time_of_week => Period::Week(self.span(window, Self::week_point)?),
             Rule::time_of_month => Period::Month(self.span(window, Self::month_point)?),
@@ -199,6 +214,28 @@ impl<'i> Builder<'i> {
             Rule::kw_on => Span::On(a),
             rule => unreachable!("grammar: {rule:?} does not start a span"),
         })
+    }
+
+    /// A span of an hour, where `4 quarters` (the end of the hour) may only be the end
+    /// (CONDITIONS.md §9.9).
+    fn hour_span(&self, pair: Option<Pair<'i, Rule>>) -> Result<Span<TimeOfHour>> {
+        // The first point of every span keyword but `before` is a start.
+        let start_pair = pair.clone().and_then(|p| {
+            let mut inner = p.into_inner();
+            let keyword = inner.next()?;
+            (keyword.as_rule() != Rule::kw_before)
+                .then(|| inner.next())
+                .flatten()
+        });
+        let span = self.span(pair, Self::hour_point)?;
+        if let (Some(start), Some(start_pair)) = (span.start(), start_pair)
+            && start.is_end_of_hour()
+        {
+            return Err(self
+                .error(&start_pair, ValueError::EndOfHourAsStart)
+                .with_hint("a span of the hour starts at `00:00`, not at its end: write `00:00` instead of `4 quarters`"));
+        }
+        Ok(span)
     }
 
     pub(super) fn day_point(&self, pair: Pair<'i, Rule>) -> Result<TimeOfDay> {
@@ -501,7 +538,7 @@ impl<'i> Builder<'i> {
         let span = inner.into_inner().nth(1);
         Ok(StatusScope::Period(match rule {
             Rule::this_minute_scope => Period::Minute(self.span(span, Self::minute_point)?),
-            Rule::this_hour_scope => Period::Hour(self.span(span, Self::hour_point)?),
+            Rule::this_hour_scope => Period::Hour(self.hour_span(span)?),
             Rule::today_scope => Period::Day(self.span(span, Self::day_point)?),
             Rule::this_week_scope => Period::Week(self.span(span, Self::week_point)?),
             Rule::this_month_scope => Period::Month(self.span(span, Self::month_point)?),

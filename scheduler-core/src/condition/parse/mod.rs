@@ -314,6 +314,76 @@ mod tests {
     }
 
     #[test]
+    fn named_cron_fields_combine_and_point_inside_the_string() {
+        let c = parses(
+            "cron(month = 6-8,11-12, day = 3rd fri, hour = 0-3) & ~task 'backup' is running",
+        );
+        assert!(matches!(&c, Condition::All(v) if matches!(v[0], Condition::CronFields(_))));
+        assert_eq!(
+            c.to_string(),
+            "cron(month = 6-8,11-12, day = 3rd fri, hour = 0-3) & ~task 'backup' is running"
+        );
+        // Canonical: fields in APScheduler's order, names in lowercase, free whitespace.
+        assert_eq!(
+            parses("cron ( hour=0-3 ,month = JUN-aug )").to_string(),
+            "cron(month = jun-aug, hour = 0-3)"
+        );
+        for (s, at, hint) in [
+            (
+                "daily & cron(day_of_week = mon-fri/2)",
+                34..36,
+                "numbers only",
+            ),
+            ("cron(day = 3rd fri extra)", 11..24, "3rd fri"),
+            ("cron(hour = 25)", 12..14, "0 to 23"),
+            ("cron(month = 2, day = 31)", 5..24, "February"),
+            ("cron(hours = 1)", 5..10, "did you mean `hour`?"),
+            ("cron(hour = 1, end_date = 2026-1-01)", 31..33, "2 digits"),
+            (
+                "cron(hour = 1, start_date = 2026-01-01T08:00+05:99)",
+                44..50,
+                "minutes to 59",
+            ),
+            ("cron()", 5..5, "name = expression"),
+        ] {
+            let e = rejects(s);
+            assert_eq!(e.span(), at, "{s}: {e}");
+            assert!(
+                e.hint().unwrap_or_default().contains(hint),
+                "{s}: {:?}",
+                e.hint()
+            );
+        }
+    }
+
+    #[test]
+    fn four_quarters_only_ends_a_span() {
+        // CONDITIONS.md §9.9: as a start, `4 quarters` is an error that says to write 00:00.
+        for (s, at) in [
+            ("hourly between 4 quarters and 00:00", 15..25),
+            ("hourly starting 4q", 16..18),
+            ("time of hour after 4 quarters", 19..29),
+            ("has succeeded this hour on 4 quarters", 27..37),
+        ] {
+            let e = rejects(s);
+            assert_eq!(
+                e.kind(),
+                &ParseErrorKind::InvalidValue(ValueError::EndOfHourAsStart),
+                "{s}"
+            );
+            assert_eq!(e.span(), at, "{s}");
+            assert!(e.hint().unwrap().contains("`00:00`"), "{s}");
+        }
+        // As an end it is the end of the hour.
+        parses("hourly before 4 quarters");
+        parses("time of hour between 3 quarters and 4 quarters");
+        assert_eq!(
+            parses("time of hour between 1 quarter and 15:00"),
+            parses("time of hour between 15:00 and 15:00")
+        );
+    }
+
+    #[test]
     fn garbage_rocketry_accepts_is_rejected() {
         for s in [
             "",

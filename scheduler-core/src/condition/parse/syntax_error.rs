@@ -128,6 +128,7 @@ pub(super) fn expected_of(rule: Rule) -> Option<Expected> {
         | R::time_of
         | R::every
         | R::cron
+        | R::cron_by_field
         | R::status
         | R::running
         | R::after
@@ -180,6 +181,7 @@ pub(super) fn expected_of(rule: Rule) -> Option<Expected> {
         }
         R::time_unit => Expected::TimeUnit,
         R::cron_fields
+        | R::cron_by_field_body
         | R::cron_field
         | R::cron_item
         | R::cron_any
