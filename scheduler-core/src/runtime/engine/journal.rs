@@ -477,9 +477,14 @@ impl Journal {
     /// is failing (then the write goes on in the background and this returns: while the
     /// store fails, nothing waits for it). A failure keeps the records for the next try.
     pub(super) async fn sync(&mut self, now: Timestamp) {
-        self.flush(now).await;
-        if self.outage.is_none() {
-            self.settle(now).await;
+        if self.outage.is_some() {
+            self.flush(now).await;
+            return;
+        }
+        // Written from the loop itself, not through a spawned task: the loop waits anyway,
+        // and a hand-over to another task is a wake-up more on the path of the dependent.
+        if let Err(error) = self.try_flush().await {
+            self.failed(error, now);
         }
     }
 
