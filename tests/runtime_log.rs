@@ -9,6 +9,7 @@
 //! * a SQLite store the scheduler opened from a URL is closed when it stops, leaving no
 //!   write-ahead log for the next start to copy (on the real clock: SQLite does real I/O).
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -16,9 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::{utc, virtual_scheduler};
-use scheduler::log::store::{
-    InstanceRecord, LoadRequest, Loaded, PruneRule, RecordQuery, StoreErrorKind, StoredRecord,
-};
+use scheduler::log::store::{RecordQuery, StoreErrorKind};
 use scheduler::{
     Action, BoxFuture, Execution, LogRecord, LogStore, MemoryStore, RunId, StoreError, TaskSpec,
 };
@@ -56,34 +55,7 @@ impl LogStore for FlakyStore {
         self.inner.append(records)
     }
 
-    fn load<'a>(&'a self, request: &'a LoadRequest) -> BoxFuture<'a, Result<Loaded, StoreError>> {
-        self.inner.load(request)
-    }
-
-    fn query<'a>(
-        &'a self,
-        query: &'a RecordQuery,
-    ) -> BoxFuture<'a, Result<Vec<StoredRecord>, StoreError>> {
-        self.inner.query(query)
-    }
-
-    fn latest<'a>(
-        &'a self,
-        tasks: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<LogRecord>, StoreError>> {
-        self.inner.latest(tasks)
-    }
-
-    fn register<'a>(
-        &'a self,
-        instance: &'a InstanceRecord,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.register(instance)
-    }
-
-    fn prune<'a>(&'a self, rules: &'a [PruneRule]) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.inner.prune(rules)
-    }
+    delegate_reads!(inner);
 }
 
 /// Every run of `records` has one `run` record and one record that ends it.
@@ -252,34 +224,7 @@ impl LogStore for BatchStore {
         self.inner.append(records)
     }
 
-    fn load<'a>(&'a self, request: &'a LoadRequest) -> BoxFuture<'a, Result<Loaded, StoreError>> {
-        self.inner.load(request)
-    }
-
-    fn query<'a>(
-        &'a self,
-        query: &'a RecordQuery,
-    ) -> BoxFuture<'a, Result<Vec<StoredRecord>, StoreError>> {
-        self.inner.query(query)
-    }
-
-    fn latest<'a>(
-        &'a self,
-        tasks: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<LogRecord>, StoreError>> {
-        self.inner.latest(tasks)
-    }
-
-    fn register<'a>(
-        &'a self,
-        instance: &'a InstanceRecord,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.register(instance)
-    }
-
-    fn prune<'a>(&'a self, rules: &'a [PruneRule]) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.inner.prune(rules)
-    }
+    delegate_reads!(inner);
 }
 
 #[tokio::test(start_paused = true)]

@@ -17,6 +17,7 @@
 //! of the test, not races with real time. What is real is the database, so the test waits
 //! for what the scheduler does by polling for it, with a generous deadline.
 
+#[macro_use]
 mod common;
 
 use std::collections::HashMap;
@@ -490,40 +491,7 @@ impl scheduler::LogStore for SlowToFail {
         })
     }
 
-    fn load<'a>(
-        &'a self,
-        request: &'a store::LoadRequest,
-    ) -> BoxFuture<'a, Result<store::Loaded, StoreError>> {
-        self.inner.load(request)
-    }
-
-    fn query<'a>(
-        &'a self,
-        query: &'a RecordQuery,
-    ) -> BoxFuture<'a, Result<Vec<store::StoredRecord>, StoreError>> {
-        self.inner.query(query)
-    }
-
-    fn latest<'a>(
-        &'a self,
-        tasks: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<LogRecord>, StoreError>> {
-        self.inner.latest(tasks)
-    }
-
-    fn register<'a>(
-        &'a self,
-        instance: &'a store::InstanceRecord,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.register(instance)
-    }
-
-    fn prune<'a>(
-        &'a self,
-        rules: &'a [store::PruneRule],
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.inner.prune(rules)
-    }
+    delegate_reads!(inner);
 }
 
 /// While the store fails, each retry runs beside the loop: a try that takes ten seconds to

@@ -1,7 +1,55 @@
 //! Helpers shared by the runtime tests: a scheduler on a virtual clock, and queries of the
 //! records it wrote.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_macros)]
+
+/// The methods of `LogStore` other than `append`, handed to the store in the field
+/// `$inner`: for the tests' wrappers that change how a store takes records and nothing else.
+macro_rules! delegate_reads {
+    ($inner:ident) => {
+        fn load<'a>(
+            &'a self,
+            request: &'a ::scheduler::log::store::LoadRequest,
+        ) -> ::scheduler::BoxFuture<
+            'a,
+            Result<::scheduler::log::store::Loaded, ::scheduler::StoreError>,
+        > {
+            self.$inner.load(request)
+        }
+
+        fn query<'a>(
+            &'a self,
+            query: &'a ::scheduler::RecordQuery,
+        ) -> ::scheduler::BoxFuture<
+            'a,
+            Result<Vec<::scheduler::log::store::StoredRecord>, ::scheduler::StoreError>,
+        > {
+            self.$inner.query(query)
+        }
+
+        fn latest<'a>(
+            &'a self,
+            tasks: &'a [String],
+        ) -> ::scheduler::BoxFuture<'a, Result<Vec<::scheduler::LogRecord>, ::scheduler::StoreError>>
+        {
+            self.$inner.latest(tasks)
+        }
+
+        fn register<'a>(
+            &'a self,
+            instance: &'a ::scheduler::log::store::InstanceRecord,
+        ) -> ::scheduler::BoxFuture<'a, Result<(), ::scheduler::StoreError>> {
+            self.$inner.register(instance)
+        }
+
+        fn prune<'a>(
+            &'a self,
+            rules: &'a [::scheduler::log::store::PruneRule],
+        ) -> ::scheduler::BoxFuture<'a, Result<u64, ::scheduler::StoreError>> {
+            self.$inner.prune(rules)
+        }
+    };
+}
 
 pub mod postgres;
 
