@@ -37,6 +37,7 @@ use super::ast::{
 };
 use super::cron::CronSchedule;
 use super::cron_fields::CronFields;
+use super::once::{OnceAt, parse_date};
 use super::error::ConditionError;
 
 type Built = Result<Condition, ConditionError>;
@@ -351,6 +352,31 @@ pub fn cron_fields<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
         .collect::<Vec<_>>()
         .join(", ");
     Ok(Condition::CronFields(CronFields::parse_spec(&text)?))
+}
+
+/// `once at <date>`: due once, at or after the date (strict ISO 8601, as Flask-TaskX's
+/// `run_date`; without an offset, in the scheduler's zone), within the default misfire
+/// grace ([`super::DEFAULT_MISFIRE_GRACE`]).
+///
+/// ```
+/// use scheduler_core::condition::api::once_at;
+/// assert_eq!(once_at("2026-12-01")?.to_string(), "once at 2026-12-01T00:00:00");
+/// let e = once_at("2026-12-01T08:00:00+05:99").unwrap_err();
+/// assert!(e.to_string().contains("minutes to 59"), "{e}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn once_at(date: &str) -> Built {
+    Ok(Condition::OnceAt(OnceAt::new(parse_date(date)?, None)))
+}
+
+/// `once at <date> grace <interval>`: as [`once_at`], still due up to `grace` after the
+/// date (when the program was not running at the instant, or the rest of the condition
+/// held it back); past that the date is missed and the runtime records why.
+pub fn once_at_with_grace(date: &str, grace: Duration) -> Built {
+    Ok(Condition::OnceAt(OnceAt::new(
+        parse_date(date)?,
+        Some(Interval::new(grace)?),
+    )))
 }
 
 // ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ use crate::time::{Interval, Period};
 
 use super::cron::CronSchedule;
 use super::cron_fields::CronFields;
+use super::once::OnceAt;
 
 /// A condition: when a task may start (or must end).
 ///
@@ -69,6 +70,10 @@ pub enum Condition {
     Env(String),
     /// `param 'k' exists`, `param 'k' is 'v'`.
     Param(ParamCondition),
+    /// `once at 2026-12-01T08:00:00 [grace 1 hour]`: from the instant on, until the end of
+    /// its misfire grace, while the owning task has not started since the instant (a date
+    /// task runs once, ever).
+    OnceAt(OnceAt),
 }
 
 /// A clock window: `time of day between 09:00 and 17:00`, `time of week on Monday`.
@@ -316,7 +321,8 @@ impl Condition {
             | Condition::Cron(_)
             | Condition::CronFields(_)
             | Condition::After(_)
-            | Condition::Retry(_) => true,
+            | Condition::Retry(_)
+            | Condition::OnceAt(_) => true,
             Condition::Status(s) => s.task == TaskRef::Owner,
             Condition::Running(t) => *t == TaskRef::Owner,
         }
@@ -381,6 +387,7 @@ mod tests {
             "retry",
             "has failed",
             "is running",
+            "once at 2026-12-01",
         ] {
             assert!(c(s).needs_owner(), "{s}");
         }

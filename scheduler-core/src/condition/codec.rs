@@ -96,6 +96,8 @@ tags! {
         False = 0, True = 1, Not = 2, All = 3, Any = 4, OncePer = 5, TimeOf = 6, Every = 7,
         Cron = 8, Status = 9, After = 10, Running = 11, Retry = 12, Scheduler = 13, Env = 14,
         Param = 15, CronFields = 16,
+        // Appended: one-off dates (issue 25).
+        OnceAt = 17,
     }
 }
 
@@ -378,6 +380,13 @@ impl Writer {
                     }
                 }
             }
+            Condition::OnceAt(once) => {
+                // The date's canonical text (read back through its strict parser), then
+                // the grace in microseconds, 0 when none was written.
+                self.put(T::OnceAt);
+                self.text(&once.date().to_string());
+                self.uint(once.grace().map_or(0, |g| g.micros() as u64));
+            }
         }
     }
 
@@ -659,6 +668,18 @@ impl Reader<'_> {
                     ParamTag::Is => ParamCondition::Is(self.text()?, self.text()?),
                 },
             ),
+            T::OnceAt => {
+                let date = super::once::parse_date(&self.text()?)
+                    .map_err(|_| self.error("invalid one-off date"))?;
+                let grace = match self.uint()? {
+                    0 => None,
+                    micros => Some(
+                        Interval::new(Duration::from_micros(micros))
+                            .map_err(|_| self.error("invalid interval"))?,
+                    ),
+                };
+                Condition::OnceAt(super::once::OnceAt::new(date, grace))
+            }
         })
     }
 
@@ -825,6 +846,7 @@ mod tests {
         "scheduler started 10 minutes ago | scheduler has run over 1 hour",
         "scheduler has more than 3 cycles & scheduler has less than 10 cycles | scheduler has 5 cycles",
         "env 'prod' & param 'k' exists & param 'mode' is 'fast ünïcode'",
+        "once at 2026-12-01T08:00:00 & once at 2026-12-01T08:00:00.25+05:30 grace 2 hours | once at 2009-11-06Z",
     ];
 
     #[test]

@@ -400,10 +400,26 @@ pub struct DateBound {
 }
 
 impl DateBound {
-    /// Parses strict ISO 8601: `YYYY-MM-DD` (midnight), `YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]`,
+    /// Parses strict ISO 8601: `YYYY-MM-DD` (midnight), `YYYY-MM-DD[T ]HH:MM:SS[.ffffff]`,
     /// optionally followed by `Z` or `±HH:MM`. Every field has its full number of digits;
     /// a fraction is a fraction of a second. Spans are relative to `text`.
     pub fn parse(text: &str) -> Result<DateBound, (Range<usize>, String)> {
+        // The checks below count bytes; a span that cuts a character (a non-ASCII digit)
+        // is widened to whole characters, so that it can be shown.
+        Self::parse_bytes(text).map_err(|(span, hint)| {
+            let mut start = span.start.min(text.len());
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            let mut end = span.end.clamp(start, text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            (start..end, hint)
+        })
+    }
+
+    fn parse_bytes(text: &str) -> Result<DateBound, (Range<usize>, String)> {
         let b = text.as_bytes();
         let digits = |at: usize, n: usize| -> Result<u32, (Range<usize>, String)> {
             let end = at + n;
@@ -448,25 +464,30 @@ impl DateBound {
             expect(at + 3, b':', "`:`")?;
             let mi = digits(at + 4, 2)?;
             at += 6;
-            let mut s = 0;
-            if b.get(at) == Some(&b':') {
-                s = digits(at + 1, 2)?;
-                at += 3;
-                if b.get(at) == Some(&b'.') {
-                    let frac_len = text[at + 1..]
-                        .bytes()
-                        .take_while(u8::is_ascii_digit)
-                        .count();
-                    if frac_len == 0 || frac_len > 6 {
-                        return Err((
-                            at..at + 1 + frac_len,
-                            "a fraction of a second has 1 to 6 digits".into(),
-                        ));
-                    }
-                    let frac = &text[at + 1..at + 1 + frac_len];
-                    micros = format!("{frac:0<6}").parse::<i64>().expect("digits");
-                    at += 1 + frac_len;
+            // Seconds are required (as APScheduler's date strings require them): a time
+            // without them is more often a typo than a wish for `:00`.
+            if b.get(at) != Some(&b':') {
+                return Err((
+                    at.min(text.len())..(at + 1).min(text.len()),
+                    "expected `:` and the seconds here (`08:00:00`)".into(),
+                ));
+            }
+            let s = digits(at + 1, 2)?;
+            at += 3;
+            if b.get(at) == Some(&b'.') {
+                let frac_len = text[at + 1..]
+                    .bytes()
+                    .take_while(u8::is_ascii_digit)
+                    .count();
+                if frac_len == 0 || frac_len > 6 {
+                    return Err((
+                        at..at + 1 + frac_len,
+                        "a fraction of a second has 1 to 6 digits".into(),
+                    ));
                 }
+                let frac = &text[at + 1..at + 1 + frac_len];
+                micros = format!("{frac:0<6}").parse::<i64>().expect("digits");
+                at += 1 + frac_len;
             }
             if h > 23 || mi > 59 || s > 59 {
                 return Err((11..at, "hours run to 23, minutes and seconds to 59".into()));
@@ -492,6 +513,12 @@ impl DateBound {
                 let secs = (oh * 3600 + om * 60) as i32;
                 at += 6;
                 Some(if sign == b'-' { -secs } else { secs })
+            }
+            Some(b't') if at == 10 => {
+                return Err((
+                    at..at + 1,
+                    "the date and the time are separated by an upper-case `T` or a space".into(),
+                ));
             }
             Some(_) => {
                 return Err((

@@ -100,6 +100,7 @@ fn write_leaf(f: &mut fmt::Formatter<'_>, c: &Condition) -> fmt::Result {
         Condition::Every(interval) => write!(f, "every {interval}"),
         Condition::Cron(schedule) => write!(f, "cron {schedule}"),
         Condition::CronFields(fields) => write!(f, "cron({fields})"),
+        Condition::OnceAt(once) => write!(f, "once at {once}"),
         Condition::Status(s) => write_status(f, s),
         Condition::After(a) => write_after(f, a),
         Condition::Running(task) => {

@@ -56,6 +56,8 @@ pub enum Expected {
     TaskStatus,
     /// An outcome of a dependency such as `succeeded`.
     Outcome,
+    /// A date such as `2026-12-01T08:00:00`.
+    Date,
 }
 
 impl fmt::Display for Expected {
@@ -92,6 +94,7 @@ impl fmt::Display for Expected {
             Expected::Outcome => {
                 f.write_str("an outcome: `succeeded`, `failed`, `finished` or `terminated`")
             }
+            Expected::Date => f.write_str("a date such as `2026-12-01T08:00:00`"),
         }
     }
 }
@@ -182,6 +185,9 @@ pub enum ParseErrorKind {
     /// A problem with a named cron field (`cron(hour = 25)`).
     #[error(transparent)]
     CronFields(#[from] super::cron_fields::CronFieldsError),
+    /// A one-off date that is not strict ISO 8601 (`once at 2026-12-1`).
+    #[error(transparent)]
+    Date(#[from] super::once::DateError),
 }
 
 fn list(expected: &[Expected]) -> String {
@@ -373,6 +379,7 @@ impl std::error::Error for ParseError {
             ParseErrorKind::InvalidValue(e) => Some(e),
             ParseErrorKind::Cron(e) => Some(e),
             ParseErrorKind::CronFields(e) => Some(e),
+            ParseErrorKind::Date(e) => Some(e),
             _ => None,
         }
     }
@@ -393,6 +400,9 @@ pub enum ConditionError {
     /// `name = expression, ...` made of the fields given.
     #[error(transparent)]
     CronFields(#[from] super::cron_fields::CronFieldsParseError),
+    /// A one-off date that is not strict ISO 8601; the span is in the date's text.
+    #[error(transparent)]
+    Date(#[from] super::once::DateParseError),
 }
 
 /// The distance between two words counting insertions, deletions, substitutions and

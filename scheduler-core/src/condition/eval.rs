@@ -357,6 +357,9 @@ impl Condition {
                     needs.extend(tasks.iter().map(|t| (Some(t.as_str()), Retention::LATEST)));
                 }
                 Condition::Running(task) => needs.push((of(task), Retention::LATEST)),
+                // Whether the owner started at or after the date: its latest start tells.
+                // (The runtime also reads the latest `inaction`, a missed date's record.)
+                Condition::OnceAt(_) => needs.push((None, Retention::LATEST)),
                 // Whether more than N failures follow the latest reset: the latest N + 1
                 // failures tell.
                 Condition::Retry(limit) => needs.push((
@@ -488,6 +491,16 @@ pub(crate) fn evaluate_leaf(
                 .unwrap_or(Timestamp::from_micros(i64::MIN));
             let failures = history.count(task, ActionSet::of(Action::Fail), since, now);
             Ok(failures <= *limit as usize)
+        }
+        // From the date to the end of its grace, while the owner has not started since the
+        // date: one run, ever.
+        Condition::OnceAt(once) => {
+            let task = owner(c, cx)?;
+            let (at, deadline) = once.window(cx.zone);
+            if m.utc < at || m.utc > deadline {
+                return Ok(false);
+            }
+            Ok(!history.any_between(task, STARTS, ts(at), now))
         }
         Condition::Scheduler(s) => eval_scheduler(c, s, cx, m),
         Condition::Env(value) => Ok(cx.param("env").is_some_and(|v| v == value.as_str())),

@@ -25,6 +25,7 @@ mod error;
 mod eval;
 #[cfg(feature = "evaluation")]
 mod next_change;
+mod once;
 mod parse;
 
 pub use ast::{
@@ -43,3 +44,6 @@ pub use error::{ConditionError, CronError, Expected, ParseError, ParseErrorKind}
 pub use eval::{EvalContext, EvalError, Params};
 #[cfg(feature = "evaluation")]
 pub use next_change::NextChange;
+pub use once::{
+    DEFAULT_MISFIRE_GRACE, DateError, DateParseError, MissedDate, OnceAt, parse_date,
+};

@@ -392,6 +392,20 @@ fn breakpoint(
             )
         }
         Condition::Running(task) => later(task_of(c, task, cx)?, ANY_ACTION),
+        // The date, the end of its grace, and a start of the owner; past the grace the
+        // leaf stays false.
+        Condition::OnceAt(once) => {
+            let task = owner(c, cx)?;
+            let (at, deadline) = once.window(cx.time_zone());
+            if t > deadline {
+                return Ok(None);
+            }
+            earliest([
+                Some(at).filter(|&a| a > t),
+                Some(deadline.saturating_add(1)),
+                later(task, STARTS),
+            ])
+        }
         Condition::Retry(_) => later(owner(c, cx)?, ANY_ACTION),
         Condition::Scheduler(
             SchedulerCondition::StartedWithin(d) | SchedulerCondition::RunningLongerThan(d),

@@ -119,6 +119,23 @@ pub(crate) fn utc_of(tz: Tz, wall: i64, pass: Pass) -> i64 {
     }
 }
 
+/// The real instant of a one-off date written without an offset (issue 25): a wall time
+/// the clock shows twice is its first pass; one the clock skips is read with the offset in
+/// force before the gap (02:30 in a gap from 02:00 to 03:00 is 03:30 after it), so that a
+/// date never falls out of existence. Periods (`utc_of`) start such a time at the gap's
+/// end instead.
+pub(crate) fn utc_of_date(tz: Tz, wall: i64) -> i64 {
+    if is_utc(tz) {
+        return wall;
+    }
+    let civil = Offset::UTC.to_datetime(instant(wall.div_euclid(SECOND)));
+    match rules(tz).to_ambiguous_timestamp(civil).offset() {
+        AmbiguousOffset::Unambiguous { offset } => wall - micros(offset),
+        AmbiguousOffset::Fold { before, after } => wall - micros(before).max(micros(after)),
+        AmbiguousOffset::Gap { before, .. } => wall - micros(before),
+    }
+}
+
 /// The first real instant in `(after, until]` at which the zone's UTC offset changes.
 pub(crate) fn next_transition(tz: Tz, after: i64, until: i64) -> Option<i64> {
     if is_utc(tz) || until <= after {

@@ -74,9 +74,22 @@ pub(crate) struct TaskArgs {
     /// `cron(...)`: the condition text of the fields and the option's span, until
     /// `from_raw` folds it into `condition`.
     pub(crate) cron: Option<(String, Span)>,
+    /// `at = "2026-12-01T08:00:00"`: the date in canonical form and the option's span, until
+    /// `from_raw` folds `once at ...` into `condition`.
+    pub(crate) at: Option<(String, Span)>,
+    /// `misfire_grace = "1 hour"`: the grace of the `at` date, and the option's key.
+    pub(crate) misfire_grace: Option<(scheduler_core::time::Interval, Ident)>,
 }
 
-const OPTIONS: &[&str] = &["name", "end", "execution", "timeout", "priority"];
+const OPTIONS: &[&str] = &[
+    "name",
+    "end",
+    "execution",
+    "timeout",
+    "priority",
+    "at",
+    "misfire_grace",
+];
 const FLAGS: &[&str] = &[
     "disabled",
     "multilaunch",
@@ -403,8 +416,27 @@ impl TaskArgs {
                 }
             }
         }
-        if let Some((text, span)) = args.cron.take() {
-            // The fields are the schedule; a condition string given too must hold as well.
+        let grace = args.misfire_grace.take();
+        let date = args.at.take().map(|(date, span)| {
+            let text = match &grace {
+                Some((g, _)) => format!("once at {date} grace {g}"),
+                None => format!("once at {date}"),
+            };
+            (text, span)
+        });
+        if let (Some((_, key)), None) = (&grace, &date) {
+            errors.spanned(
+                key,
+                "`misfire_grace` is how late a one-off date may still run: give the date too, `at = \"2026-12-01T08:00:00\"`",
+            );
+        }
+        // The schedules the options give (fields, a date), all of which must hold.
+        let generated = match (args.cron.take(), date) {
+            (Some((c, span)), Some((d, _))) => Some((format!("{c} & {d}"), span)),
+            (one, other) => one.or(other),
+        };
+        if let Some((text, span)) = generated {
+            // The options are the schedule; a condition string given too must hold as well.
             // A condition string with a mistake is kept as it is, so that its error points
             // into it.
             args.condition = Some(match args.condition.take() {
@@ -532,6 +564,43 @@ impl TaskArgs {
                     ),
                 },
                 None => errors.spanned(value, "`timeout` must be a string: `timeout = \"30 minutes\"`"),
+            },
+            "at" => match literal_str(value) {
+                Some(s) => match scheduler_core::condition::parse_date(&s.value()) {
+                    Ok(date) => self.at = Some((date.to_string(), key.span())),
+                    Err(e) => {
+                        let text = s.value();
+                        let start = text[..e.span.start].chars().count();
+                        let width = text[e.span.clone()].chars().count().max(1);
+                        errors.at(
+                            crate::lit_span::span_of_range(s, e.span.clone()),
+                            format!(
+                                "{}\n | {text}\n | {}{}\n = help: {}",
+                                e.kind,
+                                " ".repeat(start),
+                                "^".repeat(width),
+                                e.hint
+                            ),
+                        );
+                    }
+                },
+                None => errors.spanned(
+                    value,
+                    "`at` must be a date in a string: `at = \"2026-12-01T08:00:00\"`",
+                ),
+            },
+            "misfire_grace" => match literal_str(value) {
+                Some(s) => match s.value().parse::<scheduler_core::time::Interval>() {
+                    Ok(grace) => self.misfire_grace = Some((grace, key.clone())),
+                    Err(e) => errors.spanned(
+                        s,
+                        format!("`misfire_grace` must be a length of time such as \"1 hour\": {e}"),
+                    ),
+                },
+                None => errors.spanned(
+                    value,
+                    "`misfire_grace` must be a string: `misfire_grace = \"1 hour\"`",
+                ),
             },
             "priority" => match literal_int(value) {
                 Some(Ok(p)) if i32::try_from(p).is_ok() => self.priority = Some(p as i32),

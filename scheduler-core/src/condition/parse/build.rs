@@ -16,6 +16,7 @@ use crate::condition::ast::{
 };
 use crate::condition::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 use crate::condition::cron_fields::CronFields;
+use crate::condition::once::{OnceAt, parse_date};
 use crate::condition::error::{CronError, ParseError, ParseErrorKind, nearest};
 
 use super::values::*;
@@ -124,6 +125,20 @@ impl<'i> Builder<'i> {
                             None => err,
                         }
                     })
+            }
+            Rule::once_at => {
+                let date = find(pair.clone(), Rule::date_text);
+                let offset = date.as_span().start();
+                let bound = parse_date(date.as_str()).map_err(|e| {
+                    let span = offset + e.span.start..offset + e.span.end;
+                    ParseError::new(self.input, span, e.kind).with_hint(e.hint)
+                })?;
+                let grace = pair
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::duration)
+                    .map(|d| self.duration(d))
+                    .transpose()?;
+                Ok(Condition::OnceAt(OnceAt::new(bound, grace)))
             }
             Rule::cron => Ok(Condition::Cron(
                 self.cron_fields(find(pair, Rule::cron_fields))?,

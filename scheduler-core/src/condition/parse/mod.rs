@@ -340,8 +340,8 @@ mod tests {
             ("cron(hours = 1)", 5..10, "did you mean `hour`?"),
             ("cron(hour = 1, end_date = 2026-1-01)", 31..33, "2 digits"),
             (
-                "cron(hour = 1, start_date = 2026-01-01T08:00+05:99)",
-                44..50,
+                "cron(hour = 1, start_date = 2026-01-01T08:00:00+05:99)",
+                47..53,
                 "minutes to 59",
             ),
             ("cron()", 5..5, "name = expression"),

@@ -5,7 +5,7 @@ use crate::condition::error::{Expected, ParseError, ParseErrorKind, nearest};
 
 use super::Rule;
 
-pub(super) const CONDITION_KEYWORDS: [&str; 23] = [
+pub(super) const CONDITION_KEYWORDS: [&str; 24] = [
     "true",
     "false",
     "always",
@@ -29,6 +29,7 @@ pub(super) const CONDITION_KEYWORDS: [&str; 23] = [
     "param",
     "this",
     "today",
+    "once",
 ];
 
 pub(super) const TIME_UNIT_WORDS: [&str; 14] = [
@@ -106,6 +107,11 @@ pub(super) fn expected_of(rule: Rule) -> Option<Expected> {
         R::kw_week => Expected::Keyword("week"),
         R::kw_weekly => Expected::Keyword("weekly"),
         R::kw_while => Expected::Keyword("while"),
+        R::kw_once => Expected::Keyword("once"),
+        R::kw_at => Expected::Keyword("at"),
+        R::kw_grace => Expected::Keyword("grace"),
+        R::once_at => Expected::Condition,
+        R::date_text | R::date_word => Expected::Date,
         R::or_op | R::and_op => Expected::Operator,
         R::close_paren => Expected::CloseParenthesis,
         R::EOI => Expected::End,

@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 use std::sync::Arc;
 
-use crate::condition::{Condition, EvalContext, EvalError};
+use crate::condition::{Condition, EvalContext, EvalError, MissedDate, OnceAt};
 use crate::runtime::config::ConditionErrors;
 use crate::task_options::Execution;
 use crate::time::Timestamp;
@@ -143,6 +143,7 @@ impl Engine {
         if let Some(request) = self.due(id, now)? {
             self.launch(id, request, now).await;
         }
+        self.record_missed_dates(id, now);
         let Some(slot) = self.slots[id].as_ref() else {
             return Ok(());
         };
@@ -195,6 +196,55 @@ impl Engine {
         }))
     }
 
+    /// The dates the start condition requires (`Condition::required_dates`) that have
+    /// neither run nor been recorded as missed: no `run` or `inaction` record of the task
+    /// from the date on.
+    fn unsettled_dates(&self, start: &Condition, name: &str, now: Timestamp) -> Vec<Unsettled> {
+        use crate::log::{Action, ActionSet, History};
+        let settled = ActionSet::of(Action::Run).with(Action::Inaction);
+        start
+            .required_dates()
+            .into_iter()
+            .filter_map(|once| {
+                let (at, deadline) = once.window(self.zone);
+                let index = self.journal.index();
+                (!index.any_between(name, settled, Timestamp::from_micros(at), now)).then_some(
+                    Unsettled {
+                        once: *once,
+                        at,
+                        deadline,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Writes an `inaction` record ([`MissedDate`]) for each date the start condition
+    /// requires whose misfire grace has ended without a run: the misfire policy's "skip,
+    /// and say why". Once per date: the record settles it, also after a restart.
+    fn record_missed_dates(&mut self, id: usize, now: Timestamp) {
+        let Some(slot) = self.slots[id].as_ref() else {
+            return;
+        };
+        let (spec, name) = (slot.spec.clone(), slot.name().clone());
+        for date in self.unsettled_dates(&spec.start, &name, now) {
+            if date.deadline >= now.as_micros() {
+                continue;
+            }
+            let missed = MissedDate {
+                once: date.once,
+                due: Timestamp::from_micros(date.at),
+            };
+            tracing::warn!(task = %name, %missed, "a one-off date is skipped");
+            let run_id = self.journal.run_id(now);
+            let mut record =
+                self.journal
+                    .new_record(&name, crate::log::Action::Inaction, now, run_id);
+            record.message = Some(missed.to_string());
+            self.journal.record(record);
+        }
+    }
+
     /// Computes when the task must be looked at next, and queues the wake-up.
     pub(super) fn reschedule(&mut self, id: usize, now: Timestamp) -> Result<(), EngineError> {
         let Some(slot) = self.slots[id].as_ref() else {
@@ -218,6 +268,13 @@ impl Engine {
             let change = self.next_change(&spec.start, Some(&name), "start", now)?;
             next = [next, change].into_iter().flatten().min();
         }
+        if startable {
+            // The end of a pending date's grace, when it is missed and recorded, even if
+            // the rest of the condition cannot change by then.
+            let graces = self.unsettled_dates(&spec.start, &name, now);
+            let ends = graces.iter().map(|d| d.deadline.saturating_add(1));
+            next = next.into_iter().chain(ends).min();
+        }
         if let Some(end) = &spec.end
             && !slot.live.is_empty()
         {
@@ -230,4 +287,13 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// A one-off date of a start condition that has neither run nor been recorded as missed.
+struct Unsettled {
+    once: OnceAt,
+    /// When it is due (UTC microseconds).
+    at: i64,
+    /// The last instant of its grace.
+    deadline: i64,
 }
