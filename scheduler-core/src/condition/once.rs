@@ -202,3 +202,102 @@ impl super::Condition {
         }
     }
 }
+
+#[cfg(all(test, feature = "evaluation"))]
+mod tests {
+    use crate::condition::{Condition, EvalContext, NextChange};
+    use crate::log::{Action, LogIndex};
+    use crate::time::{Timestamp, Tz};
+
+    fn at(text: &str) -> Timestamp {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            .into()
+    }
+
+    #[test]
+    fn text_round_trips_and_mistakes_point_inside_the_date() {
+        for (text, canonical) in [
+            ("once at 2026-12-01", "once at 2026-12-01T00:00:00"),
+            (
+                "once at 2026-12-01 08:00:00.5+05:30 grace 90 minutes",
+                "once at 2026-12-01T08:00:00.500000+05:30 grace 1 hour 30 minutes",
+            ),
+            (
+                "once  at 2026-12-01T08:00:00Z&daily",
+                "once at 2026-12-01T08:00:00Z & daily",
+            ),
+        ] {
+            let c: Condition = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(c.to_string(), canonical);
+            assert_eq!(canonical.parse::<Condition>().unwrap(), c);
+        }
+        for (text, span, hint) in [
+            ("once at 2026-12-1", 16..17, "2 digits"),
+            ("once at 2026-12-01T08:00", 24..24, "seconds"),
+            ("once at 2026-12-01T08:00:00+05:99", 27..33, "minutes to 59"),
+            ("once at 2026-12-01t08:00:00", 18..19, "upper-case `T`"),
+            ("once at 2026-1٢-01", 13..16, "2 digits"),
+            ("once at 2026-13-01", 8..18, "not a date"),
+            ("once at 2026-12-01T08:00:00.1234567", 27..35, "1 to 6 digits"),
+            ("once at 01.12.2026", 8..12, "4 digits"),
+        ] {
+            let e = text.parse::<Condition>().unwrap_err();
+            assert_eq!(e.span(), span, "{text}: {e}");
+            assert!(e.to_string().contains(hint), "{text}: {e}");
+        }
+        assert!("once at".parse::<Condition>().is_err());
+        assert!("once at 2026-12-01 grace".parse::<Condition>().is_err());
+    }
+
+    #[test]
+    fn due_once_from_the_date_within_the_grace() {
+        let c: Condition = "once at 2026-12-01T08:00:00 grace 10 minutes".parse().unwrap();
+        let mut log = LogIndex::new();
+        let helsinki: Tz = chrono_tz::Europe::Helsinki;
+        let due = at("2026-12-01T06:00:00Z");
+        {
+            let cx = EvalContext::new(&log).owner("t").zone(helsinki);
+            assert!(!c.evaluate(&cx, at("2026-12-01T05:59:59.999999Z")).unwrap());
+            assert!(c.evaluate(&cx, due).unwrap());
+            assert!(c.evaluate(&cx, at("2026-12-01T06:10:00Z")).unwrap());
+            assert!(!c.evaluate(&cx, at("2026-12-01T06:10:00.000001Z")).unwrap());
+            assert_eq!(
+                c.next_change(&cx, at("2026-01-01T00:00:00Z")).unwrap(),
+                NextChange::At(due)
+            );
+            assert_eq!(
+                c.next_change(&cx, due).unwrap(),
+                NextChange::At(at("2026-12-01T06:10:00.000001Z"))
+            );
+            assert_eq!(
+                c.next_change(&cx, at("2026-12-02T00:00:00Z")).unwrap(),
+                NextChange::Never
+            );
+        }
+        // A start before the date does not use it up; one at or after it does, for ever.
+        log.record("t", Action::Run, at("2026-11-30T00:00:00Z"));
+        log.record("t", Action::Run, at("2026-12-01T06:00:01Z"));
+        let cx = EvalContext::new(&log).owner("t").zone(helsinki);
+        assert!(c.evaluate(&cx, due).unwrap());
+        assert!(!c.evaluate(&cx, at("2026-12-01T06:00:01Z")).unwrap());
+        assert_eq!(
+            c.next_change(&cx, at("2026-12-01T06:00:01Z")).unwrap(),
+            NextChange::Never
+        );
+    }
+
+    #[test]
+    fn clock_changes_gap_uses_the_offset_before_and_a_fold_its_first_pass() {
+        let new_york: Tz = chrono_tz::America::New_York;
+        for (date, due) in [
+            ("2024-03-10T02:30:00", "2024-03-10T03:30:00-04:00"),
+            ("2024-11-03T01:30:00", "2024-11-03T01:30:00-04:00"),
+            ("2024-03-10T02:30:00Z", "2024-03-10T02:30:00Z"),
+        ] {
+            let once = super::OnceAt::new(super::parse_date(date).unwrap(), None);
+            assert_eq!(once.due(new_york), at(due), "{date}");
+        }
+    }
+}
