@@ -296,8 +296,118 @@ fn cron_fields_leaf() -> impl Strategy<Value = Condition> {
         })
 }
 
+/// A one-off date as written, with the values it was written from.
+#[derive(Debug, Clone)]
+struct OnceDate {
+    /// The wall time written.
+    wall: chrono::NaiveDateTime,
+    /// The offset written, in seconds east of UTC (`Z` is 0).
+    offset: Option<i32>,
+    /// The grace written, in seconds.
+    grace: Option<u64>,
+    text: String,
+}
+
+impl OnceDate {
+    fn condition(&self) -> Condition {
+        match self.grace {
+            None => once_at(&self.text),
+            Some(s) => once_at_with_grace(&self.text, Duration::from_secs(s)),
+        }
+        .unwrap_or_else(|e| panic!("{}: {e}", self.text))
+    }
+
+    /// The instant it is due in `zone`, by chrono-tz (another implementation of the zone
+    /// rules than the scheduler's jiff): a repeated wall time at its first pass, a skipped
+    /// one read with the offset in force three hours before it.
+    fn due(&self, zone: Tz) -> i64 {
+        use chrono::offset::LocalResult;
+        let wall = self.wall.and_utc().timestamp_micros();
+        if let Some(o) = self.offset {
+            return wall - i64::from(o) * SECOND;
+        }
+        match zone.from_local_datetime(&self.wall) {
+            LocalResult::Single(t) => t.timestamp_micros(),
+            LocalResult::Ambiguous(a, b) => a.timestamp_micros().min(b.timestamp_micros()),
+            LocalResult::None => {
+                let before = zone
+                    .from_local_datetime(&(self.wall - chrono::Duration::hours(3)))
+                    .earliest()
+                    .expect("three hours before a gap exists");
+                let offset = chrono::Offset::fix(before.offset()).local_minus_utc();
+                wall - i64::from(offset) * SECOND
+            }
+        }
+    }
+}
+
+/// Dates near the clock changes of the test zones (New York's gap and fold, Lord Howe's
+/// half-hour ones), on leap days and around them, or anywhere from 2023 to 2028; with or
+/// without a fraction of a second, an offset and a grace.
+fn once_date() -> impl Strategy<Value = OnceDate> {
+    use chrono::NaiveDate;
+    let local = |y, m, d, h, mi| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, mi, 0)
+            .unwrap()
+    };
+    let corners = vec![
+        local(2024, 3, 10, 2, 0),  // New York: 02:00-03:00 skipped
+        local(2024, 11, 3, 1, 0),  // New York: 01:00-02:00 twice
+        local(2024, 4, 7, 1, 30),  // Lord Howe: 01:30-02:00 twice
+        local(2024, 10, 6, 2, 0),  // Lord Howe: 02:00-02:30 skipped
+        local(2024, 2, 29, 0, 0),  // a leap day
+        local(2028, 2, 29, 12, 0), // another
+        local(2023, 2, 28, 23, 0), // the end of a common February
+        local(2024, 12, 31, 23, 0),
+    ];
+    let base = local(2023, 1, 1, 0, 0);
+    let wall = prop_oneof![
+        (prop::sample::select(corners), -3 * 3600..3 * 3600i64)
+            .prop_map(|(c, s)| c + chrono::Duration::seconds(s)),
+        (0..6 * 366 * 86_400i64).prop_map(move |s| base + chrono::Duration::seconds(s)),
+    ];
+    let fraction = prop_oneof![3 => Just(0u32), 1 => 0..1_000_000u32];
+    let offset = prop_oneof![
+        3 => Just(None),
+        1 => prop::sample::select(vec![0i32, 19_800, -10_800, -43_200, 50_400]).prop_map(Some),
+    ];
+    let grace = option::of(prop_oneof![1..120u64, 3600..4 * 3600u64]);
+    (wall, fraction, offset, grace, any::<bool>()).prop_map(
+        |(wall, fraction, offset, grace, date_only)| {
+            use chrono::Timelike;
+            let midnight = wall.time() == chrono::NaiveTime::MIN;
+            let wall = wall.with_nanosecond(fraction * 1_000).unwrap();
+            let mut text = if midnight && fraction == 0 && date_only {
+                wall.format("%Y-%m-%d").to_string()
+            } else if fraction == 0 {
+                wall.format("%Y-%m-%dT%H:%M:%S").to_string()
+            } else {
+                wall.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+            };
+            match offset {
+                None => {}
+                Some(0) => text.push('Z'),
+                Some(o) => {
+                    let sign = if o < 0 { '-' } else { '+' };
+                    let a = o.unsigned_abs();
+                    write!(text, "{sign}{:02}:{:02}", a / 3600, a / 60 % 60).unwrap();
+                }
+            }
+            OnceDate {
+                wall,
+                offset,
+                grace,
+                text,
+            }
+        },
+    )
+}
+
 fn leaf() -> impl Strategy<Value = Condition> {
     prop_oneof![
+        once_date().prop_map(|d| d.condition()),
         any::<bool>().prop_map(Condition::from),
         span(second_point()).prop_map(|s| once(secondly(), s)),
         span(minute_point()).prop_map(|s| once(minutely(), s)),
@@ -807,6 +917,17 @@ const TOKENS: &[&str] = &[
     "3rd fri",
     "last",
     "2026-02-26T08:00:00+05:30",
+    "once",
+    "at",
+    "grace",
+    "2026-12-01",
+    "2026-12-01T08:00:00",
+    "2026-12-01 08:00:00.5Z",
+    "08:00:00",
+    "2026-1٢-01",
+    "+05:99",
+    "2026-13-01",
+    "T",
     "param",
     "exists",
     "'x'",
@@ -895,6 +1016,7 @@ fn timed_leaf() -> impl Strategy<Value = Condition> {
         (1..3 * 3600u64).prop_map(|s| has_started().past(Duration::from_secs(s)).unwrap()),
         hour_span().prop_map(|s| scoped(has_succeeded().this_hour(), s)),
         any::<bool>().prop_map(Condition::from),
+        once_date().prop_map(|d| d.condition()),
     ]
 }
 
@@ -1011,6 +1133,47 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// One-off dates: the first instant the leaf is true, found by `next_change` from a
+    /// day before, is the date's instant by chrono-tz's reading of the zone (gaps with the
+    /// offset before them, folds at their first pass); and a walk by the second from up to
+    /// three hours before it to an hour past its grace, with and without the task running
+    /// when due, meets every change where it was predicted (to the microsecond) and runs
+    /// the task once at most.
+    #[test]
+    fn once_dates_match_brute_force(
+        date in once_date(),
+        zone in zone(),
+        lead in 1..3 * 3600i64,
+        run_when_due in any::<bool>(),
+    ) {
+        let cond = date.condition();
+        let due = date.due(zone);
+        let log = LogIndex::new();
+        let cx = EvalContext::new(&log).owner(common::OWNER).zone(zone);
+        let from = Timestamp::from_micros(due - 86_400 * SECOND);
+        prop_assert_eq!(
+            cond.next_change(&cx, from).unwrap(),
+            scheduler_core::condition::NextChange::At(Timestamp::from_micros(due)),
+            "{} in {}", cond, zone
+        );
+        prop_assert!(cond.evaluate(&cx, Timestamp::from_micros(due)).unwrap());
+        prop_assert!(!cond.evaluate(&cx, Timestamp::from_micros(due - 1)).unwrap());
+        let grace = date.grace.unwrap_or(3600) as i64 * SECOND;
+        let from = Utc.timestamp_micros(due - lead * SECOND).unwrap();
+        let to = Utc.timestamp_micros(due + grace + 3600 * SECOND).unwrap();
+        let walk = Walk::of(cond, zone);
+        let walk = if run_when_due { walk.running() } else { walk };
+        let walk = walk.walk(from, to, SECOND);
+        prop_assert!(walk.runs.len() <= 1, "{:?}", walk.local_times());
+        if run_when_due {
+            prop_assert_eq!(walk.runs.len(), 1);
+        }
+    }
+}
+
 // ----------------------------------------------------------------------------------------
 // Retention: a pruned log answers as the full one
 // ----------------------------------------------------------------------------------------
@@ -1048,6 +1211,7 @@ fn log_leaf() -> impl Strategy<Value = Condition> {
         option::of(short_name()).prop_map(|n| n.map_or_else(is_running, |n| task(n).is_running())),
         option::of(0..5u32).prop_map(|n| n.map_or_else(retry_forever, retry)),
         (0..5u32).prop_map(retry),
+        once_date().prop_map(|d| d.condition()),
     ]
 }
 
