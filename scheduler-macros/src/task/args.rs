@@ -594,7 +594,10 @@ impl TaskArgs {
                     Ok(grace) => self.misfire_grace = Some((grace, key.clone())),
                     Err(e) => errors.spanned(
                         s,
-                        format!("`misfire_grace` must be a length of time such as \"1 hour\": {e}"),
+                        format!(
+                            "`misfire_grace` must be a length of time such as \"1 hour\": {}",
+                            e.message()
+                        ),
                     ),
                 },
                 None => errors.spanned(

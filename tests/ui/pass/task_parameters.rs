@@ -78,6 +78,18 @@ fn summer_report() {}
 #[task("~task 'summer_report' is running", cron(hour = 2, minute = "*/30"))]
 fn nightly_copy() {}
 
+// Flask-TaskX's `define_date_task(run_date=date(2009, 11, 6))`, and a date with a grace and
+// a condition string.
+#[task(at = "2009-11-06")]
+fn launch_day() {}
+
+#[task(
+    "~task 'launch_day' is running",
+    at = "2026-12-01 08:00:00+02:00",
+    misfire_grace = "90 minutes"
+)]
+fn announce() {}
+
 #[test]
 fn cron_fields_option_is_the_schedule() {
     let scheduler = scheduler::Scheduler::builder()
@@ -99,6 +111,16 @@ fn cron_fields_option_is_the_schedule() {
         condition("nightly_copy").as_deref(),
         Some("cron(hour = 2, minute = */30) & ~task 'summer_report' is running")
     );
+    assert_eq!(
+        condition("launch_day").as_deref(),
+        Some("once at 2009-11-06T00:00:00")
+    );
+    assert_eq!(
+        condition("announce").as_deref(),
+        Some(
+            "once at 2026-12-01T08:00:00+02:00 grace 1 hour 30 minutes & ~task 'launch_day' is running"
+        )
+    );
 }
 
 #[test]
@@ -113,8 +135,10 @@ fn every_task_is_collected() {
     assert_eq!(
         names,
         [
+            "announce",
             "audit",
             "get_data",
+            "launch_day",
             "nightly_copy",
             "poll",
             "refund",
