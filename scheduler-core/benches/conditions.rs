@@ -22,6 +22,10 @@ use workload::{CRON, NOW, SIMPLE, TEN_LEAVES, TYPICAL, log_with};
 /// the five-field cron.
 const CRON_FIELDS: &str = "cron(month = 6-8,11-12, day = 3rd fri, hour = 0-3)";
 
+/// A one-off date (Flask-TaskX's `define_date_task`), some months after `NOW`
+/// (2024-06-03), without an offset: read in the zone.
+const DATE: &str = "once at 2024-12-01T08:00:00";
+
 fn parse(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse");
     for (name, text) in [
@@ -30,6 +34,7 @@ fn parse(c: &mut Criterion) {
         ("10 leaves", TEN_LEAVES),
         ("cron", CRON),
         ("cron fields", CRON_FIELDS),
+        ("date", DATE),
     ] {
         group.bench_function(name, |b| {
             b.iter(|| black_box(text).parse::<Condition>().unwrap())
@@ -58,6 +63,7 @@ fn evaluate(c: &mut Criterion) {
             ("every, 100k records", "every 10 minutes"),
             ("cron", CRON),
             ("cron fields", CRON_FIELDS),
+            ("date", DATE),
         ] {
             let condition: Condition = text.parse().unwrap();
             group.bench_function(format!("{name} ({zone_name})"), |b| {
@@ -87,6 +93,7 @@ fn next_change(c: &mut Criterion) {
             ("every", "every 10 minutes"),
             ("cron", CRON),
             ("cron fields", CRON_FIELDS),
+            ("date", DATE),
             ("10 leaves", TEN_LEAVES),
         ] {
             let condition: Condition = text.parse().unwrap();

@@ -141,6 +141,8 @@ pub use scheduler_macros::condition;
 /// | `multilaunch` | may start while a run of it is still going |
 /// | `permanent` | never times out; terminated at shutdown |
 /// | `on_startup` / `on_shutdown` | runs once when the scheduler starts / stops |
+/// | `cron(month = "6-8", day = "3rd fri", ...)` | named cron fields (APScheduler's `CronTrigger`) as the schedule |
+/// | `at = "2026-12-01T08:00:00"`, `misfire_grace = "2 hours"` | a one-off date as the schedule (`once at ...`), and how late it may still run (default: 1 hour) |
 ///
 /// Conditions are checked when the program compiles; so are the options (unknown,
 /// repeated, bad values, combinations that do not go together) and the parameters: each
