@@ -26,6 +26,8 @@ const TOUR: &[&str] = &[
     "cron(month = 6-8,11-12, day = 3rd fri, hour = 0-3) & ~task 'backup' is running",
     "monthly starting 31st",
     "task 'backup' has failed today | retry 2",
+    "once at 2030-01-01",
+    "once at 2030-06-01 08:00:00+02:00 grace 2 hours & ~task 'backup' is running",
 ];
 
 /// Deliberate mistakes, shown with the errors they get: the tour succeeds when every one
@@ -37,6 +39,8 @@ const MISTAKES: &[&str] = &[
     "cron 0 0 31 2 *",
     "cron(day_of_week = mon-fri/2)",
     "hourly between 4 quarters and 00:00",
+    "once at 2026-12-1",
+    "once at 2026-12-01T08:00:00+05:99",
 ];
 
 fn explain(text: &str, zone: Tz) -> bool {
