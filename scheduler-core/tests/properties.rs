@@ -1174,6 +1174,159 @@ proptest! {
     }
 }
 
+/// A day-level expression of named cron fields and the brute-force reading of it.
+#[derive(Debug, Clone)]
+struct CalendarFields {
+    year: Option<(i32, i32)>,
+    month: Option<(u32, u32, u32)>,
+    day: DayExpr,
+    day_of_week: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+enum DayExpr {
+    Any,
+    Range(u32, u32),
+    Last,
+    Nth(u32, u32),
+    LastWeekday(u32),
+}
+
+const WEEKDAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+impl CalendarFields {
+    fn text(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some((a, b)) = self.year {
+            parts.push(format!("year = {a}-{b}"));
+        }
+        match self.month {
+            Some((a, b, 1)) => parts.push(format!("month = {a}-{b}")),
+            Some((a, b, step)) => parts.push(format!("month = {a}-{b}/{step}")),
+            None => {}
+        }
+        match self.day {
+            DayExpr::Any => parts.push("day = *".to_owned()),
+            DayExpr::Range(a, b) => parts.push(format!("day = {a}-{b}")),
+            DayExpr::Last => parts.push("day = last".to_owned()),
+            DayExpr::Nth(n, w) => {
+                let nth = ["1st", "2nd", "3rd", "4th", "5th"][n as usize - 1];
+                parts.push(format!("day = {nth} {}", WEEKDAY_NAMES[w as usize]));
+            }
+            DayExpr::LastWeekday(w) => parts.push(format!("day = last {}", WEEKDAY_NAMES[w as usize])),
+        }
+        if let Some(w) = self.day_of_week {
+            parts.push(format!("day_of_week = {w}"));
+        }
+        format!("cron({})", parts.join(", "))
+    }
+
+    /// Whether the fields match the day `d`, read from the calendar by chrono.
+    fn matches(&self, d: chrono::NaiveDate) -> bool {
+        use chrono::Datelike;
+        let last = (28..=31)
+            .rev()
+            .find(|&n| chrono::NaiveDate::from_ymd_opt(d.year(), d.month(), n).is_some())
+            .unwrap();
+        let weekday = d.weekday().num_days_from_monday();
+        self.year.is_none_or(|(a, b)| (a..=b).contains(&d.year()))
+            && self
+                .month
+                .is_none_or(|(a, b, s)| (a..=b).contains(&d.month()) && (d.month() - a) % s == 0)
+            && match self.day {
+                DayExpr::Any => true,
+                DayExpr::Range(a, b) => (a..=b).contains(&d.day()),
+                DayExpr::Last => d.day() == last,
+                DayExpr::Nth(n, w) => weekday == w && (d.day() - 1) / 7 + 1 == n,
+                DayExpr::LastWeekday(w) => weekday == w && d.day() + 7 > last,
+            }
+            && self.day_of_week.is_none_or(|w| w == weekday)
+    }
+}
+
+fn calendar_fields() -> impl Strategy<Value = CalendarFields> {
+    let day = prop_oneof![
+        Just(DayExpr::Any),
+        (1..=31u32, 0..3u32).prop_map(|(a, n)| DayExpr::Range(a, (a + n).min(31))),
+        Just(DayExpr::Last),
+        (1..=5u32, 0..7u32).prop_map(|(n, w)| DayExpr::Nth(n, w)),
+        (0..7u32).prop_map(DayExpr::LastWeekday),
+    ];
+    (
+        option::of((2024..2030i32, 0..3i32).prop_map(|(a, n)| (a, a + n))),
+        option::of((1..=12u32, 0..12u32, 1..4u32).prop_map(|(a, n, s)| {
+            let b = (a + n).min(12);
+            // A step at most the range's length (a longer one is an error).
+            (a, b, s.min((b - a).max(1)))
+        })),
+        day,
+        option::of(0..7u32),
+    )
+        .prop_map(|(year, month, day, day_of_week)| CalendarFields {
+            year,
+            month,
+            day,
+            day_of_week,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Named cron fields at the day level (`year`, `month` with steps, `day` as a range,
+    /// `last`, `3rd fri`, `last fri`, and `day_of_week`, combined with AND), whose fires
+    /// are at midnight of matching days: from an instant anywhere in 2023-2028, the next
+    /// change of the leaf is the first matching day that chrono's calendar finds walking
+    /// day by day (leap days, month ends, years without a match), or never within 40
+    /// years when there is none (the fields then must have been rejected, or lie past it).
+    #[test]
+    fn cron_fields_calendar_matches_a_day_walk(
+        fields in calendar_fields(),
+        start in 0..6 * 366 * 86_400i64,
+    ) {
+        let text = fields.text();
+        let parsed = text.parse::<Condition>();
+        let Ok(cond) = parsed else {
+            // Rejected: only as fields that never match, and no day may match.
+            let e = parsed.unwrap_err();
+            prop_assert!(e.to_string().contains("never match"), "{}: {}", text, e);
+            let first = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+            prop_assert!(
+                first.iter_days().take(30 * 366).all(|d| !fields.matches(d)),
+                "{} was rejected but matches", text
+            );
+            return Ok(());
+        };
+        let base = Utc.with_ymd_and_hms(2023, 1, 1, 0, 0, 0).unwrap().timestamp();
+        let from = Utc.timestamp_opt(base + start, 0).unwrap() + chrono::Duration::milliseconds(1500);
+        let want = from
+            .date_naive()
+            .succ_opt()
+            .unwrap()
+            .iter_days()
+            .take(40 * 366)
+            .find(|&d| fields.matches(d))
+            .map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_micros());
+        let log = LogIndex::new();
+        let cx = EvalContext::new(&log).owner(common::OWNER).zone(Tz::UTC);
+        let mut t = Timestamp::from(from);
+        let got = loop {
+            match cond.next_change(&cx, t).unwrap() {
+                scheduler_core::condition::NextChange::At(x) => break Some(x.as_micros()),
+                scheduler_core::condition::NextChange::NotBefore(x) => t = x,
+                scheduler_core::condition::NextChange::Never => break None,
+            }
+            if t.as_micros() > from.timestamp_micros() + 41 * 366 * 86_400 * SECOND {
+                break None;
+            }
+        };
+        match want {
+            Some(w) => prop_assert_eq!(got.map(common::show), Some(common::show(w)), "{} from {}", text, from),
+            None => prop_assert!(got.is_none_or(|g| g > from.timestamp_micros() + 40 * 365 * 86_400 * SECOND)),
+        }
+    }
+}
+
 // ----------------------------------------------------------------------------------------
 // Retention: a pruned log answers as the full one
 // ----------------------------------------------------------------------------------------

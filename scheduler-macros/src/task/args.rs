@@ -313,6 +313,11 @@ fn feature_elsewhere(
                 attribute(&with_after)
             ))
         }
+        // Flask-TaskX's `define_date_task(run_date=...)`.
+        "run_date" | "date" | "once" => Some(format!(
+            "a one-off date is the option `at`: `at = \"{}\"`",
+            text.as_deref().unwrap_or("2026-12-01T08:00:00")
+        )),
         "timezone" | "time_zone" | "tz" | "zone" => Some(
             "the time zone is a setting of the scheduler, for all its tasks: `SCHEDULER_TIME_ZONE` or `Scheduler::builder().time_zone(...)`"
                 .to_owned(),

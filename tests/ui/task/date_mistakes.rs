@@ -30,6 +30,10 @@ fn bad_grace() {}
 #[task(misfire_grace = "1 hour")]
 fn grace_without_date() {}
 
+// Flask-TaskX's keyword.
+#[task(run_date = "2009-11-06")]
+fn flask_taskx_keyword() {}
+
 // The same mistakes inside a condition string point into it.
 #[task("once at 2026-12-01T08:00:00.1234567 & ~task 'x' is running")]
 fn long_fraction() {}
