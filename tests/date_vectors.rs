@@ -103,7 +103,10 @@ fn run(case: &Case) -> Result<(), String> {
     if case.expect_error {
         return match built {
             Err(_) => Ok(()),
-            Ok(c) => Err(format!("{:?} should be rejected, read as `{c}`", case.run_date)),
+            Ok(c) => Err(format!(
+                "{:?} should be rejected, read as `{c}`",
+                case.run_date
+            )),
         };
     }
     let cond = built.map_err(|e| format!("{:?} rejected: {e}", case.run_date))?;

@@ -102,9 +102,8 @@ async fn a_date_held_back_until_its_grace_ends_is_recorded_when_it_ends() {
 async fn a_date_among_alternatives_is_not_recorded_as_missed() {
     let store = Arc::new(MemoryStore::new());
     // `| daily after 23:00`: an inaction record would count as today's finish of `daily`.
-    let builder = virtual_scheduler(utc(2026, 12, 1, 9, 30, 0), &store).task(date_task(
-        "once at 2026-12-01T08:00:00 | daily after 23:00",
-    ));
+    let builder = virtual_scheduler(utc(2026, 12, 1, 9, 30, 0), &store)
+        .task(date_task("once at 2026-12-01T08:00:00 | daily after 23:00"));
     run_for(builder, Duration::from_secs(14 * 3600)).await;
     assert!(records(&store, "deliver", Action::Inaction).is_empty());
     assert_eq!(

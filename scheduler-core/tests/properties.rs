@@ -1213,7 +1213,9 @@ impl CalendarFields {
                 let nth = ["1st", "2nd", "3rd", "4th", "5th"][n as usize - 1];
                 parts.push(format!("day = {nth} {}", WEEKDAY_NAMES[w as usize]));
             }
-            DayExpr::LastWeekday(w) => parts.push(format!("day = last {}", WEEKDAY_NAMES[w as usize])),
+            DayExpr::LastWeekday(w) => {
+                parts.push(format!("day = last {}", WEEKDAY_NAMES[w as usize]))
+            }
         }
         if let Some(w) = self.day_of_week {
             parts.push(format!("day_of_week = {w}"));

@@ -37,8 +37,8 @@ use super::ast::{
 };
 use super::cron::CronSchedule;
 use super::cron_fields::CronFields;
-use super::once::{OnceAt, parse_date};
 use super::error::ConditionError;
+use super::once::{OnceAt, parse_date};
 
 type Built = Result<Condition, ConditionError>;
 

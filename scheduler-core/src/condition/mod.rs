@@ -44,6 +44,4 @@ pub use error::{ConditionError, CronError, Expected, ParseError, ParseErrorKind}
 pub use eval::{EvalContext, EvalError, Params};
 #[cfg(feature = "evaluation")]
 pub use next_change::NextChange;
-pub use once::{
-    DEFAULT_MISFIRE_GRACE, DateError, DateParseError, MissedDate, OnceAt, parse_date,
-};
+pub use once::{DEFAULT_MISFIRE_GRACE, DateError, DateParseError, MissedDate, OnceAt, parse_date};

@@ -240,7 +240,11 @@ mod tests {
             ("once at 2026-12-01t08:00:00", 18..19, "upper-case `T`"),
             ("once at 2026-1٢-01", 13..16, "2 digits"),
             ("once at 2026-13-01", 8..18, "not a date"),
-            ("once at 2026-12-01T08:00:00.1234567", 27..35, "1 to 6 digits"),
+            (
+                "once at 2026-12-01T08:00:00.1234567",
+                27..35,
+                "1 to 6 digits",
+            ),
             ("once at 01.12.2026", 8..12, "4 digits"),
         ] {
             let e = text.parse::<Condition>().unwrap_err();
@@ -253,7 +257,9 @@ mod tests {
 
     #[test]
     fn due_once_from_the_date_within_the_grace() {
-        let c: Condition = "once at 2026-12-01T08:00:00 grace 10 minutes".parse().unwrap();
+        let c: Condition = "once at 2026-12-01T08:00:00 grace 10 minutes"
+            .parse()
+            .unwrap();
         let mut log = LogIndex::new();
         let helsinki: Tz = chrono_tz::Europe::Helsinki;
         let due = at("2026-12-01T06:00:00Z");

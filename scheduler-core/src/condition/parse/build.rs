@@ -16,8 +16,8 @@ use crate::condition::ast::{
 };
 use crate::condition::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 use crate::condition::cron_fields::CronFields;
-use crate::condition::once::{OnceAt, parse_date};
 use crate::condition::error::{CronError, ParseError, ParseErrorKind, nearest};
+use crate::condition::once::{OnceAt, parse_date};
 
 use super::values::*;
 use super::{Result, Rule};
