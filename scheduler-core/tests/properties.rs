@@ -1232,9 +1232,9 @@ impl CalendarFields {
             .unwrap();
         let weekday = d.weekday().num_days_from_monday();
         self.year.is_none_or(|(a, b)| (a..=b).contains(&d.year()))
-            && self
-                .month
-                .is_none_or(|(a, b, s)| (a..=b).contains(&d.month()) && (d.month() - a) % s == 0)
+            && self.month.is_none_or(|(a, b, s)| {
+                (a..=b).contains(&d.month()) && (d.month() - a).is_multiple_of(s)
+            })
             && match self.day {
                 DayExpr::Any => true,
                 DayExpr::Range(a, b) => (a..=b).contains(&d.day()),
