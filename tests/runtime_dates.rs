@@ -1,9 +1,14 @@
 //! One-off dates in a running scheduler, on a virtual clock: `once at ...` runs at its
 //! instant exactly (no polling); a program started late runs it within the misfire grace,
 //! and past the grace skips it with an `inaction` record that says why (once); a date
-//! task that has run never runs again, also after a restart on the same SQLite log.
+//! task that has run never runs again, also after a restart on the same durable log
+//! (SQLite in a temporary directory; PostgreSQL in a database of its own on the server
+//! `SCHEDULER_TEST_POSTGRES_URL` names, skipped with a message without it, failing under
+//! `CI=true`).
 
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +16,9 @@ use std::time::Duration;
 use common::{records, run_for, times, utc, virtual_scheduler, virtual_scheduler_with};
 use scheduler::condition::MissedDate;
 use scheduler::log::store::RecordQuery;
-use scheduler::{Action, Condition, LogRecord, LogStore, MemoryStore, SqliteStore, TaskSpec};
+use scheduler::{
+    Action, Condition, LogRecord, LogStore, MemoryStore, PostgresStore, SqliteStore, TaskSpec,
+};
 
 fn condition(text: &str) -> Condition {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -112,6 +119,11 @@ async fn a_date_among_alternatives_is_not_recorded_as_missed() {
     );
 }
 
+/// A durable log that each new "process" opens again.
+trait DurableLog {
+    async fn open(&self) -> Arc<dyn LogStore>;
+}
+
 /// A SQLite log in a temporary directory, removed when dropped.
 struct TempLog(std::path::PathBuf);
 
@@ -125,7 +137,9 @@ impl TempLog {
         std::fs::create_dir_all(&dir).unwrap();
         TempLog(dir)
     }
+}
 
+impl DurableLog for TempLog {
     async fn open(&self) -> Arc<dyn LogStore> {
         Arc::new(SqliteStore::open(self.0.join("log.db")).await.unwrap())
     }
@@ -134,6 +148,12 @@ impl TempLog {
 impl Drop for TempLog {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl DurableLog for pg::TestDatabase {
+    async fn open(&self) -> Arc<dyn LogStore> {
+        Arc::new(PostgresStore::open(self.url()).await.unwrap())
     }
 }
 
@@ -147,10 +167,10 @@ async fn stored(store: &Arc<dyn LogStore>, action: Action) -> Vec<LogRecord> {
         .collect()
 }
 
-/// Runs `tasks` on a clock starting at `start` (moving with real time: SQLite's I/O runs on
-/// threads of its own, which paused tokio time would not wait for) until the task `probe`,
-/// which every start-up pass looks at with the others, has run; then stops.
-async fn one_pass_on_sqlite(log: &TempLog, start: chrono::DateTime<chrono::Utc>, when: &str) {
+/// Runs the date task on a clock starting at `start` (moving with real time: the stores'
+/// I/O runs on threads of their own, which paused tokio time would not wait for) until the
+/// task `probe`, which every start-up pass looks at with the others, has run; then stops.
+async fn one_pass(log: &impl DurableLog, start: chrono::DateTime<chrono::Utc>, when: &str) {
     let (ran, mut runs) = tokio::sync::mpsc::unbounded_channel();
     let probe = TaskSpec::from_blocking("probe", move |_| {
         let _ = ran.send(());
@@ -171,32 +191,56 @@ async fn one_pass_on_sqlite(log: &TempLog, start: chrono::DateTime<chrono::Utc>,
     running.await.unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_date_task_that_ran_never_runs_again_after_a_restart_on_sqlite() {
-    let log = TempLog::new("ran");
+async fn a_date_task_that_ran_never_runs_again(log: &impl DurableLog) {
     let when = "once at 2026-12-01T08:00:00 grace 2 hours";
     // The first process starts inside the grace and runs the date.
-    one_pass_on_sqlite(&log, utc(2026, 12, 1, 8, 0, 0), when).await;
+    one_pass(log, utc(2026, 12, 1, 8, 0, 0), when).await;
     let store = log.open().await;
     assert_eq!(times(&stored(&store, Action::Run).await), ["Tue 08:00:00"]);
     drop(store);
 
     // A new process, still inside the grace: without the log the date would be due again.
-    one_pass_on_sqlite(&log, utc(2026, 12, 1, 8, 30, 0), when).await;
+    one_pass(log, utc(2026, 12, 1, 8, 30, 0), when).await;
     let store = log.open().await;
     assert_eq!(times(&stored(&store, Action::Run).await), ["Tue 08:00:00"]);
     assert!(stored(&store, Action::Inaction).await.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missed_date_is_recorded_once_across_restarts_on_sqlite() {
-    let log = TempLog::new("missed");
+async fn a_missed_date_is_recorded_once(log: &impl DurableLog) {
     let when = "once at 2026-12-01T08:00:00 grace 10 minutes";
     for start in [utc(2026, 12, 1, 9, 0, 0), utc(2026, 12, 2, 9, 0, 0)] {
-        one_pass_on_sqlite(&log, start, when).await;
+        one_pass(log, start, when).await;
     }
     let store = log.open().await;
     assert!(stored(&store, Action::Run).await.is_empty());
     let skipped = stored(&store, Action::Inaction).await;
     assert_eq!(times(&skipped), ["Tue 09:00:00"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_date_task_that_ran_never_runs_again_after_a_restart_on_sqlite() {
+    a_date_task_that_ran_never_runs_again(&TempLog::new("ran")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_date_is_recorded_once_across_restarts_on_sqlite() {
+    a_missed_date_is_recorded_once(&TempLog::new("missed")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_date_task_that_ran_never_runs_again_after_a_restart_on_postgres() {
+    let test = "runtime_dates_ran";
+    let Some(server) = pg::server_url(test) else {
+        return;
+    };
+    a_date_task_that_ran_never_runs_again(&pg::TestDatabase::create(&server, test).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_date_is_recorded_once_across_restarts_on_postgres() {
+    let test = "runtime_dates_missed";
+    let Some(server) = pg::server_url(test) else {
+        return;
+    };
+    a_missed_date_is_recorded_once(&pg::TestDatabase::create(&server, test).await).await;
 }
