@@ -109,7 +109,18 @@ fn cron_fields(
     use scheduler_core::condition::CronFields;
     let mut parts = Vec::new();
     let mut ok = true;
+    let mut names: Vec<String> = Vec::new();
     for (name, value) in fields {
+        // A field given twice: the error under the second one.
+        if names.contains(&name.to_string()) {
+            errors.spanned(
+                name,
+                format!("the field `{name}` is given twice; give each field once; list several values with commas"),
+            );
+            ok = false;
+            continue;
+        }
+        names.push(name.to_string());
         let text = match value {
             Expr::Lit(ExprLit {
                 lit: Lit::Str(s), ..
