@@ -69,6 +69,17 @@ pub enum Condition {
     Env(String),
     /// `param 'k' exists`, `param 'k' is 'v'`.
     Param(ParamCondition),
+    // Counting and duration leaves (issue 21). New variants from other work go after
+    // these, so that merges append rather than interleave.
+    /// `task 'x' has succeeded more than 3 times today`: the number of records of the
+    /// status in the window, compared with a number.
+    Count(CountCondition),
+    /// `task 'x' has been running for more than 10 minutes`: a live run has lasted at
+    /// least (or, with `less than`, at most) the length of time.
+    RunningFor(RunningFor),
+    /// `task 'x' is running more than 2 times`: the number of live runs, compared with a
+    /// number (for tasks that may run more than once at a time).
+    RunningCount(RunningCount),
 }
 
 /// A clock window: `time of day between 09:00 and 17:00`, `time of week on Monday`.
@@ -262,6 +273,95 @@ pub enum ParamCondition {
     Is(String, String),
 }
 
+/// A comparison of a number of records or runs with a bound: `more than 3`, `less than
+/// 3`, `at least 3`, `at most 3`, or a bare `3` (exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Comparison {
+    /// `more than N`: greater than `N`.
+    MoreThan(u32),
+    /// `less than N`: smaller than `N`.
+    LessThan(u32),
+    /// `at least N`: `N` or more.
+    AtLeast(u32),
+    /// `at most N`: `N` or fewer.
+    AtMost(u32),
+    /// `N`: exactly `N`.
+    Exactly(u32),
+}
+
+impl Comparison {
+    /// Whether `n` satisfies the comparison.
+    pub fn holds(self, n: usize) -> bool {
+        match self {
+            Comparison::MoreThan(b) => n > b as usize,
+            Comparison::LessThan(b) => n < b as usize,
+            Comparison::AtLeast(b) => n >= b as usize,
+            Comparison::AtMost(b) => n <= b as usize,
+            Comparison::Exactly(b) => n == b as usize,
+        }
+    }
+
+    /// The bound `N`.
+    pub fn bound(self) -> u32 {
+        match self {
+            Comparison::MoreThan(b)
+            | Comparison::LessThan(b)
+            | Comparison::AtLeast(b)
+            | Comparison::AtMost(b)
+            | Comparison::Exactly(b) => b,
+        }
+    }
+
+    /// How many records a count must be exact up to for the comparison to be decided: a
+    /// count known to be at least `N + 1` decides every comparison with `N`.
+    pub fn decisive_count(self) -> u32 {
+        self.bound().saturating_add(1)
+    }
+}
+
+/// `[task 'x' ]has <status> <comparison> times[ <scope>]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CountCondition {
+    /// The task whose records count.
+    pub task: TaskRef,
+    /// Which records count.
+    pub status: TaskStatus,
+    /// How their number is compared.
+    pub comparison: Comparison,
+    /// Where they must lie.
+    pub scope: StatusScope,
+}
+
+/// The bound of a run's duration in [`RunningFor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DurationBound {
+    /// `for more than D`: the oldest live run started `D` or longer ago.
+    MoreThan(Interval),
+    /// `for less than D`: the newest live run started `D` ago or later.
+    LessThan(Interval),
+}
+
+/// `[task 'x' ]has been running for (more|less) than D`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RunningFor {
+    /// The task whose runs are measured.
+    pub task: TaskRef,
+    /// How long they must have lasted.
+    pub bound: DurationBound,
+}
+
+/// `[task 'x' ]is running <comparison> times`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RunningCount {
+    /// The task whose live runs are counted.
+    pub task: TaskRef,
+    /// How their number is compared.
+    pub comparison: Comparison,
+}
+
 impl Condition {
     /// `Literal(true)`.
     pub const TRUE: Condition = Condition::Literal(true);
@@ -319,6 +419,9 @@ impl Condition {
             | Condition::Retry(_) => true,
             Condition::Status(s) => s.task == TaskRef::Owner,
             Condition::Running(t) => *t == TaskRef::Owner,
+            Condition::Count(c) => c.task == TaskRef::Owner,
+            Condition::RunningFor(r) => r.task == TaskRef::Owner,
+            Condition::RunningCount(r) => r.task == TaskRef::Owner,
         }
     }
 
@@ -333,7 +436,19 @@ impl Condition {
                     task: TaskRef::Named(n),
                     ..
                 })
-                | Condition::Running(TaskRef::Named(n)) => vec![n.as_str()],
+                | Condition::Running(TaskRef::Named(n))
+                | Condition::Count(CountCondition {
+                    task: TaskRef::Named(n),
+                    ..
+                })
+                | Condition::RunningFor(RunningFor {
+                    task: TaskRef::Named(n),
+                    ..
+                })
+                | Condition::RunningCount(RunningCount {
+                    task: TaskRef::Named(n),
+                    ..
+                }) => vec![n.as_str()],
                 Condition::After(a) => a.tasks.iter().map(String::as_str).collect(),
                 _ => Vec::new(),
             };

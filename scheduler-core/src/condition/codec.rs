@@ -22,8 +22,9 @@
 use std::time::Duration;
 
 use super::ast::{
-    AfterTasks, ClockWindow, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
-    StatusCondition, StatusScope, TaskRef, TaskStatus,
+    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, DurationBound, Outcome,
+    ParamCondition, Quantifier, RunningCount, RunningFor, SchedulerCondition, StatusCondition,
+    StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 use super::cron_fields::CronFields;
@@ -96,6 +97,8 @@ tags! {
         False = 0, True = 1, Not = 2, All = 3, Any = 4, OncePer = 5, TimeOf = 6, Every = 7,
         Cron = 8, Status = 9, After = 10, Running = 11, Retry = 12, Scheduler = 13, Env = 14,
         Param = 15, CronFields = 16,
+        // Counting and duration leaves.
+        Count = 17, RunningFor = 18, RunningCount = 19,
     }
 }
 
@@ -125,6 +128,16 @@ tags! {
 tags! {
     /// The kind of a [`ParamCondition`].
     ParamTag { Exists = 0, Is = 1 }
+}
+
+tags! {
+    /// The kind of a [`Comparison`].
+    ComparisonTag { MoreThan = 0, LessThan = 1, AtLeast = 2, AtMost = 3, Exactly = 4 }
+}
+
+tags! {
+    /// The kind of a [`DurationBound`].
+    DurationBoundTag { MoreThan = 0, LessThan = 1 }
 }
 
 tags! {
@@ -305,17 +318,7 @@ impl Writer {
                 self.put(T::Status);
                 self.task(&s.task);
                 self.put(s.status);
-                match &s.scope {
-                    StatusScope::Ever => self.put(ScopeTag::Ever),
-                    StatusScope::Period(p) => {
-                        self.put(ScopeTag::Period);
-                        self.period(p);
-                    }
-                    StatusScope::Past(i) => {
-                        self.put(ScopeTag::Past);
-                        self.interval(*i);
-                    }
-                }
+                self.scope(&s.scope);
             }
             Condition::After(a) => {
                 self.put(T::After);
@@ -377,6 +380,62 @@ impl Writer {
                         self.text(value);
                     }
                 }
+            }
+            Condition::Count(CountCondition {
+                task,
+                status,
+                comparison,
+                scope,
+            }) => {
+                self.put(T::Count);
+                self.task(task);
+                self.put(*status);
+                self.comparison(*comparison);
+                self.scope(scope);
+            }
+            Condition::RunningFor(RunningFor { task, bound }) => {
+                self.put(T::RunningFor);
+                self.task(task);
+                match bound {
+                    DurationBound::MoreThan(i) => {
+                        self.put(DurationBoundTag::MoreThan);
+                        self.interval(*i);
+                    }
+                    DurationBound::LessThan(i) => {
+                        self.put(DurationBoundTag::LessThan);
+                        self.interval(*i);
+                    }
+                }
+            }
+            Condition::RunningCount(RunningCount { task, comparison }) => {
+                self.put(T::RunningCount);
+                self.task(task);
+                self.comparison(*comparison);
+            }
+        }
+    }
+
+    fn comparison(&mut self, c: Comparison) {
+        self.put(match c {
+            Comparison::MoreThan(_) => ComparisonTag::MoreThan,
+            Comparison::LessThan(_) => ComparisonTag::LessThan,
+            Comparison::AtLeast(_) => ComparisonTag::AtLeast,
+            Comparison::AtMost(_) => ComparisonTag::AtMost,
+            Comparison::Exactly(_) => ComparisonTag::Exactly,
+        });
+        self.uint(u64::from(c.bound()));
+    }
+
+    fn scope(&mut self, scope: &StatusScope) {
+        match scope {
+            StatusScope::Ever => self.put(ScopeTag::Ever),
+            StatusScope::Period(p) => {
+                self.put(ScopeTag::Period);
+                self.period(p);
+            }
+            StatusScope::Past(i) => {
+                self.put(ScopeTag::Past);
+                self.interval(*i);
             }
         }
     }
@@ -614,11 +673,7 @@ impl Reader<'_> {
             T::Status => {
                 let task = self.task()?;
                 let status = self.code::<TaskStatus>("unknown status")?;
-                let scope = match self.code::<ScopeTag>("unknown status scope")? {
-                    ScopeTag::Ever => StatusScope::Ever,
-                    ScopeTag::Period => StatusScope::Period(self.period()?),
-                    ScopeTag::Past => StatusScope::Past(self.interval()?),
-                };
+                let scope = self.scope()?;
                 Condition::Status(StatusCondition {
                     task,
                     status,
@@ -659,6 +714,51 @@ impl Reader<'_> {
                     ParamTag::Is => ParamCondition::Is(self.text()?, self.text()?),
                 },
             ),
+            T::Count => {
+                let task = self.task()?;
+                let status = self.code::<TaskStatus>("unknown status")?;
+                let comparison = self.comparison()?;
+                let scope = self.scope()?;
+                Condition::Count(CountCondition {
+                    task,
+                    status,
+                    comparison,
+                    scope,
+                })
+            }
+            T::RunningFor => {
+                let task = self.task()?;
+                let bound = match self.code::<DurationBoundTag>("unknown duration bound")? {
+                    DurationBoundTag::MoreThan => DurationBound::MoreThan(self.interval()?),
+                    DurationBoundTag::LessThan => DurationBound::LessThan(self.interval()?),
+                };
+                Condition::RunningFor(RunningFor { task, bound })
+            }
+            T::RunningCount => {
+                let task = self.task()?;
+                let comparison = self.comparison()?;
+                Condition::RunningCount(RunningCount { task, comparison })
+            }
+        })
+    }
+
+    fn scope(&mut self) -> Result<StatusScope, DecodeError> {
+        Ok(match self.code::<ScopeTag>("unknown status scope")? {
+            ScopeTag::Ever => StatusScope::Ever,
+            ScopeTag::Period => StatusScope::Period(self.period()?),
+            ScopeTag::Past => StatusScope::Past(self.interval()?),
+        })
+    }
+
+    fn comparison(&mut self) -> Result<Comparison, DecodeError> {
+        let tag = self.code::<ComparisonTag>("unknown comparison")?;
+        let n = self.small()?;
+        Ok(match tag {
+            ComparisonTag::MoreThan => Comparison::MoreThan(n),
+            ComparisonTag::LessThan => Comparison::LessThan(n),
+            ComparisonTag::AtLeast => Comparison::AtLeast(n),
+            ComparisonTag::AtMost => Comparison::AtMost(n),
+            ComparisonTag::Exactly => Comparison::Exactly(n),
         })
     }
 
@@ -825,6 +925,10 @@ mod tests {
         "scheduler started 10 minutes ago | scheduler has run over 1 hour",
         "scheduler has more than 3 cycles & scheduler has less than 10 cycles | scheduler has 5 cycles",
         "env 'prod' & param 'k' exists & param 'mode' is 'fast ünïcode'",
+        "task 'x' has succeeded more than 3 times today | has failed less than 2 times past 1 hour",
+        "has started at least 1 time this week & task 'y' has crashed at most 0 times & has inacted 2 times",
+        "task 'x' has been running for more than 10 minutes | has been running for less than 1 hour",
+        "task 'x' is running more than 2 times & is running 1 time",
     ];
 
     #[test]
@@ -863,6 +967,8 @@ mod tests {
         check(TaskStatus::TABLE, TaskStatus::CODES);
         check(Quantifier::TABLE, Quantifier::CODES);
         check(Outcome::TABLE, Outcome::CODES);
+        check(ComparisonTag::TABLE, ComparisonTag::CODES);
+        check(DurationBoundTag::TABLE, DurationBoundTag::CODES);
         assert!(
             missing.is_empty(),
             "add a condition to CONDITIONS that writes each of: {missing:?}"

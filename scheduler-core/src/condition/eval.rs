@@ -16,8 +16,8 @@ use crate::time::zone::{self, Pass};
 use crate::time::{DAY, MINUTE, SECOND, Timestamp, Tz};
 
 use super::ast::{
-    AfterTasks, Condition, ParamCondition, Quantifier, SchedulerCondition, StatusCondition,
-    StatusScope, TaskRef,
+    AfterTasks, Condition, CountCondition, DurationBound, ParamCondition, Quantifier, RunningCount,
+    RunningFor, SchedulerCondition, StatusCondition, StatusScope, TaskRef,
 };
 
 /// Records that end a run and so use up a once-per-period slot: `success`, `fail`,
@@ -356,7 +356,32 @@ impl Condition {
                     needs.push((None, Retention::LATEST));
                     needs.extend(tasks.iter().map(|t| (Some(t.as_str()), Retention::LATEST)));
                 }
-                Condition::Running(task) => needs.push((of(task), Retention::LATEST)),
+                Condition::Running(task)
+                | Condition::RunningFor(RunningFor { task, .. })
+                | Condition::RunningCount(RunningCount { task, .. }) => {
+                    // The index keeps the starts of live runs whatever the retention.
+                    needs.push((of(task), Retention::LATEST));
+                }
+                // A count compared with N is decided once it is known up to N + 1: every
+                // record of the window, or N + 1 of each action for a window without start.
+                Condition::Count(CountCondition {
+                    task,
+                    comparison,
+                    scope,
+                    ..
+                }) => {
+                    let exact = Retention::LATEST.with_per_action(comparison.decisive_count());
+                    needs.push((
+                        of(task),
+                        match scope {
+                            StatusScope::Ever => exact,
+                            StatusScope::Past(d) => exact.widen(Retention::window(d.micros())),
+                            StatusScope::Period(period) => {
+                                exact.widen(Retention::window(period.bounds().max_reach()))
+                            }
+                        },
+                    ));
+                }
                 // Whether more than N failures follow the latest reset: the latest N + 1
                 // failures tell.
                 Condition::Retry(limit) => needs.push((
@@ -495,9 +520,48 @@ pub(crate) fn evaluate_leaf(
         Condition::Param(ParamCondition::Is(key, value)) => {
             Ok(cx.param(key).is_some_and(|v| v == value.as_str()))
         }
+        // The number of records of the status in the window, compared.
+        Condition::Count(CountCondition {
+            task,
+            status,
+            comparison,
+            scope,
+        }) => {
+            let task = task_of(c, task, cx)?;
+            let (from, to) = count_window(cx, scope, m);
+            Ok(comparison.holds(history.count(task, status.actions(), ts(from), ts(to))))
+        }
+        // The oldest live run started at least D ago, or the newest at most D ago.
+        Condition::RunningFor(RunningFor { task, bound }) => {
+            let task = task_of(c, task, cx)?;
+            let Some((oldest, newest)) = history.live_run_starts(task, now) else {
+                return Ok(false);
+            };
+            Ok(match bound {
+                DurationBound::MoreThan(d) => {
+                    oldest.as_micros() <= m.utc.saturating_sub(d.micros())
+                }
+                DurationBound::LessThan(d) => {
+                    newest.as_micros() >= m.utc.saturating_sub(d.micros())
+                }
+            })
+        }
+        // The number of live runs, compared.
+        Condition::RunningCount(RunningCount { task, comparison }) => {
+            Ok(comparison.holds(history.live_runs(task_of(c, task, cx)?, now)))
+        }
         Condition::Literal(_) | Condition::Not(_) | Condition::All(_) | Condition::Any(_) => {
             eval(c, cx, m)
         }
+    }
+}
+
+/// The real instants `[from, to]` whose records a status or count leaf reads at `m`.
+pub(crate) fn count_window(cx: &EvalContext<'_>, scope: &StatusScope, m: Moment) -> (i64, i64) {
+    match scope {
+        StatusScope::Ever => (i64::MIN, m.utc),
+        StatusScope::Past(d) => (m.utc.saturating_sub(d.micros()), m.utc),
+        StatusScope::Period(period) => real_window(cx, period.bounds().window(m.wall), m),
     }
 }
 

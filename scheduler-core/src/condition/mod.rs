@@ -31,6 +31,7 @@ pub use ast::{
     AfterTasks, ClockWindow, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
+pub use ast::{Comparison, CountCondition, DurationBound, RunningCount, RunningFor};
 pub use cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 pub use cron_fields::{
     CronFields, CronFieldsError, CronFieldsParseError, DateBound, FieldExpr, FieldItem, FieldName,

@@ -106,6 +106,19 @@ pub(super) fn expected_of(rule: Rule) -> Option<Expected> {
         R::kw_week => Expected::Keyword("week"),
         R::kw_weekly => Expected::Keyword("weekly"),
         R::kw_while => Expected::Keyword("while"),
+        R::kw_at => Expected::Keyword("at"),
+        R::kw_been => Expected::Keyword("been"),
+        R::kw_for => Expected::Keyword("for"),
+        R::kw_least => Expected::Keyword("least"),
+        R::kw_most => Expected::Keyword("most"),
+        R::kw_times => Expected::Keyword("times"),
+        R::status_count | R::running_for | R::running_count | R::counting_leaf => {
+            Expected::Condition
+        }
+        R::comparison => Expected::Number,
+        R::compare_more => Expected::Keyword("more"),
+        R::compare_less => Expected::Keyword("less"),
+        R::compare_at_least | R::compare_at_most => Expected::Keyword("at"),
         R::or_op | R::and_op => Expected::Operator,
         R::close_paren => Expected::CloseParenthesis,
         R::EOI => Expected::End,
