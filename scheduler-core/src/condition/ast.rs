@@ -80,6 +80,9 @@ pub enum Condition {
     /// `task 'x' is running more than 2 times`: the number of live runs, compared with a
     /// number (for tasks that may run more than once at a time).
     RunningCount(RunningCount),
+    /// `file_exists('data.csv')`, `is_work_day()`: a condition defined by a function of the
+    /// program (`#[scheduler::cond]`), called with the arguments written.
+    Custom(CustomCall),
 }
 
 /// A clock window: `time of day between 09:00 and 17:00`, `time of week on Monday`.
@@ -362,6 +365,58 @@ pub struct RunningCount {
     pub comparison: Comparison,
 }
 
+/// A call of a custom condition: its name (as written, possibly a path such as
+/// `conditions::is_work_day`) and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CustomCall {
+    /// The name as written: a Rust path to the function.
+    pub path: String,
+    /// The arguments, in order.
+    pub args: Vec<CustomArg>,
+}
+
+impl CustomCall {
+    /// A call of `path` with `args`. The path is one or more identifiers joined by `::`,
+    /// as the parser accepts it.
+    pub fn new(path: impl Into<String>, args: Vec<CustomArg>) -> CustomCall {
+        CustomCall {
+            path: path.into(),
+            args,
+        }
+    }
+
+    /// The function's name: the last segment of the path, under which it is registered.
+    pub fn name(&self) -> &str {
+        self.path.rsplit("::").next().unwrap_or(&self.path)
+    }
+}
+
+/// An argument written in a custom condition's call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CustomArg {
+    /// `'text'`.
+    Text(String),
+    /// `42`, `-3`.
+    Integer(i64),
+    /// `1.5`, `-0.25`: kept as written, read as a floating-point number when called.
+    Decimal(String),
+    /// `true` or `false`.
+    Bool(bool),
+}
+
+impl CustomArg {
+    /// What kind of literal it is, in words (`text`, `integer`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CustomArg::Text(_) => "text",
+            CustomArg::Integer(_) => "integer",
+            CustomArg::Decimal(_) => "decimal number",
+            CustomArg::Bool(_) => "boolean",
+        }
+    }
+}
+
 impl Condition {
     /// `Literal(true)`.
     pub const TRUE: Condition = Condition::Literal(true);
@@ -408,7 +463,8 @@ impl Condition {
             | Condition::TimeOf(_)
             | Condition::Scheduler(_)
             | Condition::Env(_)
-            | Condition::Param(_) => false,
+            | Condition::Param(_)
+            | Condition::Custom(_) => false,
             Condition::Not(c) => c.needs_owner(),
             Condition::All(cs) | Condition::Any(cs) => cs.iter().any(Condition::needs_owner),
             Condition::OncePer(_)
@@ -460,6 +516,27 @@ impl Condition {
             }
         });
         names
+    }
+
+    /// The custom conditions the condition calls, in order of first appearance, without
+    /// duplicates.
+    pub fn custom_calls(&self) -> Vec<&CustomCall> {
+        let mut calls: Vec<&CustomCall> = Vec::new();
+        self.visit_leaves(&mut |leaf| {
+            if let Condition::Custom(call) = leaf
+                && !calls.contains(&call)
+            {
+                calls.push(call);
+            }
+        });
+        calls
+    }
+
+    /// Whether the condition calls a custom condition.
+    pub fn has_custom(&self) -> bool {
+        let mut found = false;
+        self.visit_leaves(&mut |leaf| found |= matches!(leaf, Condition::Custom(_)));
+        found
     }
 
     /// Calls `f` on every leaf, left to right.

@@ -22,9 +22,9 @@
 use std::time::Duration;
 
 use super::ast::{
-    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, DurationBound, Outcome,
-    ParamCondition, Quantifier, RunningCount, RunningFor, SchedulerCondition, StatusCondition,
-    StatusScope, TaskRef, TaskStatus,
+    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, CustomArg, CustomCall,
+    DurationBound, Outcome, ParamCondition, Quantifier, RunningCount, RunningFor,
+    SchedulerCondition, StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 use super::cron_fields::CronFields;
@@ -99,6 +99,8 @@ tags! {
         Param = 15, CronFields = 16,
         // Counting and duration leaves.
         Count = 17, RunningFor = 18, RunningCount = 19,
+        // Custom conditions.
+        Custom = 20,
     }
 }
 
@@ -133,6 +135,11 @@ tags! {
 tags! {
     /// The kind of a [`Comparison`].
     ComparisonTag { MoreThan = 0, LessThan = 1, AtLeast = 2, AtMost = 3, Exactly = 4 }
+}
+
+tags! {
+    /// The kind of a [`CustomArg`].
+    CustomArgTag { Text = 0, Integer = 1, Decimal = 2, False = 3, True = 4 }
 }
 
 tags! {
@@ -411,6 +418,30 @@ impl Writer {
                 self.put(T::RunningCount);
                 self.task(task);
                 self.comparison(*comparison);
+            }
+            Condition::Custom(call) => {
+                self.put(T::Custom);
+                self.text(&call.path);
+                self.uint(call.args.len() as u64);
+                for arg in &call.args {
+                    match arg {
+                        CustomArg::Text(t) => {
+                            self.put(CustomArgTag::Text);
+                            self.text(t);
+                        }
+                        CustomArg::Integer(n) => {
+                            self.put(CustomArgTag::Integer);
+                            // Zigzag: small magnitudes of either sign stay short.
+                            self.uint(((n << 1) ^ (n >> 63)) as u64);
+                        }
+                        CustomArg::Decimal(d) => {
+                            self.put(CustomArgTag::Decimal);
+                            self.text(d);
+                        }
+                        CustomArg::Bool(false) => self.put(CustomArgTag::False),
+                        CustomArg::Bool(true) => self.put(CustomArgTag::True),
+                    }
+                }
             }
         }
     }
@@ -739,6 +770,31 @@ impl Reader<'_> {
                 let comparison = self.comparison()?;
                 Condition::RunningCount(RunningCount { task, comparison })
             }
+            T::Custom => {
+                let path = self.text()?;
+                let n = self.count()?;
+                let args = (0..n)
+                    .map(|_| {
+                        Ok(match self.code::<CustomArgTag>("unknown argument")? {
+                            CustomArgTag::Text => CustomArg::Text(self.text()?),
+                            CustomArgTag::Integer => {
+                                let z = self.uint()?;
+                                CustomArg::Integer(((z >> 1) as i64) ^ -((z & 1) as i64))
+                            }
+                            CustomArgTag::Decimal => {
+                                let d = self.text()?;
+                                if d.parse::<f64>().is_err() {
+                                    return Err(self.error("invalid decimal argument"));
+                                }
+                                CustomArg::Decimal(d)
+                            }
+                            CustomArgTag::False => CustomArg::Bool(false),
+                            CustomArgTag::True => CustomArg::Bool(true),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, DecodeError>>()?;
+                Condition::Custom(CustomCall { path, args })
+            }
         })
     }
 
@@ -929,6 +985,7 @@ mod tests {
         "has started at least 1 time this week & task 'y' has crashed at most 0 times & has inacted 2 times",
         "task 'x' has been running for more than 10 minutes | has been running for less than 1 hour",
         "task 'x' is running more than 2 times & is running 1 time",
+        "is_work_day() & conditions::file_exists('a.csv', -3, 0.5, true, false, 9223372036854775807, -9223372036854775808)",
     ];
 
     #[test]
@@ -969,6 +1026,7 @@ mod tests {
         check(Outcome::TABLE, Outcome::CODES);
         check(ComparisonTag::TABLE, ComparisonTag::CODES);
         check(DurationBoundTag::TABLE, DurationBoundTag::CODES);
+        check(CustomArgTag::TABLE, CustomArgTag::CODES);
         assert!(
             missing.is_empty(),
             "add a condition to CONDITIONS that writes each of: {missing:?}"

@@ -10,8 +10,9 @@ use std::fmt;
 use crate::time::{Period, Span};
 
 use super::ast::{
-    AfterTasks, Comparison, Condition, CountCondition, DurationBound, ParamCondition, Quantifier,
-    RunningCount, RunningFor, SchedulerCondition, StatusCondition, StatusScope, TaskRef,
+    AfterTasks, Comparison, Condition, CountCondition, CustomArg, DurationBound, ParamCondition,
+    Quantifier, RunningCount, RunningFor, SchedulerCondition, StatusCondition, StatusScope,
+    TaskRef,
 };
 
 /// Binding strength of the context an operand is printed in.
@@ -143,6 +144,21 @@ fn write_leaf(f: &mut fmt::Formatter<'_>, c: &Condition) -> fmt::Result {
         Condition::RunningCount(RunningCount { task, comparison }) => {
             write_task_prefix(f, task)?;
             write!(f, "is running {comparison}")
+        }
+        Condition::Custom(call) => {
+            write!(f, "{}(", call.path)?;
+            for (i, arg) in call.args.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                match arg {
+                    CustomArg::Text(t) => write!(f, "'{t}'")?,
+                    CustomArg::Integer(n) => write!(f, "{n}")?,
+                    CustomArg::Decimal(d) => f.write_str(d)?,
+                    CustomArg::Bool(b) => write!(f, "{b}")?,
+                }
+            }
+            f.write_str(")")
         }
         Condition::Not(_) | Condition::All(_) | Condition::Any(_) => {
             write_condition(f, c, Context::Or)

@@ -16,8 +16,8 @@ use crate::time::zone::{self, Pass};
 use crate::time::{DAY, MINUTE, SECOND, Timestamp, Tz};
 
 use super::ast::{
-    AfterTasks, Condition, CountCondition, DurationBound, ParamCondition, Quantifier, RunningCount,
-    RunningFor, SchedulerCondition, StatusCondition, StatusScope, TaskRef,
+    AfterTasks, Condition, CountCondition, CustomCall, DurationBound, ParamCondition, Quantifier,
+    RunningCount, RunningFor, SchedulerCondition, StatusCondition, StatusScope, TaskRef,
 };
 
 /// Records that end a run and so use up a once-per-period slot: `success`, `fail`,
@@ -59,6 +59,24 @@ impl Params for BTreeMap<String, String> {
     }
 }
 
+/// The values of custom conditions (`is_work_day()`), as the runtime knows them: it calls
+/// the functions, keeps their answers, and says when each must be asked again.
+pub trait CustomValues {
+    /// The value of `call` for the task `owner` at `now`, calling the function if the value
+    /// known is missing or due for a re-check. With `peek`, nothing is called: the value
+    /// known is given (`None` when there is none).
+    fn value(
+        &self,
+        call: &CustomCall,
+        owner: Option<&str>,
+        now: Timestamp,
+        peek: bool,
+    ) -> Option<Result<bool, String>>;
+
+    /// When the value of `call` known now is due for a re-check (`None`: none is known).
+    fn recheck_at(&self, call: &CustomCall, owner: Option<&str>) -> Option<Timestamp>;
+}
+
 /// Everything a condition may read besides the instant.
 ///
 /// ```
@@ -86,6 +104,9 @@ pub struct EvalContext<'a> {
     params: Option<&'a dyn Params>,
     scheduler_started: Option<Timestamp>,
     cycles: Option<u64>,
+    customs: Option<&'a dyn CustomValues>,
+    /// Read custom conditions' known values without calling them (when looking ahead).
+    peek: bool,
 }
 
 impl std::fmt::Debug for EvalContext<'_> {
@@ -110,7 +131,30 @@ impl<'a> EvalContext<'a> {
             params: None,
             scheduler_started: None,
             cycles: None,
+            customs: None,
+            peek: false,
         }
+    }
+
+    /// The values of custom conditions (without them, a custom condition cannot be
+    /// evaluated).
+    pub fn customs(mut self, customs: &'a dyn CustomValues) -> Self {
+        self.customs = Some(customs);
+        self
+    }
+
+    /// The same context, reading custom conditions' known values without calling them.
+    pub(crate) fn peeking(mut self) -> Self {
+        self.peek = true;
+        self
+    }
+
+    pub(crate) fn custom_values(&self) -> Option<&'a dyn CustomValues> {
+        self.customs
+    }
+
+    pub(crate) fn owner_name(&self) -> Option<&'a str> {
+        self.owner
     }
 
     /// The task whose condition is evaluated: leaves without `task '...'` read its log.
@@ -185,6 +229,22 @@ pub enum EvalError {
         /// The leaf, as text.
         leaf: String,
     },
+    /// A custom condition, evaluated without the values of custom conditions
+    /// ([`EvalContext::customs`]).
+    #[error("`{leaf}` is a custom condition, and it was evaluated outside a scheduler")]
+    NoCustomValues {
+        /// The leaf, as text.
+        leaf: String,
+    },
+    /// A custom condition failed: it returned an error, panicked, or its arguments could
+    /// not be given to it.
+    #[error("custom condition `{leaf}` failed: {message}")]
+    Custom {
+        /// The leaf, as text.
+        leaf: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// An instant on both axes: real (UTC) and wall clock.
@@ -218,24 +278,51 @@ impl Condition {
 }
 
 pub(crate) fn eval(c: &Condition, cx: &EvalContext<'_>, m: Moment) -> Result<bool, EvalError> {
+    eval_in(c, cx, m, true)
+}
+
+/// `eval`, where `neutral` is the value that would not change the operator around `c`
+/// (`true` under `&`, `false` under `|`): what a custom condition whose value is not
+/// known counts as when peeking, as if it had not been reached.
+///
+/// The operands of `&` and `|` that call custom conditions are evaluated after the
+/// others, so that a custom condition is called only when the rest of the condition does
+/// not decide alone (`time of day between 09:00 and 17:00 & is_work_day()` calls nothing
+/// at night, whatever the order written).
+fn eval_in(
+    c: &Condition,
+    cx: &EvalContext<'_>,
+    m: Moment,
+    neutral: bool,
+) -> Result<bool, EvalError> {
     match c {
         Condition::Literal(b) => Ok(*b),
-        Condition::Not(inner) => Ok(!eval(inner, cx, m)?),
-        Condition::All(operands) => {
-            for o in operands {
-                if !eval(o, cx, m)? {
-                    return Ok(false);
+        Condition::Not(inner) => Ok(!eval_in(inner, cx, m, !neutral)?),
+        Condition::All(operands) | Condition::Any(operands) => {
+            let all = matches!(c, Condition::All(_));
+            let (customs, plain): (Vec<&Condition>, Vec<&Condition>) =
+                operands.iter().partition(|o| o.has_custom());
+            for o in plain.into_iter().chain(customs) {
+                if eval_in(o, cx, m, all)? != all {
+                    return Ok(!all);
                 }
             }
-            Ok(true)
+            Ok(all)
         }
-        Condition::Any(operands) => {
-            for o in operands {
-                if eval(o, cx, m)? {
-                    return Ok(true);
-                }
+        Condition::Custom(call) => {
+            let Some(customs) = cx.customs else {
+                return Err(EvalError::NoCustomValues {
+                    leaf: c.to_string(),
+                });
+            };
+            match customs.value(call, cx.owner, ts(m.utc), cx.peek) {
+                None => Ok(neutral),
+                Some(Ok(v)) => Ok(v),
+                Some(Err(message)) => Err(EvalError::Custom {
+                    leaf: c.to_string(),
+                    message,
+                }),
             }
-            Ok(false)
         }
         leaf => evaluate_leaf(leaf, cx, m),
     }
@@ -395,7 +482,8 @@ impl Condition {
                 | Condition::TimeOf(_)
                 | Condition::Scheduler(_)
                 | Condition::Env(_)
-                | Condition::Param(_) => {}
+                | Condition::Param(_)
+                | Condition::Custom(_) => {}
             }
         });
         needs
@@ -550,9 +638,11 @@ pub(crate) fn evaluate_leaf(
         Condition::RunningCount(RunningCount { task, comparison }) => {
             Ok(comparison.holds(history.live_runs(task_of(c, task, cx)?, now)))
         }
-        Condition::Literal(_) | Condition::Not(_) | Condition::All(_) | Condition::Any(_) => {
-            eval(c, cx, m)
-        }
+        Condition::Literal(_)
+        | Condition::Not(_)
+        | Condition::All(_)
+        | Condition::Any(_)
+        | Condition::Custom(_) => eval(c, cx, m),
     }
 }
 

@@ -92,6 +92,8 @@ impl Condition {
         after: impl Into<Timestamp>,
     ) -> Result<NextChange, EvalError> {
         let mut budget = BUDGET;
+        // Looking ahead calls no custom condition: their known values stand.
+        let cx = &cx.peeking();
         Ok(
             match next(self, cx, after.into().as_micros(), &mut budget)? {
                 Found::At(t) => NextChange::At(Timestamp::from_micros(t)),
@@ -136,6 +138,14 @@ fn next(c: &Condition, cx: &EvalContext<'_>, t: i64, budget: &mut u32) -> Result
         Condition::Not(inner) => next(inner, cx, t, budget),
         Condition::All(operands) => combined(c, operands, true, cx, t, budget),
         Condition::Any(operands) => combined(c, operands, false, cx, t, budget),
+        // A custom condition's value may change whenever it is called again: at its
+        // re-check. Not known yet (not reached), it changes only when it is.
+        Condition::Custom(call) => Ok(cx
+            .custom_values()
+            .and_then(|values| values.recheck_at(call, cx.owner_name()))
+            .map_or(Found::Never, |at| {
+                Found::NotBefore(at.as_micros().max(t.saturating_add(1)))
+            })),
         leaf => leaf_next(leaf, cx, t, budget),
     }
 }
@@ -471,7 +481,8 @@ fn breakpoint(
         Condition::Scheduler(_)
         | Condition::Env(_)
         | Condition::Param(_)
-        | Condition::Literal(_) => None,
+        | Condition::Literal(_)
+        | Condition::Custom(_) => None,
         Condition::Not(_) | Condition::All(_) | Condition::Any(_) => None,
     })
 }

@@ -14,6 +14,8 @@
 //!   parameters, the values other tasks returned;
 //! * `inject`: how a parameter of a `#[task]` function gets its value ([`FromContext`],
 //!   [`Return`], [`Arg`], ...);
+//! * `custom`: custom conditions (`#[scheduler::cond]`): their registry, their arguments,
+//!   and the answers the engine keeps;
 //! * `hooks`: functions called around the scheduler's life and each run;
 //! * `handler`, `private`: the glue that `#[task]` generates code against;
 //! * `task`: what a task is ([`TaskSpec`], its [`TaskBody`]), where tasks come from (the
@@ -30,6 +32,7 @@
 mod clock;
 mod config;
 mod context;
+mod custom;
 mod engine;
 mod exec;
 #[doc(hidden)]
@@ -56,6 +59,9 @@ pub use config::{
     RestartMode, system_zone,
 };
 pub use context::{RunContext, TerminationFlag};
+pub use custom::{
+    ArgKind, CondCall, CondDef, CondError, FromCondArg, IntoCondResult, registered_conds,
+};
 pub use engine::EngineError;
 pub use inject::{
     Arg, Env, FromContext, InjectError, Need, ParamInfo, Payload, Return, Returned, RunInfo, Task,

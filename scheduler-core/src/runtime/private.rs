@@ -8,6 +8,11 @@ use super::context::TerminationFlag;
 use super::inject::{Arg, Env, Payload, Returned, RunInfo, TaskMarker};
 use super::outcome::{OutputCodec, serde_codec};
 
+pub use super::custom::literal::{BoolLiteral, DecimalLiteral, IntegerLiteral, TextLiteral};
+pub use super::custom::{
+    AcceptsLiteral, CondArgAt, CondArity, CondMarker, cond_arg, cond_arg_fits, cond_inject_failed,
+    cond_takes,
+};
 pub use super::handler::{
     AsyncCall, BlockingCall, ResultReturn, Started, ValueReturn, finish, finish_async,
     inject_failed,

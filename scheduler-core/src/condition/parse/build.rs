@@ -11,9 +11,9 @@ use crate::time::{
 };
 
 use crate::condition::ast::{
-    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, DurationBound, Outcome,
-    ParamCondition, Quantifier, RunningCount, RunningFor, SchedulerCondition, StatusCondition,
-    StatusScope, TaskRef, TaskStatus,
+    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, CustomArg, CustomCall,
+    DurationBound, Outcome, ParamCondition, Quantifier, RunningCount, RunningFor,
+    SchedulerCondition, StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use crate::condition::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 use crate::condition::cron_fields::CronFields;
@@ -160,6 +160,7 @@ impl<'i> Builder<'i> {
                 }))
             }
             Rule::status_count | Rule::running_for | Rule::running_count => self.counting(pair),
+            Rule::custom_call => self.custom_call(pair),
             rule => unreachable!("grammar: {rule:?} is not a leaf"),
         }
     }
@@ -205,6 +206,33 @@ impl<'i> Builder<'i> {
             }
             _ => Condition::RunningCount(RunningCount { task, comparison }),
         })
+    }
+
+    /// `name(arguments)`.
+    pub(super) fn custom_call(&self, pair: Pair<'i, Rule>) -> Result<Condition> {
+        let mut path = String::new();
+        let mut args = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::custom_path => path = p.as_str().to_owned(),
+                Rule::name => args.push(CustomArg::Text(name_text(&p))),
+                Rule::custom_integer => args.push(CustomArg::Integer(self.number::<i64>(&p)?)),
+                Rule::custom_decimal => {
+                    // Checked here so that a call never fails on its own arguments.
+                    if p.as_str().parse::<f64>().is_err() {
+                        return Err(
+                            self.error(&p, ParseErrorKind::NumberTooLarge(p.as_str().to_owned()))
+                        );
+                    }
+                    args.push(CustomArg::Decimal(p.as_str().to_owned()));
+                }
+                Rule::custom_bool => {
+                    args.push(CustomArg::Bool(first(p).as_rule() == Rule::kw_true));
+                }
+                _ => {}
+            }
+        }
+        Ok(Condition::Custom(CustomCall { path, args }))
     }
 
     /// `more than N`, `less than N`, `at least N`, `at most N`, `N`.

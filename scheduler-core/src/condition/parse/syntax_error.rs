@@ -116,6 +116,9 @@ pub(super) fn expected_of(rule: Rule) -> Option<Expected> {
             Expected::Condition
         }
         R::comparison => Expected::Number,
+        R::custom_call | R::custom_path | R::custom_ident | R::custom_arg => Expected::Condition,
+        R::custom_decimal | R::custom_integer => Expected::Number,
+        R::custom_bool => Expected::Keyword("true"),
         R::compare_more => Expected::Keyword("more"),
         R::compare_less => Expected::Keyword("less"),
         R::compare_at_least | R::compare_at_most => Expected::Keyword("at"),
