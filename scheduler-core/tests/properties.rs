@@ -285,6 +285,24 @@ fn counting_leaf(
     ]
 }
 
+/// A call of a custom condition, by name or path, with arguments of every kind.
+fn custom_leaf() -> impl Strategy<Value = Condition> {
+    let arg = prop_oneof![
+        "[a-z .,()&|~-]{0,8}".prop_map(CustomArg::from),
+        any::<i64>().prop_map(CustomArg::from),
+        any::<bool>().prop_map(CustomArg::from),
+        (any::<i32>(), 0..1_000_000u32).prop_map(|(w, f)| CustomArg::Decimal(format!("{w}.{f}"))),
+    ];
+    (
+        "[a-z_][a-z0-9_]{0,6}(::[a-z_][a-z0-9_]{0,6}){0,2}",
+        vec(arg, 0..4),
+    )
+        // A keyword (`daily`, `retry`) is not a name a call can have.
+        .prop_filter_map("a keyword as the name", |(path, args)| {
+            custom(&path, args).ok()
+        })
+}
+
 fn scoped<P: PeriodPoint + IntoPoint<P>>(b: StatusIn<P>, span: Span<P>) -> Condition {
     match span {
         Span::Full => b.into(),
@@ -389,6 +407,7 @@ fn leaf() -> impl Strategy<Value = Condition> {
             _ => scheduler_cycles(n),
         }),
         counting_leaf(option::of(name())),
+        custom_leaf(),
         "[a-z ']{0,6}".prop_map(|v| env(v.replace('\'', ""))),
         (name(), option::of("[a-z0-9 ]{0,6}")).prop_map(|(k, v)| match v {
             Some(v) => param(k).is(v),
@@ -914,6 +933,9 @@ const TOKENS: &[&str] = &[
     "less",
     "than",
     "cycles",
+    "f(",
+    "is_work_day()",
+    "m::f('x', 1, -2.5, true)",
     "been",
     "for",
     "at",

@@ -31,10 +31,12 @@ use crate::time::{
     TimeOfWeek, Weekday,
 };
 
+/// An argument of [`custom`]: text, an integer, a decimal or a boolean.
+pub use super::ast::CustomArg;
 use super::ast::{
-    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, DurationBound, Outcome,
-    ParamCondition, Quantifier, RunningCount, RunningFor, SchedulerCondition, StatusCondition,
-    StatusScope, TaskRef, TaskStatus,
+    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, CustomCall, DurationBound,
+    Outcome, ParamCondition, Quantifier, RunningCount, RunningFor, SchedulerCondition,
+    StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::CronSchedule;
 use super::cron_fields::CronFields;
@@ -871,6 +873,81 @@ impl ParamKey {
     /// `param 'k' is 'v'`: the value, as text, equals `value`.
     pub fn is(self, value: impl Into<String>) -> Condition {
         Condition::Param(ParamCondition::Is(self.0, value.into()))
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Custom conditions
+// ----------------------------------------------------------------------------------------
+
+/// `name(args)`: a call of the custom condition registered under the last segment of
+/// `path` (a function marked `#[scheduler::cond]`), with literal arguments. The call is
+/// checked as the parser checks it (a Rust path; text without single quotes); whether the
+/// condition exists and takes these arguments is checked when the scheduler starts.
+///
+/// ```
+/// use scheduler_core::condition::{Condition, api::*};
+/// let c = daily() & custom("file_exists", ["data.csv"])? & custom("queue_below", [100])?;
+/// assert_eq!(c, "daily & file_exists('data.csv') & queue_below(100)".parse::<Condition>()?);
+/// assert!(custom("no such", Vec::<CustomArg>::new()).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn custom<A: Into<CustomArg>>(path: &str, args: impl IntoIterator<Item = A>) -> Built {
+    let call = Condition::Custom(CustomCall::new(
+        path,
+        args.into_iter().map(Into::into).collect(),
+    ));
+    // The printed call parses back to itself exactly when it is one the parser makes.
+    let text = call.to_string();
+    let parsed: Condition = text.parse()?;
+    if parsed == call {
+        Ok(call)
+    } else {
+        Err(super::error::ParseError::new(
+            &text,
+            0..text.len(),
+            super::error::ParseErrorKind::Malformed {
+                what: "custom condition call",
+                form: "a Rust path with text arguments free of single quotes",
+            },
+        )
+        .into())
+    }
+}
+
+impl From<&str> for CustomArg {
+    fn from(text: &str) -> Self {
+        CustomArg::Text(text.to_owned())
+    }
+}
+
+impl From<String> for CustomArg {
+    fn from(text: String) -> Self {
+        CustomArg::Text(text)
+    }
+}
+
+impl From<i64> for CustomArg {
+    fn from(n: i64) -> Self {
+        CustomArg::Integer(n)
+    }
+}
+
+impl From<i32> for CustomArg {
+    fn from(n: i32) -> Self {
+        CustomArg::Integer(n.into())
+    }
+}
+
+impl From<u32> for CustomArg {
+    fn from(n: u32) -> Self {
+        CustomArg::Integer(n.into())
+    }
+}
+
+impl From<bool> for CustomArg {
+    fn from(b: bool) -> Self {
+        CustomArg::Bool(b)
     }
 }
 

@@ -254,6 +254,9 @@ mod tests {
             "has been running for less than 1h30m",
             "task 'x' is running more than 2 times",
             "while task 'x' is running at most 1 time",
+            "is_work_day()",
+            "conditions::file_exists('data.csv')",
+            "limit( 10 , -0.5,true, 'a b' ) & ~flag()",
         ] {
             parses(s);
         }
@@ -327,6 +330,22 @@ mod tests {
 
         let e = rejects("task 'x' has been running for 10 minutes");
         assert_eq!(e.span(), 30..32);
+    }
+
+    #[test]
+    fn custom_calls_need_their_parentheses() {
+        // A bare word stays a keyword, or a typo of one with its hint.
+        assert_eq!(rejects("dialy").hint(), Some("did you mean `daily`?"));
+        assert!(rejects("is_work_day").to_string().contains("is_work_day"));
+        // A keyword with parentheses is not a call.
+        rejects("daily()");
+        rejects("f(x)");
+        rejects("f('a',)");
+        rejects("f(99999999999999999999)");
+        assert_eq!(
+            parses("limit( 10 , -0.5,true, 'a b' )").to_string(),
+            "limit(10, -0.5, true, 'a b')"
+        );
     }
 
     #[test]
