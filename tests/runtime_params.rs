@@ -192,3 +192,75 @@ async fn every_kind_of_parameter() {
             == 2
     );
 }
+
+/// The limit for `limited` alone, computed for each of its runs.
+fn batch_limit() -> u32 {
+    LIMIT_CALLS.fetch_add(1, Ordering::SeqCst) + 100
+}
+
+static LIMIT_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[task("every 1 hour")]
+fn named_and_defaulted(
+    #[arg(key = "recipients")] to: Arg<Vec<&'static str>>,
+    #[arg(default = 3)] retries: Arg<u32>,
+    #[arg(key = "missing", default = vec!["nobody".to_owned()])] fallback: Arg<Vec<String>>,
+    #[env(var = "SCHEDULER_TEST_SURELY_UNSET_VAR", default = 8080)] port: Env<u16>,
+    #[env(default = "unused".to_owned())] home: Env<String>,
+    #[arg(with = batch_limit)] limit: Arg<u32>,
+    seen: Arg<Mutex<Vec<String>>>,
+) {
+    seen.lock().unwrap().push(format!(
+        "to={} retries={} fallback={} port={} home_set={} limit={}",
+        to.join(","),
+        *retries,
+        fallback.join(","),
+        *port,
+        *home != "unused",
+        *limit
+    ));
+}
+
+#[task("every 1 hour")]
+fn env_that_does_not_parse(#[env(var = "HOME", default = 1)] home: Env<u32>) {
+    let _ = home;
+}
+
+#[tokio::test(start_paused = true)]
+async fn arguments_with_keys_defaults_and_functions() {
+    let store = Arc::new(MemoryStore::new());
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let running = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
+        .only_registered(["named_and_defaulted", "env_that_does_not_parse"])
+        .param_arc("seen", seen.clone())
+        .param("recipients", vec!["ops@example.com"])
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(90 * 60)).await;
+    running.session().shut_down();
+    running.await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    // `HOME` is set wherever the tests run; the first run computed the limit once (100),
+    // the second again (101).
+    assert_eq!(
+        seen,
+        [
+            "to=ops@example.com retries=3 fallback=nobody port=8080 home_set=true limit=100",
+            "to=ops@example.com retries=3 fallback=nobody port=8080 home_set=true limit=101",
+        ]
+    );
+    // A variable that is set but does not parse is an error, not the default.
+    let failed = records(&store, "env_that_does_not_parse", Action::Fail);
+    assert_eq!(failed.len(), 2);
+    assert!(
+        failed[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("parameter `home`: environment variable `HOME`="),
+        "{:?}",
+        failed[0].message
+    );
+}

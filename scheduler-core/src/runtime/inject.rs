@@ -384,6 +384,57 @@ impl<T: Send + Sync + 'static> FromContext for Arg<T> {
     }
 }
 
+/// `#[arg(key = "...", default = ...)]`: the session parameter `key`, else the default.
+#[doc(hidden)]
+pub fn arg_or<T: Send + Sync + 'static>(
+    cx: &RunContext,
+    key: &str,
+    default: Option<fn() -> T>,
+) -> Result<Arg<T>, InjectError> {
+    match (cx.arg::<T>(key), default) {
+        (Ok(value), _) => Ok(Arg { value }),
+        (Err(InjectError::MissingArg { .. }), Some(default)) => Ok(Arg {
+            value: Arc::new(default()),
+        }),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// `#[arg(with = function)]`: the value the function computes, for each run of this task.
+#[doc(hidden)]
+pub fn arg_with<T>(function: fn() -> T) -> Result<Arg<T>, InjectError> {
+    Ok(Arg {
+        value: Arc::new(function()),
+    })
+}
+
+/// `#[env(var = "...", default = ...)]`: the environment variable, parsed, else the
+/// default (an unset variable only: one that does not parse is an error).
+#[doc(hidden)]
+pub fn env_or<T>(var: &str, default: Option<fn() -> T>) -> Result<Env<T>, InjectError>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let Ok(value) = std::env::var(var) else {
+        return match default {
+            Some(default) => Ok(Env(default())),
+            None => Err(InjectError::MissingEnv {
+                var: var.to_owned(),
+            }),
+        };
+    };
+    value
+        .parse()
+        .map(Env)
+        .map_err(|e: T::Err| InjectError::BadEnv {
+            var: var.to_owned(),
+            value,
+            expected: std::any::type_name::<T>(),
+            source: Arc::new(e),
+        })
+}
+
 /// The payload of a run requested with `Session::run_with`, deserialized.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Payload<T>(pub T);

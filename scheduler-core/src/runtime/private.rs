@@ -17,7 +17,7 @@ pub use super::handler::{
     AsyncCall, BlockingCall, ResultReturn, Started, ValueReturn, finish, finish_async,
     inject_failed,
 };
-pub use super::inject::FromProducer;
+pub use super::inject::{FromProducer, arg_or, arg_with, env_or};
 
 /// The condition that `condition!` checked at compile time.
 ///
