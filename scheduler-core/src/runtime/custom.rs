@@ -304,6 +304,14 @@ impl CustomCache {
         }
     }
 
+    /// Forgets the answers given for `task`'s conditions.
+    pub(crate) fn forget(&self, task: &str) {
+        let mut answers = self.answers.borrow_mut();
+        if !answers.is_empty() {
+            answers.retain(|(owner, _), _| owner.as_deref() != Some(task));
+        }
+    }
+
     fn call(
         &self,
         def: &CondDef,
