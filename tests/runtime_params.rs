@@ -264,3 +264,72 @@ async fn arguments_with_keys_defaults_and_functions() {
         failed[0].message
     );
 }
+
+static BASE_URL_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// A parameter computed from another, once per run that needs it.
+#[param]
+fn base_url(host: Arg<String>, port: Option<Arg<u16>>) -> String {
+    BASE_URL_CALLS.fetch_add(1, Ordering::SeqCst);
+    match port {
+        Some(port) => format!("https://{}:{}/", *host, *port),
+        None => format!("https://{}/", *host),
+    }
+}
+
+/// A parameter whose own parameter is missing.
+#[param]
+fn needs_a_missing_one(nothing_here: Arg<u8>) -> u8 {
+    *nothing_here
+}
+
+#[task("every 1 hour")]
+fn reads_base_url_twice(
+    base_url: Arg<String>,
+    #[arg(key = "base_url")] again: Arg<String>,
+    seen: Arg<Mutex<Vec<String>>>,
+) {
+    seen.lock()
+        .unwrap()
+        .push(format!("{} {}", *base_url, *again));
+}
+
+#[task("every 1 hour")]
+fn reads_a_failing_param(needs_a_missing_one: Arg<u8>) {
+    let _ = needs_a_missing_one;
+}
+
+#[tokio::test(start_paused = true)]
+async fn param_functions_take_injected_arguments() {
+    let store = Arc::new(MemoryStore::new());
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let running = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
+        .only_registered(["reads_base_url_twice", "reads_a_failing_param"])
+        .param_arc("seen", seen.clone())
+        .param("host", "example.com".to_owned())
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(90 * 60)).await;
+    running.session().shut_down();
+    running.await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "https://example.com/ https://example.com/",
+            "https://example.com/ https://example.com/"
+        ]
+    );
+    // Two runs, each reading the value twice: computed once per run.
+    assert_eq!(BASE_URL_CALLS.load(Ordering::SeqCst), 2);
+    let failed = records(&store, "reads_a_failing_param", Action::Fail);
+    assert_eq!(failed.len(), 2);
+    assert_eq!(
+        failed[0].message.as_deref(),
+        Some(
+            "parameter `needs_a_missing_one`: the `#[param]` function `needs_a_missing_one` failed: \
+             parameter `nothing_here`: no session parameter `nothing_here`"
+        )
+    );
+}

@@ -329,6 +329,7 @@ impl CustomCache {
             payload: None,
             termination: TerminationFlag::new(),
             decoders: HashMap::new(),
+            param_values: Default::default(),
         });
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| (def.call)(&cx, &call.args)))
             .unwrap_or_else(|panic| {

@@ -58,14 +58,14 @@ pub use config::{
     ConditionErrors, Config, ConfigError, DEFAULT_DATABASE, DuplicatePolicy, LogRetention,
     RestartMode, system_zone,
 };
-pub use context::{RunContext, TerminationFlag};
+pub use context::{ParamBuild, ParamError, RunContext, TerminationFlag};
 pub use custom::{
     ArgKind, CondCall, CondDef, CondError, FromCondArg, IntoCondResult, registered_conds,
 };
 pub use engine::EngineError;
 pub use inject::{
-    Arg, Env, FromContext, InjectError, Need, ParamInfo, Payload, Return, Returned, RunInfo, Task,
-    TaskMarker, This,
+    Arg, Env, FromContext, InjectError, Need, ParamInfo, ParamInjectError, Payload, Return,
+    Returned, RunInfo, Task, TaskMarker, This,
 };
 pub use outcome::{
     DecodeFn, EncodeFn, Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated,

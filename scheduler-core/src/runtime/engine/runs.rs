@@ -52,6 +52,7 @@ impl Engine {
             payload: request,
             termination: flag.clone(),
             decoders: HashMap::new(),
+            param_values: Default::default(),
         });
         let deadline = timeout.map(|t| now.as_micros().saturating_add(t.as_micros() as i64));
         let tx = self.sender.clone();
