@@ -199,15 +199,16 @@ async fn unknown_custom_conditions_are_start_up_errors() {
     let spec = |name: &str, cond: &str| {
         TaskSpec::from_blocking(name.to_owned(), |_| ()).when(cond.parse::<Condition>().unwrap())
     };
-    let error = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
+    let built = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
         .only_registered(Vec::<String>::new())
         .task(spec("typo", "daily & hold()"))
         .task(spec("too_many", "holds(1)"))
         .task(spec("wrong_kind", "file_exists(3)"))
-        .build()
-        .err()
-        .expect("the set has problems")
-        .to_string();
+        .build();
+    let Err(error) = built else {
+        panic!("the set has problems")
+    };
+    let error = error.to_string();
     assert!(
         error.contains("task 'typo' (")
             && error.contains(

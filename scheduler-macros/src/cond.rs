@@ -119,10 +119,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 impl ::scheduler::__private::CondArgAt<#i> for #ident { type Arg = #ty; }
             });
             values.push(quote_spanned! {ty.span()=>
-                match ::scheduler::__private::cond_arg::<#ty>(__scheduler_args, #i) {
-                    ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
-                }
+                ::scheduler::__private::cond_arg::<#ty>(__scheduler_args, #i)?
             });
         } else {
             values.push(quote_spanned! {ty.span()=>

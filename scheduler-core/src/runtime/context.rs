@@ -25,6 +25,9 @@ pub type ParamError = Arc<dyn std::error::Error + Send + Sync>;
 /// parameters from the run's context.
 pub type ParamBuild = fn(&RunContext) -> Result<Arc<dyn Any + Send + Sync>, ParamError>;
 
+/// A parameter's value, with the name of its type.
+pub(crate) type ParamValue = (Arc<dyn Any + Send + Sync>, &'static str);
+
 /// A session parameter: a value, or a `#[param]` function evaluated when a run needs it.
 #[derive(Clone)]
 pub(crate) enum ParamEntry {
@@ -136,7 +139,7 @@ impl ParamRegistry {
         &self,
         cx: &RunContext,
         name: &str,
-    ) -> Option<Result<(Arc<dyn Any + Send + Sync>, &'static str), ParamError>> {
+    ) -> Option<Result<ParamValue, ParamError>> {
         let entry = self
             .task_entries
             .get(&(cx.task_name().to_owned(), name.to_owned()))

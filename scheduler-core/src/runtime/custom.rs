@@ -274,6 +274,9 @@ pub fn cond_inject_failed(param: &'static str, source: InjectError) -> CondError
     CondError::Inject { param, source }
 }
 
+/// The task asking (none for the shutdown condition) and the call.
+type AnswerKey = (Option<Arc<str>>, CustomCall);
+
 struct Answer {
     value: Result<bool, String>,
     checked: i64,
@@ -283,7 +286,7 @@ struct Answer {
 /// conditions read.
 pub(crate) struct CustomCache {
     defs: HashMap<&'static str, &'static CondDef>,
-    answers: RefCell<HashMap<(Option<Arc<str>>, CustomCall), Answer>>,
+    answers: RefCell<HashMap<AnswerKey, Answer>>,
     session: Session,
     params: Arc<ParamRegistry>,
     returns: Arc<Returns>,
