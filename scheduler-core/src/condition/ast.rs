@@ -534,9 +534,12 @@ impl Condition {
 
     /// Whether the condition calls a custom condition.
     pub fn has_custom(&self) -> bool {
-        let mut found = false;
-        self.visit_leaves(&mut |leaf| found |= matches!(leaf, Condition::Custom(_)));
-        found
+        match self {
+            Condition::Custom(_) => true,
+            Condition::Not(c) => c.has_custom(),
+            Condition::All(cs) | Condition::Any(cs) => cs.iter().any(Condition::has_custom),
+            _ => false,
+        }
     }
 
     /// Calls `f` on every leaf, left to right.

@@ -300,11 +300,20 @@ fn eval_in(
         Condition::Not(inner) => Ok(!eval_in(inner, cx, m, !neutral)?),
         Condition::All(operands) | Condition::Any(operands) => {
             let all = matches!(c, Condition::All(_));
-            let (customs, plain): (Vec<&Condition>, Vec<&Condition>) =
-                operands.iter().partition(|o| o.has_custom());
-            for o in plain.into_iter().chain(customs) {
-                if eval_in(o, cx, m, all)? != all {
-                    return Ok(!all);
+            // Two passes, the operands without custom calls first; one pass (and no tree
+            // walk beyond the operands' roots) in the common case of none.
+            let customs = operands.iter().any(Condition::has_custom);
+            for pass in [false, true] {
+                for o in operands {
+                    if customs && o.has_custom() != pass {
+                        continue;
+                    }
+                    if eval_in(o, cx, m, all)? != all {
+                        return Ok(!all);
+                    }
+                }
+                if !customs {
+                    break;
                 }
             }
             Ok(all)
