@@ -5,7 +5,9 @@
 //! Each Rocketry expression is translated by hand into our API; the condition is evaluated
 //! like the string vectors, and must also equal its own printed-and-parsed form. Rocketry
 //! API features that CONDITIONS.md has no phrase for are listed with the reason and not run
-//! (every case is accounted for in the summary line).
+//! (every case is accounted for in the summary line). Durations and counts of live runs
+//! (`running('x').more_than(...)`, `running('x') >= 2`) are the leaves
+//! `has been running for more than ...` and `is running at least 2 times`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -66,20 +68,27 @@ fn translate(api: &str) -> Result<Condition, &'static str> {
         "weekly.before('Friday') & daily.at('21:00')" => {
             weekly().before("Friday").unwrap() & daily().at("21:00").unwrap()
         }
-        a if a.starts_with("running(")
-            && (a.contains(").more_than")
-                || a.contains(").less_than")
-                || a.contains(").between")) =>
-        {
-            return Err(
-                "durations of runs are Rocketry API only; CONDITIONS.md has no phrase for them",
-            );
+        "running('x').more_than('10 minutes')" => {
+            task("x").running_for_more_than(minutes(10)).unwrap()
         }
-        a if a.starts_with("running") && a.contains(['<', '>', '=']) => {
-            return Err(
-                "counts of live runs are Rocketry API only; CONDITIONS.md has no phrase for them",
-            );
+        "running('x').more_than('20 minutes')" => {
+            task("x").running_for_more_than(minutes(20)).unwrap()
         }
+        "running('x').more_than('21 minutes')" => {
+            task("x").running_for_more_than(minutes(21)).unwrap()
+        }
+        "running('x').less_than('10 minutes')" => {
+            task("x").running_for_less_than(minutes(10)).unwrap()
+        }
+        // Rocketry's `between` asks for one run started in the range; with the single
+        // run of its vector, that is the oldest run old enough and the newest young enough.
+        "running('x').between('10 minutes', '30 minutes')" => {
+            task("x").running_for_more_than(minutes(10)).unwrap()
+                & task("x").running_for_less_than(minutes(30)).unwrap()
+        }
+        "running('x') >= 2" => task("x").live_runs().at_least(2),
+        "running('x') == 1" => task("x").live_runs().exactly(1),
+        "running <= 1" => live_runs().at_most(1),
         a if a.starts_with("every(") && a.contains("based=") => {
             return Err(
                 "`every` based on finishes is Rocketry API only; CONDITIONS.md's `every` counts starts",

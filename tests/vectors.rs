@@ -522,6 +522,17 @@ fn calendar_corner_vectors() {
     check_eval_vectors(&path, &cases, Rules::AsRecorded);
 }
 
+/// Counting and duration leaves (`has succeeded more than 2 times today`, `has been running
+/// for more than 10 minutes`, `is running at least 2 times`) with the truth CONDITIONS.md
+/// gives, checked as they are; the next-change of the same leaves is checked by brute force
+/// in `scheduler-core/tests/properties.rs`.
+#[test]
+fn counting_vectors() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/counting.json");
+    let cases: Vec<EvalCase> = load_file(&path);
+    check_eval_vectors(&path, &cases, Rules::AsRecorded);
+}
+
 /// Whether a vector file records Rocketry (whose deliberate differences apply) or this
 /// project's own expectations.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -235,6 +235,74 @@ fn status_condition() -> impl Strategy<Value = Condition> {
     ]
 }
 
+/// `b` with the `i`th comparison (of five) with `n`.
+fn compared(b: HasStatus, i: usize, n: u32) -> HasStatus {
+    match i {
+        0 => b.more_than(n),
+        1 => b.less_than(n),
+        2 => b.at_least(n),
+        3 => b.at_most(n),
+        _ => b.times(n),
+    }
+}
+
+/// The live runs of `runs` compared the `i`th way (of five) with `n`.
+fn live_compared(runs: LiveRuns, i: usize, n: u32) -> Condition {
+    match i {
+        0 => runs.more_than(n),
+        1 => runs.less_than(n),
+        2 => runs.at_least(n),
+        3 => runs.at_most(n),
+        _ => runs.exactly(n),
+    }
+}
+
+/// Counting and duration leaves about `task` (the owner when `None`), with small bounds so
+/// that both values occur.
+fn counting_leaf(
+    task_name: impl Strategy<Value = Option<String>> + Clone + 'static,
+) -> impl Strategy<Value = Condition> {
+    let counted = (task_name.clone(), 0..7usize, 0..5usize, 0..4u32)
+        .prop_map(|(t, i, c, n)| compared(status_of(t, i), c, n));
+    prop_oneof![
+        counted.clone().prop_map(Condition::from),
+        (counted.clone(), 1..3 * 3600u64)
+            .prop_map(|(b, s)| b.past(Duration::from_secs(s)).unwrap()),
+        (counted.clone(), hour_span()).prop_map(|(b, s)| scoped(b.this_hour(), s)),
+        (counted, span(day_point())).prop_map(|(b, s)| scoped(b.today(), s)),
+        (task_name.clone(), 1..2 * 3600u64, any::<bool>()).prop_map(|(t, s, more)| {
+            let d = Duration::from_secs(s);
+            match (t, more) {
+                (None, true) => running_for_more_than(d).unwrap(),
+                (None, false) => running_for_less_than(d).unwrap(),
+                (Some(t), true) => task(t).running_for_more_than(d).unwrap(),
+                (Some(t), false) => task(t).running_for_less_than(d).unwrap(),
+            }
+        }),
+        (task_name, 0..5usize, 0..3u32).prop_map(|(t, i, n)| {
+            live_compared(t.map_or_else(live_runs, |t| task(t).live_runs()), i, n)
+        }),
+    ]
+}
+
+/// A call of a custom condition, by name or path, with arguments of every kind.
+fn custom_leaf() -> impl Strategy<Value = Condition> {
+    let arg = prop_oneof![
+        "[a-z .,()&|~-]{0,8}".prop_map(CustomArg::from),
+        any::<i64>().prop_map(CustomArg::from),
+        any::<bool>().prop_map(CustomArg::from),
+        (any::<i32>(), 0..1_000_000u32).prop_map(|(w, f)| CustomArg::Decimal(format!("{w}.{f}"))),
+    ];
+    (
+        "[a-z_][a-z0-9_]{0,6}(::[a-z_][a-z0-9_]{0,6}){0,2}",
+        vec(arg, 0..4),
+    )
+        // A keyword (`daily`, `retry`) is not a name a call can have.
+        .prop_filter_map("a keyword as the name", |(path, args)| {
+            custom(&path, args).ok()
+        })
+}
+
 fn scoped<P: PeriodPoint + IntoPoint<P>>(b: StatusIn<P>, span: Span<P>) -> Condition {
     match span {
         Span::Full => b.into(),
@@ -448,6 +516,8 @@ fn leaf() -> impl Strategy<Value = Condition> {
             1 => scheduler_cycles_less_than(n),
             _ => scheduler_cycles(n),
         }),
+        counting_leaf(option::of(name())),
+        custom_leaf(),
         "[a-z ']{0,6}".prop_map(|v| env(v.replace('\'', ""))),
         (name(), option::of("[a-z0-9 ]{0,6}")).prop_map(|(k, v)| match v {
             Some(v) => param(k).is(v),
@@ -678,6 +748,23 @@ enum Spec {
     After(Vec<String>, bool),
     Running(Option<String>),
     Retry(Option<u32>),
+    /// A count of successes of the task today: comparison kind, bound.
+    CountToday(Option<String>, usize, u32),
+    /// A run longer (`true`) or shorter than the seconds.
+    RunningFor(Option<String>, bool, u64),
+    /// Live runs: comparison kind, bound.
+    LiveRuns(Option<String>, usize, u32),
+}
+
+/// The words of the `i`th comparison (of five) with `n`, in one of the spellings.
+fn write_comparison(i: usize, n: u32, s: &Style) -> String {
+    let times = if n == 1 && s.pick(6, 2) == 0 {
+        "time"
+    } else {
+        "times"
+    };
+    let words = ["more than ", "less than ", "at least ", "at most ", ""][i];
+    format!("{}{n}{}{times}", words.replace(' ', s.sep(7)), s.sep(8))
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -696,6 +783,12 @@ fn spec() -> impl Strategy<Value = Spec> {
         (vec(plain_name, 1..4), any::<bool>()).prop_map(|(t, a)| Spec::After(t, a)),
         option::of(plain_name).prop_map(Spec::Running),
         option::of(0..50u32).prop_map(Spec::Retry),
+        (option::of(plain_name), 0..5usize, 0..100u32)
+            .prop_map(|(t, i, n)| Spec::CountToday(t, i, n)),
+        (option::of(plain_name), any::<bool>(), 1..200_000u64)
+            .prop_map(|(t, m, s)| Spec::RunningFor(t, m, s)),
+        (option::of(plain_name), 0..5usize, 0..100u32)
+            .prop_map(|(t, i, n)| Spec::LiveRuns(t, i, n)),
     ]
 }
 
@@ -729,6 +822,22 @@ fn build(spec: &Spec) -> Condition {
         }
         Spec::Running(n) => n.map_or_else(is_running, |n| task(n).is_running()),
         Spec::Retry(n) => n.map_or_else(retry_forever, retry),
+        Spec::CountToday(t, i, n) => {
+            let b = t.map_or_else(has_succeeded, |t| task(t).has_succeeded());
+            compared(b, i, n).today().into()
+        }
+        Spec::RunningFor(t, more, secs) => {
+            let d = Duration::from_secs(secs);
+            match (t, more) {
+                (None, true) => running_for_more_than(d).unwrap(),
+                (None, false) => running_for_less_than(d).unwrap(),
+                (Some(t), true) => task(t).running_for_more_than(d).unwrap(),
+                (Some(t), false) => task(t).running_for_less_than(d).unwrap(),
+            }
+        }
+        Spec::LiveRuns(t, i, n) => {
+            live_compared(t.map_or_else(live_runs, |t| task(t).live_runs()), i, n)
+        }
     }
 }
 
@@ -788,6 +897,34 @@ fn write(spec: &Spec, s: &Style) -> String {
         }
         Spec::Retry(None) => "retry".to_owned(),
         Spec::Retry(Some(n)) => format!("retry{}{n}", s.sep(4)),
+        Spec::CountToday(t, i, n) => format!(
+            "{}has{}succeeded {}{}today",
+            t.as_ref()
+                .map(|t| format!("task '{t}' "))
+                .unwrap_or_default(),
+            s.sep(1),
+            write_comparison(*i, *n, s),
+            s.sep(2),
+        ),
+        Spec::RunningFor(t, more, secs) => format!(
+            "{}has been{}running for {}{}than {}",
+            t.as_ref()
+                .map(|t| format!("task '{t}' "))
+                .unwrap_or_default(),
+            s.sep(1),
+            if *more { "more" } else { "less" },
+            s.sep(2),
+            write_interval(*secs, s),
+        ),
+        Spec::LiveRuns(t, i, n) => format!(
+            "{}is running {}",
+            match t {
+                Some(t) if s.pick(1, 2) == 0 => format!("task '{t}' "),
+                Some(t) => format!("while task '{t}' "),
+                None => String::new(),
+            },
+            write_comparison(*i, *n, s),
+        ),
     }
 }
 
@@ -906,6 +1043,16 @@ const TOKENS: &[&str] = &[
     "less",
     "than",
     "cycles",
+    "f(",
+    "is_work_day()",
+    "m::f('x', 1, -2.5, true)",
+    "been",
+    "for",
+    "at",
+    "least",
+    "most",
+    "times",
+    "1 time",
     "env",
     "cron(",
     "day_of_week",
@@ -1063,6 +1210,44 @@ proptest! {
         let to = from + chrono::Duration::hours(5);
         let walk = Walk::of(cond, zone);
         let walk = if run_when_due { walk.running() } else { walk };
+        walk.walk(from, to, SECOND);
+    }
+}
+
+/// Records of the task `x` at whole seconds around `start`: runs (often overlapping, so
+/// that several are live), finishes of every kind, and crashes.
+fn x_records() -> impl Strategy<Value = Vec<(i64, Action)>> {
+    let action = prop_oneof![
+        3 => Just(Action::Run),
+        2 => Just(Action::Success),
+        1 => prop::sample::select(Action::ALL.to_vec()),
+    ];
+    vec((-2 * 3600..5 * 3600i64, action), 0..30)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Counts in scopes, durations of live runs and numbers of live runs of `x`, whose
+    /// records lie before and during the walk: the prediction names each change to the
+    /// microsecond (a record, a scope boundary, an old record leaving `past ...`, a live
+    /// run crossing its limit), and `Never` only where no record lies ahead.
+    #[test]
+    fn counting_leaves_next_change_matches_brute_force(
+        cond in combine(prop_oneof![
+            3 => counting_leaf(Just(Some("x".to_owned()))),
+            1 => timed_leaf(),
+        ]),
+        zone in zone(),
+        start in start(),
+        records in x_records(),
+    ) {
+        let from = Utc.timestamp_opt(start, 0).unwrap();
+        let to = from + chrono::Duration::hours(5);
+        let mut walk = Walk::of(cond, zone);
+        for (offset, action) in records {
+            walk = walk.with_record("x", action, from + chrono::Duration::seconds(offset));
+        }
         walk.walk(from, to, SECOND);
     }
 }
@@ -1367,6 +1552,17 @@ fn log_leaf() -> impl Strategy<Value = Condition> {
         option::of(0..5u32).prop_map(|n| n.map_or_else(retry_forever, retry)),
         (0..5u32).prop_map(retry),
         once_date().prop_map(|d| d.condition()),
+        counting_leaf(option::of(short_name())),
+        (
+            option::of(short_name()),
+            0..7usize,
+            0..5usize,
+            0..4u32,
+            1..3 * 86_400u64
+        )
+            .prop_map(|(t, i, c, n, s)| compared(status_of(t, i), c, n)
+                .past(Duration::from_secs(s))
+                .unwrap()),
     ]
 }
 

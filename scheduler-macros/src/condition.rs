@@ -31,7 +31,11 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     match lit.value().parse::<Condition>() {
         Ok(condition) => {
             let checked = checked(&lit, &condition);
-            quote! { ::scheduler::__private::checked_condition(#checked) }
+            let customs = crate::cond::call_checks(&lit, &condition);
+            quote! {{
+                #customs
+                ::scheduler::__private::checked_condition(#checked)
+            }}
         }
         Err(e) => with_fallback(error_in_literal(&lit, &e)),
     }

@@ -8,6 +8,7 @@
 
 use proc_macro::TokenStream;
 
+mod cond;
 mod condition;
 mod errors;
 mod lit_span;
@@ -24,6 +25,12 @@ pub fn condition(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
     task::expand(attr.into(), item.into()).into()
+}
+
+/// Registers a function as a custom condition. See `scheduler::cond`.
+#[proc_macro_attribute]
+pub fn cond(attr: TokenStream, item: TokenStream) -> TokenStream {
+    cond::expand(attr.into(), item.into()).into()
 }
 
 /// Registers a function computing a session parameter. See `scheduler::param`.

@@ -1,5 +1,7 @@
-//! `#[param]`: a function whose value is the session parameter of its name, computed each
-//! time a run needs it.
+//! `#[param]`: a function whose value is the session parameter of its name, computed once
+//! for each run that needs it. Its own parameters are injected as a task's are (`Arg<T>`,
+//! `Env<T>`, `Session`, ...); one that cannot be injected fails the run that needed the
+//! value, as any injection failure does.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -55,8 +57,29 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             "a `#[param]` function is called when a run needs the value, so it cannot be `async`",
         );
     }
-    if !sig.inputs.is_empty() {
-        errors.spanned(&sig.inputs, "a `#[param]` function takes no parameters");
+    let mut values = Vec::new();
+    for input in &sig.inputs {
+        let syn::FnArg::Typed(pt) = input else {
+            errors.spanned(input, "a `#[param]` function is a free function");
+            continue;
+        };
+        let syn::Pat::Ident(p) = &*pt.pat else {
+            errors.spanned(&pt.pat, "write a plain parameter name");
+            continue;
+        };
+        let pname = p.ident.to_string().trim_start_matches("r#").to_owned();
+        let ty = &pt.ty;
+        values.push(quote_spanned! {ty.span()=>
+            match <#ty as ::scheduler::__private::FromContext>::from_context(
+                __scheduler_cx,
+                &::scheduler::__private::ParamInfo { name: #pname },
+            ) {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(error) => return ::core::result::Result::Err(
+                    ::scheduler::__private::param_inject_failed(#pname, error),
+                ),
+            }
+        });
     }
     if !sig.generics.params.is_empty() {
         errors.spanned(&sig.generics, "a `#[param]` function cannot be generic");
@@ -78,8 +101,13 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let output = output.expect("checked above");
     let ident = &sig.ident;
     let build = quote_spanned! {output.span()=>
-        fn __scheduler_build() -> ::std::sync::Arc<dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync> {
-            ::std::sync::Arc::new(#ident())
+        fn __scheduler_build(
+            __scheduler_cx: &::scheduler::__private::RunContext,
+        ) -> ::core::result::Result<
+            ::std::sync::Arc<dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync>,
+            ::scheduler::__private::ParamError,
+        > {
+            ::core::result::Result::Ok(::std::sync::Arc::new(#ident(#(#values),*)))
         }
     };
     quote! {

@@ -83,6 +83,7 @@ pub use scheduler_core::runtime::{
     SystemClock, Task, TaskMarker, TaskOptions, TaskProblem, TaskSpec, TaskSummary, Terminated,
     TerminationFlag, This, Timeout, VirtualClock,
 };
+pub use scheduler_core::runtime::{ArgKind, CondDef, CondError, FromCondArg, IntoCondResult};
 pub use scheduler_core::time::{Timestamp, Tz};
 
 /// The result of running a scheduler.
@@ -184,6 +185,48 @@ pub use scheduler_macros::task;
 /// ```
 pub use scheduler_macros::param;
 
+/// Marks a function as a custom condition, which condition strings call by name:
+/// `is_work_day()`, `file_exists('data.csv')`.
+///
+/// Parameters of the types `String`, `PathBuf`, integers, `f64`, `f32` and `bool` are the
+/// arguments written in the string, in order; the others are injected as a task's are
+/// (`Arg<T>`, `Env<T>`, `Session`, ...). The function returns `bool` or `Result<bool, E>`.
+/// The scheduler calls it when a task's condition needs its value, and again once the
+/// answer is older than its re-check interval (`every = "..."`, one minute by default);
+/// never while the rest of the condition decides alone (a closed time window). An error or
+/// a panic is a condition error, handled by the `condition_errors` setting.
+///
+/// ```
+/// use scheduler::prelude::*;
+///
+/// #[scheduler::cond(every = "10 minutes")]
+/// fn file_exists(path: String) -> bool {
+///     std::path::Path::new(&path).exists()
+/// }
+///
+/// #[scheduler::cond]
+/// fn is_work_day(env: Option<Arg<String>>) -> bool {
+///     env.is_none_or(|e| e.as_str() != "holiday")
+/// }
+///
+/// #[task("daily after 07:00 & is_work_day() & file_exists('/tmp/input.csv')")]
+/// fn load() {}
+/// ```
+///
+/// A name that is not a custom condition in scope, a wrong number of arguments or an
+/// argument of the wrong type is a compile error at the string:
+///
+/// ```compile_fail
+/// use scheduler::prelude::*;
+///
+/// #[scheduler::cond]
+/// fn file_exists(path: String) -> bool { std::path::Path::new(&path).exists() }
+///
+/// #[task("daily & file_exists(42)")]
+/// fn load() {}
+/// ```
+pub use scheduler_macros::cond;
+
 /// Runs every `#[task]` of the program until SIGINT or SIGTERM, with the settings of the
 /// `SCHEDULER_*` environment variables (see [`Config`]), blocking the thread.
 ///
@@ -246,7 +289,7 @@ fn install_default_logging() {
 
 /// Everything needed to write tasks and conditions.
 pub mod prelude {
-    pub use crate::{condition, param, task};
+    pub use crate::{cond, condition, param, task};
     pub use scheduler_core::condition::api::*;
     pub use scheduler_core::condition::{Condition, NextChange, Outcome};
     pub use scheduler_core::runtime::{
@@ -270,15 +313,18 @@ pub mod docs {
 /// Not public API: used by code that the macros generate. It may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use scheduler_core::condition::CustomArg;
     pub use scheduler_core::condition::codec::CheckedCondition;
     pub use scheduler_core::runtime::__inventory as inventory;
     pub use scheduler_core::runtime::private::*;
+    pub use scheduler_core::runtime::{ArgKind, CondDef, CondError, FromCondArg, IntoCondResult};
     pub use scheduler_core::runtime::{
         BoxFuture, DecodeFn, Execution, FromContext, Need, OutputCodec, ParamDef, ParamInfo,
         RegisteredBody, RunContext, RunOutcome, TaskDef, TaskMarker, TaskOptions, Timeout,
     };
     pub use scheduler_core::{
-        __register_param as register_param, __register_task as register_task,
+        __register_cond as register_cond, __register_param as register_param,
+        __register_task as register_task,
     };
 }
 

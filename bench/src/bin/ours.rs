@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! ours --scenario throughput --tasks 1000 --seconds 10 [--execution async|main]
+//! ours --scenario idle-custom --tasks 1000
 //!      [--database memory:|sqlite:PATH|postgres://...]
 //! ours --scenario fill --tasks 100 --records 1000000 --database URL
 //! ```
@@ -92,6 +93,21 @@ fn idle_tasks(builder: SchedulerBuilder, count: usize) -> SchedulerBuilder {
     })
 }
 
+/// A custom condition that is never true, re-checked every minute (the default interval):
+/// the condition of each task of `idle-custom`.
+#[scheduler::cond]
+fn awaited_flag() -> bool {
+    false
+}
+
+/// Tasks waiting on a custom condition: the scheduler calls it once a minute for each.
+fn idle_custom_tasks(builder: SchedulerBuilder, count: usize) -> SchedulerBuilder {
+    let awaited = condition!("awaited_flag()");
+    (0..count).fold(builder, |b, i| {
+        b.task(TaskSpec::from_async(format!("t{i}"), |_| async {}).when(awaited.clone()))
+    })
+}
+
 fn setup(args: &Args) -> SchedulerBuilder {
     let mut b = Scheduler::builder()
         .without_registered_tasks()
@@ -99,6 +115,7 @@ fn setup(args: &Args) -> SchedulerBuilder {
         .database(args.database.clone());
     match args.scenario.as_str() {
         "idle" => b = idle_tasks(b, args.tasks),
+        "idle-custom" => b = idle_custom_tasks(b, args.tasks),
         "throughput" => {
             let runs = Arc::new(AtomicU64::new(0));
             for i in 0..args.tasks {

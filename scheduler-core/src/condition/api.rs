@@ -31,8 +31,11 @@ use crate::time::{
     TimeOfWeek, Weekday,
 };
 
+/// An argument of [`custom`]: text, an integer, a decimal or a boolean.
+pub use super::ast::CustomArg;
 use super::ast::{
-    AfterTasks, ClockWindow, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
+    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, CustomCall, DurationBound,
+    Outcome, ParamCondition, Quantifier, RunningCount, RunningFor, SchedulerCondition,
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::CronSchedule;
@@ -383,11 +386,42 @@ pub fn once_at_with_grace(date: &str, grace: Duration) -> Built {
 // Task status
 // ----------------------------------------------------------------------------------------
 
-/// A status condition being built: "ever" as it is, or in a scope through its methods.
+/// A status condition being built: "ever" as it is, or in a scope through its methods;
+/// with a number of times through [`more_than`](Self::more_than) and its siblings.
+///
+/// ```
+/// use scheduler_core::condition::{Condition, api::*};
+/// let c = task("load").has_succeeded().more_than(3).today();
+/// assert_eq!(Condition::from(c), "task 'load' has succeeded more than 3 times today".parse()?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct HasStatus {
     task: TaskRef,
     status: TaskStatus,
+    count: Option<Comparison>,
+}
+
+/// A status leaf, or a count leaf when a comparison was given.
+fn status_leaf(
+    task: TaskRef,
+    status: TaskStatus,
+    count: Option<Comparison>,
+    scope: StatusScope,
+) -> Condition {
+    match count {
+        None => Condition::Status(StatusCondition {
+            task,
+            status,
+            scope,
+        }),
+        Some(comparison) => Condition::Count(CountCondition {
+            task,
+            status,
+            comparison,
+            scope,
+        }),
+    }
 }
 
 impl HasStatus {
@@ -395,8 +429,41 @@ impl HasStatus {
         StatusIn {
             task: self.task,
             status: self.status,
+            count: self.count,
             point: PhantomData,
         }
+    }
+
+    fn counted(self, comparison: Comparison) -> HasStatus {
+        HasStatus {
+            count: Some(comparison),
+            ..self
+        }
+    }
+
+    /// `... more than N times`: more than `n` records of the status.
+    pub fn more_than(self, n: u32) -> HasStatus {
+        self.counted(Comparison::MoreThan(n))
+    }
+
+    /// `... less than N times`.
+    pub fn less_than(self, n: u32) -> HasStatus {
+        self.counted(Comparison::LessThan(n))
+    }
+
+    /// `... at least N times`.
+    pub fn at_least(self, n: u32) -> HasStatus {
+        self.counted(Comparison::AtLeast(n))
+    }
+
+    /// `... at most N times`.
+    pub fn at_most(self, n: u32) -> HasStatus {
+        self.counted(Comparison::AtMost(n))
+    }
+
+    /// `... N times`: exactly `n` records.
+    pub fn times(self, n: u32) -> HasStatus {
+        self.counted(Comparison::Exactly(n))
     }
 
     /// `... this minute`.
@@ -426,21 +493,18 @@ impl HasStatus {
 
     /// `... past <interval>`: within the last `interval`, both ends included.
     pub fn past(self, interval: Duration) -> Built {
-        Ok(Condition::Status(StatusCondition {
-            task: self.task,
-            status: self.status,
-            scope: StatusScope::Past(Interval::new(interval)?),
-        }))
+        Ok(status_leaf(
+            self.task,
+            self.status,
+            self.count,
+            StatusScope::Past(Interval::new(interval)?),
+        ))
     }
 }
 
 impl From<HasStatus> for Condition {
     fn from(s: HasStatus) -> Condition {
-        Condition::Status(StatusCondition {
-            task: s.task,
-            status: s.status,
-            scope: StatusScope::Ever,
-        })
+        status_leaf(s.task, s.status, s.count, StatusScope::Ever)
     }
 }
 
@@ -449,20 +513,15 @@ impl From<HasStatus> for Condition {
 pub struct StatusIn<P> {
     task: TaskRef,
     status: TaskStatus,
+    count: Option<Comparison>,
     point: PhantomData<P>,
 }
 
 impl<P: PeriodPoint> StatusIn<P> {
     fn with(self, span: Result<Span<P>, ConditionError>) -> Built {
-        let (task, status) = (self.task, self.status);
+        let (task, status, count) = (self.task, self.status, self.count);
         span_condition(
-            move |period| {
-                Condition::Status(StatusCondition {
-                    task,
-                    status,
-                    scope: StatusScope::Period(period),
-                })
-            },
+            move |period| status_leaf(task, status, count, StatusScope::Period(period)),
             span,
         )
     }
@@ -502,11 +561,12 @@ impl<P: PeriodPoint> StatusIn<P> {
 
 impl<P: PeriodPoint> From<StatusIn<P>> for Condition {
     fn from(s: StatusIn<P>) -> Condition {
-        Condition::Status(StatusCondition {
-            task: s.task,
-            status: s.status,
-            scope: StatusScope::Period(P::period(Span::Full)),
-        })
+        status_leaf(
+            s.task,
+            s.status,
+            s.count,
+            StatusScope::Period(P::period(Span::Full)),
+        )
     }
 }
 
@@ -514,6 +574,7 @@ fn has(status: TaskStatus) -> HasStatus {
     HasStatus {
         task: TaskRef::Owner,
         status,
+        count: None,
     }
 }
 
@@ -557,6 +618,75 @@ pub fn is_running() -> Condition {
     Condition::Running(TaskRef::Owner)
 }
 
+/// The number of live runs of the owning task, to compare: `live_runs().more_than(2)` is
+/// `is running more than 2 times`.
+pub fn live_runs() -> LiveRuns {
+    LiveRuns(TaskRef::Owner)
+}
+
+/// `has been running for more than <d>`: a live run of the owning task started `d` or
+/// longer ago.
+pub fn running_for_more_than(d: Duration) -> Built {
+    running_for(TaskRef::Owner, d, DurationBound::MoreThan)
+}
+
+/// `has been running for less than <d>`: a live run of the owning task started at most `d`
+/// ago.
+pub fn running_for_less_than(d: Duration) -> Built {
+    running_for(TaskRef::Owner, d, DurationBound::LessThan)
+}
+
+fn running_for(task: TaskRef, d: Duration, bound: fn(Interval) -> DurationBound) -> Built {
+    Ok(Condition::RunningFor(RunningFor {
+        task,
+        bound: bound(Interval::new(d)?),
+    }))
+}
+
+/// The live runs of a task, being compared; see [`live_runs`] and [`NamedTask::live_runs`].
+///
+/// ```
+/// use scheduler_core::condition::{Condition, api::*};
+/// assert_eq!(task("sync").live_runs().at_least(2), "task 'sync' is running at least 2 times".parse::<Condition>()?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRuns(TaskRef);
+
+impl LiveRuns {
+    fn compared(self, comparison: Comparison) -> Condition {
+        Condition::RunningCount(RunningCount {
+            task: self.0,
+            comparison,
+        })
+    }
+
+    /// `is running more than N times`.
+    pub fn more_than(self, n: u32) -> Condition {
+        self.compared(Comparison::MoreThan(n))
+    }
+
+    /// `is running less than N times`.
+    pub fn less_than(self, n: u32) -> Condition {
+        self.compared(Comparison::LessThan(n))
+    }
+
+    /// `is running at least N times`.
+    pub fn at_least(self, n: u32) -> Condition {
+        self.compared(Comparison::AtLeast(n))
+    }
+
+    /// `is running at most N times`.
+    pub fn at_most(self, n: u32) -> Condition {
+        self.compared(Comparison::AtMost(n))
+    }
+
+    /// `is running N times`: exactly `n` live runs.
+    pub fn exactly(self, n: u32) -> Condition {
+        self.compared(Comparison::Exactly(n))
+    }
+}
+
 /// Another task, for the leaves that can be about any task: `task("x").has_failed()`,
 /// `task("x").is_running()`.
 pub fn task(name: impl Into<String>) -> NamedTask {
@@ -572,6 +702,7 @@ impl NamedTask {
         HasStatus {
             task: TaskRef::Named(self.0),
             status,
+            count: None,
         }
     }
 
@@ -613,6 +744,21 @@ impl NamedTask {
     /// `task 'x' is running`.
     pub fn is_running(self) -> Condition {
         Condition::Running(TaskRef::Named(self.0))
+    }
+
+    /// The number of live runs of `x`, to compare: `task 'x' is running more than 2 times`.
+    pub fn live_runs(self) -> LiveRuns {
+        LiveRuns(TaskRef::Named(self.0))
+    }
+
+    /// `task 'x' has been running for more than <d>`.
+    pub fn running_for_more_than(self, d: Duration) -> Built {
+        running_for(TaskRef::Named(self.0), d, DurationBound::MoreThan)
+    }
+
+    /// `task 'x' has been running for less than <d>`.
+    pub fn running_for_less_than(self, d: Duration) -> Built {
+        running_for(TaskRef::Named(self.0), d, DurationBound::LessThan)
     }
 }
 
@@ -753,6 +899,81 @@ impl ParamKey {
     /// `param 'k' is 'v'`: the value, as text, equals `value`.
     pub fn is(self, value: impl Into<String>) -> Condition {
         Condition::Param(ParamCondition::Is(self.0, value.into()))
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Custom conditions
+// ----------------------------------------------------------------------------------------
+
+/// `name(args)`: a call of the custom condition registered under the last segment of
+/// `path` (a function marked `#[scheduler::cond]`), with literal arguments. The call is
+/// checked as the parser checks it (a Rust path; text without single quotes); whether the
+/// condition exists and takes these arguments is checked when the scheduler starts.
+///
+/// ```
+/// use scheduler_core::condition::{Condition, api::*};
+/// let c = daily() & custom("file_exists", ["data.csv"])? & custom("queue_below", [100])?;
+/// assert_eq!(c, "daily & file_exists('data.csv') & queue_below(100)".parse::<Condition>()?);
+/// assert!(custom("no such", Vec::<CustomArg>::new()).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn custom<A: Into<CustomArg>>(path: &str, args: impl IntoIterator<Item = A>) -> Built {
+    let call = Condition::Custom(CustomCall::new(
+        path,
+        args.into_iter().map(Into::into).collect(),
+    ));
+    // The printed call parses back to itself exactly when it is one the parser makes.
+    let text = call.to_string();
+    let parsed: Condition = text.parse()?;
+    if parsed == call {
+        Ok(call)
+    } else {
+        Err(super::error::ParseError::new(
+            &text,
+            0..text.len(),
+            super::error::ParseErrorKind::Malformed {
+                what: "custom condition call",
+                form: "a Rust path with text arguments free of single quotes",
+            },
+        )
+        .into())
+    }
+}
+
+impl From<&str> for CustomArg {
+    fn from(text: &str) -> Self {
+        CustomArg::Text(text.to_owned())
+    }
+}
+
+impl From<String> for CustomArg {
+    fn from(text: String) -> Self {
+        CustomArg::Text(text)
+    }
+}
+
+impl From<i64> for CustomArg {
+    fn from(n: i64) -> Self {
+        CustomArg::Integer(n)
+    }
+}
+
+impl From<i32> for CustomArg {
+    fn from(n: i32) -> Self {
+        CustomArg::Integer(n.into())
+    }
+}
+
+impl From<u32> for CustomArg {
+    fn from(n: u32) -> Self {
+        CustomArg::Integer(n.into())
+    }
+}
+
+impl From<bool> for CustomArg {
+    fn from(b: bool) -> Self {
+        CustomArg::Bool(b)
     }
 }
 

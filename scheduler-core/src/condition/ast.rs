@@ -74,6 +74,20 @@ pub enum Condition {
     /// its misfire grace, while the owning task has not started since the instant (a date
     /// task runs once, ever).
     OnceAt(OnceAt),
+    // Counting and duration leaves (issue 21). New variants from other work go after
+    // these, so that merges append rather than interleave.
+    /// `task 'x' has succeeded more than 3 times today`: the number of records of the
+    /// status in the window, compared with a number.
+    Count(CountCondition),
+    /// `task 'x' has been running for more than 10 minutes`: a live run has lasted at
+    /// least (or, with `less than`, at most) the length of time.
+    RunningFor(RunningFor),
+    /// `task 'x' is running more than 2 times`: the number of live runs, compared with a
+    /// number (for tasks that may run more than once at a time).
+    RunningCount(RunningCount),
+    /// `file_exists('data.csv')`, `is_work_day()`: a condition defined by a function of the
+    /// program (`#[scheduler::cond]`), called with the arguments written.
+    Custom(CustomCall),
 }
 
 /// A clock window: `time of day between 09:00 and 17:00`, `time of week on Monday`.
@@ -267,6 +281,147 @@ pub enum ParamCondition {
     Is(String, String),
 }
 
+/// A comparison of a number of records or runs with a bound: `more than 3`, `less than
+/// 3`, `at least 3`, `at most 3`, or a bare `3` (exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Comparison {
+    /// `more than N`: greater than `N`.
+    MoreThan(u32),
+    /// `less than N`: smaller than `N`.
+    LessThan(u32),
+    /// `at least N`: `N` or more.
+    AtLeast(u32),
+    /// `at most N`: `N` or fewer.
+    AtMost(u32),
+    /// `N`: exactly `N`.
+    Exactly(u32),
+}
+
+impl Comparison {
+    /// Whether `n` satisfies the comparison.
+    pub fn holds(self, n: usize) -> bool {
+        match self {
+            Comparison::MoreThan(b) => n > b as usize,
+            Comparison::LessThan(b) => n < b as usize,
+            Comparison::AtLeast(b) => n >= b as usize,
+            Comparison::AtMost(b) => n <= b as usize,
+            Comparison::Exactly(b) => n == b as usize,
+        }
+    }
+
+    /// The bound `N`.
+    pub fn bound(self) -> u32 {
+        match self {
+            Comparison::MoreThan(b)
+            | Comparison::LessThan(b)
+            | Comparison::AtLeast(b)
+            | Comparison::AtMost(b)
+            | Comparison::Exactly(b) => b,
+        }
+    }
+
+    /// How many records a count must be exact up to for the comparison to be decided: a
+    /// count known to be at least `N + 1` decides every comparison with `N`.
+    pub fn decisive_count(self) -> u32 {
+        self.bound().saturating_add(1)
+    }
+}
+
+/// `[task 'x' ]has <status> <comparison> times[ <scope>]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CountCondition {
+    /// The task whose records count.
+    pub task: TaskRef,
+    /// Which records count.
+    pub status: TaskStatus,
+    /// How their number is compared.
+    pub comparison: Comparison,
+    /// Where they must lie.
+    pub scope: StatusScope,
+}
+
+/// The bound of a run's duration in [`RunningFor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DurationBound {
+    /// `for more than D`: the oldest live run started `D` or longer ago.
+    MoreThan(Interval),
+    /// `for less than D`: the newest live run started `D` ago or later.
+    LessThan(Interval),
+}
+
+/// `[task 'x' ]has been running for (more|less) than D`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RunningFor {
+    /// The task whose runs are measured.
+    pub task: TaskRef,
+    /// How long they must have lasted.
+    pub bound: DurationBound,
+}
+
+/// `[task 'x' ]is running <comparison> times`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RunningCount {
+    /// The task whose live runs are counted.
+    pub task: TaskRef,
+    /// How their number is compared.
+    pub comparison: Comparison,
+}
+
+/// A call of a custom condition: its name (as written, possibly a path such as
+/// `conditions::is_work_day`) and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CustomCall {
+    /// The name as written: a Rust path to the function.
+    pub path: String,
+    /// The arguments, in order.
+    pub args: Vec<CustomArg>,
+}
+
+impl CustomCall {
+    /// A call of `path` with `args`. The path is one or more identifiers joined by `::`,
+    /// as the parser accepts it.
+    pub fn new(path: impl Into<String>, args: Vec<CustomArg>) -> CustomCall {
+        CustomCall {
+            path: path.into(),
+            args,
+        }
+    }
+
+    /// The function's name: the last segment of the path, under which it is registered.
+    pub fn name(&self) -> &str {
+        self.path.rsplit("::").next().unwrap_or(&self.path)
+    }
+}
+
+/// An argument written in a custom condition's call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CustomArg {
+    /// `'text'`.
+    Text(String),
+    /// `42`, `-3`.
+    Integer(i64),
+    /// `1.5`, `-0.25`: kept as written, read as a floating-point number when called.
+    Decimal(String),
+    /// `true` or `false`.
+    Bool(bool),
+}
+
+impl CustomArg {
+    /// What kind of literal it is, in words (`text`, `integer`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CustomArg::Text(_) => "text",
+            CustomArg::Integer(_) => "integer",
+            CustomArg::Decimal(_) => "decimal number",
+            CustomArg::Bool(_) => "boolean",
+        }
+    }
+}
+
 impl Condition {
     /// `Literal(true)`.
     pub const TRUE: Condition = Condition::Literal(true);
@@ -313,7 +468,8 @@ impl Condition {
             | Condition::TimeOf(_)
             | Condition::Scheduler(_)
             | Condition::Env(_)
-            | Condition::Param(_) => false,
+            | Condition::Param(_)
+            | Condition::Custom(_) => false,
             Condition::Not(c) => c.needs_owner(),
             Condition::All(cs) | Condition::Any(cs) => cs.iter().any(Condition::needs_owner),
             Condition::OncePer(_)
@@ -325,6 +481,9 @@ impl Condition {
             | Condition::OnceAt(_) => true,
             Condition::Status(s) => s.task == TaskRef::Owner,
             Condition::Running(t) => *t == TaskRef::Owner,
+            Condition::Count(c) => c.task == TaskRef::Owner,
+            Condition::RunningFor(r) => r.task == TaskRef::Owner,
+            Condition::RunningCount(r) => r.task == TaskRef::Owner,
         }
     }
 
@@ -339,7 +498,19 @@ impl Condition {
                     task: TaskRef::Named(n),
                     ..
                 })
-                | Condition::Running(TaskRef::Named(n)) => vec![n.as_str()],
+                | Condition::Running(TaskRef::Named(n))
+                | Condition::Count(CountCondition {
+                    task: TaskRef::Named(n),
+                    ..
+                })
+                | Condition::RunningFor(RunningFor {
+                    task: TaskRef::Named(n),
+                    ..
+                })
+                | Condition::RunningCount(RunningCount {
+                    task: TaskRef::Named(n),
+                    ..
+                }) => vec![n.as_str()],
                 Condition::After(a) => a.tasks.iter().map(String::as_str).collect(),
                 _ => Vec::new(),
             };
@@ -351,6 +522,30 @@ impl Condition {
             }
         });
         names
+    }
+
+    /// The custom conditions the condition calls, in order of first appearance, without
+    /// duplicates.
+    pub fn custom_calls(&self) -> Vec<&CustomCall> {
+        let mut calls: Vec<&CustomCall> = Vec::new();
+        self.visit_leaves(&mut |leaf| {
+            if let Condition::Custom(call) = leaf
+                && !calls.contains(&call)
+            {
+                calls.push(call);
+            }
+        });
+        calls
+    }
+
+    /// Whether the condition calls a custom condition.
+    pub fn has_custom(&self) -> bool {
+        match self {
+            Condition::Custom(_) => true,
+            Condition::Not(c) => c.has_custom(),
+            Condition::All(cs) | Condition::Any(cs) => cs.iter().any(Condition::has_custom),
+            _ => false,
+        }
     }
 
     /// Calls `f` on every leaf, left to right.

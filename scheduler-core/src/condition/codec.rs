@@ -22,8 +22,9 @@
 use std::time::Duration;
 
 use super::ast::{
-    AfterTasks, ClockWindow, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
-    StatusCondition, StatusScope, TaskRef, TaskStatus,
+    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, CustomArg, CustomCall,
+    DurationBound, Outcome, ParamCondition, Quantifier, RunningCount, RunningFor,
+    SchedulerCondition, StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use super::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 use super::cron_fields::CronFields;
@@ -98,6 +99,10 @@ tags! {
         Param = 15, CronFields = 16,
         // Appended: one-off dates (issue 25).
         OnceAt = 17,
+        // Counting and duration leaves.
+        Count = 18, RunningFor = 19, RunningCount = 20,
+        // Custom conditions.
+        Custom = 21,
     }
 }
 
@@ -127,6 +132,21 @@ tags! {
 tags! {
     /// The kind of a [`ParamCondition`].
     ParamTag { Exists = 0, Is = 1 }
+}
+
+tags! {
+    /// The kind of a [`Comparison`].
+    ComparisonTag { MoreThan = 0, LessThan = 1, AtLeast = 2, AtMost = 3, Exactly = 4 }
+}
+
+tags! {
+    /// The kind of a [`CustomArg`].
+    CustomArgTag { Text = 0, Integer = 1, Decimal = 2, False = 3, True = 4 }
+}
+
+tags! {
+    /// The kind of a [`DurationBound`].
+    DurationBoundTag { MoreThan = 0, LessThan = 1 }
 }
 
 tags! {
@@ -307,17 +327,7 @@ impl Writer {
                 self.put(T::Status);
                 self.task(&s.task);
                 self.put(s.status);
-                match &s.scope {
-                    StatusScope::Ever => self.put(ScopeTag::Ever),
-                    StatusScope::Period(p) => {
-                        self.put(ScopeTag::Period);
-                        self.period(p);
-                    }
-                    StatusScope::Past(i) => {
-                        self.put(ScopeTag::Past);
-                        self.interval(*i);
-                    }
-                }
+                self.scope(&s.scope);
             }
             Condition::After(a) => {
                 self.put(T::After);
@@ -386,6 +396,86 @@ impl Writer {
                 self.put(T::OnceAt);
                 self.text(&once.date().to_string());
                 self.uint(once.grace().map_or(0, |g| g.micros() as u64));
+            }
+            Condition::Count(CountCondition {
+                task,
+                status,
+                comparison,
+                scope,
+            }) => {
+                self.put(T::Count);
+                self.task(task);
+                self.put(*status);
+                self.comparison(*comparison);
+                self.scope(scope);
+            }
+            Condition::RunningFor(RunningFor { task, bound }) => {
+                self.put(T::RunningFor);
+                self.task(task);
+                match bound {
+                    DurationBound::MoreThan(i) => {
+                        self.put(DurationBoundTag::MoreThan);
+                        self.interval(*i);
+                    }
+                    DurationBound::LessThan(i) => {
+                        self.put(DurationBoundTag::LessThan);
+                        self.interval(*i);
+                    }
+                }
+            }
+            Condition::RunningCount(RunningCount { task, comparison }) => {
+                self.put(T::RunningCount);
+                self.task(task);
+                self.comparison(*comparison);
+            }
+            Condition::Custom(call) => {
+                self.put(T::Custom);
+                self.text(&call.path);
+                self.uint(call.args.len() as u64);
+                for arg in &call.args {
+                    match arg {
+                        CustomArg::Text(t) => {
+                            self.put(CustomArgTag::Text);
+                            self.text(t);
+                        }
+                        CustomArg::Integer(n) => {
+                            self.put(CustomArgTag::Integer);
+                            // Zigzag: small magnitudes of either sign stay short.
+                            self.uint(((n << 1) ^ (n >> 63)) as u64);
+                        }
+                        CustomArg::Decimal(d) => {
+                            self.put(CustomArgTag::Decimal);
+                            self.text(d);
+                        }
+                        CustomArg::Bool(false) => self.put(CustomArgTag::False),
+                        CustomArg::Bool(true) => self.put(CustomArgTag::True),
+                    }
+                }
+            }
+        }
+    }
+
+    fn comparison(&mut self, c: Comparison) {
+        self.put(match c {
+            Comparison::MoreThan(_) => ComparisonTag::MoreThan,
+            Comparison::LessThan(_) => ComparisonTag::LessThan,
+            Comparison::AtLeast(_) => ComparisonTag::AtLeast,
+            Comparison::AtMost(_) => ComparisonTag::AtMost,
+            Comparison::Exactly(_) => ComparisonTag::Exactly,
+        });
+        self.uint(u64::from(c.bound()));
+    }
+
+    fn scope(&mut self, scope: &StatusScope) {
+        match scope {
+            StatusScope::Ever => self.put(ScopeTag::Ever),
+            StatusScope::Period(p) => {
+                self.put(ScopeTag::Period);
+                self.period(p);
+            }
+            StatusScope::Past(i) => {
+                self.put(ScopeTag::Past);
+                self.interval(*i);
             }
         }
     }
@@ -623,11 +713,7 @@ impl Reader<'_> {
             T::Status => {
                 let task = self.task()?;
                 let status = self.code::<TaskStatus>("unknown status")?;
-                let scope = match self.code::<ScopeTag>("unknown status scope")? {
-                    ScopeTag::Ever => StatusScope::Ever,
-                    ScopeTag::Period => StatusScope::Period(self.period()?),
-                    ScopeTag::Past => StatusScope::Past(self.interval()?),
-                };
+                let scope = self.scope()?;
                 Condition::Status(StatusCondition {
                     task,
                     status,
@@ -680,6 +766,76 @@ impl Reader<'_> {
                 };
                 Condition::OnceAt(super::once::OnceAt::new(date, grace))
             }
+            T::Count => {
+                let task = self.task()?;
+                let status = self.code::<TaskStatus>("unknown status")?;
+                let comparison = self.comparison()?;
+                let scope = self.scope()?;
+                Condition::Count(CountCondition {
+                    task,
+                    status,
+                    comparison,
+                    scope,
+                })
+            }
+            T::RunningFor => {
+                let task = self.task()?;
+                let bound = match self.code::<DurationBoundTag>("unknown duration bound")? {
+                    DurationBoundTag::MoreThan => DurationBound::MoreThan(self.interval()?),
+                    DurationBoundTag::LessThan => DurationBound::LessThan(self.interval()?),
+                };
+                Condition::RunningFor(RunningFor { task, bound })
+            }
+            T::RunningCount => {
+                let task = self.task()?;
+                let comparison = self.comparison()?;
+                Condition::RunningCount(RunningCount { task, comparison })
+            }
+            T::Custom => {
+                let path = self.text()?;
+                let n = self.count()?;
+                let args = (0..n)
+                    .map(|_| {
+                        Ok(match self.code::<CustomArgTag>("unknown argument")? {
+                            CustomArgTag::Text => CustomArg::Text(self.text()?),
+                            CustomArgTag::Integer => {
+                                let z = self.uint()?;
+                                CustomArg::Integer(((z >> 1) as i64) ^ -((z & 1) as i64))
+                            }
+                            CustomArgTag::Decimal => {
+                                let d = self.text()?;
+                                if d.parse::<f64>().is_err() {
+                                    return Err(self.error("invalid decimal argument"));
+                                }
+                                CustomArg::Decimal(d)
+                            }
+                            CustomArgTag::False => CustomArg::Bool(false),
+                            CustomArgTag::True => CustomArg::Bool(true),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, DecodeError>>()?;
+                Condition::Custom(CustomCall { path, args })
+            }
+        })
+    }
+
+    fn scope(&mut self) -> Result<StatusScope, DecodeError> {
+        Ok(match self.code::<ScopeTag>("unknown status scope")? {
+            ScopeTag::Ever => StatusScope::Ever,
+            ScopeTag::Period => StatusScope::Period(self.period()?),
+            ScopeTag::Past => StatusScope::Past(self.interval()?),
+        })
+    }
+
+    fn comparison(&mut self) -> Result<Comparison, DecodeError> {
+        let tag = self.code::<ComparisonTag>("unknown comparison")?;
+        let n = self.small()?;
+        Ok(match tag {
+            ComparisonTag::MoreThan => Comparison::MoreThan(n),
+            ComparisonTag::LessThan => Comparison::LessThan(n),
+            ComparisonTag::AtLeast => Comparison::AtLeast(n),
+            ComparisonTag::AtMost => Comparison::AtMost(n),
+            ComparisonTag::Exactly => Comparison::Exactly(n),
         })
     }
 
@@ -847,6 +1003,11 @@ mod tests {
         "scheduler has more than 3 cycles & scheduler has less than 10 cycles | scheduler has 5 cycles",
         "env 'prod' & param 'k' exists & param 'mode' is 'fast ünïcode'",
         "once at 2026-12-01T08:00:00 & once at 2026-12-01T08:00:00.25+05:30 grace 2 hours | once at 2009-11-06Z",
+        "task 'x' has succeeded more than 3 times today | has failed less than 2 times past 1 hour",
+        "has started at least 1 time this week & task 'y' has crashed at most 0 times & has inacted 2 times",
+        "task 'x' has been running for more than 10 minutes | has been running for less than 1 hour",
+        "task 'x' is running more than 2 times & is running 1 time",
+        "is_work_day() & conditions::file_exists('a.csv', -3, 0.5, true, false, 9223372036854775807, -9223372036854775808)",
     ];
 
     #[test]
@@ -885,6 +1046,9 @@ mod tests {
         check(TaskStatus::TABLE, TaskStatus::CODES);
         check(Quantifier::TABLE, Quantifier::CODES);
         check(Outcome::TABLE, Outcome::CODES);
+        check(ComparisonTag::TABLE, ComparisonTag::CODES);
+        check(DurationBoundTag::TABLE, DurationBoundTag::CODES);
+        check(CustomArgTag::TABLE, CustomArgTag::CODES);
         assert!(
             missing.is_empty(),
             "add a condition to CONDITIONS that writes each of: {missing:?}"

@@ -10,8 +10,9 @@ use std::fmt;
 use crate::time::{Period, Span};
 
 use super::ast::{
-    AfterTasks, Condition, ParamCondition, Quantifier, SchedulerCondition, StatusCondition,
-    StatusScope, TaskRef,
+    AfterTasks, Comparison, Condition, CountCondition, CustomArg, DurationBound, ParamCondition,
+    Quantifier, RunningCount, RunningFor, SchedulerCondition, StatusCondition, StatusScope,
+    TaskRef,
 };
 
 /// Binding strength of the context an operand is printed in.
@@ -124,9 +125,60 @@ fn write_leaf(f: &mut fmt::Formatter<'_>, c: &Condition) -> fmt::Result {
         Condition::Param(ParamCondition::Is(key, value)) => {
             write!(f, "param '{key}' is '{value}'")
         }
+        Condition::Count(CountCondition {
+            task,
+            status,
+            comparison,
+            scope,
+        }) => {
+            write_task_prefix(f, task)?;
+            write!(f, "has {} {comparison}", status.keyword())?;
+            write_scope(f, scope)
+        }
+        Condition::RunningFor(RunningFor { task, bound }) => {
+            write_task_prefix(f, task)?;
+            match bound {
+                DurationBound::MoreThan(d) => write!(f, "has been running for more than {d}"),
+                DurationBound::LessThan(d) => write!(f, "has been running for less than {d}"),
+            }
+        }
+        Condition::RunningCount(RunningCount { task, comparison }) => {
+            write_task_prefix(f, task)?;
+            write!(f, "is running {comparison}")
+        }
+        Condition::Custom(call) => {
+            write!(f, "{}(", call.path)?;
+            for (i, arg) in call.args.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                match arg {
+                    CustomArg::Text(t) => write!(f, "'{t}'")?,
+                    CustomArg::Integer(n) => write!(f, "{n}")?,
+                    CustomArg::Decimal(d) => f.write_str(d)?,
+                    CustomArg::Bool(b) => write!(f, "{b}")?,
+                }
+            }
+            f.write_str(")")
+        }
         Condition::Not(_) | Condition::All(_) | Condition::Any(_) => {
             write_condition(f, c, Context::Or)
         }
+    }
+}
+
+/// `more than 3 times`, `at most 1 time`, `2 times`: the comparison with its noun.
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Comparison::MoreThan(_) => f.write_str("more than ")?,
+            Comparison::LessThan(_) => f.write_str("less than ")?,
+            Comparison::AtLeast(_) => f.write_str("at least ")?,
+            Comparison::AtMost(_) => f.write_str("at most ")?,
+            Comparison::Exactly(_) => {}
+        }
+        let n = self.bound();
+        write!(f, "{n} {}", if n == 1 { "time" } else { "times" })
     }
 }
 
@@ -140,7 +192,11 @@ fn write_task_prefix(f: &mut fmt::Formatter<'_>, task: &TaskRef) -> fmt::Result 
 fn write_status(f: &mut fmt::Formatter<'_>, s: &StatusCondition) -> fmt::Result {
     write_task_prefix(f, &s.task)?;
     write!(f, "has {}", s.status.keyword())?;
-    match &s.scope {
+    write_scope(f, &s.scope)
+}
+
+fn write_scope(f: &mut fmt::Formatter<'_>, scope: &StatusScope) -> fmt::Result {
+    match scope {
         StatusScope::Ever => Ok(()),
         StatusScope::Past(d) => write!(f, " past {d}"),
         StatusScope::Period(period) => {

@@ -16,8 +16,8 @@ use crate::time::zone::{self, Pass};
 use crate::time::{DAY, MINUTE, SECOND, Timestamp, Tz};
 
 use super::ast::{
-    AfterTasks, Condition, ParamCondition, Quantifier, SchedulerCondition, StatusCondition,
-    StatusScope, TaskRef,
+    AfterTasks, Condition, CountCondition, CustomCall, DurationBound, ParamCondition, Quantifier,
+    RunningCount, RunningFor, SchedulerCondition, StatusCondition, StatusScope, TaskRef,
 };
 
 /// Records that end a run and so use up a once-per-period slot: `success`, `fail`,
@@ -59,6 +59,24 @@ impl Params for BTreeMap<String, String> {
     }
 }
 
+/// The values of custom conditions (`is_work_day()`), as the runtime knows them: it calls
+/// the functions, keeps their answers, and says when each must be asked again.
+pub trait CustomValues {
+    /// The value of `call` for the task `owner` at `now`, calling the function if the value
+    /// known is missing or due for a re-check. With `peek`, nothing is called: the value
+    /// known is given (`None` when there is none).
+    fn value(
+        &self,
+        call: &CustomCall,
+        owner: Option<&str>,
+        now: Timestamp,
+        peek: bool,
+    ) -> Option<Result<bool, String>>;
+
+    /// When the value of `call` known now is due for a re-check (`None`: none is known).
+    fn recheck_at(&self, call: &CustomCall, owner: Option<&str>) -> Option<Timestamp>;
+}
+
 /// Everything a condition may read besides the instant.
 ///
 /// ```
@@ -86,6 +104,9 @@ pub struct EvalContext<'a> {
     params: Option<&'a dyn Params>,
     scheduler_started: Option<Timestamp>,
     cycles: Option<u64>,
+    customs: Option<&'a dyn CustomValues>,
+    /// Read custom conditions' known values without calling them (when looking ahead).
+    peek: bool,
 }
 
 impl std::fmt::Debug for EvalContext<'_> {
@@ -110,7 +131,30 @@ impl<'a> EvalContext<'a> {
             params: None,
             scheduler_started: None,
             cycles: None,
+            customs: None,
+            peek: false,
         }
+    }
+
+    /// The values of custom conditions (without them, a custom condition cannot be
+    /// evaluated).
+    pub fn customs(mut self, customs: &'a dyn CustomValues) -> Self {
+        self.customs = Some(customs);
+        self
+    }
+
+    /// The same context, reading custom conditions' known values without calling them.
+    pub(crate) fn peeking(mut self) -> Self {
+        self.peek = true;
+        self
+    }
+
+    pub(crate) fn custom_values(&self) -> Option<&'a dyn CustomValues> {
+        self.customs
+    }
+
+    pub(crate) fn owner_name(&self) -> Option<&'a str> {
+        self.owner
     }
 
     /// The task whose condition is evaluated: leaves without `task '...'` read its log.
@@ -185,6 +229,22 @@ pub enum EvalError {
         /// The leaf, as text.
         leaf: String,
     },
+    /// A custom condition, evaluated without the values of custom conditions
+    /// ([`EvalContext::customs`]).
+    #[error("`{leaf}` is a custom condition, and it was evaluated outside a scheduler")]
+    NoCustomValues {
+        /// The leaf, as text.
+        leaf: String,
+    },
+    /// A custom condition failed: it returned an error, panicked, or its arguments could
+    /// not be given to it.
+    #[error("custom condition `{leaf}` failed: {message}")]
+    Custom {
+        /// The leaf, as text.
+        leaf: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// An instant on both axes: real (UTC) and wall clock.
@@ -218,24 +278,60 @@ impl Condition {
 }
 
 pub(crate) fn eval(c: &Condition, cx: &EvalContext<'_>, m: Moment) -> Result<bool, EvalError> {
+    eval_in(c, cx, m, true)
+}
+
+/// `eval`, where `neutral` is the value that would not change the operator around `c`
+/// (`true` under `&`, `false` under `|`): what a custom condition whose value is not
+/// known counts as when peeking, as if it had not been reached.
+///
+/// The operands of `&` and `|` that call custom conditions are evaluated after the
+/// others, so that a custom condition is called only when the rest of the condition does
+/// not decide alone (`time of day between 09:00 and 17:00 & is_work_day()` calls nothing
+/// at night, whatever the order written).
+fn eval_in(
+    c: &Condition,
+    cx: &EvalContext<'_>,
+    m: Moment,
+    neutral: bool,
+) -> Result<bool, EvalError> {
     match c {
         Condition::Literal(b) => Ok(*b),
-        Condition::Not(inner) => Ok(!eval(inner, cx, m)?),
-        Condition::All(operands) => {
-            for o in operands {
-                if !eval(o, cx, m)? {
-                    return Ok(false);
+        Condition::Not(inner) => Ok(!eval_in(inner, cx, m, !neutral)?),
+        Condition::All(operands) | Condition::Any(operands) => {
+            let all = matches!(c, Condition::All(_));
+            // Two passes, the operands without custom calls first; one pass (and no tree
+            // walk beyond the operands' roots) in the common case of none.
+            let customs = operands.iter().any(Condition::has_custom);
+            for pass in [false, true] {
+                for o in operands {
+                    if customs && o.has_custom() != pass {
+                        continue;
+                    }
+                    if eval_in(o, cx, m, all)? != all {
+                        return Ok(!all);
+                    }
+                }
+                if !customs {
+                    break;
                 }
             }
-            Ok(true)
+            Ok(all)
         }
-        Condition::Any(operands) => {
-            for o in operands {
-                if eval(o, cx, m)? {
-                    return Ok(true);
-                }
+        Condition::Custom(call) => {
+            let Some(customs) = cx.customs else {
+                return Err(EvalError::NoCustomValues {
+                    leaf: c.to_string(),
+                });
+            };
+            match customs.value(call, cx.owner, ts(m.utc), cx.peek) {
+                None => Ok(neutral),
+                Some(Ok(v)) => Ok(v),
+                Some(Err(message)) => Err(EvalError::Custom {
+                    leaf: c.to_string(),
+                    message,
+                }),
             }
-            Ok(false)
         }
         leaf => evaluate_leaf(leaf, cx, m),
     }
@@ -356,10 +452,35 @@ impl Condition {
                     needs.push((None, Retention::LATEST));
                     needs.extend(tasks.iter().map(|t| (Some(t.as_str()), Retention::LATEST)));
                 }
-                Condition::Running(task) => needs.push((of(task), Retention::LATEST)),
                 // Whether the owner started at or after the date: its latest start tells.
                 // (The runtime also reads the latest `inaction`, a missed date's record.)
                 Condition::OnceAt(_) => needs.push((None, Retention::LATEST)),
+                Condition::Running(task)
+                | Condition::RunningFor(RunningFor { task, .. })
+                | Condition::RunningCount(RunningCount { task, .. }) => {
+                    // The index keeps the starts of live runs whatever the retention.
+                    needs.push((of(task), Retention::LATEST));
+                }
+                // A count compared with N is decided once it is known up to N + 1: every
+                // record of the window, or N + 1 of each action for a window without start.
+                Condition::Count(CountCondition {
+                    task,
+                    comparison,
+                    scope,
+                    ..
+                }) => {
+                    let exact = Retention::LATEST.with_per_action(comparison.decisive_count());
+                    needs.push((
+                        of(task),
+                        match scope {
+                            StatusScope::Ever => exact,
+                            StatusScope::Past(d) => exact.widen(Retention::window(d.micros())),
+                            StatusScope::Period(period) => {
+                                exact.widen(Retention::window(period.bounds().max_reach()))
+                            }
+                        },
+                    ));
+                }
                 // Whether more than N failures follow the latest reset: the latest N + 1
                 // failures tell.
                 Condition::Retry(limit) => needs.push((
@@ -373,7 +494,8 @@ impl Condition {
                 | Condition::TimeOf(_)
                 | Condition::Scheduler(_)
                 | Condition::Env(_)
-                | Condition::Param(_) => {}
+                | Condition::Param(_)
+                | Condition::Custom(_) => {}
             }
         });
         needs
@@ -508,9 +630,50 @@ pub(crate) fn evaluate_leaf(
         Condition::Param(ParamCondition::Is(key, value)) => {
             Ok(cx.param(key).is_some_and(|v| v == value.as_str()))
         }
-        Condition::Literal(_) | Condition::Not(_) | Condition::All(_) | Condition::Any(_) => {
-            eval(c, cx, m)
+        // The number of records of the status in the window, compared.
+        Condition::Count(CountCondition {
+            task,
+            status,
+            comparison,
+            scope,
+        }) => {
+            let task = task_of(c, task, cx)?;
+            let (from, to) = count_window(cx, scope, m);
+            Ok(comparison.holds(history.count(task, status.actions(), ts(from), ts(to))))
         }
+        // The oldest live run started at least D ago, or the newest at most D ago.
+        Condition::RunningFor(RunningFor { task, bound }) => {
+            let task = task_of(c, task, cx)?;
+            let Some((oldest, newest)) = history.live_run_starts(task, now) else {
+                return Ok(false);
+            };
+            Ok(match bound {
+                DurationBound::MoreThan(d) => {
+                    oldest.as_micros() <= m.utc.saturating_sub(d.micros())
+                }
+                DurationBound::LessThan(d) => {
+                    newest.as_micros() >= m.utc.saturating_sub(d.micros())
+                }
+            })
+        }
+        // The number of live runs, compared.
+        Condition::RunningCount(RunningCount { task, comparison }) => {
+            Ok(comparison.holds(history.live_runs(task_of(c, task, cx)?, now)))
+        }
+        Condition::Literal(_)
+        | Condition::Not(_)
+        | Condition::All(_)
+        | Condition::Any(_)
+        | Condition::Custom(_) => eval(c, cx, m),
+    }
+}
+
+/// The real instants `[from, to]` whose records a status or count leaf reads at `m`.
+pub(crate) fn count_window(cx: &EvalContext<'_>, scope: &StatusScope, m: Moment) -> (i64, i64) {
+    match scope {
+        StatusScope::Ever => (i64::MIN, m.utc),
+        StatusScope::Past(d) => (m.utc.saturating_sub(d.micros()), m.utc),
+        StatusScope::Period(period) => real_window(cx, period.bounds().window(m.wall), m),
     }
 }
 

@@ -32,6 +32,8 @@ pub use ast::{
     AfterTasks, ClockWindow, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
     StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
+pub use ast::{Comparison, CountCondition, DurationBound, RunningCount, RunningFor};
+pub use ast::{CustomArg, CustomCall};
 pub use cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 pub use cron_fields::{
     CronFields, CronFieldsError, CronFieldsParseError, DateBound, FieldExpr, FieldItem, FieldName,
@@ -41,7 +43,7 @@ pub use cron_fields::{
 pub(crate) use error::nearest;
 pub use error::{ConditionError, CronError, Expected, ParseError, ParseErrorKind};
 #[cfg(feature = "evaluation")]
-pub use eval::{EvalContext, EvalError, Params};
+pub use eval::{CustomValues, EvalContext, EvalError, Params};
 #[cfg(feature = "evaluation")]
 pub use next_change::NextChange;
 pub use once::{DEFAULT_MISFIRE_GRACE, DateError, DateParseError, MissedDate, OnceAt, parse_date};

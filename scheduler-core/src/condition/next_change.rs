@@ -28,10 +28,13 @@ use crate::log::History;
 use crate::time::zone;
 use crate::time::{DAY, MINUTE, SECOND, Timestamp};
 
-use super::ast::{AfterTasks, Condition, SchedulerCondition, StatusCondition, StatusScope};
+use super::ast::{
+    AfterTasks, Condition, CountCondition, DurationBound, RunningCount, RunningFor,
+    SchedulerCondition, StatusCondition, StatusScope,
+};
 use super::eval::{
-    ANY_ACTION, EvalContext, EvalError, FINISHES, Moment, STARTS, cron_fields_bounds, eval,
-    evaluate_leaf, owner, real_window, task_of,
+    ANY_ACTION, EvalContext, EvalError, FINISHES, Moment, STARTS, count_window, cron_fields_bounds,
+    eval, evaluate_leaf, owner, real_window, task_of,
 };
 
 /// The result of [`Condition::next_change`].
@@ -89,6 +92,8 @@ impl Condition {
         after: impl Into<Timestamp>,
     ) -> Result<NextChange, EvalError> {
         let mut budget = BUDGET;
+        // Looking ahead calls no custom condition: their known values stand.
+        let cx = &cx.peeking();
         Ok(
             match next(self, cx, after.into().as_micros(), &mut budget)? {
                 Found::At(t) => NextChange::At(Timestamp::from_micros(t)),
@@ -133,6 +138,14 @@ fn next(c: &Condition, cx: &EvalContext<'_>, t: i64, budget: &mut u32) -> Result
         Condition::Not(inner) => next(inner, cx, t, budget),
         Condition::All(operands) => combined(c, operands, true, cx, t, budget),
         Condition::Any(operands) => combined(c, operands, false, cx, t, budget),
+        // A custom condition's value may change whenever it is called again: at its
+        // re-check. Not known yet (not reached), it changes only when it is.
+        Condition::Custom(call) => Ok(cx
+            .custom_values()
+            .and_then(|values| values.recheck_at(call, cx.owner_name()))
+            .map_or(Found::Never, |at| {
+                Found::NotBefore(at.as_micros().max(t.saturating_add(1)))
+            })),
         leaf => leaf_next(leaf, cx, t, budget),
     }
 }
@@ -421,10 +434,69 @@ fn breakpoint(
                 Some(leaves).filter(|&l| l > t),
             ])
         }
+        Condition::Count(CountCondition {
+            task,
+            status,
+            scope,
+            ..
+        }) => {
+            let task = task_of(c, task, cx)?;
+            let actions = status.actions();
+            let (from, _) = count_window(cx, scope, Moment::new(cx, t));
+            // The first record from the window's start on. Without one the count is 0 and
+            // stays 0: windows only move forward.
+            let Some(first) = history
+                .next_after(
+                    task,
+                    actions,
+                    Timestamp::from_micros(from.saturating_sub(1)),
+                )
+                .map(Timestamp::as_micros)
+            else {
+                return Ok(None);
+            };
+            let next_record = later(task, actions);
+            match scope {
+                StatusScope::Ever => next_record,
+                // The oldest record of the window leaves it one microsecond after `d`.
+                StatusScope::Past(d) => earliest([
+                    Some(first.saturating_add(d.micros()).saturating_add(1)).filter(|&e| e > t),
+                    next_record,
+                ]),
+                // A new occurrence of the period starts the count again.
+                StatusScope::Period(period) => {
+                    let bounds = period.bounds();
+                    earliest([
+                        Some(wall_breakpoint(cx, t, |w| bounds.next_boundary(w))),
+                        next_record,
+                    ])
+                }
+            }
+        }
+        Condition::RunningFor(RunningFor { task, bound }) => {
+            let task = task_of(c, task, cx)?;
+            // A live run crosses the limit: the oldest becomes old enough, the newest too
+            // old.
+            let crossing = history
+                .live_run_starts(task, after)
+                .map(|(oldest, newest)| match bound {
+                    DurationBound::MoreThan(d) => oldest.as_micros().saturating_add(d.micros()),
+                    DurationBound::LessThan(d) => newest
+                        .as_micros()
+                        .saturating_add(d.micros())
+                        .saturating_add(1),
+                })
+                .filter(|&x| x > t);
+            earliest([crossing, later(task, ANY_ACTION)])
+        }
+        Condition::RunningCount(RunningCount { task, .. }) => {
+            later(task_of(c, task, cx)?, ANY_ACTION)
+        }
         Condition::Scheduler(_)
         | Condition::Env(_)
         | Condition::Param(_)
-        | Condition::Literal(_) => None,
+        | Condition::Literal(_)
+        | Condition::Custom(_) => None,
         Condition::Not(_) | Condition::All(_) | Condition::Any(_) => None,
     })
 }

@@ -26,6 +26,12 @@ pub trait History {
     /// closed by a later record of the task (any other action closes the oldest open run).
     fn live_runs(&self, task: &str, at: Timestamp) -> usize;
 
+    /// The starts of the oldest and the newest of `task`'s runs live at `at` (runs are
+    /// closed oldest first, as in [`live_runs`](Self::live_runs)), or `None` when none is
+    /// live. When the log no longer holds the start of a live run (its runs were loaded
+    /// in part), the oldest start it holds stands for it.
+    fn live_run_starts(&self, task: &str, at: Timestamp) -> Option<(Timestamp, Timestamp)>;
+
     /// Whether `task` has a record whose action is in `actions` in `[from, to]`.
     fn any_between(&self, task: &str, actions: ActionSet, from: Timestamp, to: Timestamp) -> bool {
         from <= to && self.latest(task, actions, to).is_some_and(|t| t >= from)
@@ -47,5 +53,8 @@ impl<H: History + ?Sized> History for &H {
     }
     fn live_runs(&self, task: &str, at: Timestamp) -> usize {
         (**self).live_runs(task, at)
+    }
+    fn live_run_starts(&self, task: &str, at: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        (**self).live_run_starts(task, at)
     }
 }

@@ -112,7 +112,15 @@ impl TaskRecords {
         };
         let cutoff = newest.saturating_sub(retention.window_micros);
         let keep = retention.per_action.max(1) as usize;
-        for times in &mut self.by_action {
+        // The starts of the runs still live are kept whatever their age: a duration
+        // leaf (`has been running for more than ...`) measures from them.
+        let live = self.sequence.last().map_or(0, |e| e.live_after) as usize;
+        for (i, times) in self.by_action.iter_mut().enumerate() {
+            let keep = if i == Action::Run.index() {
+                keep.max(live)
+            } else {
+                keep
+            };
             let older = times.partition_point(|&t| t < cutoff);
             times.drain(..older.saturating_sub(keep));
         }
@@ -361,6 +369,22 @@ impl History for LogIndex {
             })
             .unwrap_or(0)
     }
+
+    fn live_run_starts(&self, task: &str, at: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        let live = self.live_runs(task, at);
+        if live == 0 {
+            return None;
+        }
+        // Runs close oldest first, so the live ones are the latest `live` starts.
+        let starts = &self.tasks.get(task)?.by_action[Action::Run.index()];
+        let n = starts.partition_point(|&t| t <= at.as_micros());
+        let newest = *starts.get(n.checked_sub(1)?)?;
+        let oldest = starts[n.saturating_sub(live)];
+        Some((
+            Timestamp::from_micros(oldest),
+            Timestamp::from_micros(newest),
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -430,6 +454,37 @@ mod tests {
             log.retention("a"),
             Some(Retention::window(1_000).with_per_action(3))
         );
+    }
+
+    #[test]
+    fn live_run_starts_are_the_latest_starts_and_survive_pruning() {
+        let mut log = LogIndex::new();
+        log.set_retention("t", Retention::LATEST);
+        log.record("t", Action::Run, ts(5));
+        log.record("t", Action::Run, ts(7));
+        assert_eq!(log.live_run_starts("t", ts(6)), Some((ts(5), ts(5))));
+        assert_eq!(log.live_run_starts("t", ts(8)), Some((ts(5), ts(7))));
+        // Runs close oldest first: after many short runs, the two live ones are the
+        // latest two starts.
+        for i in 0..1_000 {
+            log.record("t", Action::Run, ts(100 + 2 * i));
+            log.record("t", Action::Success, ts(101 + 2 * i));
+        }
+        log.prune();
+        let end = ts(10_000);
+        assert_eq!(log.live_run_starts("t", end), Some((ts(2_096), ts(2_098))));
+        // A retention of the latest record still keeps the start of every live run.
+        let mut many = LogIndex::new();
+        many.set_retention("m", Retention::LATEST);
+        for i in 0..600 {
+            many.record("m", Action::Run, ts(i));
+        }
+        many.prune();
+        assert_eq!(many.live_run_starts("m", end), Some((ts(0), ts(599))));
+        assert_eq!(log.live_run_starts("other", end), None);
+        log.record("t", Action::Success, ts(10_001));
+        log.record("t", Action::Success, ts(10_002));
+        assert_eq!(log.live_run_starts("t", ts(10_003)), None);
     }
 
     #[test]

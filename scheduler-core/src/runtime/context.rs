@@ -17,6 +17,17 @@ use crate::time::Timestamp;
 use super::outcome::{DecodeFn, Output, OutputCodec, Terminated};
 use super::session::Session;
 
+/// Why a `#[param]` function gave no value (one of its own parameters could not be
+/// injected).
+pub type ParamError = Arc<dyn std::error::Error + Send + Sync>;
+
+/// A `#[param]` function, as registered: computes the value for a run, injecting its own
+/// parameters from the run's context.
+pub type ParamBuild = fn(&RunContext) -> Result<Arc<dyn Any + Send + Sync>, ParamError>;
+
+/// A parameter's value, with the name of its type.
+pub(crate) type ParamValue = (Arc<dyn Any + Send + Sync>, &'static str);
+
 /// A session parameter: a value, or a `#[param]` function evaluated when a run needs it.
 #[derive(Clone)]
 pub(crate) enum ParamEntry {
@@ -26,7 +37,7 @@ pub(crate) enum ParamEntry {
         type_name: &'static str,
     },
     Function {
-        build: fn() -> Arc<dyn Any + Send + Sync>,
+        build: ParamBuild,
         type_name: &'static str,
     },
 }
@@ -109,7 +120,7 @@ impl ParamRegistry {
     pub(crate) fn insert_function(
         &mut self,
         name: String,
-        build: fn() -> Arc<dyn Any + Send + Sync>,
+        build: ParamBuild,
         type_name: &'static str,
     ) {
         self.entries
@@ -121,23 +132,43 @@ impl ParamRegistry {
         self.entries.keys().map(String::as_str)
     }
 
-    /// The value of `name` for `task`: the task's own parameter, else the session's
-    /// (evaluating a `#[param]` function).
+    /// The value of `name` for the run `cx`: the task's own parameter, else the session's
+    /// (evaluating a `#[param]` function once per run, with its own parameters injected
+    /// from `cx`).
     pub(crate) fn get(
         &self,
-        task: &str,
+        cx: &RunContext,
         name: &str,
-    ) -> Option<(Arc<dyn Any + Send + Sync>, &'static str)> {
+    ) -> Option<Result<ParamValue, ParamError>> {
         let entry = self
             .task_entries
-            .get(&(task.to_owned(), name.to_owned()))
+            .get(&(cx.task_name().to_owned(), name.to_owned()))
             .or_else(|| self.entries.get(name))?;
-        match entry {
+        Some(match entry {
             ParamEntry::Value {
                 value, type_name, ..
-            } => Some((value.clone(), type_name)),
-            ParamEntry::Function { build, type_name } => Some((build(), type_name)),
-        }
+            } => Ok((value.clone(), type_name)),
+            ParamEntry::Function { build, type_name } => {
+                let memo = cx
+                    .inner
+                    .param_values
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(name)
+                    .cloned();
+                match memo {
+                    Some(value) => Ok((value, type_name)),
+                    None => build(cx).map(|value| {
+                        cx.inner
+                            .param_values
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(name.to_owned(), value.clone());
+                        (value, *type_name)
+                    }),
+                }
+            }
+        })
     }
 }
 
@@ -267,6 +298,9 @@ pub(crate) struct RunState {
     pub(crate) termination: TerminationFlag,
     /// In a child process: how to read the values of other tasks that arrived as JSON.
     pub(crate) decoders: HashMap<&'static str, DecodeFn>,
+    /// The values of `#[param]` functions computed for this run, so that each is computed
+    /// once however many parameters read it.
+    pub(crate) param_values: std::sync::Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for RunContext {

@@ -456,6 +456,7 @@ pub(crate) async fn serve_child(
                 payload: input.payload.map(Arc::new),
                 termination: super::context::TerminationFlag::new(),
                 decoders,
+                param_values: Default::default(),
             });
             let outcome = match &spec.body {
                 TaskBody::Async(body) => run_async(body, cx).await,

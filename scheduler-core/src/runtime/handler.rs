@@ -142,6 +142,7 @@ mod tests {
             payload: None,
             termination: TerminationFlag::new(),
             decoders: Default::default(),
+            param_values: Default::default(),
         })
     }
 

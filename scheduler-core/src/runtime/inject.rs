@@ -151,6 +151,15 @@ pub enum InjectError {
         /// What was asked for.
         what: &'static str,
     },
+    /// A `#[param]` function whose own parameters could not be injected.
+    #[error("the `#[param]` function `{name}` failed: {source}")]
+    ParamFunction {
+        /// The parameter (the function's name).
+        name: String,
+        /// Why.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// A problem of a parameter type of your own ([`FromContext`] implemented outside
     /// this crate).
     #[error(transparent)]
@@ -160,7 +169,7 @@ pub enum InjectError {
 impl RunContext {
     /// The session parameter `name`, as a `T`.
     pub fn arg<T: Send + Sync + 'static>(&self, name: &str) -> Result<Arc<T>, InjectError> {
-        let Some((value, type_name)) = self.params().get(self.task_name(), name) else {
+        let Some(found) = self.params().get(self, name) else {
             let known: Vec<&str> = self.params().names().collect();
             return Err(InjectError::MissingArg {
                 name: name.to_owned(),
@@ -168,6 +177,10 @@ impl RunContext {
                     .map(str::to_owned),
             });
         };
+        let (value, type_name) = found.map_err(|source| InjectError::ParamFunction {
+            name: name.to_owned(),
+            source,
+        })?;
         value.downcast::<T>().map_err(|_| InjectError::WrongType {
             what: format!("parameter `{name}`"),
             expected: std::any::type_name::<T>(),
@@ -382,6 +395,77 @@ impl<T: Send + Sync + 'static> FromContext for Arg<T> {
     fn from_context(cx: &RunContext, param: &ParamInfo) -> Result<Self, InjectError> {
         cx.arg::<T>(param.name).map(|value| Arg { value })
     }
+}
+
+/// `#[arg(key = "...", default = ...)]`: the session parameter `key`, else the default.
+#[doc(hidden)]
+pub fn arg_or<T: Send + Sync + 'static>(
+    cx: &RunContext,
+    key: &str,
+    default: Option<fn() -> T>,
+) -> Result<Arg<T>, InjectError> {
+    match (cx.arg::<T>(key), default) {
+        (Ok(value), _) => Ok(Arg { value }),
+        (Err(InjectError::MissingArg { .. }), Some(default)) => Ok(Arg {
+            value: Arc::new(default()),
+        }),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// A parameter of a `#[param]` function that could not be injected.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("parameter `{param}`: {source}")]
+pub struct ParamInjectError {
+    /// The parameter of the `#[param]` function.
+    pub param: &'static str,
+    /// Why.
+    #[source]
+    pub source: InjectError,
+}
+
+/// The error of a `#[param]` function whose parameter `param` could not be injected.
+#[doc(hidden)]
+pub fn param_inject_failed(
+    param: &'static str,
+    source: InjectError,
+) -> Arc<dyn std::error::Error + Send + Sync> {
+    Arc::new(ParamInjectError { param, source })
+}
+
+/// `#[arg(with = function)]`: the value the function computes, for each run of this task.
+#[doc(hidden)]
+pub fn arg_with<T>(function: fn() -> T) -> Result<Arg<T>, InjectError> {
+    Ok(Arg {
+        value: Arc::new(function()),
+    })
+}
+
+/// `#[env(var = "...", default = ...)]`: the environment variable, parsed, else the
+/// default (an unset variable only: one that does not parse is an error).
+#[doc(hidden)]
+pub fn env_or<T>(var: &str, default: Option<fn() -> T>) -> Result<Env<T>, InjectError>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let Ok(value) = std::env::var(var) else {
+        return match default {
+            Some(default) => Ok(Env(default())),
+            None => Err(InjectError::MissingEnv {
+                var: var.to_owned(),
+            }),
+        };
+    };
+    value
+        .parse()
+        .map(Env)
+        .map_err(|e: T::Err| InjectError::BadEnv {
+            var: var.to_owned(),
+            value,
+            expected: std::any::type_name::<T>(),
+            source: Arc::new(e),
+        })
 }
 
 /// The payload of a run requested with `Session::run_with`, deserialized.

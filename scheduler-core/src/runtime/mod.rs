@@ -14,6 +14,8 @@
 //!   parameters, the values other tasks returned;
 //! * `inject`: how a parameter of a `#[task]` function gets its value ([`FromContext`],
 //!   [`Return`], [`Arg`], ...);
+//! * `custom`: custom conditions (`#[scheduler::cond]`): their registry, their arguments,
+//!   and the answers the engine keeps;
 //! * `hooks`: functions called around the scheduler's life and each run;
 //! * `handler`, `private`: the glue that `#[task]` generates code against;
 //! * `task`: what a task is ([`TaskSpec`], its [`TaskBody`]), where tasks come from (the
@@ -30,6 +32,7 @@
 mod clock;
 mod config;
 mod context;
+mod custom;
 mod engine;
 mod exec;
 #[doc(hidden)]
@@ -55,11 +58,14 @@ pub use config::{
     ConditionErrors, Config, ConfigError, DEFAULT_DATABASE, DuplicatePolicy, LogRetention,
     RestartMode, system_zone,
 };
-pub use context::{RunContext, TerminationFlag};
+pub use context::{ParamBuild, ParamError, RunContext, TerminationFlag};
+pub use custom::{
+    ArgKind, CondCall, CondDef, CondError, FromCondArg, IntoCondResult, registered_conds,
+};
 pub use engine::EngineError;
 pub use inject::{
-    Arg, Env, FromContext, InjectError, Need, ParamInfo, Payload, Return, Returned, RunInfo, Task,
-    TaskMarker, This,
+    Arg, Env, FromContext, InjectError, Need, ParamInfo, ParamInjectError, Payload, Return,
+    Returned, RunInfo, Task, TaskMarker, This,
 };
 pub use outcome::{
     DecodeFn, EncodeFn, Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated,

@@ -8,11 +8,17 @@ use super::context::TerminationFlag;
 use super::inject::{Arg, Env, Payload, Returned, RunInfo, TaskMarker};
 use super::outcome::{OutputCodec, serde_codec};
 
+pub use super::context::ParamError;
+pub use super::custom::literal::{BoolLiteral, DecimalLiteral, IntegerLiteral, TextLiteral};
+pub use super::custom::{
+    AcceptsLiteral, CondArgAt, CondArity, CondMarker, cond_arg, cond_arg_fits, cond_inject_failed,
+    cond_takes,
+};
 pub use super::handler::{
     AsyncCall, BlockingCall, ResultReturn, Started, ValueReturn, finish, finish_async,
     inject_failed,
 };
-pub use super::inject::FromProducer;
+pub use super::inject::{FromProducer, arg_or, arg_with, env_or, param_inject_failed};
 
 /// The condition that `condition!` checked at compile time.
 ///

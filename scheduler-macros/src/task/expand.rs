@@ -53,6 +53,41 @@ fn borrows(ty: &syn::Type) -> bool {
     any(quote! { #ty })
 }
 
+/// The value of a parameter with `#[arg(...)]` or `#[env(...)]`: read under its key (or
+/// variable), else its default. The default is the body of a function returning the
+/// value's type, so a default of another type is an error at the default.
+fn source_value(source: &super::signature::Source, pname: &str) -> TokenStream {
+    let t = &source.value_ty;
+    if let Some(with) = &source.with {
+        return quote_spanned! {with.span()=>
+            ::scheduler::__private::arg_with::<#t>(#with)
+        };
+    }
+    let default = match &source.default {
+        Some(expr) => {
+            let f = quote_spanned! {expr.span()=>
+                fn __scheduler_default() -> #t { #expr }
+            };
+            quote! {{ #f ::core::option::Option::Some(__scheduler_default as fn() -> #t) }}
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    let key = match &source.key {
+        Some(k) => quote! { #k },
+        // As `Env<T>` alone reads it: the name upper-cased.
+        None if source.env => {
+            let var = pname.trim_start_matches('_').to_ascii_uppercase();
+            quote! { #var }
+        }
+        None => quote! { #pname },
+    };
+    if source.env {
+        quote! { ::scheduler::__private::env_or::<#t>(#key, #default) }
+    } else {
+        quote! { ::scheduler::__private::arg_or::<#t>(__scheduler_cx, #key, #default) }
+    }
+}
+
 pub(super) fn registration(
     func: &super::TaskFn,
     name: &str,
@@ -82,15 +117,16 @@ pub(super) fn registration(
         } else {
             failed
         };
-        let value = match &p.producer {
+        let value = match (&p.producer, &p.source) {
+            (_, Some(source)) => source_value(source, pname),
             // The value's type is the parameter's, inferred from the call.
-            Some(producer) => {
+            (Some(producer), None) => {
                 let of = producer.producer();
                 quote_spanned! {producer.last=>
                     ::scheduler::__private::FromProducer::from_producer(__scheduler_cx, #of::NAME)
                 }
             }
-            None => quote_spanned! {ty.span()=>
+            (None, None) => quote_spanned! {ty.span()=>
                 <#ty as ::scheduler::__private::FromContext>::from_context(
                     __scheduler_cx,
                     &::scheduler::__private::ParamInfo { name: #pname },

@@ -92,9 +92,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
         None => {
             let registration = expand::registration(&func, &name, &args, &sig, &conditions);
+            let customs = &conditions.customs;
             // The function goes back as it came: re-printing the parsed item would convert
             // every token of its body again.
-            quote! { #item #marker #registration }
+            quote! { #item #marker #registration #customs }
         }
     }
 }
@@ -116,22 +117,31 @@ fn task_name(func: &TaskFn, args: &TaskArgs) -> String {
 pub(crate) struct CheckedConditions {
     pub(crate) start: Option<TokenStream>,
     pub(crate) end: Option<TokenStream>,
+    /// The checks of the custom conditions they call (see `cond::call_checks`).
+    pub(crate) customs: TokenStream,
 }
 
 fn check_conditions(args: &TaskArgs, errors: &mut Errors) -> CheckedConditions {
+    let mut customs = TokenStream::new();
     let mut check = |lit: &Option<syn::LitStr>| {
         let lit = lit.as_ref()?;
         match lit.value().parse::<scheduler_core::condition::Condition>() {
-            Ok(condition) => Some(crate::condition::checked(lit, &condition)),
+            Ok(condition) => {
+                customs.extend(crate::cond::call_checks(lit, &condition));
+                Some(crate::condition::checked(lit, &condition))
+            }
             Err(e) => {
                 errors.push(crate::condition::error_in_literal(lit, &e));
                 None
             }
         }
     };
+    let start = check(&args.condition);
+    let end = check(&args.end);
     CheckedConditions {
-        start: check(&args.condition),
-        end: check(&args.end),
+        start,
+        end,
+        customs,
     }
 }
 

@@ -16,6 +16,99 @@ pub(crate) struct Param {
     /// For `Return<task>` (or `Option<Return<task>>`), the task: the value's type names
     /// only what the task returns, so its name is taken from here.
     pub(crate) producer: Option<Producer>,
+    /// `#[arg(...)]` or `#[env(...)]` on the parameter.
+    pub(crate) source: Option<Source>,
+}
+
+/// Where a parameter's value comes from, as `#[arg(...)]` or `#[env(...)]` says.
+pub(crate) struct Source {
+    /// `Env<T>` (else `Arg<T>`).
+    pub(crate) env: bool,
+    /// The value's type: the `T` of `Arg<T>` or `Env<T>`.
+    pub(crate) value_ty: Type,
+    /// `key = "..."` / `var = "..."`: the parameter or variable to read.
+    pub(crate) key: Option<syn::LitStr>,
+    /// `default = <expr>`: the value when there is none.
+    pub(crate) default: Option<syn::Expr>,
+    /// `with = path::to_fn`: a function computing the value for each run of this task.
+    pub(crate) with: Option<syn::Path>,
+}
+
+/// Reads `#[arg(key = "...", default = ..., with = f)]` or `#[env(var = "...", default = ...)]`
+/// on a parameter of type `Arg<T>` / `Env<T>`.
+fn source_of(pt: &syn::PatType, errors: &mut Errors) -> Option<Source> {
+    let mut found = None;
+    for attr in &pt.attrs {
+        let env = if attr.path().is_ident("arg") {
+            false
+        } else if attr.path().is_ident("env") {
+            true
+        } else {
+            continue;
+        };
+        let (wrapper, key_name, attr_name) = if env {
+            ("Env", "var", "env")
+        } else {
+            ("Arg", "key", "arg")
+        };
+        let Some(value_ty) = argument_of(&pt.ty, wrapper) else {
+            errors.spanned(
+                attr,
+                format!("`#[{attr_name}(...)]` goes on a parameter of type `{wrapper}<T>`"),
+            );
+            continue;
+        };
+        let mut source = Source {
+            env,
+            value_ty: value_ty.clone(),
+            key: None,
+            default: None,
+            with: None,
+        };
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident(key_name) {
+                let lit: syn::LitStr = meta.value()?.parse()?;
+                if lit.value().is_empty() {
+                    return Err(syn::Error::new(lit.span(), "the name must not be empty"));
+                }
+                source.key = Some(lit);
+            } else if meta.path.is_ident("default") {
+                source.default = Some(meta.value()?.parse()?);
+            } else if !env && meta.path.is_ident("with") {
+                source.with = Some(meta.value()?.parse()?);
+            } else {
+                let options = if env {
+                    "`var = \"...\"` and `default = ...`"
+                } else {
+                    "`key = \"...\"`, `default = ...` and `with = function`"
+                };
+                return Err(meta.error(format!(
+                    "unknown option of `#[{attr_name}]`; it takes {options}"
+                )));
+            }
+            Ok(())
+        });
+        if let Err(e) = parsed {
+            errors.push(e);
+            continue;
+        }
+        if source.with.is_some() {
+            if let Some(key) = &source.key {
+                errors.spanned(key, "a value computed `with` a function has no key to read");
+            }
+            if let Some(default) = &source.default {
+                errors.spanned(
+                    default,
+                    "a value computed `with` a function needs no default",
+                );
+            }
+        }
+        if found.is_some() {
+            errors.spanned(attr, "one `#[arg]` or `#[env]` per parameter");
+        }
+        found = Some(source);
+    }
+    found
 }
 
 /// The task named by a parameter `Return<task>`, inside any number of `Option`s.
@@ -231,10 +324,24 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
                         *pt.ty = Type::Verbatim(producer.param_type());
                     }
                 }
+                let source = source_of(pt, errors);
+                if pt
+                    .attrs
+                    .iter()
+                    .any(|a| a.path().is_ident("arg") || a.path().is_ident("env"))
+                {
+                    // The attributes are the macro's: the compiler does not know them.
+                    let emitted = emitted.get_or_insert_with(|| sig.clone());
+                    if let Some(FnArg::Typed(pt)) = emitted.inputs.iter_mut().nth(index) {
+                        pt.attrs
+                            .retain(|a| !a.path().is_ident("arg") && !a.path().is_ident("env"));
+                    }
+                }
                 params.push(Param {
                     name,
                     ty: (*pt.ty).clone(),
                     producer,
+                    source,
                 });
             }
         }

@@ -13,4 +13,10 @@ fn nameless() -> u8 {
     0
 }
 
+// Its own parameters are injected: a type that cannot be is an error at the parameter.
+#[param]
+fn scoped(scope: String) -> String {
+    scope
+}
+
 fn main() {}

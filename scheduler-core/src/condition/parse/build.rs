@@ -11,8 +11,9 @@ use crate::time::{
 };
 
 use crate::condition::ast::{
-    AfterTasks, ClockWindow, Condition, Outcome, ParamCondition, Quantifier, SchedulerCondition,
-    StatusCondition, StatusScope, TaskRef, TaskStatus,
+    AfterTasks, ClockWindow, Comparison, Condition, CountCondition, CustomArg, CustomCall,
+    DurationBound, Outcome, ParamCondition, Quantifier, RunningCount, RunningFor,
+    SchedulerCondition, StatusCondition, StatusScope, TaskRef, TaskStatus,
 };
 use crate::condition::cron::{CronField, CronFieldKind, CronItem, CronSchedule, CronValue};
 use crate::condition::cron_fields::CronFields;
@@ -173,8 +174,99 @@ impl<'i> Builder<'i> {
                     None => ParamCondition::Exists(key_text),
                 }))
             }
+            Rule::status_count | Rule::running_for | Rule::running_count => self.counting(pair),
+            Rule::custom_call => self.custom_call(pair),
             rule => unreachable!("grammar: {rule:?} is not a leaf"),
         }
+    }
+
+    /// The counting and duration leaves: `has succeeded 3 times today`,
+    /// `has been running for more than 10 minutes`, `is running more than 2 times`.
+    pub(super) fn counting(&self, pair: Pair<'i, Rule>) -> Result<Condition> {
+        let rule = pair.as_rule();
+        let mut task = TaskRef::Owner;
+        let mut status = TaskStatus::Succeeded;
+        let mut scope = StatusScope::Ever;
+        let mut comparison = Comparison::Exactly(0);
+        let mut more = true;
+        let mut interval = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::task_prefix => task = TaskRef::Named(self.task_name(find(p, Rule::name))?),
+                Rule::task_status => status = task_status(&first(p)),
+                Rule::status_scope => scope = self.status_scope(p)?,
+                Rule::comparison => comparison = self.comparison(p)?,
+                Rule::compare_less => more = false,
+                Rule::duration => interval = Some(self.duration(p)?),
+                _ => {}
+            }
+        }
+        Ok(match rule {
+            Rule::status_count => Condition::Count(CountCondition {
+                task,
+                status,
+                comparison,
+                scope,
+            }),
+            Rule::running_for => {
+                let d = interval.expect("grammar: running for has a duration");
+                Condition::RunningFor(RunningFor {
+                    task,
+                    bound: if more {
+                        DurationBound::MoreThan(d)
+                    } else {
+                        DurationBound::LessThan(d)
+                    },
+                })
+            }
+            _ => Condition::RunningCount(RunningCount { task, comparison }),
+        })
+    }
+
+    /// `name(arguments)`.
+    pub(super) fn custom_call(&self, pair: Pair<'i, Rule>) -> Result<Condition> {
+        let mut path = String::new();
+        let mut args = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::custom_path => path = p.as_str().to_owned(),
+                Rule::name => args.push(CustomArg::Text(name_text(&p))),
+                Rule::custom_integer => args.push(CustomArg::Integer(self.number::<i64>(&p)?)),
+                Rule::custom_decimal => {
+                    // Checked here so that a call never fails on its own arguments.
+                    if p.as_str().parse::<f64>().is_err() {
+                        return Err(
+                            self.error(&p, ParseErrorKind::NumberTooLarge(p.as_str().to_owned()))
+                        );
+                    }
+                    args.push(CustomArg::Decimal(p.as_str().to_owned()));
+                }
+                Rule::custom_bool => {
+                    args.push(CustomArg::Bool(first(p).as_rule() == Rule::kw_true));
+                }
+                _ => {}
+            }
+        }
+        Ok(Condition::Custom(CustomCall { path, args }))
+    }
+
+    /// `more than N`, `less than N`, `at least N`, `at most N`, `N`.
+    pub(super) fn comparison(&self, pair: Pair<'i, Rule>) -> Result<Comparison> {
+        let mut kind = None;
+        let mut n = 0;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::count => n = self.number::<u32>(&p)?,
+                rule => kind = Some(rule),
+            }
+        }
+        Ok(match kind {
+            Some(Rule::compare_more) => Comparison::MoreThan(n),
+            Some(Rule::compare_less) => Comparison::LessThan(n),
+            Some(Rule::compare_at_least) => Comparison::AtLeast(n),
+            Some(Rule::compare_at_most) => Comparison::AtMost(n),
+            _ => Comparison::Exactly(n),
+        })
     }
 
     pub(super) fn once_per(&self, pair: Pair<'i, Rule>) -> Result<Period> {

@@ -245,6 +245,18 @@ mod tests {
             "env 'prod'",
             "param 'k' exists",
             "param 'k' is 'v'",
+            "has succeeded more than 3 times today",
+            "task 'x' has failed at most 1 time past 2 hours",
+            "task 'x' has started at least 2 times this week on Monday",
+            "has finished less than 5 times",
+            "has crashed 0 times",
+            "task 'x' has been running for more than 10 minutes",
+            "has been running for less than 1h30m",
+            "task 'x' is running more than 2 times",
+            "while task 'x' is running at most 1 time",
+            "is_work_day()",
+            "conditions::file_exists('data.csv')",
+            "limit( 10 , -0.5,true, 'a b' ) & ~flag()",
         ] {
             parses(s);
         }
@@ -311,6 +323,56 @@ mod tests {
 
         let e = rejects("every 10");
         assert_eq!(e.span(), 8..8);
+
+        let e = rejects("has succeeded more than 3 tims today");
+        assert_eq!(e.span(), 26..30);
+        assert_eq!(e.hint(), Some("did you mean `times`?"));
+
+        let e = rejects("task 'x' has been running for 10 minutes");
+        assert_eq!(e.span(), 30..32);
+    }
+
+    #[test]
+    fn custom_calls_need_their_parentheses() {
+        // A bare word stays a keyword, or a typo of one with its hint.
+        assert_eq!(rejects("dialy").hint(), Some("did you mean `daily`?"));
+        assert!(rejects("is_work_day").to_string().contains("is_work_day"));
+        // A keyword with parentheses is not a call.
+        rejects("daily()");
+        rejects("f(x)");
+        rejects("f('a',)");
+        rejects("f(99999999999999999999)");
+        assert_eq!(
+            parses("limit( 10 , -0.5,true, 'a b' )").to_string(),
+            "limit(10, -0.5, true, 'a b')"
+        );
+    }
+
+    #[test]
+    fn counting_leaves_print_canonically() {
+        for (written, canonical) in [
+            (
+                "has succeeded  more than 3 times  today",
+                "has succeeded more than 3 times today",
+            ),
+            ("task 'x' has failed 1 times", "task 'x' has failed 1 time"),
+            (
+                "has started at least 2 time in past 1h",
+                "has started at least 2 times past 1 hour",
+            ),
+            (
+                "task 'x' has been running for more than 600 s",
+                "task 'x' has been running for more than 10 minutes",
+            ),
+            (
+                "while task 'x' is running at most 1 time",
+                "task 'x' is running at most 1 time",
+            ),
+        ] {
+            let c = parses(written);
+            assert_eq!(c.to_string(), canonical);
+            assert_eq!(parses(canonical), c);
+        }
     }
 
     #[test]

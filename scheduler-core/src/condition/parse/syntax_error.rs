@@ -112,6 +112,21 @@ pub(super) fn expected_of(rule: Rule) -> Option<Expected> {
         R::kw_grace => Expected::Keyword("grace"),
         R::once_at => Expected::Condition,
         R::date_text | R::date_word => Expected::Date,
+        R::kw_been => Expected::Keyword("been"),
+        R::kw_for => Expected::Keyword("for"),
+        R::kw_least => Expected::Keyword("least"),
+        R::kw_most => Expected::Keyword("most"),
+        R::kw_times => Expected::Keyword("times"),
+        R::status_count | R::running_for | R::running_count | R::counting_leaf => {
+            Expected::Condition
+        }
+        R::comparison => Expected::Number,
+        R::custom_call | R::custom_path | R::custom_ident | R::custom_arg => Expected::Condition,
+        R::custom_decimal | R::custom_integer => Expected::Number,
+        R::custom_bool => Expected::Keyword("true"),
+        R::compare_more => Expected::Keyword("more"),
+        R::compare_less => Expected::Keyword("less"),
+        R::compare_at_least | R::compare_at_most => Expected::Keyword("at"),
         R::or_op | R::and_op => Expected::Operator,
         R::close_paren => Expected::CloseParenthesis,
         R::EOI => Expected::End,

@@ -18,7 +18,8 @@ impl Engine {
             .zone(self.zone)
             .params(&*self.params)
             .scheduler_started(self.started)
-            .cycles(self.cycles);
+            .cycles(self.cycles)
+            .customs(&self.customs);
         match owner {
             Some(owner) => cx.owner(owner),
             None => cx,

@@ -45,6 +45,7 @@ use crate::time::{Timestamp, Tz};
 use super::clock::Clock;
 use super::config::{Config, RestartMode};
 use super::context::{ParamRegistry, Returns};
+use super::custom::CustomCache;
 use super::hooks::Hooks;
 use super::session::{Command, Event, Session};
 use super::task::TaskSpec;
@@ -117,6 +118,8 @@ pub(crate) struct Engine {
     journal: Journal,
     returns: Arc<Returns>,
     params: Arc<ParamRegistry>,
+    /// The answers of custom conditions.
+    customs: CustomCache,
     hooks: Arc<Hooks>,
     wakeups: WakeQueue,
     dirty: Vec<usize>,
@@ -160,6 +163,8 @@ impl Engine {
         sender: UnboundedSender<Event>,
     ) -> Engine {
         let journal = Journal::new(parts.store, parts.instance, parts.config.log_retention);
+        let returns = Arc::new(Returns::default());
+        let customs = CustomCache::new(session.clone(), parts.params.clone(), returns.clone());
         let mut engine = Engine {
             clock: parts.clock,
             zone: parts.zone,
@@ -169,8 +174,9 @@ impl Engine {
             readers: HashMap::new(),
             cycle_readers: Vec::new(),
             journal,
-            returns: Arc::new(Returns::default()),
+            returns,
             params: parts.params,
+            customs,
             hooks: parts.hooks,
             wakeups: WakeQueue::default(),
             dirty: Vec::new(),

@@ -31,6 +31,9 @@ impl Engine {
         let run_id = self.journal.run_id(now);
         let record = self.journal.new_record(&name, Action::Run, now, run_id);
         self.journal.record(record);
+        // A run may change what its task's custom conditions answer (it drains the queue
+        // they look at): they are asked again when the task is next looked at.
+        self.customs.forget(&name);
         if self.hooks.has_run_hooks() {
             self.hooks.before(&RunInfo {
                 task: name.to_string(),
@@ -49,6 +52,7 @@ impl Engine {
             payload: request,
             termination: flag.clone(),
             decoders: HashMap::new(),
+            param_values: Default::default(),
         });
         let deadline = timeout.map(|t| now.as_micros().saturating_add(t.as_micros() as i64));
         let tx = self.sender.clone();

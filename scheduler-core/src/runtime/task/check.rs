@@ -67,6 +67,18 @@ pub enum StartupProblem {
     },
     /// A registered condition that cannot be read (mismatched crate versions).
     VersionSkew(VersionSkew),
+    /// A condition calling a custom condition that is not registered, or with arguments
+    /// that do not fit it.
+    UnknownCustom {
+        /// The task whose condition it is.
+        task: String,
+        /// Where it is defined.
+        origin: Origin,
+        /// The call, as written.
+        call: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 impl fmt::Display for StartupProblem {
@@ -118,6 +130,15 @@ impl fmt::Display for StartupProblem {
                 }
                 Ok(())
             }
+            StartupProblem::UnknownCustom {
+                task,
+                origin,
+                call,
+                problem,
+            } => write!(
+                f,
+                "task '{task}' ({origin}): its condition calls `{call}`: {problem}"
+            ),
             StartupProblem::Cycle { tasks } => {
                 let mut path = tasks.clone();
                 path.extend(tasks.first().cloned());
@@ -259,6 +280,44 @@ pub(crate) fn check(
                     place,
                     suggestion: crate::condition::nearest(unknown, names.iter().copied())
                         .map(str::to_owned),
+                });
+            }
+        }
+    }
+
+    // Custom conditions: registered, and called with arguments that fit.
+    let conds: HashMap<&str, &crate::runtime::custom::CondDef> =
+        crate::runtime::custom::registered_conds()
+            .map(|d| (d.name, d))
+            .collect();
+    for spec in &kept {
+        for call in spec
+            .start
+            .custom_calls()
+            .into_iter()
+            .chain(spec.end.iter().flat_map(|e| e.custom_calls()))
+        {
+            let problem = match conds.get(call.name()) {
+                Some(def) => crate::runtime::custom::check_call(def, call).err(),
+                None => Some(
+                    match crate::condition::nearest(call.name(), conds.keys().copied()) {
+                        Some(n) => format!(
+                            "no custom condition `{}` is registered (did you mean `{n}`?)",
+                            call.name()
+                        ),
+                        None => format!(
+                            "no custom condition `{}` is registered (mark a function `#[scheduler::cond]`)",
+                            call.name()
+                        ),
+                    },
+                ),
+            };
+            if let Some(problem) = problem {
+                problems.push(StartupProblem::UnknownCustom {
+                    task: spec.name.to_string(),
+                    origin: spec.origin,
+                    call: Condition::Custom(call.clone()).to_string(),
+                    problem,
                 });
             }
         }

@@ -15,7 +15,6 @@
 //! it cost a second code path, its own CI pass and unsafe code, and `inventory` works on
 //! every target (see `bench/compile_floor.py` for the figures of this choice).
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -150,8 +149,8 @@ fn started(started: Started) -> BoxFuture<'static, RunOutcome> {
 pub struct ParamDef {
     /// The parameter's name (the function's name).
     pub name: &'static str,
-    /// Computes the value.
-    pub build: fn() -> Arc<dyn Any + Send + Sync>,
+    /// Computes the value for a run, injecting the function's own parameters.
+    pub build: crate::runtime::context::ParamBuild,
     /// The value's type.
     pub type_name: fn() -> &'static str,
     /// `file!()`.
