@@ -23,7 +23,10 @@
 //! * `exec`: running a body in an execution mode (async, thread, child process, program);
 //! * `engine`: the scheduler's loop: deciding, starting runs, recording their ends, shutting
 //!   down;
-//! * `scheduler`: building a scheduler ([`SchedulerBuilder`]), and running it.
+//! * `inspect`: each task's status and why it is or is not due ([`TaskReport`],
+//!   [`TaskExplanation`]), from a task log;
+//! * `scheduler`: building a scheduler ([`SchedulerBuilder`]), running it, and inspecting
+//!   its tasks against a store ([`Scheduler::inspect`]).
 //!
 //! The task log (records, the index conditions read, the stores) is [`crate::log`].
 
@@ -36,6 +39,7 @@ mod exec;
 pub mod handler;
 mod hooks;
 mod inject;
+mod inspect;
 mod outcome;
 #[doc(hidden)]
 pub mod private;
@@ -61,6 +65,8 @@ pub use inject::{
     Arg, Env, FromContext, InjectError, Need, ParamInfo, Payload, Return, Returned, RunInfo, Task,
     TaskMarker, This,
 };
+pub use exec::ChildInvocation;
+pub use inspect::{Inspector, NextStart, TaskExplanation, TaskReport, UnknownTask};
 pub use outcome::{
     DecodeFn, EncodeFn, Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated,
     decode_json, encode_json, outcome_of_error, serde_codec,

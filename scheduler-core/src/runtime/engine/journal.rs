@@ -654,7 +654,7 @@ impl Journal {
 
 /// Whether the process `other` runs, as far as `me` can tell at `now`: on this host, by its
 /// process id; elsewhere, by its last word.
-fn is_alive(other: &InstanceRecord, me: &InstanceRecord, now: Timestamp) -> bool {
+pub(crate) fn is_alive(other: &InstanceRecord, me: &InstanceRecord, now: Timestamp) -> bool {
     if other.stopped.is_some() {
         return false;
     }

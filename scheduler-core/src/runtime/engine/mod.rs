@@ -49,7 +49,7 @@ use super::hooks::Hooks;
 use super::session::{Command, Event, Session};
 use super::task::TaskSpec;
 use journal::Journal;
-pub(crate) use journal::StoreSource;
+pub(crate) use journal::{StoreSource, is_alive};
 use slot::Slot;
 use wakeups::WakeQueue;
 
