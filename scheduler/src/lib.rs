@@ -83,8 +83,8 @@ pub use scheduler_core::runtime::{
     LogRetention, NextStart, ParamInfo, Payload, RestartMode, Return, Returned, RunContext,
     RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder, SchedulerError, Session,
     SessionError, StartupError, StartupProblem, SystemClock, Task, TaskExplanation, TaskMarker,
-    TaskOptions, TaskProblem, TaskReport, TaskSpec, TaskSummary, Terminated, TerminationFlag,
-    This, Timeout, UnknownTask, VirtualClock,
+    TaskOptions, TaskProblem, TaskReport, TaskSpec, TaskSummary, Terminated, TerminationFlag, This,
+    Timeout, UnknownTask, VirtualClock,
 };
 pub use scheduler_core::time::{Timestamp, Tz};
 

@@ -40,7 +40,7 @@ fn now(args: &Args, zone: Tz) -> Result<Timestamp, CliError> {
     match &args.at {
         Some(text) => parse_instant(text, zone, now).map_err(|source| CliError::Instant {
             option: "--at",
-            source,
+            error: source,
         }),
         None => Ok(now),
     }
@@ -98,8 +98,12 @@ pub(super) fn check(
         write_json(out, &json!({ "ok": false, "problems": problems }))?;
     } else {
         for problem in &problems {
-            writeln!(out, "{} {problem}", style.paint(Some(Colour::Red), "problem:"))
-                .map_err(CliError::Output)?;
+            writeln!(
+                out,
+                "{} {problem}",
+                style.paint(Some(Colour::Red), "problem:")
+            )
+            .map_err(CliError::Output)?;
         }
     }
     Err(CliError::Problems(problems.len()))
@@ -175,7 +179,10 @@ pub(super) fn list(
     with_inspector(args, builder, |inspector, now| {
         let reports = inspector.reports(now);
         if style.json {
-            return write_json(out, &Value::Array(reports.iter().map(report_json).collect()));
+            return write_json(
+                out,
+                &Value::Array(reports.iter().map(report_json).collect()),
+            );
         }
         let zone = inspector.time_zone();
         let rows: Vec<Vec<Cell>> = reports
@@ -211,7 +218,14 @@ pub(super) fn list(
         write_table(
             out,
             style,
-            &["TASK", "CONDITION", "MODE", "STATE", "LAST RUN", "NEXT START"],
+            &[
+                "TASK",
+                "CONDITION",
+                "MODE",
+                "STATE",
+                "LAST RUN",
+                "NEXT START",
+            ],
             &rows,
         )?;
         writeln!(
@@ -289,7 +303,10 @@ fn tree_rows(
     let changes = match (&e.value, &e.next_change) {
         (Err(error), _) => error.to_string(),
         (_, Ok(NextChange::At(t))) => {
-            format!("changes at {}", crate::condition::describe_instant(zone, now, *t))
+            format!(
+                "changes at {}",
+                crate::condition::describe_instant(zone, now, *t)
+            )
         }
         (_, Ok(NextChange::NotBefore(t))) => format!(
             "not before {}",
@@ -330,30 +347,66 @@ pub(super) fn explain(
             return write_json(out, &explanation_json(&x));
         }
         let zone = inspector.time_zone();
-        let w = |out: &mut dyn Write, line: String| writeln!(out, "{line}").map_err(CliError::Output);
+        let w =
+            |out: &mut dyn Write, line: String| writeln!(out, "{line}").map_err(CliError::Output);
         let verdict_colour = if x.due { Colour::Green } else { Colour::Yellow };
-        w(out, format!("{}  {}", style.paint(Some(Colour::Bold), "task   "), x.report.name))?;
-        w(out, format!("{}  {}", style.paint(Some(Colour::Bold), "as of  "), format_args!("{} {}", wall(zone, now), zone.name())))?;
-        w(out, format!("{}  {}", style.paint(Some(Colour::Bold), "verdict"), style.paint(Some(verdict_colour), &x.verdict)))?;
+        w(
+            out,
+            format!(
+                "{}  {}",
+                style.paint(Some(Colour::Bold), "task   "),
+                x.report.name
+            ),
+        )?;
+        w(
+            out,
+            format!(
+                "{}  {}",
+                style.paint(Some(Colour::Bold), "as of  "),
+                format_args!("{} {}", wall(zone, now), zone.name())
+            ),
+        )?;
+        w(
+            out,
+            format!(
+                "{}  {}",
+                style.paint(Some(Colour::Bold), "verdict"),
+                style.paint(Some(verdict_colour), &x.verdict)
+            ),
+        )?;
         let state = match (x.report.running, x.report.last_end) {
             (n, _) if n > 0 => format!("running ({n})"),
             (_, Some((action, at))) => format!("last run: {action} at {}", wall(zone, at)),
             (_, None) => "never ran".to_owned(),
         };
-        w(out, format!("{}  {state}", style.paint(Some(Colour::Bold), "state  ")))?;
+        w(
+            out,
+            format!("{}  {state}", style.paint(Some(Colour::Bold), "state  ")),
+        )?;
         let section = |out: &mut dyn Write, title: &str, e: &Explanation, verdict: &str| {
             w(out, String::new())?;
-            w(out, format!("{} {}", style.paint(Some(Colour::Bold), title), verdict))?;
+            w(
+                out,
+                format!("{} {}", style.paint(Some(Colour::Bold), title), verdict),
+            )?;
             let mut rows = Vec::new();
             tree_rows(e, 0, e.blocker().map(|b| b.node), zone, now, &mut rows);
-            write_table(out, style, &["VALUE", "CONDITION", "WHEN IT CHANGES"], &rows)
+            write_table(
+                out,
+                style,
+                &["VALUE", "CONDITION", "WHEN IT CHANGES"],
+                &rows,
+            )
         };
         section(out, "start condition:", &x.start, &x.start_verdict)?;
         match &x.end {
             Some((e, verdict)) => section(out, "end condition:", e, verdict)?,
             None => {
                 w(out, String::new())?;
-                w(out, format!("{} none", style.paint(Some(Colour::Bold), "end condition:")))?;
+                w(
+                    out,
+                    format!("{} none", style.paint(Some(Colour::Bold), "end condition:")),
+                )?;
             }
         }
         Ok(())
@@ -427,7 +480,9 @@ pub(super) fn logs(
     }
     let instant = |option: &'static str, text: &Option<String>| {
         text.as_deref()
-            .map(|t| parse_instant(t, zone, now).map_err(|source| CliError::Instant { option, source }))
+            .map(|t| {
+                parse_instant(t, zone, now).map_err(|error| CliError::Instant { option, error })
+            })
             .transpose()
     };
     query.since = instant("--since", &logs.since)?;
@@ -468,7 +523,10 @@ async fn print_logs(
     records.reverse();
     let header = ["TIME", "TASK", "ACTION", "RUN", "DURATION", "MESSAGE"];
     if style.json && !follow {
-        return write_json(out, &Value::Array(records.iter().map(record_json).collect()));
+        return write_json(
+            out,
+            &Value::Array(records.iter().map(record_json).collect()),
+        );
     }
     let print = |out: &mut dyn Write, records: &[StoredRecord], with_header: bool| {
         if style.json {
@@ -552,10 +610,12 @@ pub(super) fn stats(
         query = query.task(task.clone());
     }
     if let Some(text) = &stats.since {
-        query.since = Some(parse_instant(text, zone, now).map_err(|source| CliError::Instant {
-            option: "--since",
-            source,
-        })?);
+        query.since = Some(
+            parse_instant(text, zone, now).map_err(|error| CliError::Instant {
+                option: "--since",
+                error,
+            })?,
+        );
     }
     let tallies = runtime()?.block_on(async {
         let store = open_store(args, &scheduler).await?;
@@ -629,7 +689,17 @@ pub(super) fn stats(
     write_table(
         out,
         style,
-        &["TASK", "RUNS", "SUCCESS", "FAIL", "TERMINATE", "CRASH", "MEDIAN", "P95", "MAX"],
+        &[
+            "TASK",
+            "RUNS",
+            "SUCCESS",
+            "FAIL",
+            "TERMINATE",
+            "CRASH",
+            "MEDIAN",
+            "P95",
+            "MAX",
+        ],
         &rows,
     )
 }

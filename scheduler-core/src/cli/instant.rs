@@ -46,14 +46,19 @@ pub fn parse_instant(text: &str, zone: Tz, now: Timestamp) -> Result<Timestamp, 
     if let Ok(t) = DateTime::parse_from_rfc3339(trimmed) {
         return Ok(Timestamp::from_micros(t.timestamp_micros()));
     }
-    let wall = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(trimmed, format).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(trimmed, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        });
+    let wall = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(trimmed, format).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(trimmed, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    });
     if let Some(wall) = wall {
         // A time that happens twice (clocks going back) is its first pass; one skipped by
         // clocks going forward does not exist.
@@ -68,7 +73,9 @@ pub fn parse_instant(text: &str, zone: Tz, now: Timestamp) -> Result<Timestamp, 
         && let Ok(interval) = span.parse::<Interval>()
     {
         let micros = i64::try_from(interval.as_duration().as_micros()).unwrap_or(i64::MAX);
-        return Ok(Timestamp::from_micros(now.as_micros().saturating_sub(micros)));
+        return Ok(Timestamp::from_micros(
+            now.as_micros().saturating_sub(micros),
+        ));
     }
     Err(fail("it is not a date, a time or a duration"))
 }
@@ -84,8 +91,14 @@ mod tests {
         let now = Timestamp::from_micros(1_704_067_200_000_000 + 10 * HOUR); // 2024-01-01 10:00Z
         let helsinki: Tz = "Europe/Helsinki".parse().unwrap();
         let at7z = Timestamp::from_micros(1_704_067_200_000_000 + 7 * HOUR);
-        assert_eq!(parse_instant("2024-01-01T07:00:00Z", helsinki, now), Ok(at7z));
-        assert_eq!(parse_instant("2024-01-01T09:00:00+02:00", Tz::UTC, now), Ok(at7z));
+        assert_eq!(
+            parse_instant("2024-01-01T07:00:00Z", helsinki, now),
+            Ok(at7z)
+        );
+        assert_eq!(
+            parse_instant("2024-01-01T09:00:00+02:00", Tz::UTC, now),
+            Ok(at7z)
+        );
         assert_eq!(parse_instant("2024-01-01 09:00", helsinki, now), Ok(at7z));
         assert_eq!(parse_instant("2024-01-01T07:00:00", Tz::UTC, now), Ok(at7z));
         assert_eq!(

@@ -163,13 +163,12 @@ pub enum CliError {
     #[error(transparent)]
     UnknownTask(#[from] UnknownTask),
     /// An instant on the command line cannot be read.
-    #[error("{option}: {source}")]
+    #[error("{option}: {error}")]
     Instant {
         /// The option (`--since`, ...).
         option: &'static str,
-        /// Why.
-        #[source]
-        source: InstantError,
+        /// Why (its text is this error's: no cause to print after it).
+        error: InstantError,
     },
     /// An option's value cannot be read.
     #[error("{option}: {message}")]
@@ -203,7 +202,8 @@ impl Args {
     /// its answer on standard output; when it fails, it prints `error: ...` on standard
     /// error and exits the process with status 1 (an `Ok` return means it succeeded).
     pub fn run(self, builder: SchedulerBuilder) -> Result<(), SchedulerError> {
-        match self.execute(builder, &mut std::io::stdout().lock()) {
+        // Not `stdout().lock()`: the tasks of `run` print too, from other threads.
+        match self.execute(builder, &mut std::io::stdout()) {
             Ok(()) => Ok(()),
             Err(CliError::Scheduler(error)) if self_is_run(&self.command) => Err(error),
             Err(error) => {
@@ -246,5 +246,8 @@ impl Args {
 }
 
 fn self_is_run(command: &Option<Command>) -> bool {
-    matches!(command, None | Some(Command::Run) | Some(Command::Child { .. }))
+    matches!(
+        command,
+        None | Some(Command::Run) | Some(Command::Child { .. })
+    )
 }

@@ -107,7 +107,11 @@ fn explain_at(c: &Condition, cx: &EvalContext<'_>, now: Timestamp) -> Explanatio
         kind,
         value: c.evaluate(cx, now),
         next_change: c.next_change(cx, now),
-        reads: c.referenced_tasks().into_iter().map(str::to_owned).collect(),
+        reads: c
+            .referenced_tasks()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         children: children.iter().map(|o| explain_at(o, cx, now)).collect(),
     }
 }
@@ -196,7 +200,10 @@ impl Explanation {
             (NodeKind::Literal, _) => text.push_str(" for good"),
             (_, Ok(NextChange::At(t))) => {
                 let t = *t;
-                text.push_str(&format!(" until {}", describe_instant(cx.time_zone(), now, t)));
+                text.push_str(&format!(
+                    " until {}",
+                    describe_instant(cx.time_zone(), now, t)
+                ));
             }
             (_, Ok(NextChange::NotBefore(t))) => {
                 let t = *t;
@@ -207,7 +214,9 @@ impl Explanation {
             }
             (_, Err(error)) => text.push_str(&format!(" (its next change is unknown: {error})")),
             (_, Ok(NextChange::Never)) if leaf.reads.is_empty() => {
-                text.push_str(" until a new record of this task, a parameter or the scheduler changes it");
+                text.push_str(
+                    " until a new record of this task, a parameter or the scheduler changes it",
+                );
             }
             (_, Ok(NextChange::Never)) => {
                 let names: Vec<String> = leaf.reads.iter().map(|n| format!("`{n}`")).collect();
@@ -230,7 +239,11 @@ fn last_run(history: &dyn History, zone: Tz, task: &str, now: Timestamp) -> Stri
     };
     let any = ActionSet::of(action);
     let at = history.latest(task, any, now).unwrap_or(now);
-    let at = format!("{} {}", wall_clock(zone, at).format("%Y-%m-%d %H:%M:%S"), zone.name());
+    let at = format!(
+        "{} {}",
+        wall_clock(zone, at).format("%Y-%m-%d %H:%M:%S"),
+        zone.name()
+    );
     match action {
         Action::Run => format!("`{task}` is running (since {at})"),
         Action::Success => format!("`{task}` last succeeded at {at}"),

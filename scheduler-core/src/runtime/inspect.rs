@@ -10,9 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::condition::{
-    Condition, EvalContext, Explanation, NextChange, describe_instant,
-};
+use crate::condition::{Condition, EvalContext, Explanation, NextChange, describe_instant};
 use crate::log::store::{InstanceRecord, LoadRequest};
 use crate::log::{Action, ActionSet, History, LogIndex, LogStore, Retention, StoreError};
 use crate::task_options::Execution;
@@ -127,7 +125,10 @@ impl Facts<'_> {
         let spec = self.spec;
         let name = spec.name();
         let last_end = self.history.latest(name, ENDS, now).map(|at| {
-            let action = self.history.last_action(name, at).unwrap_or(Action::Success);
+            let action = self
+                .history
+                .last_action(name, at)
+                .unwrap_or(Action::Success);
             (action, at)
         });
         TaskReport {
@@ -208,7 +209,11 @@ impl Facts<'_> {
                 false,
                 format!(
                     "not due: the task runs only when the scheduler {}",
-                    if spec.options.on_startup { "starts" } else { "shuts down" }
+                    if spec.options.on_startup {
+                        "starts"
+                    } else {
+                        "shuts down"
+                    }
                 ),
             ),
             NextStart::OnRequest => (
@@ -229,7 +234,9 @@ impl Facts<'_> {
                 false,
                 format!(
                     "ends at once: the end condition `{}` is true, so a run would be terminated as soon as it started",
-                    spec.end_condition().map(ToString::to_string).unwrap_or_default()
+                    spec.end_condition()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
                 ),
             ),
             _ if started => (true, format!("due: {start_verdict}")),
@@ -282,7 +289,9 @@ impl<'a> Inspector<'a> {
     ) -> Result<Inspector<'a>, StoreError> {
         let mut wanted: HashMap<String, Retention> = HashMap::new();
         for spec in specs {
-            wanted.entry(spec.name().to_owned()).or_insert(Retention::LATEST);
+            wanted
+                .entry(spec.name().to_owned())
+                .or_insert(Retention::LATEST);
             let conditions = std::iter::once(spec.start_condition()).chain(spec.end_condition());
             for condition in conditions {
                 for (task, reach) in condition.log_retention() {
@@ -298,8 +307,9 @@ impl<'a> Inspector<'a> {
         let loaded = store.load(&request).await?;
         let mut index = LogIndex::new();
         let mut records = loaded.records;
-        // The index takes records in order of time.
-        records.sort_by_key(|r| r.at);
+        // The index takes records in order of time; a run that ended in the instant it
+        // started has its `run` record first.
+        records.sort_by_key(|r| (r.at, r.ends_run()));
         for r in &records {
             index.record(&r.task, r.action, r.at);
         }
@@ -378,8 +388,11 @@ impl<'a> Inspector<'a> {
 
     /// Every task's status at `now`, by name.
     pub fn reports(&self, now: Timestamp) -> Vec<TaskReport> {
-        let mut reports: Vec<TaskReport> =
-            self.specs.iter().map(|s| self.facts(s).report(now)).collect();
+        let mut reports: Vec<TaskReport> = self
+            .specs
+            .iter()
+            .map(|s| self.facts(s).report(now))
+            .collect();
         reports.sort_by(|a, b| a.name.cmp(&b.name));
         reports
     }

@@ -61,11 +61,11 @@ pub use config::{
 };
 pub use context::{RunContext, TerminationFlag};
 pub use engine::EngineError;
+pub use exec::ChildInvocation;
 pub use inject::{
     Arg, Env, FromContext, InjectError, Need, ParamInfo, Payload, Return, Returned, RunInfo, Task,
     TaskMarker, This,
 };
-pub use exec::ChildInvocation;
 pub use inspect::{Inspector, NextStart, TaskExplanation, TaskReport, UnknownTask};
 pub use outcome::{
     DecodeFn, EncodeFn, Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated,

@@ -539,7 +539,7 @@ impl Scheduler {
     /// let scheduler = Scheduler::builder()
     ///     .without_registered_tasks()
     ///     .time_zone(Tz::UTC)
-    ///     .task(TaskSpec::from_blocking("report", || ()).when("time of day after 07:00".parse::<Condition>()?))
+    ///     .task(TaskSpec::from_blocking("report", |_| ()).when("time of day after 07:00".parse::<Condition>()?))
     ///     .build()?;
     /// let store = MemoryStore::new();
     /// let midnight = Timestamp::from_micros(0);
@@ -553,7 +553,15 @@ impl Scheduler {
         store: &dyn LogStore,
         now: Timestamp,
     ) -> Result<Inspector<'_>, crate::log::StoreError> {
-        Inspector::load(&self.specs, self.zone, &self.config, &self.params, store, now).await
+        Inspector::load(
+            &self.specs,
+            self.zone,
+            &self.config,
+            &self.params,
+            store,
+            now,
+        )
+        .await
     }
 
     /// Runs until shut down, on a tokio runtime of its own (blocking the thread).

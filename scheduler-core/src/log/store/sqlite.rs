@@ -416,7 +416,10 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(2))
             .foreign_keys(false);
         let locked = |e: sqlx::Error| {
-            let e = error(&format!("cannot read the SQLite file {}", file.display()), e);
+            let e = error(
+                &format!("cannot read the SQLite file {}", file.display()),
+                e,
+            );
             if e.kind() == StoreErrorKind::Unavailable {
                 StoreError::with_source(
                     format!(
