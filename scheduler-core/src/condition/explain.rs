@@ -165,7 +165,7 @@ impl Explanation {
                     .filter(|c| c.value.as_ref().is_ok_and(|v| *v == value));
                 // When every holding operand must change (false `&`, true `|`), the one
                 // that holds the longest decides; when any one suffices, the soonest.
-                let all_must_change = (self.kind == NodeKind::All) == !value;
+                let all_must_change = (self.kind == NodeKind::All) != value;
                 let chosen = if all_must_change {
                     // `max_by_key` keeps the last of equals; the first reads better.
                     holding.rev().max_by_key(|c| change_key(c))

@@ -359,7 +359,7 @@ impl SchedulerBuilder {
     }
 
     /// The arguments that lead a program's command line to the scheduler's, for a program
-    /// that embeds [`cli::Args`](crate::cli::Args) under a subcommand of its own
+    /// that embeds `cli::Args` (feature `cli`) under a subcommand of its own
     /// (`myapp scheduler run` gives `["scheduler"]`): a child process started for
     /// `execution = "process"` is this program with these arguments, then `__child TASK`.
     /// Default: none.
