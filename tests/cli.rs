@@ -453,3 +453,44 @@ fn tables_are_aligned_and_reviewed() {
     let header = stdout(&stats).lines().next().unwrap_or_default().to_owned();
     insta::assert_snapshot!("stats_header", header);
 }
+
+/// The same answers from a running scheduler, through its session: from the loop's own
+/// log, with a change made at run time (a task disabled) taken into account.
+#[test]
+fn a_running_scheduler_explains_its_tasks_through_the_session() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let running = Scheduler::builder()
+            .time_zone(Tz::UTC)
+            .clock(VirtualClock::starting_at(common::utc(2024, 1, 1, 0, 0, 0)))
+            .store(MemoryStore::new())
+            .handle_signals(false)
+            .only_registered(tasks::TASKS)
+            .build()
+            .unwrap()
+            .start()
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(11 * 3600 + 30 * 60)).await;
+        let session = running.session().clone();
+        let why = session.explain("transform").await.unwrap();
+        assert!(!why.due);
+        assert_eq!(
+            why.verdict,
+            "not due: `after task 'get_data' succeeded` is false until a new record of `get_data`; `get_data`'s last run failed at 2024-01-01 07:00:00 UTC"
+        );
+        session.disable("ticker").unwrap();
+        let reports = session.reports().await.unwrap();
+        let ticker = reports.iter().find(|r| r.name == "ticker").unwrap();
+        assert!(ticker.disabled);
+        assert_eq!(ticker.next_start, scheduler::NextStart::Disabled);
+        assert_eq!(reports.len(), tasks::TASKS.len());
+        let unknown = session.explain("transfrom").await.unwrap_err();
+        assert!(unknown.to_string().contains("did you mean 'transform'"), "{unknown}");
+        session.shut_down();
+        running.await.unwrap();
+    });
+}

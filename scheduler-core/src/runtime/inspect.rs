@@ -2,8 +2,8 @@
 //! outcome, when it could next start) and why it is or is not due ([`TaskExplanation`]).
 //!
 //! The answers come from a task's definition and a task log: the running scheduler's own
-//! (through [`Session::status`](super::Session) and friends, later) or a store read by
-//! another process ([`Scheduler::inspect`](super::Scheduler::inspect), which the command
+//! (through [`Session::explain`] and [`Session::reports`], asked of its loop) or a store
+//! read by another process ([`Scheduler::inspect`](super::Scheduler::inspect), which the command
 //! line's `list` and `explain` use while the scheduler runs elsewhere). Conditions are
 //! explained by [`Condition::explain`], which asks the one evaluator; nothing here
 //! interprets a leaf.
@@ -14,10 +14,13 @@ use crate::condition::{Condition, EvalContext, Explanation, NextChange, describe
 use crate::log::store::{InstanceRecord, LoadRequest};
 use crate::log::{Action, ActionSet, History, LogIndex, LogStore, Retention, StoreError};
 use crate::task_options::Execution;
+use std::time::Duration;
+
 use crate::time::{Timestamp, Tz};
 
 use super::config::Config;
 use super::context::ParamRegistry;
+use super::session::{Session, SessionError};
 use super::task::TaskSpec;
 
 /// When a task can next start by its condition.
@@ -103,6 +106,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) multilaunch: bool,
     pub(crate) running: usize,
     pub(crate) scheduler_started: Option<Timestamp>,
+    /// Disabled now (a session may have changed what the definition says).
+    pub(crate) disabled: bool,
 }
 
 impl Facts<'_> {
@@ -136,7 +141,7 @@ impl Facts<'_> {
             condition: spec.start_condition().to_string(),
             end: spec.end_condition().map(ToString::to_string),
             execution: spec.execution_mode(),
-            disabled: spec.options.disabled,
+            disabled: self.disabled,
             running: self.running,
             last_start: self.history.latest(name, STARTS, now),
             last_end,
@@ -146,7 +151,7 @@ impl Facts<'_> {
 
     fn next_start(&self, now: Timestamp) -> NextStart {
         let spec = self.spec;
-        if spec.options.disabled {
+        if self.disabled {
             return NextStart::Disabled;
         }
         if spec.runs_at_start_or_end() {
@@ -266,6 +271,58 @@ pub struct Inspector<'a> {
     pub(crate) live: HashMap<String, usize>,
 }
 
+/// A question of a session to the running scheduler's loop: the explanations of one task
+/// or of all, answered from the loop's own log and the tasks' current state.
+pub(crate) struct InspectRequest {
+    pub(crate) task: Option<String>,
+    pub(crate) now: Option<Timestamp>,
+    pub(crate) reply: tokio::sync::oneshot::Sender<Vec<TaskExplanation>>,
+}
+
+impl Session {
+    /// Every task's status in the running scheduler, by name: running runs, last start
+    /// and outcome, next possible start (from its log as the loop holds it, with the
+    /// changes made through sessions, such as a task disabled).
+    pub async fn reports(&self) -> Result<Vec<TaskReport>, SessionError> {
+        Ok(self
+            .inspect(None)
+            .await?
+            .into_iter()
+            .map(|x| x.report)
+            .collect())
+    }
+
+    /// Why the task `task` is or is not due now in the running scheduler: its conditions
+    /// as explained trees and a one-line verdict naming what decides.
+    ///
+    /// ```no_run
+    /// # async fn f(session: scheduler_core::runtime::Session) -> Result<(), scheduler_core::runtime::SessionError> {
+    /// let why = session.explain("transform").await?;
+    /// println!("{}", why.verdict); // not due: `after task 'get_data' succeeded` is false until ...
+    /// # Ok(()) }
+    /// ```
+    pub async fn explain(&self, task: &str) -> Result<TaskExplanation, SessionError> {
+        self.known_task(task)?;
+        self.inspect(Some(task.to_owned()))
+            .await?
+            .pop()
+            .ok_or_else(|| SessionError::UnknownTask {
+                name: task.to_owned(),
+                suggestion: None,
+            })
+    }
+
+    async fn inspect(&self, task: Option<String>) -> Result<Vec<TaskExplanation>, SessionError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit_inspect(Box::new(InspectRequest {
+            task,
+            now: None,
+            reply,
+        }))?;
+        answer.await.map_err(|_| SessionError::Stopped)
+    }
+}
+
 /// A task name that is not one of the scheduler's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("no task named '{name}'{}", .suggestion.as_deref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
@@ -316,7 +373,7 @@ impl<'a> Inspector<'a> {
         let me = InstanceRecord {
             id: crate::log::InstanceId::random(),
             name: String::new(),
-            host: super::scheduler::host_name(),
+            host: super::config::host_name(),
             pid: std::process::id(),
             started: now,
             last_seen: now,
@@ -327,7 +384,7 @@ impl<'a> Inspector<'a> {
             let alive = run
                 .instance
                 .and_then(|id| loaded.instances.iter().find(|i| i.id == id))
-                .is_some_and(|i| super::engine::is_alive(i, &me, now));
+                .is_some_and(|i| is_alive(i, &me, now));
             if alive {
                 *live.entry(run.task.clone()).or_default() += 1;
             }
@@ -361,6 +418,7 @@ impl<'a> Inspector<'a> {
             multilaunch: spec.options.multilaunch.unwrap_or(self.config.multilaunch),
             running: self.live.get(spec.name()).copied().unwrap_or(0),
             scheduler_started: None,
+            disabled: spec.options.disabled,
         }
     }
 
@@ -402,4 +460,36 @@ impl<'a> Inspector<'a> {
         let spec = self.task(name)?;
         Ok(self.facts(spec).explain(now))
     }
+}
+
+/// How long without a word (three heartbeats of 30 s) makes a process on another host
+/// count as dead.
+pub(crate) const DEAD_AFTER: Duration = Duration::from_secs(3 * 30);
+
+/// Whether the process `other` runs, as far as `me` can tell at `now`: on this host, by its
+/// process id; elsewhere, by its last word.
+pub(crate) fn is_alive(other: &InstanceRecord, me: &InstanceRecord, now: Timestamp) -> bool {
+    if other.stopped.is_some() {
+        return false;
+    }
+    if other.host == me.host {
+        if other.pid == me.pid {
+            // A process with our id of process before us: the one we replaced (`exec`).
+            return false;
+        }
+        return pid_exists(other.pid);
+    }
+    now.as_micros().saturating_sub(other.last_seen.as_micros()) < DEAD_AFTER.as_micros() as i64
+}
+
+#[cfg(target_os = "linux")]
+fn pid_exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pid_exists(_pid: u32) -> bool {
+    // Without a cheap check, a process of this host is taken for alive; its runs are
+    // closed when its heartbeat is older than `DEAD_AFTER`.
+    true
 }

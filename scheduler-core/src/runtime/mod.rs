@@ -21,10 +21,10 @@
 //! * `spawn`: starting child processes (their own process group, killed with the
 //!   scheduler) and forwarding their output;
 //! * `exec`: running a body in an execution mode (async, thread, child process, program);
+//! * `inspect`: each task's status and why it is or is not due ([`TaskReport`],
+//!   [`TaskExplanation`]), from a task log, and which processes are alive;
 //! * `engine`: the scheduler's loop: deciding, starting runs, recording their ends, shutting
 //!   down;
-//! * `inspect`: each task's status and why it is or is not due ([`TaskReport`],
-//!   [`TaskExplanation`]), from a task log;
 //! * `scheduler`: building a scheduler ([`SchedulerBuilder`]), running it, and inspecting
 //!   its tasks against a store ([`Scheduler::inspect`]).
 //!

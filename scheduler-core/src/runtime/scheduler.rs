@@ -651,7 +651,7 @@ impl Scheduler {
 /// This process, as the log store will know it: a new random id, its name (the host's
 /// unless set), host and process id.
 fn this_instance(name: Option<&str>, now: Timestamp) -> InstanceRecord {
-    let host = host_name();
+    let host = super::config::host_name();
     InstanceRecord {
         id: InstanceId::random(),
         name: name.map_or_else(|| host.clone(), str::to_owned),
@@ -661,17 +661,6 @@ fn this_instance(name: Option<&str>, now: Timestamp) -> InstanceRecord {
         last_seen: now,
         stopped: None,
     }
-}
-
-/// The name of this host, as the kernel has it (`localhost` where it cannot be read).
-pub(crate) fn host_name() -> String {
-    let from_kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
-    from_kernel
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// How long after the shutdown signal that was acted on a repeated one counts as the same

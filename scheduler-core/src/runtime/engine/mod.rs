@@ -49,7 +49,7 @@ use super::hooks::Hooks;
 use super::session::{Command, Event, Session};
 use super::task::TaskSpec;
 use journal::Journal;
-pub(crate) use journal::{StoreSource, is_alive};
+pub(crate) use journal::StoreSource;
 use slot::Slot;
 use wakeups::WakeQueue;
 
