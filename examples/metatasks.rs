@@ -87,31 +87,26 @@ fn supervisor(session: Session, beats: Arg<AtomicU32>) -> Result<(), SessionErro
     Ok(())
 }
 
-const USAGE: &str = "\
-Metatasks: tasks that add, disable, run and stop other tasks through their session.
-Takes about eight seconds.
-
-usage: metatasks
-
-  -h, --help  print this help
-";
+/// The command line: the example's own options, and the scheduler's (`list`,
+/// `explain TASK`, `logs`, `check`, ...; no command runs the scheduler).
+#[derive(clap::Parser)]
+#[command(
+    name = "metatasks",
+    about = "Metatasks: tasks that add, disable, run and stop other tasks through their session. Takes about eight seconds."
+)]
+struct Cli {
+    #[command(flatten)]
+    scheduler: scheduler::cli::Args,
+}
 
 fn main() -> scheduler::Result<()> {
-    if let Some(arg) = std::env::args().nth(1) {
-        if arg == "-h" || arg == "--help" {
-            print!("{USAGE}");
-            return Ok(());
-        }
-        eprint!("error: unexpected argument `{arg}`\n\n{USAGE}");
-        std::process::exit(2);
-    }
+    let cli = <Cli as clap::Parser>::parse();
     scheduler::init_logging();
-    Scheduler::builder()
+    let builder = Scheduler::builder()
         // A demonstration that starts fresh each time: its log stays in memory (without
         // this line it would be kept in scheduler.db, as `scheduler::run()` keeps it).
         .database("memory:")
         .config_from_env()
-        .param("beats", AtomicU32::new(0))
-        .build()?
-        .run()
+        .param("beats", AtomicU32::new(0));
+    cli.scheduler.run(builder)
 }

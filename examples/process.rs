@@ -55,39 +55,23 @@ fn show(result: Return<count_primes>) {
     );
 }
 
-const USAGE: &str = "\
-Work in other processes: a CPU-heavy task in a child process, its value handed back to a
-task in the scheduler's process, and external programs run as command tasks.
-
-usage: process [--forever]
-
-  --forever   run until Ctrl-C (without it, the scheduler stops after about 8 seconds)
-  -h, --help  print this help
-";
-
-/// Whether `--forever` was given. Prints the help and exits for `--help`, and exits with
-/// status 2 on anything else. A child process gets the same arguments as its parent, so it
-/// reads them the same way.
-fn forever_flag() -> bool {
-    let mut forever = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--forever" => forever = true,
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => {
-                eprint!("error: unexpected argument `{other}`\n\n{USAGE}");
-                std::process::exit(2);
-            }
-        }
-    }
-    forever
+/// The command line: the example's own options, and the scheduler's (`list`,
+/// `explain TASK`, `logs`, `check`, ...; no command runs the scheduler).
+#[derive(clap::Parser)]
+#[command(
+    name = "process",
+    about = "Work in other processes: a CPU-heavy task in a child process, its value handed back to a task in the scheduler's process, and external programs run as command tasks."
+)]
+struct Cli {
+    /// Run until Ctrl-C (without it, the scheduler stops after about 8 seconds).
+    #[arg(long)]
+    forever: bool,
+    #[command(flatten)]
+    scheduler: scheduler::cli::Args,
 }
 
 fn main() -> scheduler::Result<()> {
-    let forever = forever_flag();
+    let cli = <Cli as clap::Parser>::parse();
     scheduler::init_logging();
     let mut builder = Scheduler::builder()
         // A demonstration that starts fresh each time: its log stays in memory (without
@@ -116,8 +100,8 @@ fn main() -> scheduler::Result<()> {
             )
             .when(condition!("every 5 seconds")),
         );
-    if !forever {
+    if !cli.forever {
         builder = builder.shut_cond(condition!("scheduler has run over 8 seconds"));
     }
-    builder.build()?.run()
+    cli.scheduler.run(builder)
 }

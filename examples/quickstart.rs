@@ -87,45 +87,30 @@ fn goodbye() {
     println!("goodbye: the scheduler has stopped scheduling");
 }
 
-const USAGE: &str = "\
-A first scheduler: tasks that run every few seconds, hand values to each other and fail
-now and then. Every run is logged on stderr; the tasks print on stdout.
-
-usage: quickstart [--forever]
-
-  --forever   run until Ctrl-C (without it, the scheduler stops after 10 seconds)
-  -h, --help  print this help
-";
-
-/// Whether `--forever` was given. Prints the help and exits for `--help`, and exits with
-/// status 2 on anything else.
-fn forever_flag() -> bool {
-    let mut forever = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--forever" => forever = true,
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => {
-                eprint!("error: unexpected argument `{other}`\n\n{USAGE}");
-                std::process::exit(2);
-            }
-        }
-    }
-    forever
+/// The command line: the example's own options, and the scheduler's (`list`,
+/// `explain TASK`, `logs`, `check`, ...; no command runs the scheduler).
+#[derive(clap::Parser)]
+#[command(
+    name = "quickstart",
+    about = "A first scheduler: tasks that run every few seconds, hand values to each other and fail now and then."
+)]
+struct Cli {
+    /// Run until Ctrl-C (without it, the scheduler stops after about 10 seconds).
+    #[arg(long)]
+    forever: bool,
+    #[command(flatten)]
+    scheduler: scheduler::cli::Args,
 }
 
 fn main() -> scheduler::Result<()> {
-    let forever = forever_flag();
+    let cli = <Cli as clap::Parser>::parse();
     scheduler::init_logging();
     let mut builder = Scheduler::builder()
         .config_from_env()
         .param("round", AtomicU32::new(0))
         .param("attempts", AtomicU32::new(0));
-    if !forever {
+    if !cli.forever {
         builder = builder.shut_cond(condition!("scheduler has run over 10 seconds"));
     }
-    builder.build()?.run()
+    cli.scheduler.run(builder)
 }

@@ -244,7 +244,7 @@ fn main() {
 /// both share.
 fn parent_pid() -> u32 {
     #[cfg(unix)]
-    if std::env::var_os("SCHEDULER_CHILD_TASK").is_some() {
+    if std::env::args().nth(1).as_deref() == Some("__child") {
         return std::os::unix::process::parent_id();
     }
     std::process::id()

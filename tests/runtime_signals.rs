@@ -501,7 +501,6 @@ impl Program {
             .env(ROLE, role)
             .env("SIGNALS_TEST_DIR", &dir)
             .env("RUST_LOG", "info")
-            .env_remove("SCHEDULER_CHILD_TASK")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -15,12 +15,16 @@
 //!   runtime.
 //! * `runtime` (feature `runtime`, on by default): tasks, injection, the scheduler's loop
 //!   on tokio, sessions and clocks.
+//! * `cli` (feature `cli`): the application's command line (`run`, `list`, `explain`,
+//!   `logs`, `stats`, `check`), with clap.
 //!
 //! Without default features the crate is the condition language alone (grammar, AST,
 //! errors, display, compiled form, typed API) and the task options: what the proc-macro
 //! links. The feature `evaluation` adds evaluating conditions in time zones; `runtime`
 //! adds the rest.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod condition;
 pub mod log;
 #[cfg(feature = "runtime")]

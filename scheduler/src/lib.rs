@@ -61,6 +61,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "cli")]
+pub use scheduler_core::cli;
 pub use scheduler_core::{condition, log, time};
 
 pub use scheduler_core::BoxFuture;
@@ -76,12 +78,13 @@ pub use scheduler_core::log::{
     Action, History, InstanceId, LogIndex, LogRecord, LogStore, MemoryStore, RunId, StoreError,
 };
 pub use scheduler_core::runtime::{
-    Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, EngineError,
-    Env, Execution, FromContext, Inaction, InjectError, LogRetention, ParamInfo, Payload,
-    RestartMode, Return, Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler,
-    SchedulerBuilder, SchedulerError, Session, SessionError, StartupError, StartupProblem,
-    SystemClock, Task, TaskMarker, TaskOptions, TaskProblem, TaskSpec, TaskSummary, Terminated,
-    TerminationFlag, This, Timeout, VirtualClock,
+    Arg, ChildInvocation, Clock, CommandSpec, ConditionErrors, Config, ConfigError,
+    DuplicatePolicy, EngineError, Env, Execution, FromContext, Inaction, InjectError, Inspector,
+    LogRetention, NextStart, ParamInfo, Payload, RestartMode, Return, Returned, RunContext,
+    RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder, SchedulerError, Session,
+    SessionError, StartupError, StartupProblem, SystemClock, Task, TaskExplanation, TaskMarker,
+    TaskOptions, TaskProblem, TaskReport, TaskSpec, TaskSummary, Terminated, TerminationFlag, This,
+    Timeout, UnknownTask, VirtualClock,
 };
 pub use scheduler_core::runtime::{ArgKind, CondDef, CondError, FromCondArg, IntoCondResult};
 pub use scheduler_core::time::{Timestamp, Tz};
@@ -230,11 +233,21 @@ pub use scheduler_macros::cond;
 /// Runs every `#[task]` of the program until SIGINT or SIGTERM, with the settings of the
 /// `SCHEDULER_*` environment variables (see [`Config`]), blocking the thread.
 ///
+/// With the feature `cli` (on by default) it first parses the program's arguments as the
+/// scheduler's command line ([`cli`]): no argument or `run` runs the scheduler; `list`,
+/// `explain TASK`, `logs`, `stats` and `check` look at the tasks and their log instead,
+/// print the answer and return (exiting with status 1, after printing the error, when
+/// they fail); `--help` lists them.
+///
 /// Prints what happens (run starts and ends, errors) through `tracing`, unless the program
 /// installed its own subscriber (`RUST_LOG` filters it).
 pub fn run() -> Result<()> {
     install_default_logging();
-    Scheduler::builder().config_from_env().build()?.run()
+    let builder = Scheduler::builder().config_from_env();
+    #[cfg(feature = "cli")]
+    return cli::Cli::run_with(builder);
+    #[cfg(not(feature = "cli"))]
+    builder.build()?.run()
 }
 
 /// Like [`run`], inside an existing tokio runtime (for example beside a web server).

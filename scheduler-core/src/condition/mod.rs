@@ -9,7 +9,8 @@
 //! A condition can tell, for an instant, an owning task and a task log, whether it is true
 //! ([`Condition::evaluate`]) and when its value can next change by the passing of time
 //! alone ([`Condition::next_change`]), which lets the runtime sleep exactly as long as
-//! nothing can happen.
+//! nothing can happen; [`Condition::explain`] asks both of every node, for people asking
+//! why a task did not run.
 //!
 //! The language itself is described in the crate `scheduler`'s `docs::conditions`.
 
@@ -23,6 +24,8 @@ mod display;
 mod error;
 #[cfg(feature = "evaluation")]
 mod eval;
+#[cfg(feature = "evaluation")]
+mod explain;
 #[cfg(feature = "evaluation")]
 mod next_change;
 mod once;
@@ -44,6 +47,8 @@ pub(crate) use error::nearest;
 pub use error::{ConditionError, CronError, Expected, ParseError, ParseErrorKind};
 #[cfg(feature = "evaluation")]
 pub use eval::{CustomValues, EvalContext, EvalError, Params};
+#[cfg(feature = "evaluation")]
+pub use explain::{Blocker, Explanation, NodeKind, describe_instant, wall_clock};
 #[cfg(feature = "evaluation")]
 pub use next_change::NextChange;
 pub use once::{DEFAULT_MISFIRE_GRACE, DateError, DateParseError, MissedDate, OnceAt, parse_date};

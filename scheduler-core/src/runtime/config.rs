@@ -378,6 +378,17 @@ pub fn system_zone() -> Tz {
         .unwrap_or(Tz::UTC)
 }
 
+/// The name of this host, as the kernel has it (`localhost` where it cannot be read).
+pub(crate) fn host_name() -> String {
+    let from_kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+    from_kernel
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,13 @@
 //! Running task bodies: catching panics, running commands, and running a task in a child
 //! process (both sides of that protocol).
 //!
-//! A child process is the program itself, started again with the same arguments and two
-//! environment variables naming the task and a result file. The program's `main` runs up
-//! to `scheduler::run()` (or `serve()`), which sees the variables, runs that one task with
-//! the values it receives as JSON on standard input, writes the outcome to the result file
-//! and exits.
+//! A child process is the program itself, started again with the hidden subcommand
+//! `__child TASK --result FILE` (after the arguments set with
+//! [`SchedulerBuilder::child_args_prefix`](super::SchedulerBuilder::child_args_prefix), for
+//! a program whose own command line holds the scheduler's under a subcommand). The
+//! program's `main` runs up to `scheduler::run()` (whose command line knows the subcommand)
+//! or `Scheduler::run`/`serve`, which see it, run that one task with the values received as
+//! JSON on standard input, write the outcome to the result file and exit.
 //!
 //! What a child (of a process task or a command task) prints is both captured into the
 //! run's log message and forwarded, line by line, to the scheduler's own standard output
@@ -33,10 +35,25 @@ use super::spawn::{self, RunChild};
 use super::task::{AsyncBody, BlockingBody, CommandSpec};
 use crate::log::Action;
 
-/// The environment variable naming the task a child process runs.
-pub(crate) const CHILD_TASK_VAR: &str = "SCHEDULER_CHILD_TASK";
-/// The environment variable naming the file a child process writes its outcome to.
-pub(crate) const CHILD_RESULT_VAR: &str = "SCHEDULER_CHILD_RESULT";
+/// The hidden subcommand that starts a child process for one run.
+pub(crate) const CHILD_COMMAND: &str = "__child";
+
+/// The arguments put before [`CHILD_COMMAND`] in a child's command line.
+static CHILD_PREFIX: std::sync::OnceLock<Vec<std::ffi::OsString>> = std::sync::OnceLock::new();
+
+/// Sets the arguments put before `__child` (the first setting wins: it is the program's).
+pub(crate) fn set_child_prefix(prefix: Vec<std::ffi::OsString>) {
+    let _ = CHILD_PREFIX.set(prefix);
+}
+
+/// What a child process was started to do: run `task`, write its outcome to `result`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildInvocation {
+    /// The task to run.
+    pub task: String,
+    /// The file to write the outcome to.
+    pub result: std::path::PathBuf,
+}
 
 /// Output kept in a record's message, per stream.
 const CAPTURE_LIMIT: usize = 16 * 1024;
@@ -323,9 +340,11 @@ pub(crate) async fn run_in_child(
     ));
     let mut command = tokio::process::Command::new(&exe);
     command
-        .args(std::env::args_os().skip(1))
-        .env(CHILD_TASK_VAR, &task)
-        .env(CHILD_RESULT_VAR, &result_path)
+        .args(CHILD_PREFIX.get().into_iter().flatten())
+        .arg(CHILD_COMMAND)
+        .arg(&task)
+        .arg("--result")
+        .arg(&result_path)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -411,23 +430,32 @@ pub(crate) async fn run_in_child(
     (outcome, captured)
 }
 
-/// The task this process was started to run, if it is a child process.
-pub(crate) fn child_task() -> Option<String> {
-    std::env::var(CHILD_TASK_VAR).ok()
+/// The run this process was started for, if it is a child process: its arguments (after
+/// the prefix) are `__child TASK --result FILE`.
+pub(crate) fn child_invocation() -> Option<ChildInvocation> {
+    let prefix = CHILD_PREFIX.get().map_or(0, Vec::len);
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1 + prefix).collect();
+    match args.as_slice() {
+        [command, task, flag, result] if command == CHILD_COMMAND && flag == "--result" => {
+            Some(ChildInvocation {
+                task: task.to_string_lossy().into_owned(),
+                result: result.into(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Runs the requested task in this child process, writes the result file, and returns the
 /// exit code.
 pub(crate) async fn serve_child(
+    invocation: &ChildInvocation,
     spec: Option<&super::task::TaskSpec>,
     params: Arc<super::context::ParamRegistry>,
 ) -> i32 {
     use super::task::TaskBody;
-    let task = child_task().unwrap_or_default();
-    let Ok(result_path) = std::env::var(CHILD_RESULT_VAR) else {
-        eprintln!("scheduler: {CHILD_TASK_VAR} is set but {CHILD_RESULT_VAR} is not");
-        return 2;
-    };
+    let task = invocation.task.clone();
+    let result_path = invocation.result.to_string_lossy().into_owned();
     let mut input = String::new();
     // The child does nothing else meanwhile: a blocking read is fine.
     let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input);

@@ -23,9 +23,12 @@
 //! * `spawn`: starting child processes (their own process group, killed with the
 //!   scheduler) and forwarding their output;
 //! * `exec`: running a body in an execution mode (async, thread, child process, program);
+//! * `inspect`: each task's status and why it is or is not due ([`TaskReport`],
+//!   [`TaskExplanation`]), from a task log, and which processes are alive;
 //! * `engine`: the scheduler's loop: deciding, starting runs, recording their ends, shutting
 //!   down;
-//! * `scheduler`: building a scheduler ([`SchedulerBuilder`]), and running it.
+//! * `scheduler`: building a scheduler ([`SchedulerBuilder`]), running it, and inspecting
+//!   its tasks against a store ([`Scheduler::inspect`]).
 //!
 //! The task log (records, the index conditions read, the stores) is [`crate::log`].
 
@@ -39,6 +42,7 @@ mod exec;
 pub mod handler;
 mod hooks;
 mod inject;
+mod inspect;
 mod outcome;
 #[doc(hidden)]
 pub mod private;
@@ -63,10 +67,12 @@ pub use custom::{
     ArgKind, CondCall, CondDef, CondError, FromCondArg, IntoCondResult, registered_conds,
 };
 pub use engine::EngineError;
+pub use exec::ChildInvocation;
 pub use inject::{
     Arg, Env, FromContext, InjectError, Need, ParamInfo, ParamInjectError, Payload, Return,
     Returned, RunInfo, Task, TaskMarker, This,
 };
+pub use inspect::{Inspector, NextStart, TaskExplanation, TaskReport, UnknownTask};
 pub use outcome::{
     DecodeFn, EncodeFn, Inaction, IntoRunOutcome, Output, OutputCodec, RunOutcome, Terminated,
     decode_json, encode_json, outcome_of_error, serde_codec,

@@ -28,9 +28,10 @@ use super::config::{
 };
 use super::context::ParamRegistry;
 use super::engine::{Engine, EngineError, EngineParts, Exit, StoreSource};
-use super::exec;
+use super::exec::{self, ChildInvocation};
 use super::hooks::Hooks;
 use super::inject::RunInfo;
+use super::inspect::Inspector;
 use super::outcome::RunOutcome;
 use super::session::Session;
 use super::task::check::{self, StartupError, StartupProblem};
@@ -357,6 +358,20 @@ impl SchedulerBuilder {
         self
     }
 
+    /// The arguments that lead a program's command line to the scheduler's, for a program
+    /// that embeds `cli::Args` (feature `cli`) under a subcommand of its own
+    /// (`myapp scheduler run` gives `["scheduler"]`): a child process started for
+    /// `execution = "process"` is this program with these arguments, then `__child TASK`.
+    /// Default: none.
+    pub fn child_args_prefix<I, S>(self, prefix: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString>,
+    {
+        exec::set_child_prefix(prefix.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Leaves out the tasks registered by `#[task]` (only tasks added with
     /// [`task`](Self::task) run).
     pub fn without_registered_tasks(mut self) -> Self {
@@ -504,17 +519,58 @@ impl Scheduler {
         self.zone
     }
 
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Reads from `store` what the tasks' conditions ask and which runs are going, for
+    /// reports on the tasks ([`Inspector::reports`]) and explanations of why one is or is
+    /// not due ([`Inspector::explain`]), without running anything: the store may be one
+    /// that a scheduler in another process is writing.
+    ///
+    /// ```
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use scheduler_core::condition::Condition;
+    /// use scheduler_core::log::MemoryStore;
+    /// use scheduler_core::runtime::{NextStart, Scheduler, TaskSpec};
+    /// use scheduler_core::time::{Timestamp, Tz};
+    ///
+    /// let scheduler = Scheduler::builder()
+    ///     .without_registered_tasks()
+    ///     .time_zone(Tz::UTC)
+    ///     .task(TaskSpec::from_blocking("report", |_| ()).when("time of day after 07:00".parse::<Condition>()?))
+    ///     .build()?;
+    /// let store = MemoryStore::new();
+    /// let midnight = Timestamp::from_micros(0);
+    /// let inspector = scheduler.inspect(&store, midnight).await?;
+    /// let report = &inspector.reports(midnight)[0];
+    /// assert_eq!(report.next_start, NextStart::At(Timestamp::from_micros(7 * 3_600_000_000)));
+    /// # Ok(()) }
+    /// ```
+    pub async fn inspect(
+        &self,
+        store: &dyn LogStore,
+        now: Timestamp,
+    ) -> Result<Inspector<'_>, crate::log::StoreError> {
+        Inspector::load(
+            &self.specs,
+            self.zone,
+            &self.config,
+            &self.params,
+            store,
+            now,
+        )
+        .await
+    }
+
     /// Runs until shut down, on a tokio runtime of its own (blocking the thread).
     ///
     /// In a child process started for `execution = "process"`, runs that one task and
     /// exits instead.
     pub fn run(self) -> Result<(), SchedulerError> {
-        if exec::child_task().is_some() {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let code = runtime.block_on(self.serve_child());
-            std::process::exit(code);
+        if let Some(invocation) = exec::child_invocation() {
+            self.run_child(&invocation)?;
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -527,16 +583,26 @@ impl Scheduler {
     /// clock waits on a timer that the I/O driver watches, and signals and child processes
     /// go through it as well.
     pub async fn serve(self) -> Result<(), SchedulerError> {
-        if exec::child_task().is_some() {
-            std::process::exit(self.serve_child().await);
+        if let Some(invocation) = exec::child_invocation() {
+            std::process::exit(self.serve_child(&invocation).await);
         }
         self.start()?.await
     }
 
-    async fn serve_child(self) -> i32 {
-        let task = exec::child_task().unwrap_or_default();
-        let spec = self.specs.iter().find(|s| s.name() == task);
-        exec::serve_child(spec, self.params.clone()).await
+    /// Runs one run of a task in this process, as a child process started for
+    /// `execution = "process"` does (the command line's hidden `__child` subcommand), and
+    /// exits with the child's status.
+    pub fn run_child(&self, invocation: &ChildInvocation) -> Result<(), SchedulerError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let code = runtime.block_on(self.serve_child(invocation));
+        std::process::exit(code);
+    }
+
+    async fn serve_child(&self, invocation: &ChildInvocation) -> i32 {
+        let spec = self.specs.iter().find(|s| s.name() == invocation.task);
+        exec::serve_child(invocation, spec, self.params.clone()).await
     }
 
     /// Starts in the background of the current tokio runtime and returns a handle to
@@ -585,7 +651,7 @@ impl Scheduler {
 /// This process, as the log store will know it: a new random id, its name (the host's
 /// unless set), host and process id.
 fn this_instance(name: Option<&str>, now: Timestamp) -> InstanceRecord {
-    let host = host_name();
+    let host = super::config::host_name();
     InstanceRecord {
         id: InstanceId::random(),
         name: name.map_or_else(|| host.clone(), str::to_owned),
@@ -595,17 +661,6 @@ fn this_instance(name: Option<&str>, now: Timestamp) -> InstanceRecord {
         last_seen: now,
         stopped: None,
     }
-}
-
-/// The name of this host, as the kernel has it (`localhost` where it cannot be read).
-fn host_name() -> String {
-    let from_kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
-    from_kernel
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// How long after the shutdown signal that was acted on a repeated one counts as the same

@@ -62,6 +62,9 @@ pub(crate) enum Command {
     Terminate(String),
     Add(NewTask),
     Remove(String),
+    /// A question about the tasks (an `inspect::InspectRequest`, which this module cannot
+    /// name: it sits above).
+    Inspect(Box<dyn Any + Send>),
     Query(
         RecordQuery,
         tokio::sync::oneshot::Sender<Result<Vec<StoredRecord>, StoreError>>,
@@ -228,6 +231,16 @@ impl Session {
             suggestion: crate::condition::nearest(name, tasks.keys().map(|k| &**k))
                 .map(str::to_owned),
         })
+    }
+
+    /// That the task `name` exists, or the error naming the nearest one.
+    pub(crate) fn known_task(&self, name: &str) -> Result<(), SessionError> {
+        self.known(name).map(|_| ())
+    }
+
+    /// Sends a question about the tasks to the loop (see `inspect`).
+    pub(crate) fn submit_inspect(&self, request: Box<dyn Any + Send>) -> Result<(), SessionError> {
+        self.send(Command::Inspect(request))
     }
 
     /// Registers a task the loop has added.

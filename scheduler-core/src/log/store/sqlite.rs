@@ -147,6 +147,8 @@ struct Found {
     /// Tables that are not the log's: the file is an application's database, which the log
     /// shares.
     foreign_tables: bool,
+    /// The schema's version (0: no log yet).
+    version: usize,
 }
 
 /// Looks at what the file at `path` holds, writing nothing, and refuses what this version
@@ -222,7 +224,10 @@ async fn inspect(connection: &mut SqliteConnection, path: &Path) -> Result<Found
             }
         }
     }
-    Ok(Found { foreign_tables })
+    Ok(Found {
+        foreign_tables,
+        version,
+    })
 }
 
 /// The error of a file whose schema a newer version wrote.
@@ -388,6 +393,85 @@ impl SqliteStore {
         let store = SqliteStore { pool, path: file };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Opens an existing log to read it, beside a scheduler that may be writing it (the
+    /// command line's `list`, `explain`, `logs`, `stats`): creates nothing, migrates
+    /// nothing, and changes no setting of the file. A missing file, a file that holds no
+    /// log of this version's schema, and a file locked by another process for longer than
+    /// two seconds are errors that say so.
+    pub async fn open_existing(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let file = path.as_ref().to_path_buf();
+        if !file.exists() {
+            return Err(StoreError::new(format!(
+                "cannot read the SQLite file {}: it does not exist (is the path right? the scheduler creates it when it first runs)",
+                file.display()
+            ))
+            .of_kind(StoreErrorKind::InvalidUrl));
+        }
+        let connect = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(false)
+            // A reader waits this long for a writer's exclusive lock, then says so.
+            .busy_timeout(Duration::from_secs(2))
+            .foreign_keys(false);
+        let locked = |e: sqlx::Error| {
+            let e = error(
+                &format!("cannot read the SQLite file {}", file.display()),
+                e,
+            );
+            if e.kind() == StoreErrorKind::Unavailable {
+                StoreError::with_source(
+                    format!(
+                        "cannot read the SQLite file {}: another process holds it locked (waited 2 s)",
+                        file.display()
+                    ),
+                    e,
+                )
+                .of_kind(StoreErrorKind::Unavailable)
+            } else {
+                e
+            }
+        };
+        let mut probe = SqliteConnection::connect_with(&connect)
+            .await
+            .map_err(locked)?;
+        let found = inspect(&mut probe, &file).await;
+        let _ = probe.close().await;
+        let found = found.map_err(|e| {
+            // `inspect` wraps the lock error of its first read: say it plainly.
+            let busy = e.kind() == StoreErrorKind::Unavailable;
+            if busy {
+                StoreError::with_source(
+                    format!(
+                        "cannot read the SQLite file {}: another process holds it locked (waited 2 s)",
+                        file.display()
+                    ),
+                    e,
+                )
+                .of_kind(StoreErrorKind::Unavailable)
+            } else {
+                e
+            }
+        })?;
+        if found.version != MIGRATIONS.len() {
+            return Err(StoreError::new(format!(
+                "the SQLite file {} holds no log of this version's schema (version {} found, {} expected); run the scheduler on it once to create or upgrade it",
+                file.display(),
+                found.version,
+                MIGRATIONS.len()
+            ))
+            .of_kind(StoreErrorKind::Corrupt));
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .min_connections(0)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await
+            .map_err(locked)?;
+        Ok(SqliteStore { pool, path: file })
     }
 
     /// Closes the file: waits for the queries under way and closes every connection (the

@@ -58,7 +58,6 @@ pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often a running scheduler says it is alive, and how long without a word makes
 /// another process take it for dead.
 pub(super) const HEARTBEAT: Duration = Duration::from_secs(30);
-const DEAD_AFTER: Duration = Duration::from_secs(3 * 30);
 
 /// How often old records are pruned (when a retention policy is set).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -252,7 +251,8 @@ impl Journal {
             .map(|i| {
                 (
                     i.id,
-                    i.id == self.instance.id || is_alive(i, &self.instance, now),
+                    i.id == self.instance.id
+                        || crate::runtime::inspect::is_alive(i, &self.instance, now),
                 )
             })
             .collect();
@@ -650,34 +650,6 @@ impl Journal {
                 .collect(),
         )
     }
-}
-
-/// Whether the process `other` runs, as far as `me` can tell at `now`: on this host, by its
-/// process id; elsewhere, by its last word.
-fn is_alive(other: &InstanceRecord, me: &InstanceRecord, now: Timestamp) -> bool {
-    if other.stopped.is_some() {
-        return false;
-    }
-    if other.host == me.host {
-        if other.pid == me.pid {
-            // A process with our id of process before us: the one we replaced (`exec`).
-            return false;
-        }
-        return pid_exists(other.pid);
-    }
-    now.as_micros().saturating_sub(other.last_seen.as_micros()) < DEAD_AFTER.as_micros() as i64
-}
-
-#[cfg(target_os = "linux")]
-fn pid_exists(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn pid_exists(_pid: u32) -> bool {
-    // Without a cheap check, a process of this host is taken for alive; its runs are
-    // closed when its heartbeat is older than `DEAD_AFTER`.
-    true
 }
 
 /// The error and its causes, on one line.

@@ -7,8 +7,10 @@ use crate::condition::Condition;
 use crate::log::Retention;
 use crate::runtime::config::DuplicatePolicy;
 use crate::runtime::inject::Need;
+use crate::runtime::inspect::{Facts, InspectRequest, TaskExplanation};
 use crate::runtime::session::{Command, NewTask, TaskState};
 use crate::runtime::task::TaskSpec;
+use crate::time::Timestamp;
 
 use super::slot::Slot;
 use super::{Engine, reads_cycles};
@@ -131,6 +133,32 @@ impl Engine {
         self.by_name.get(name).copied()
     }
 
+    /// The explanations of the task `task` (of every task when `None`), by name, from the
+    /// loop's log and each task's state now.
+    fn explanations(&self, task: Option<&str>, now: Timestamp) -> Vec<TaskExplanation> {
+        let mut out: Vec<TaskExplanation> = self
+            .slots
+            .iter()
+            .flatten()
+            .filter(|slot| !slot.removed && task.is_none_or(|t| &**slot.name() == t))
+            .map(|slot| {
+                Facts {
+                    spec: &slot.spec,
+                    history: self.journal.index(),
+                    zone: self.zone,
+                    params: &self.params,
+                    multilaunch: slot.multilaunch(&self.config),
+                    running: slot.live.len(),
+                    scheduler_started: Some(self.started),
+                    disabled: slot.state.is_disabled(),
+                }
+                .explain(now)
+            })
+            .collect();
+        out.sort_by(|a, b| a.report.name.cmp(&b.report.name));
+        out
+    }
+
     pub(super) fn apply(&mut self, command: Command) {
         match command {
             Command::ShutDown { instant } => self.request_stop(instant, false),
@@ -159,6 +187,15 @@ impl Engine {
                     self.terminate_task(id, "terminated on request");
                 }
             }
+            Command::Inspect(request) => match request.downcast::<InspectRequest>() {
+                Ok(request) => {
+                    let now = request.now.unwrap_or_else(|| self.clock.now());
+                    let answer = self.explanations(request.task.as_deref(), now);
+                    let _ = request.reply.send(answer);
+                }
+                // Only `Session::explain` and `Session::reports` make one.
+                Err(_) => tracing::error!("a session sent a question of an unknown type"),
+            },
             Command::Add(NewTask(spec)) => match spec.downcast::<TaskSpec>() {
                 Ok(spec) => self.add_slot(*spec),
                 // Only `Session::add_task` makes a `NewTask`, from a `TaskSpec`.

@@ -1,0 +1,496 @@
+//! The command line as a user runs it: a program (`cli/fixture.rs`) run as a process
+//! against a real SQLite file holding the log of a scheduler run on the virtual clock (the
+//! scenario of `cli/tasks.rs`, Monday 2024-01-01 00:00 to 11:30 UTC), its `--json` output compared
+//! with what the scenario implies, its tables compared with reviewed snapshots
+//! (`snapshots/`), and bad input answered with a message and a non-zero status.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use scheduler::{LogStore, MemoryStore, Scheduler, SqliteStore, Tz, VirtualClock};
+use serde_json::Value;
+
+mod common;
+
+#[path = "cli/tasks.rs"]
+mod tasks;
+
+const AT: &str = "2024-01-01T11:30:00Z";
+
+/// The SQLite file the scenario wrote (once per test process), in a directory removed
+/// when the process ends.
+fn database() -> &'static Path {
+    static FILE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &FILE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("scheduler.db");
+            // The scheduler runs on paused tokio time, where a pool's timeouts fire at once
+            // (time jumps ahead while the database's thread works): it logs in memory, and
+            // its records are then written to the file by the SQLite store, in order.
+            let memory = Arc::new(MemoryStore::new());
+            let paused = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            paused.block_on(async {
+                let builder = Scheduler::builder()
+                    .time_zone(Tz::UTC)
+                    .clock(VirtualClock::starting_at(common::utc(2024, 1, 1, 0, 0, 0)))
+                    .store(memory.clone())
+                    .handle_signals(false)
+                    .only_registered(tasks::TASKS);
+                common::run_for(builder, Duration::from_secs(11 * 3600 + 30 * 60)).await;
+            });
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let store = SqliteStore::open(&file).await.unwrap();
+                store.append(&memory.records()).await.unwrap();
+                store.close().await;
+            });
+            (dir, file)
+        })
+        .1
+}
+
+/// Runs the fixture with `args` (and `--database` of the scenario's file unless given).
+fn cli(args: &[&str]) -> Output {
+    cli_with(args, &[])
+}
+
+fn cli_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cli_fixture"));
+    command.args(args);
+    if !args.contains(&"--database") {
+        command.arg("--database").arg(database());
+    }
+    command.env("NO_COLOR", "1").env("RUST_LOG", "warn");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The JSON a successful command printed.
+fn json(args: &[&str]) -> Value {
+    let output = cli(args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}\n{}",
+        output.status,
+        stderr(&output)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stdout(&output)))
+}
+
+/// A command that must fail: status 1, a message naming the problem, no panic.
+fn fails(args: &[&str], env: &[(&str, &str)], expected: &str) -> String {
+    let output = cli_with(args, env);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
+    assert!(err.contains(expected), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    err
+}
+
+#[test]
+fn list_gives_each_kind_of_task_its_next_start() {
+    let list = json(&["list", "--json", "--at", AT]);
+    let tasks = list.as_array().unwrap();
+    let task = |name: &str| {
+        tasks
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {list:#}"))
+    };
+    let next = |name: &str| task(name)["next_start"].clone();
+    let at = |t: &str| serde_json::json!({ "kind": "at", "at": t });
+    // A window that has run today opens again tomorrow.
+    assert_eq!(next("window"), at("2024-01-02T07:00:00Z"));
+    assert_eq!(task("window")["last_outcome"], "success");
+    assert_eq!(task("window")["last_start"], "2024-01-01T07:00:00Z");
+    // A cron line, at its next matching minute.
+    assert_eq!(next("noon_cron"), at("2024-01-01T12:00:00Z"));
+    // `every 2 hours`, two hours after its last start (10:00; on the virtual clock each
+    // run starts a millisecond late, tokio's timer resolution, so only to the second).
+    let ticker = next("ticker");
+    assert_eq!(ticker["kind"], "at");
+    assert!(
+        ticker["at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-01-01T12:00:00"),
+        "{ticker}"
+    );
+    let last = task("ticker")["last_start"].as_str().unwrap().to_owned();
+    assert!(last.starts_with("2024-01-01T10:00:00"), "{last}");
+    let (last, following) = (
+        last.parse::<chrono::DateTime<chrono::Utc>>().unwrap(),
+        ticker["at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+    );
+    // `every` is true once no start lies within the interval: a microsecond after.
+    assert_eq!(
+        following - last,
+        chrono::Duration::hours(2) + chrono::Duration::microseconds(1)
+    );
+    // A clock window, when it opens.
+    assert_eq!(next("evening"), at("2024-01-01T18:00:00Z"));
+    // A pipeline step, only after a run of its upstream.
+    assert_eq!(
+        next("transform"),
+        serde_json::json!({ "kind": "after_upstream", "tasks": ["get_data"] })
+    );
+    assert_eq!(task("transform")["last_start"], Value::Null);
+    assert_eq!(task("get_data")["last_outcome"], "fail");
+    // A disabled task.
+    assert_eq!(next("paused"), serde_json::json!({ "kind": "disabled" }));
+    assert_eq!(task("paused")["disabled"], true);
+    assert_eq!(task("window")["execution"], "thread");
+    assert_eq!(tasks.len(), tasks::TASKS.len());
+}
+
+/// `explain TASK --json`: whether it is due, the verdict, and the leaf that decides it.
+fn explain(task: &str) -> (bool, String, Option<String>) {
+    let x = json(&["explain", task, "--json", "--at", AT]);
+    (
+        x["due"].as_bool().unwrap(),
+        x["verdict"].as_str().unwrap().to_owned(),
+        x["start"]["blocking"].as_str().map(str::to_owned),
+    )
+}
+
+#[test]
+fn explain_names_what_blocks_a_task() {
+    // A closed window.
+    let (due, verdict, leaf) = explain("evening");
+    assert!(!due);
+    assert_eq!(leaf.as_deref(), Some("time of day between 18:00 and 20:00"));
+    assert_eq!(
+        verdict,
+        "not due: `time of day between 18:00 and 20:00` is false until 18:00 today (2024-01-01 18:00:00 UTC)"
+    );
+    // Already ran in this period.
+    let (due, verdict, leaf) = explain("once_a_day");
+    assert!(!due);
+    assert_eq!(leaf.as_deref(), Some("daily"));
+    assert_eq!(
+        verdict,
+        "not due: `daily` is false until 00:00 tomorrow (2024-01-02 00:00:00 UTC)"
+    );
+    // The upstream has not finished (it never ran).
+    let (due, verdict, leaf) = explain("load");
+    assert!(!due);
+    assert_eq!(leaf.as_deref(), Some("after task 'transform' succeeded"));
+    assert_eq!(
+        verdict,
+        "not due: `after task 'transform' succeeded` is false until a new record of `transform`; `transform` has not run"
+    );
+    // The upstream failed.
+    let (due, verdict, leaf) = explain("transform");
+    assert!(!due);
+    assert_eq!(leaf.as_deref(), Some("after task 'get_data' succeeded"));
+    assert_eq!(
+        verdict,
+        "not due: `after task 'get_data' succeeded` is false until a new record of `get_data`; `get_data`'s last run failed at 2024-01-01 07:00:00 UTC"
+    );
+    // The end condition holds.
+    let x = json(&["explain", "ender", "--json", "--at", AT]);
+    assert_eq!(x["due"], false);
+    assert_eq!(
+        x["verdict"],
+        "ends at once: the end condition `time of day after 11:00` is true, so a run would be terminated as soon as it started"
+    );
+    assert_eq!(x["end"]["tree"]["value"], true);
+    assert_eq!(
+        x["end"]["tree"]["next_change"]["at"],
+        "2024-01-02T00:00:00Z"
+    );
+    // Disabled.
+    let (due, verdict, _) = explain("paused");
+    assert!(!due);
+    assert!(
+        verdict.starts_with("not due: the task is disabled"),
+        "{verdict}"
+    );
+    // And a task that is due: `every 2 hours` just after 12:00.
+    let x = json(&[
+        "explain",
+        "ticker",
+        "--json",
+        "--at",
+        "2024-01-01T12:00:01Z",
+    ]);
+    assert_eq!(x["due"], true, "{x:#}");
+    assert_eq!(x["start"]["tree"]["kind"], "leaf");
+}
+
+#[test]
+fn explain_shows_the_tree_of_a_compound_condition() {
+    // Both operands false: the one that stays false the longer (the dependency, which
+    // only a record changes) decides, not the window that opens tomorrow.
+    let x = json(&["explain", "report", "--json", "--at", AT]);
+    let tree = &x["start"]["tree"];
+    assert_eq!(tree["kind"], "all");
+    assert_eq!(tree["children"][0]["value"], false);
+    assert_eq!(
+        tree["children"][0]["next_change"]["at"],
+        "2024-01-02T07:00:00Z"
+    );
+    assert_eq!(tree["children"][1]["blocking"], true);
+    assert_eq!(x["start"]["blocking"], "after task 'get_data' succeeded");
+    // `window` at 08:00, as the scenario's log stood then: inside the window, ran already.
+    let x = json(&[
+        "explain",
+        "window",
+        "--json",
+        "--at",
+        "2024-01-01T08:00:00Z",
+    ]);
+    assert_eq!(x["due"], false);
+    assert_eq!(x["start"]["tree"]["value"], false);
+    assert_eq!(
+        x["start"]["tree"]["next_change"]["at"], "2024-01-02T07:00:00Z",
+        "{x:#}"
+    );
+}
+
+#[test]
+fn logs_filter_by_task_action_time_and_run() {
+    let records = json(&["logs", "get_data", "--json"]);
+    let records = records.as_array().unwrap();
+    let actions: Vec<&str> = records
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["run", "fail"]);
+    assert!(records.iter().all(|r| r["task"] == "get_data"));
+    assert_eq!(records[1]["message"], "the source is down");
+
+    let failures = json(&["logs", "--action", "fail", "--json"]);
+    let failures = failures.as_array().unwrap();
+    assert!(!failures.is_empty());
+    assert!(
+        failures.iter().all(|r| r["action"] == "fail"),
+        "{failures:?}"
+    );
+
+    let window = json(&[
+        "logs",
+        "--json",
+        "--since",
+        "2024-01-01T10:00:00Z",
+        "--until",
+        "2024-01-01 10:59:59",
+        "--limit",
+        "1000",
+    ]);
+    let window = window.as_array().unwrap();
+    assert!(!window.is_empty());
+    for r in window {
+        let at = r["at"].as_str().unwrap();
+        assert!(at.starts_with("2024-01-01T10:"), "{r}");
+    }
+    // `ticker` ran at 10:00 and `ender` every hour: both in the hour.
+    assert!(window.iter().any(|r| r["task"] == "ticker"));
+
+    let run = records[0]["run_id"].as_str().unwrap();
+    let of_run = json(&["logs", "--run", run, "--json"]);
+    let of_run = of_run.as_array().unwrap();
+    assert_eq!(of_run.len(), 2, "{of_run:?}");
+    assert!(of_run.iter().all(|r| r["run_id"] == run));
+}
+
+#[test]
+fn stats_count_runs_and_outcomes() {
+    let stats = json(&["stats", "--json"]);
+    let row = |name: &str| {
+        stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["task"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {stats:#}"))
+    };
+    // Every two hours from midnight to 10:00.
+    assert_eq!(row("ticker")["runs"], 6);
+    assert_eq!(row("ticker")["successes"], 6);
+    assert_eq!(row("get_data")["failures"], 1);
+    assert_eq!(row("get_data")["successes"], 0);
+    let only = json(&[
+        "stats",
+        "ticker",
+        "--since",
+        "2024-01-01T05:00:00Z",
+        "--json",
+    ]);
+    assert_eq!(only.as_array().unwrap().len(), 1);
+    assert_eq!(only[0]["runs"], 3);
+}
+
+#[test]
+fn check_passes_a_good_task_set_and_names_the_nearest_task_in_a_bad_one() {
+    let ok = json(&["check", "--json"]);
+    assert_eq!(ok["ok"], true);
+    let output = cli_with(&["check"], &[("CLI_FIXTURE_BROKEN", "1")]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("get_dta"), "{out}");
+    assert!(out.contains("get_data"), "the nearest name: {out}");
+    assert!(
+        stderr(&output).contains("1 problem found"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_a_non_zero_status() {
+    fails(
+        &["explain", "transfrom"],
+        &[],
+        "no task named 'transfrom' (did you mean 'transform'?)",
+    );
+    fails(&["logs", "get_dat"], &[], "did you mean 'get_data'?");
+    fails(
+        &["logs", "--since", "last tuesday"],
+        &[],
+        "--since: cannot read \"last tuesday\" as an instant",
+    );
+    fails(&["list", "--at", "soon"], &[], "--at: cannot read \"soon\"");
+    fails(
+        &["logs", "--action", "exploded"],
+        &[],
+        "--action: \"exploded\" is not an action",
+    );
+    fails(
+        &["logs", "--run", "42"],
+        &[],
+        "--run: \"42\" is not a run id",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing-here.db");
+    fails(
+        &["list", "--database", missing.to_str().unwrap()],
+        &[],
+        "it does not exist",
+    );
+    assert!(!missing.exists(), "reading created the file");
+    fails(
+        &["list", "--database", "memory:"],
+        &[],
+        "another process cannot read it",
+    );
+}
+
+#[test]
+fn a_locked_database_file_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(database(), &copy).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", copy.display());
+        let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        // An exclusive lock, as a program that opened the file in exclusive locking mode
+        // and wrote to it holds it.
+        sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let copy = copy.to_str().unwrap().to_owned();
+        let err = tokio::task::spawn_blocking(move || {
+            fails(&["list", "--database", &copy], &[], "locked")
+        })
+        .await
+        .unwrap();
+        assert!(err.contains("copy.db"), "{err}");
+        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    });
+}
+
+#[test]
+fn tables_are_aligned_and_reviewed() {
+    let list = cli(&["list", "--at", AT]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    insta::assert_snapshot!("list", stdout(&list));
+    let explain = cli(&["explain", "transform", "--at", AT]);
+    assert!(explain.status.success(), "{}", stderr(&explain));
+    insta::assert_snapshot!("explain_transform", stdout(&explain));
+    let explain = cli(&["explain", "report", "--at", AT]);
+    insta::assert_snapshot!("explain_report", stdout(&explain));
+    let explain = cli(&["explain", "ender", "--at", AT]);
+    insta::assert_snapshot!("explain_ender", stdout(&explain));
+    let stats = cli(&["stats", "get_data"]);
+    // Durations vary; the shape does not.
+    let header = stdout(&stats).lines().next().unwrap_or_default().to_owned();
+    insta::assert_snapshot!("stats_header", header);
+}
+
+/// The same answers from a running scheduler, through its session: from the loop's own
+/// log, with a change made at run time (a task disabled) taken into account.
+#[test]
+fn a_running_scheduler_explains_its_tasks_through_the_session() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let running = Scheduler::builder()
+            .time_zone(Tz::UTC)
+            .clock(VirtualClock::starting_at(common::utc(2024, 1, 1, 0, 0, 0)))
+            .store(MemoryStore::new())
+            .handle_signals(false)
+            .only_registered(tasks::TASKS)
+            .build()
+            .unwrap()
+            .start()
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(11 * 3600 + 30 * 60)).await;
+        let session = running.session().clone();
+        let why = session.explain("transform").await.unwrap();
+        assert!(!why.due);
+        assert_eq!(
+            why.verdict,
+            "not due: `after task 'get_data' succeeded` is false until a new record of `get_data`; `get_data`'s last run failed at 2024-01-01 07:00:00 UTC"
+        );
+        session.disable("ticker").unwrap();
+        let reports = session.reports().await.unwrap();
+        let ticker = reports.iter().find(|r| r.name == "ticker").unwrap();
+        assert!(ticker.disabled);
+        assert_eq!(ticker.next_start, scheduler::NextStart::Disabled);
+        assert_eq!(reports.len(), tasks::TASKS.len());
+        let unknown = session.explain("transfrom").await.unwrap_err();
+        assert!(unknown.to_string().contains("did you mean 'transform'"), "{unknown}");
+        session.shut_down();
+        running.await.unwrap();
+    });
+}
