@@ -61,7 +61,7 @@
 
 #![forbid(unsafe_code)]
 
-pub use scheduler_core::{condition, log, time};
+pub use scheduler_core::{condition, log, queue, time};
 
 pub use scheduler_core::BoxFuture;
 pub use scheduler_core::condition::{
@@ -81,7 +81,10 @@ pub use scheduler_core::runtime::{
     RestartMode, Return, Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler,
     SchedulerBuilder, SchedulerError, Session, SessionError, StartupError, StartupProblem,
     SystemClock, Task, TaskMarker, TaskOptions, TaskProblem, TaskSpec, TaskSummary, Terminated,
-    TerminationFlag, This, Timeout, VirtualClock,
+    TerminationFlag, This, Timeout, VirtualClock, WorkerConfig,
+};
+pub use scheduler_core::queue::{
+    Apply, Backoff, JobId, JobInfo, JobState, OnDemand, Queue, QueueError,
 };
 pub use scheduler_core::time::{Timestamp, Tz};
 
@@ -202,6 +205,31 @@ pub async fn serve() -> Result<()> {
         .await
 }
 
+/// Runs a job worker alone (the `worker` role): the program's tasks run only as the
+/// queued jobs of the store that `SCHEDULER_DATABASE` names (the scheduler's default
+/// otherwise), claimed here; no task starts by its condition. Another machine runs the
+/// scheduler, or a web server enqueues, on the same database. Blocking, until SIGINT or
+/// SIGTERM (graceful: the jobs it holds finish and are recorded).
+pub fn worker() -> Result<()> {
+    install_default_logging();
+    Scheduler::builder()
+        .config_from_env()
+        .worker_only(WorkerConfig::default())
+        .build()?
+        .run()
+}
+
+/// Like [`worker`], inside an existing tokio runtime, with the worker's settings.
+pub async fn serve_worker(config: WorkerConfig) -> Result<()> {
+    install_default_logging();
+    Scheduler::builder()
+        .config_from_env()
+        .worker_only(config)
+        .build()?
+        .serve()
+        .await
+}
+
 /// Installs the `tracing` subscriber that [`run`] and [`serve`] use: one line per event on
 /// stderr, filtered by `RUST_LOG` (`info` when unset). Does nothing if the program has
 /// installed a subscriber already. Call it before [`Scheduler::run`] to see what a
@@ -251,6 +279,7 @@ pub mod prelude {
         Arg, Env, Execution, Inaction, Payload, Return, RunContext, RunInfo, Scheduler, Session,
         SessionError, Task, TaskSpec, Terminated, TerminationFlag,
     };
+    pub use scheduler_core::queue::{OnDemand, Queue};
     pub use scheduler_core::time::{
         TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, Weekday,
     };

@@ -21,6 +21,8 @@
 //! * `spawn`: starting child processes (their own process group, killed with the
 //!   scheduler) and forwarding their output;
 //! * `exec`: running a body in an execution mode (async, thread, child process, program);
+//! * `worker`: the job queue's worker, which claims jobs and hands them to the loop as
+//!   runs;
 //! * `engine`: the scheduler's loop: deciding, starting runs, recording their ends, shutting
 //!   down;
 //! * `scheduler`: building a scheduler ([`SchedulerBuilder`]), and running it.
@@ -49,6 +51,7 @@ mod task;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod wall_timer;
+mod worker;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use config::{
@@ -67,6 +70,7 @@ pub use outcome::{
 };
 pub use scheduler::{Running, Scheduler, SchedulerBuilder, SchedulerError};
 pub use session::{Session, SessionError, TaskSummary};
+pub use worker::WorkerConfig;
 pub use task::check::{StartupError, StartupProblem};
 pub use task::registry::{self, VersionSkew};
 pub use task::{
