@@ -174,13 +174,15 @@ impl JobStore for PostgresStore {
                  ), claimed AS ( \
                    UPDATE scheduler_jobs AS j SET state = 'running', attempts = j.attempts + 1, \
                    locked_by = $4, locked_until = $5 FROM picked WHERE j.id = picked.id \
-                   RETURNING j.id, j.task, j.payload, j.attempts, j.max_attempts, j.enqueued, j.run_at \
+                   RETURNING j.id, j.task, j.payload, j.attempts, j.max_attempts, j.enqueued, j.run_at, \
+                   j.priority \
                  ), logged AS ( \
                    INSERT INTO scheduler_job_attempts (job, attempt, worker, started) \
                    SELECT id, attempts, $4, $1 FROM claimed \
                    ON CONFLICT (job, attempt) DO UPDATE SET worker = excluded.worker, \
                    started = excluded.started, finished = NULL, outcome = NULL, error = NULL \
-                 ) SELECT id, task, payload, attempts, max_attempts, enqueued, run_at FROM claimed",
+                 ) SELECT id, task, payload, attempts, max_attempts, enqueued, run_at FROM claimed \
+                 ORDER BY priority DESC, run_at, id",
             )
             .bind(request.now.as_micros())
             .bind(&request.tasks)

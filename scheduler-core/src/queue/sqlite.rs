@@ -156,8 +156,18 @@ impl SqliteStore {
         claim
             .push(") ORDER BY priority DESC, run_at, id LIMIT ")
             .push_bind(request.limit.min(i64::MAX as usize) as i64)
-            .push(") RETURNING id, task, payload, attempts, max_attempts, enqueued, run_at");
-        let rows = claim.build().persistent(true).fetch_all(&mut *tx).await?;
+            .push(
+                ") RETURNING id, task, payload, attempts, max_attempts, enqueued, run_at, priority",
+            );
+        let mut rows = claim.build().persistent(true).fetch_all(&mut *tx).await?;
+        // `RETURNING` gives rows in no set order: the batch starts in the claim's order.
+        rows.sort_by_cached_key(|row| {
+            (
+                std::cmp::Reverse(row.try_get::<i64, _>(7).unwrap_or(0)),
+                row.try_get::<i64, _>(6).unwrap_or(0),
+                row.try_get::<i64, _>(0).unwrap_or(0),
+            )
+        });
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             let payload: String = row.try_get(2)?;
