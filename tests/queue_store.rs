@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use scheduler::log::store::SqliteStore;
 use scheduler::queue::{
-    AttemptOutcome, ClaimRequest, Completion, JobId, JobState, JobStore, NewJob, QueueError,
-    Report,
+    AttemptOutcome, ClaimRequest, Completion, JobId, JobState, JobStore, NewJob, QueueError, Report,
 };
 use scheduler::{InstanceId, LogStore, MemoryStore, PostgresStore, Queue, Timestamp};
 use serde_json::json;
@@ -30,7 +29,9 @@ impl Backend {
 
     async fn postgres(test: &str) -> Option<Backend> {
         let server = pg::server_url(test)?;
-        Some(Backend::Postgres(pg::TestDatabase::create(&server, test).await))
+        Some(Backend::Postgres(
+            pg::TestDatabase::create(&server, test).await,
+        ))
     }
 
     async fn open(&self) -> Arc<dyn LogStore> {
@@ -88,7 +89,11 @@ async fn a_job_is_claimed_once_and_reported(store: &dyn JobStore) {
 
     let first = store.claim(&claim(1, &["email"], 10, 10)).await.unwrap();
     let ids: Vec<JobId> = first.iter().map(|j| j.id).collect();
-    assert_eq!(ids, [b, a], "priority first, then oldest due; not the later job");
+    assert_eq!(
+        ids,
+        [b, a],
+        "priority first, then oldest due; not the later job"
+    );
     assert_eq!(first[0].attempt, 1);
     assert_eq!(first[0].payload, json!({"n": 2}));
     // Claimed jobs are not claimed again; the other task's job is not this worker's.
@@ -259,10 +264,7 @@ async fn last_attempts_dead_letters_and_releases(store: &dyn JobStore) {
         store.retry(id, 1, at(35)).await,
         Err(QueueError::WrongState { what: "retry", .. })
     ));
-    assert!(matches!(
-        store.job(JobId(999_999)).await,
-        Ok(None)
-    ));
+    assert!(matches!(store.job(JobId(999_999)).await, Ok(None)));
     assert!(matches!(
         store.cancel(JobId(999_999), at(35)).await,
         Err(QueueError::UnknownJob(JobId(999_999)))
@@ -322,9 +324,17 @@ async fn concurrent_claims_are_disjoint(backend: &Backend) {
                 if batch.is_empty() {
                     break;
                 }
-                let reports: Vec<Report> =
-                    batch.iter().map(|j| succeeded(j.id, j.attempt, "1")).collect();
-                assert!(jobs.report(&reports, at(2)).await.unwrap().iter().all(|r| *r));
+                let reports: Vec<Report> = batch
+                    .iter()
+                    .map(|j| succeeded(j.id, j.attempt, "1"))
+                    .collect();
+                assert!(
+                    jobs.report(&reports, at(2))
+                        .await
+                        .unwrap()
+                        .iter()
+                        .all(|r| *r)
+                );
                 mine.extend(batch.into_iter().map(|j| j.id));
             }
             mine
@@ -337,7 +347,11 @@ async fn concurrent_claims_are_disjoint(backend: &Backend) {
     let claimed = all.len();
     all.sort();
     all.dedup();
-    assert_eq!((claimed, all.len()), (2_000, 2_000), "each job claimed once");
+    assert_eq!(
+        (claimed, all.len()),
+        (2_000, 2_000),
+        "each job claimed once"
+    );
     assert_eq!(jobs.counts().await.unwrap().succeeded, 2_000);
 }
 
@@ -403,7 +417,9 @@ async fn sqlite_enqueue_follows_the_application_transaction() {
     let file = dir.path().join("app.db");
     let store: Arc<dyn LogStore> = Arc::new(SqliteStore::open(&file).await.unwrap());
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&file);
-    let mut app = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    let mut app = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
     let mut tx = app.begin().await.unwrap();
     let rolled_back = scheduler::queue::enqueue_in_sqlite(&mut tx, &job("email", 1, 0))
         .await
@@ -420,7 +436,10 @@ async fn sqlite_enqueue_follows_the_application_transaction() {
     let present = jobs.job(committed).await.unwrap().map(|j| j.payload);
     assert_eq!(present, Some(json!({"n": 2})));
     let counts = jobs.counts().await.unwrap();
-    assert_eq!(counts.queued, 1, "the rolled-back job {rolled_back} is not there");
+    assert_eq!(
+        counts.queued, 1,
+        "the rolled-back job {rolled_back} is not there"
+    );
 }
 
 /// A job enqueued in the application's transaction exists only if it commits (PostgreSQL).

@@ -84,7 +84,11 @@ async fn applied_jobs_run_once_are_logged_and_poison_fails_after_its_attempts() 
     for (k, pair) in attempts.windows(2).enumerate() {
         let delay = backoff.delay(bad, k as u32 + 1).as_micros() as i64;
         let waited = pair[1].started.as_micros() - pair[0].finished.unwrap().as_micros();
-        assert!(waited >= delay, "attempt {} came {waited} µs after, before {delay} µs", k + 2);
+        assert!(
+            waited >= delay,
+            "attempt {} came {waited} µs after, before {delay} µs",
+            k + 2
+        );
     }
 
     running.session().shut_down();
@@ -92,12 +96,22 @@ async fn applied_jobs_run_once_are_logged_and_poison_fails_after_its_attempts() 
 
     // Every attempt is a run in the log: 300 successes and 3 failures, each after its `run`.
     let successes = store
-        .query(&RecordQuery::default().task("send_email").action(Action::Success).limit(10_000))
+        .query(
+            &RecordQuery::default()
+                .task("send_email")
+                .action(Action::Success)
+                .limit(10_000),
+        )
         .await
         .unwrap();
     assert_eq!(successes.len(), 300);
     let runs = store
-        .query(&RecordQuery::default().task("send_email").action(Action::Run).limit(10_000))
+        .query(
+            &RecordQuery::default()
+                .task("send_email")
+                .action(Action::Run)
+                .limit(10_000),
+        )
         .await
         .unwrap();
     assert_eq!(runs.len(), 300);

@@ -75,6 +75,9 @@ pub use scheduler_core::log::store::SqliteStore;
 pub use scheduler_core::log::{
     Action, History, InstanceId, LogIndex, LogRecord, LogStore, MemoryStore, RunId, StoreError,
 };
+pub use scheduler_core::queue::{
+    Apply, Backoff, JobId, JobInfo, JobState, OnDemand, Queue, QueueError,
+};
 pub use scheduler_core::runtime::{
     Arg, Clock, CommandSpec, ConditionErrors, Config, ConfigError, DuplicatePolicy, EngineError,
     Env, Execution, FromContext, Inaction, InjectError, LogRetention, ParamInfo, Payload,
@@ -82,9 +85,6 @@ pub use scheduler_core::runtime::{
     SchedulerBuilder, SchedulerError, Session, SessionError, StartupError, StartupProblem,
     SystemClock, Task, TaskMarker, TaskOptions, TaskProblem, TaskSpec, TaskSummary, Terminated,
     TerminationFlag, This, Timeout, VirtualClock, WorkerConfig,
-};
-pub use scheduler_core::queue::{
-    Apply, Backoff, JobId, JobInfo, JobState, OnDemand, Queue, QueueError,
 };
 pub use scheduler_core::time::{Timestamp, Tz};
 
@@ -275,11 +275,11 @@ pub mod prelude {
     pub use crate::{condition, param, task};
     pub use scheduler_core::condition::api::*;
     pub use scheduler_core::condition::{Condition, NextChange, Outcome};
+    pub use scheduler_core::queue::{OnDemand, Queue};
     pub use scheduler_core::runtime::{
         Arg, Env, Execution, Inaction, Payload, Return, RunContext, RunInfo, Scheduler, Session,
         SessionError, Task, TaskSpec, Terminated, TerminationFlag,
     };
-    pub use scheduler_core::queue::{OnDemand, Queue};
     pub use scheduler_core::time::{
         TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, Weekday,
     };

@@ -276,11 +276,10 @@ impl<M: TaskMarker> Apply<M> {
 
     /// Enqueues the job; gives its id (an existing job's, for a uniqueness key already
     /// pending).
-    pub async fn enqueue(self) -> Result<JobId, QueueError> {
+    pub async fn enqueue(mut self) -> Result<JobId, QueueError> {
         let queue = self.queue()?;
-        if let Err(QueueError::Payload(_)) = &self.payload {
-            return Err(self.payload.err().expect("matched as an error"));
-        }
+        let payload = std::mem::replace(&mut self.payload, Ok(serde_json::Value::Null));
+        self.payload = Ok(payload?);
         let job = self.job(queue.now())?;
         Ok(queue.enqueue(&job).await?.id)
     }
@@ -292,10 +291,10 @@ impl<M: TaskMarker> Apply<M> {
         self,
         connection: &mut sqlx::SqliteConnection,
     ) -> Result<JobId, QueueError> {
-        let now = self.queue.as_ref().map_or_else(
-            || SystemClock.now(),
-            |q| q.now(),
-        );
+        let now = self
+            .queue
+            .as_ref()
+            .map_or_else(|| SystemClock.now(), |q| q.now());
         let job = self.job(now)?;
         Ok(super::sqlite::enqueue_in(connection, &job).await?.id)
     }
@@ -307,10 +306,10 @@ impl<M: TaskMarker> Apply<M> {
         self,
         connection: &mut sqlx::PgConnection,
     ) -> Result<JobId, QueueError> {
-        let now = self.queue.as_ref().map_or_else(
-            || SystemClock.now(),
-            |q| q.now(),
-        );
+        let now = self
+            .queue
+            .as_ref()
+            .map_or_else(|| SystemClock.now(), |q| q.now());
         let job = self.job(now)?;
         Ok(super::postgres::enqueue_in(connection, &job).await?.id)
     }

@@ -20,9 +20,9 @@ use crate::log::store::PostgresStore;
 use crate::time::Timestamp;
 
 use super::{
-    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobState,
-    JobStore, JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, attempt_outcome, check,
-    json_of, payload_text, written,
+    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobState, JobStore,
+    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, attempt_outcome, check, json_of,
+    payload_text, written,
 };
 
 /// The channel idle workers listen on.
@@ -425,10 +425,10 @@ impl JobStore for PostgresStore {
     fn job(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobInfo>, QueueError>> {
         Box::pin(async move {
             let row = sqlx::query(SELECT_JOB)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(self.queue_error("cannot read a job"))?;
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot read a job"))?;
             row.as_ref().map(job_of).transpose()
         })
     }

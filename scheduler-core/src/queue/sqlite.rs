@@ -18,9 +18,9 @@ use crate::log::store::SqliteStore;
 use crate::time::Timestamp;
 
 use super::{
-    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobState,
-    JobStore, JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, attempt_outcome, check,
-    json_of, payload_text, written,
+    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobState, JobStore,
+    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, attempt_outcome, check, json_of,
+    payload_text, written,
 };
 
 /// Rows per statement of a batch (SQLite allows 32,766 arguments per statement).
@@ -280,8 +280,12 @@ impl SqliteStore {
         .await?;
         let mut reaped = Vec::with_capacity(jobs.len());
         for row in &jobs {
-            let (id, task, attempt, state): (i64, String, i64, String) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+            let (id, task, attempt, state): (i64, String, i64, String) = (
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            );
             let attempt_row = sqlx::query(
                 "UPDATE scheduler_job_attempts SET finished = ?, outcome = 'crashed', \
                  error = 'the lease expired' WHERE job = ? AND attempt = ? \
@@ -373,8 +377,10 @@ impl JobStore for SqliteStore {
                     .map_err(self.queue_error("cannot renew the workers' leases"))?;
                 for row in rows {
                     let (id, attempts): (i64, i64) = (
-                        row.try_get(0).map_err(|e| QueueError::Corrupt(e.to_string()))?,
-                        row.try_get(1).map_err(|e| QueueError::Corrupt(e.to_string()))?,
+                        row.try_get(0)
+                            .map_err(|e| QueueError::Corrupt(e.to_string()))?,
+                        row.try_get(1)
+                            .map_err(|e| QueueError::Corrupt(e.to_string()))?,
                     );
                     if chunk.contains(&(JobId(id), attempts as u32)) {
                         held.push(JobId(id));
@@ -473,10 +479,10 @@ impl JobStore for SqliteStore {
     fn job(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobInfo>, QueueError>> {
         Box::pin(async move {
             let row = sqlx::query(SELECT_JOB)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(self.queue_error("cannot read a job"))?;
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot read a job"))?;
             row.as_ref().map(job_of).transpose()
         })
     }

@@ -70,13 +70,13 @@ pub use outcome::{
 };
 pub use scheduler::{Running, Scheduler, SchedulerBuilder, SchedulerError};
 pub use session::{Session, SessionError, TaskSummary};
-pub use worker::WorkerConfig;
 pub use task::check::{StartupError, StartupProblem};
 pub use task::registry::{self, VersionSkew};
 pub use task::{
     AsyncBody, BlockingBody, CommandSpec, Origin, ParamDef, RegisteredBody, TaskBody, TaskDef,
     TaskSpec,
 };
+pub use worker::WorkerConfig;
 
 pub use crate::BoxFuture;
 pub use crate::log::{LogStore, MemoryStore, StoreError};

@@ -43,9 +43,8 @@ impl Engine {
         self.hooks.on_startup(&self.session);
         self.start_worker();
 
-        let startup = self.enabled_slots_by_priority(|options| {
-            options.on_startup && !self.worker_only
-        });
+        let startup =
+            self.enabled_slots_by_priority(|options| options.on_startup && !self.worker_only);
         for id in startup {
             self.launch(id, None, self.clock.now()).await;
         }

@@ -48,8 +48,8 @@ use super::context::{ParamRegistry, Returns};
 use super::hooks::Hooks;
 use super::scheduler::WorkerMode;
 use super::session::{Command, Event, Session};
-use super::worker::WorkerHandle;
 use super::task::TaskSpec;
+use super::worker::WorkerHandle;
 use journal::Journal;
 pub(crate) use journal::StoreSource;
 use slot::Slot;
@@ -384,8 +384,8 @@ impl Engine {
         if store.jobs().is_none() || self.worker.is_some() {
             return;
         }
-        let queue = crate::queue::Queue::new(store.clone())
-            .map(|q| q.with_clock(self.clock.clone()));
+        let queue =
+            crate::queue::Queue::new(store.clone()).map(|q| q.with_clock(self.clock.clone()));
         if let Ok(queue) = queue {
             queue.set_default();
         }

@@ -103,7 +103,8 @@ impl Slot {
     /// Tells the worker of every job not started that it will not start here.
     pub(super) fn give_back_jobs(&mut self, why: &'static str) {
         for job in self.jobs.drain(..) {
-            job.reply.send(crate::runtime::session::JobEnded::NotStarted(why));
+            job.reply
+                .send(crate::runtime::session::JobEnded::NotStarted(why));
         }
     }
 }

@@ -178,7 +178,8 @@ impl Engine {
             }
             Command::RunJob(job) => {
                 if self.stop.is_some() {
-                    job.reply.send(JobEnded::NotStarted("the scheduler is shutting down"));
+                    job.reply
+                        .send(JobEnded::NotStarted("the scheduler is shutting down"));
                 } else if let Some(id) = self.slot_of(&job.task) {
                     if let Some(slot) = self.slots[id].as_mut() {
                         slot.jobs.push(job);
