@@ -206,7 +206,7 @@ pub async fn serve() -> Result<()> {
 }
 
 /// Runs a job worker alone (the `worker` role): the program's tasks run only as the
-/// queued jobs of the store that `SCHEDULER_DATABASE` names (the scheduler's default
+/// queued jobs of the store that `SCHEDULER_DATABASE_URL` names (the scheduler's default
 /// otherwise), claimed here; no task starts by its condition. Another machine runs the
 /// scheduler, or a web server enqueues, on the same database. Blocking, until SIGINT or
 /// SIGTERM (graceful: the jobs it holds finish and are recorded).

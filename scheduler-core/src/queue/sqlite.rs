@@ -136,6 +136,17 @@ impl SqliteStore {
     }
 
     async fn claim_batch(&self, request: &ClaimRequest) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+        // A look without the write lock first: an idle worker's poll takes no lock (and so
+        // holds up no writer of the file).
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM scheduler_jobs WHERE state = 'queued' AND run_at <= ? LIMIT 1",
+        )
+        .bind(request.now.as_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut claim: QueryBuilder<Sqlite> = QueryBuilder::new(
             "UPDATE scheduler_jobs SET state = 'running', attempts = attempts + 1, locked_by = ",
@@ -265,6 +276,15 @@ impl SqliteStore {
     }
 
     async fn reap_expired(&self, now: Timestamp) -> Result<Vec<ReapedAttempt>, sqlx::Error> {
+        let expired: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM scheduler_jobs WHERE state = 'running' AND locked_until < ? LIMIT 1",
+        )
+        .bind(now.as_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        if expired.is_none() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let jobs = sqlx::query(
             "UPDATE scheduler_jobs SET \

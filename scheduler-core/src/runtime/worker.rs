@@ -389,9 +389,13 @@ impl Worker {
                 for record in &records {
                     tracing::error!(task = %record.task, "{}", record.message.as_deref().unwrap_or_default());
                 }
-                if let Err(error) = self.parts.store.append(&records).await {
-                    tracing::warn!("cannot write the crash records of expired jobs: {error}");
-                }
+                // Beside the worker: an append may wait for another writer's lock.
+                let store = self.parts.store.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = store.append(&records).await {
+                        tracing::warn!("cannot write the crash records of expired jobs: {error}");
+                    }
+                });
                 self.more = true;
             }
             Ok(_) => {}
