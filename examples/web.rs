@@ -184,11 +184,43 @@ async fn cancel(State(app): State<App>, Path(id): Path<String>) -> Result<Json<V
     Ok(Json(json!({ "id": id, "state": "cancelled" })))
 }
 
+const USAGE: &str = "\
+A web application with on-demand tasks: POST /jobs/{task} enqueues a job (JSON body),
+GET /jobs/{id} reads its status and result, DELETE /jobs/{id} cancels it. The database is
+SCHEDULER_DATABASE_URL (default sqlite:web.db); the port is PORT (default 3000).
+
+usage: web [worker]
+
+  worker      run a worker alone on the same database (no web server, no schedule)
+  -h, --help  print this help
+";
+
+/// Whether the `worker` role was asked for. Prints the help and exits for `--help`, and
+/// exits with status 2 on anything else.
+fn worker_role() -> bool {
+    let mut worker = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "worker" => worker = true,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => {
+                eprint!("web: unknown argument `{other}`\n\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+    worker
+}
+
 fn main() -> anyhow::Result<()> {
+    let worker = worker_role();
     scheduler::init_logging();
     let database =
         std::env::var("SCHEDULER_DATABASE_URL").unwrap_or_else(|_| "sqlite:web.db".to_owned());
-    if std::env::args().nth(1).as_deref() == Some("worker") {
+    if worker {
         // The worker role alone: runs the queued jobs, starts nothing by its condition.
         Scheduler::builder()
             .config_from_env()
