@@ -35,6 +35,7 @@ use super::outcome::RunOutcome;
 use super::session::Session;
 use super::task::check::{self, StartupError, StartupProblem};
 use super::task::{TaskSpec, registry};
+use super::worker::WorkerMode;
 
 /// Why a scheduler could not start or stopped with an error.
 ///
@@ -154,18 +155,6 @@ pub struct SchedulerBuilder {
     registered: Registered,
     hooks: Hooks,
     worker: WorkerMode,
-}
-
-/// Whether a scheduler runs a job worker beside its loop.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum WorkerMode {
-    /// With the defaults, when the store keeps a queue and the clock is the system's (a
-    /// test on a virtual clock asks for one).
-    Auto,
-    /// With this configuration, when the store keeps a queue.
-    On(super::worker::WorkerConfig),
-    /// None.
-    Off,
 }
 
 impl std::fmt::Debug for SchedulerBuilder {

@@ -107,6 +107,18 @@ impl WorkerConfig {
     }
 }
 
+/// Whether a scheduler runs a job worker beside its loop.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WorkerMode {
+    /// With the defaults, when the store keeps a queue and the clock is the system's (a
+    /// test on a virtual clock asks for one).
+    Auto,
+    /// With this configuration, when the store keeps a queue.
+    On(WorkerConfig),
+    /// None.
+    Off,
+}
+
 /// What the worker needs from the engine that starts it.
 pub(crate) struct WorkerParts {
     pub(crate) session: Session,
