@@ -1,4 +1,4 @@
-//! The job queue's storage, the same cases on a SQLite file and on PostgreSQL (a database
+//! The job queue's storage, the same cases in memory, on a SQLite file and on PostgreSQL (a database
 //! of its own per case, on the server `SCHEDULER_TEST_POSTGRES_URL` names; without it the
 //! PostgreSQL cases say why they skip, and fail under `CI=true`).
 
@@ -373,6 +373,16 @@ macro_rules! cases {
             }
         }
 
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let store = scheduler::MemoryStore::new().with_jobs();
+                    super::$case(super::LogStore::jobs(&store).unwrap()).await;
+                }
+            )*
+        }
+
         mod postgres {
             $(
                 #[tokio::test]
@@ -403,11 +413,13 @@ cases!(
     unique_keys_and_cancel,
 );
 
-/// The memory store keeps no jobs: a queue on it is a typed error.
+/// The memory store keeps no jobs unless asked: a queue on it is a typed error.
 #[test]
-fn the_memory_store_has_no_queue() {
+fn the_memory_store_has_no_queue_unless_asked() {
     let store: Arc<dyn LogStore> = Arc::new(MemoryStore::new());
     assert!(matches!(Queue::new(store), Err(QueueError::NeedsSqlStore)));
+    let store: Arc<dyn LogStore> = Arc::new(MemoryStore::new().with_jobs());
+    assert!(Queue::new(store).is_ok());
 }
 
 /// A job enqueued in the application's transaction exists only if it commits (SQLite).

@@ -7,6 +7,8 @@
 //!   [`ClaimedJob`], [`Completion`], [`JobInfo`], ...), the storage contract
 //!   ([`JobStore`]), its typed errors ([`QueueError`]) and the retry policy
 //!   ([`Backoff`]);
+//! * `memory.rs`: [`MemoryJobs`], the same contract in memory (tests on a virtual clock),
+//!   attached to a memory log store with `MemoryStore::with_jobs`;
 //! * `sqlite.rs`, `postgres.rs`: [`JobStore`] for the SQL log stores (tables
 //!   `scheduler_jobs` and `scheduler_job_attempts`, created by the stores' migrations),
 //!   and `enqueue_in`, which enqueues inside an application's own sqlx transaction;
@@ -27,6 +29,7 @@
 //! expected to keep their clocks in step (NTP), as they must for the log's order anyway.
 
 mod handle;
+mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
@@ -41,6 +44,7 @@ use crate::log::{InstanceId, RunId, StoreError};
 use crate::time::Timestamp;
 
 pub use handle::{Apply, OnDemand, Queue};
+pub use memory::MemoryJobs;
 #[cfg(feature = "postgres")]
 pub use postgres::enqueue_in as enqueue_in_postgres;
 #[cfg(feature = "sqlite")]
@@ -420,8 +424,8 @@ pub enum QueueError {
     /// The store under the queue failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The store keeps the log only (the in-memory store): the queue needs SQLite or
-    /// PostgreSQL.
+    /// The store keeps the log only (the in-memory store without `with_jobs`): the queue
+    /// needs SQLite or PostgreSQL.
     #[error(
         "the job queue needs a SQL store (SQLite or PostgreSQL); the log store in use keeps no jobs"
     )]

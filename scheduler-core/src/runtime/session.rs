@@ -421,6 +421,14 @@ impl Session {
         self.send(Command::Remove(task.to_owned()))
     }
 
+    /// The names of the scheduler's tasks (what a worker claims jobs of).
+    pub(crate) fn task_names(&self) -> Vec<String> {
+        self.tasks_read()
+            .keys()
+            .map(|name| name.to_string())
+            .collect()
+    }
+
     /// The tasks of the scheduler, by name.
     pub fn tasks(&self) -> Vec<TaskSummary> {
         self.tasks_read()

@@ -439,10 +439,9 @@ impl Worker {
 
     /// The tasks this worker claims for.
     fn tasks(&self) -> Vec<String> {
-        let known = self.parts.session.tasks();
+        let known = self.parts.session.task_names();
         known
             .into_iter()
-            .map(|t| t.name)
             .filter(|name| {
                 self.config()
                     .tasks
