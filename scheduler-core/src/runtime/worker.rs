@@ -151,6 +151,8 @@ struct Worker {
     next_reap: Timestamp,
     /// After a store error, nothing is tried before this.
     pause_until: Option<Timestamp>,
+    /// When the worker was told to stop.
+    stopping_since: Option<Timestamp>,
 }
 
 /// Runs a worker until `parts.stop` says so and it has finished or given back its jobs.
@@ -180,6 +182,7 @@ pub(crate) async fn run_worker(parts: WorkerParts) {
         next_heartbeat: now,
         next_reap: now,
         pause_until: None,
+        stopping_since: None,
     };
     tracing::info!(
         instance = %worker.parts.instance,
@@ -195,6 +198,21 @@ pub(crate) async fn run_worker(parts: WorkerParts) {
         }
         worker.step().await;
         if worker.stopping && worker.held.is_empty() && worker.reports.is_empty() {
+            break;
+        }
+        // A store that refuses the last reports does not hold the shutdown up past a lease:
+        // the jobs' leases expire and another worker runs them again.
+        let now = worker.clock_now();
+        let since = match worker.stopping {
+            true => Some(*worker.stopping_since.get_or_insert(now)),
+            false => None,
+        };
+        if since.is_some_and(|since| now > after(since, worker.config().lease)) {
+            tracing::error!(
+                unreported = worker.reports.len(),
+                held = worker.held.len(),
+                "the job worker stops without recording how some jobs ended: they run again once their leases expire"
+            );
             break;
         }
         if worker.ready_to_claim() && worker.more {
