@@ -11,6 +11,8 @@
 //! * [`log`]: the task log: its records, the questions conditions ask of it (the
 //!   [`log::History`] trait), the in-memory index that answers them, and the stores that
 //!   keep it.
+//! * `queue` (feature `runtime`): the durable job queue in the log's database (on-demand
+//!   runs, workers, leases, retries).
 //! * [`task_options`]: the options of a task, shared by the `#[task]` macro and the
 //!   runtime.
 //! * `runtime` (feature `runtime`, on by default): tasks, injection, the scheduler's loop
@@ -27,6 +29,8 @@
 pub mod cli;
 pub mod condition;
 pub mod log;
+#[cfg(feature = "runtime")]
+pub mod queue;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 pub mod task_options;

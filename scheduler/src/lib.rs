@@ -63,7 +63,7 @@
 
 #[cfg(feature = "cli")]
 pub use scheduler_core::cli;
-pub use scheduler_core::{condition, log, time};
+pub use scheduler_core::{condition, log, queue, time};
 
 pub use scheduler_core::BoxFuture;
 pub use scheduler_core::condition::{
@@ -77,6 +77,9 @@ pub use scheduler_core::log::store::SqliteStore;
 pub use scheduler_core::log::{
     Action, History, InstanceId, LogIndex, LogRecord, LogStore, MemoryStore, RunId, StoreError,
 };
+pub use scheduler_core::queue::{
+    Apply, Backoff, JobId, JobInfo, JobState, OnDemand, Queue, QueueError,
+};
 pub use scheduler_core::runtime::{
     Arg, ChildInvocation, Clock, CommandSpec, ConditionErrors, Config, ConfigError,
     DuplicatePolicy, EngineError, Env, Execution, FromContext, Inaction, InjectError, Inspector,
@@ -84,7 +87,7 @@ pub use scheduler_core::runtime::{
     RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder, SchedulerError, Session,
     SessionError, StartupError, StartupProblem, SystemClock, Task, TaskExplanation, TaskMarker,
     TaskOptions, TaskProblem, TaskReport, TaskSpec, TaskSummary, Terminated, TerminationFlag, This,
-    Timeout, UnknownTask, VirtualClock,
+    Timeout, UnknownTask, VirtualClock, WorkerConfig,
 };
 pub use scheduler_core::runtime::{ArgKind, CondDef, CondError, FromCondArg, IntoCondResult};
 pub use scheduler_core::time::{Timestamp, Tz};
@@ -260,6 +263,31 @@ pub async fn serve() -> Result<()> {
         .await
 }
 
+/// Runs a job worker alone (the `worker` role): the program's tasks run only as the
+/// queued jobs of the store that `SCHEDULER_DATABASE_URL` names (the scheduler's default
+/// otherwise), claimed here; no task starts by its condition. Another machine runs the
+/// scheduler, or a web server enqueues, on the same database. Blocking, until SIGINT or
+/// SIGTERM (graceful: the jobs it holds finish and are recorded).
+pub fn worker() -> Result<()> {
+    install_default_logging();
+    Scheduler::builder()
+        .config_from_env()
+        .worker_only(WorkerConfig::default())
+        .build()?
+        .run()
+}
+
+/// Like [`worker`], inside an existing tokio runtime, with the worker's settings.
+pub async fn serve_worker(config: WorkerConfig) -> Result<()> {
+    install_default_logging();
+    Scheduler::builder()
+        .config_from_env()
+        .worker_only(config)
+        .build()?
+        .serve()
+        .await
+}
+
 /// Installs the `tracing` subscriber that [`run`] and [`serve`] use: one line per event on
 /// stderr, filtered by `RUST_LOG` (`info` when unset). Does nothing if the program has
 /// installed a subscriber already. Call it before [`Scheduler::run`] to see what a
@@ -305,6 +333,7 @@ pub mod prelude {
     pub use crate::{cond, condition, param, task};
     pub use scheduler_core::condition::api::*;
     pub use scheduler_core::condition::{Condition, NextChange, Outcome};
+    pub use scheduler_core::queue::{OnDemand, Queue};
     pub use scheduler_core::runtime::{
         Arg, Env, Execution, Inaction, Payload, Return, RunContext, RunInfo, Scheduler, Session,
         SessionError, Task, TaskSpec, Terminated, TerminationFlag,

@@ -41,6 +41,22 @@ pub trait Clock: Send + Sync + 'static {
     }
 }
 
+/// A shared clock is the clock it shares: a test gives the same virtual clock to a
+/// scheduler and to a queue handle.
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+
+    fn sleep_until(&self, deadline: Timestamp) -> BoxFuture<'static, ()> {
+        (**self).sleep_until(deadline)
+    }
+
+    fn is_virtual(&self) -> bool {
+        (**self).is_virtual()
+    }
+}
+
 /// The machine's wall clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

@@ -133,6 +133,9 @@ pub struct Config {
     pub instance: Option<String>,
     /// How much of the log the store keeps.
     pub log_retention: LogRetention,
+    /// The worker role alone: no task starts by its condition, at start-up or at shutdown;
+    /// only queued jobs run (see `SchedulerBuilder::worker_only`).
+    pub worker_only: bool,
 }
 
 impl Default for Config {
@@ -152,6 +155,7 @@ impl Default for Config {
             database: DEFAULT_DATABASE.to_owned(),
             instance: None,
             log_retention: LogRetention::default(),
+            worker_only: false,
         }
     }
 }

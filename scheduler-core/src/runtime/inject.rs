@@ -44,6 +44,9 @@ pub trait TaskMarker: 'static {
     const NAME: &'static str;
     /// What the task returns (the `Ok` type for a `Result`).
     type Output: Send + Sync + 'static;
+    /// What its `Payload<T>` parameter reads (`()` for a task without one): the type of
+    /// `task::apply(payload)` (see [`OnDemand`](crate::queue::OnDemand)).
+    type Payload: 'static;
 }
 
 /// What a task's parameters need from the parent when it runs in a child process.

@@ -25,6 +25,8 @@
 //! * `exec`: running a body in an execution mode (async, thread, child process, program);
 //! * `inspect`: each task's status and why it is or is not due ([`TaskReport`],
 //!   [`TaskExplanation`]), from a task log, and which processes are alive;
+//! * `worker`: the job queue's worker, which claims jobs and hands them to the loop as
+//!   runs;
 //! * `engine`: the scheduler's loop: deciding, starting runs, recording their ends, shutting
 //!   down;
 //! * `scheduler`: building a scheduler ([`SchedulerBuilder`]), running it, and inspecting
@@ -56,6 +58,7 @@ mod task;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod wall_timer;
+mod worker;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use config::{
@@ -85,6 +88,7 @@ pub use task::{
     AsyncBody, BlockingBody, CommandSpec, Origin, ParamDef, RegisteredBody, TaskBody, TaskDef,
     TaskSpec,
 };
+pub use worker::WorkerConfig;
 
 pub use crate::BoxFuture;
 pub use crate::log::{LogStore, MemoryStore, StoreError};

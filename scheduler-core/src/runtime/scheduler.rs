@@ -36,6 +36,7 @@ use super::outcome::RunOutcome;
 use super::session::Session;
 use super::task::check::{self, StartupError, StartupProblem};
 use super::task::{TaskSpec, registry};
+use super::worker::WorkerMode;
 
 /// Why a scheduler could not start or stopped with an error.
 ///
@@ -154,6 +155,7 @@ pub struct SchedulerBuilder {
     tasks: Vec<TaskSpec>,
     registered: Registered,
     hooks: Hooks,
+    worker: WorkerMode,
 }
 
 impl std::fmt::Debug for SchedulerBuilder {
@@ -176,6 +178,7 @@ impl Default for SchedulerBuilder {
             tasks: Vec::new(),
             registered: Registered::All,
             hooks: Hooks::default(),
+            worker: WorkerMode::Auto,
         }
     }
 }
@@ -416,6 +419,28 @@ impl SchedulerBuilder {
         self
     }
 
+    /// Runs a job worker beside the loop with this configuration (by default one runs,
+    /// with the defaults, when the store keeps a job queue and the clock is the system's).
+    pub fn worker(mut self, config: super::worker::WorkerConfig) -> Self {
+        self.worker = WorkerMode::On(config);
+        self
+    }
+
+    /// Runs no job worker: queued jobs wait for a worker elsewhere.
+    pub fn without_worker(mut self) -> Self {
+        self.worker = WorkerMode::Off;
+        self
+    }
+
+    /// The worker role alone: no task starts by its condition (nor at start-up or
+    /// shutdown), and a job worker runs the queued jobs (with `config`). What
+    /// `scheduler::worker()` builds.
+    pub fn worker_only(mut self, config: super::worker::WorkerConfig) -> Self {
+        self.worker = WorkerMode::On(config);
+        self.config.worker_only = true;
+        self
+    }
+
     /// Checks everything together and gives the scheduler, or every problem found.
     pub fn build(self) -> Result<Scheduler, SchedulerError> {
         if let Some(e) = self.env_error {
@@ -475,6 +500,7 @@ impl SchedulerBuilder {
             store,
             params: Arc::new(params),
             hooks: Arc::new(self.hooks),
+            worker: self.worker,
         })
     }
 }
@@ -488,6 +514,7 @@ pub struct Scheduler {
     store: StoreSource,
     params: Arc<ParamRegistry>,
     hooks: Arc<Hooks>,
+    worker: WorkerMode,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -627,6 +654,7 @@ impl Scheduler {
                 store: self.store,
                 params: self.params,
                 hooks: self.hooks,
+                worker: self.worker,
             },
             session.clone(),
             events,

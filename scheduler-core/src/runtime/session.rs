@@ -43,6 +43,72 @@ pub(crate) struct Finished {
     pub(crate) captured: Option<String>,
 }
 
+/// A job a worker hands to the loop (see `runtime::worker`): it runs as a run of its task,
+/// whatever the task's condition and overlap settings say, with the run id of its attempt.
+pub(crate) struct JobRun {
+    pub(crate) task: String,
+    pub(crate) payload: Arc<serde_json::Value>,
+    pub(crate) run_id: RunId,
+    pub(crate) reply: JobReply,
+}
+
+/// Where the loop says how a job's run ended. Dropped unsent (a loop that stopped with
+/// the job in its channel), it says the job did not start, so that its worker gives the
+/// job back rather than wait for it.
+pub(crate) struct JobReply {
+    /// The job and its attempt.
+    key: (crate::queue::JobId, u32),
+    ends: Option<UnboundedSender<JobRunEnd>>,
+}
+
+impl JobReply {
+    pub(crate) fn new(
+        key: (crate::queue::JobId, u32),
+        ends: UnboundedSender<JobRunEnd>,
+    ) -> JobReply {
+        JobReply {
+            key,
+            ends: Some(ends),
+        }
+    }
+
+    pub(crate) fn send(mut self, ended: JobEnded) {
+        self.send_once(ended);
+    }
+
+    fn send_once(&mut self, ended: JobEnded) {
+        if let Some(ends) = self.ends.take() {
+            let _ = ends.send(JobRunEnd {
+                key: self.key,
+                ended,
+            });
+        }
+    }
+}
+
+impl Drop for JobReply {
+    fn drop(&mut self) {
+        self.send_once(JobEnded::NotStarted("the scheduler stopped"));
+    }
+}
+
+/// How a job's run ended, as the loop tells its worker.
+pub(crate) struct JobRunEnd {
+    pub(crate) key: (crate::queue::JobId, u32),
+    pub(crate) ended: JobEnded,
+}
+
+pub(crate) enum JobEnded {
+    /// It ran and ended with this record's action, message and value (JSON).
+    Ran {
+        action: crate::log::Action,
+        message: Option<String>,
+        value: Option<String>,
+    },
+    /// It did not start (the scheduler is stopping, the task was removed).
+    NotStarted(&'static str),
+}
+
 /// A task definition on its way to the loop: a `TaskSpec`, which only
 /// [`Session::add_task`] puts here and only the loop takes out.
 pub(crate) struct NewTask(pub(crate) Box<dyn Any + Send>);
@@ -65,6 +131,7 @@ pub(crate) enum Command {
     /// A question about the tasks (an `inspect::InspectRequest`, which this module cannot
     /// name: it sits above).
     Inspect(Box<dyn Any + Send>),
+    RunJob(JobRun),
     Query(
         RecordQuery,
         tokio::sync::oneshot::Sender<Result<Vec<StoredRecord>, StoreError>>,
@@ -328,6 +395,17 @@ impl Session {
         })
     }
 
+    /// Hands a claimed job to the loop; gives it back if the loop has stopped.
+    pub(crate) fn run_job(&self, job: JobRun) -> Result<(), JobRun> {
+        self.shared
+            .events
+            .send(Event::Command(Command::RunJob(job)))
+            .map_err(|e| match e.0 {
+                Event::Command(Command::RunJob(job)) => job,
+                _ => unreachable!("sent a job"),
+            })
+    }
+
     /// Stops starting a task by its condition (requested runs still happen).
     pub fn disable(&self, task: &str) -> Result<(), SessionError> {
         self.set_disabled(task, true)
@@ -354,6 +432,14 @@ impl Session {
     pub fn remove_task(&self, task: &str) -> Result<(), SessionError> {
         self.known(task)?;
         self.send(Command::Remove(task.to_owned()))
+    }
+
+    /// The names of the scheduler's tasks (what a worker claims jobs of).
+    pub(crate) fn task_names(&self) -> Vec<String> {
+        self.tasks_read()
+            .keys()
+            .map(|name| name.to_string())
+            .collect()
     }
 
     /// The tasks of the scheduler, by name.

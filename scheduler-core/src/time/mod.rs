@@ -54,6 +54,11 @@ impl Timestamp {
         self.0
     }
 
+    /// Now, by the system's clock (a scheduler reads its own `Clock` instead).
+    pub fn now() -> Self {
+        Utc::now().into()
+    }
+
     /// The instant as a `chrono` UTC date-time.
     pub fn to_datetime(self) -> DateTime<Utc> {
         DateTime::from_timestamp_micros(self.0).unwrap_or(DateTime::<Utc>::MAX_UTC)

@@ -24,10 +24,16 @@ pub(super) fn marker(func: &super::TaskFn, name: &str, sig: &Signature) -> Token
     let vis = &func.vis;
     let output = &sig.output;
     let doc = format!(
-        "The task `{name}` as a type: `Return<{ident}>` is the value it returns, `Task<{ident}>` a handle on it."
+        "The task `{name}` as a type: `Return<{ident}>` is the value it returns, `Task<{ident}>` a handle on it, `{ident}::apply(payload)` enqueues a run."
     );
     let output_item = quote_spanned! {sig.output_span=>
         type Output = #output;
+    };
+    // What `task::apply(payload)` takes (`OnDemand`, generic in the runtime): one line per
+    // task.
+    let payload = match &sig.payload {
+        Some(ty) => quote! { #ty },
+        None => quote! { () },
     };
     quote! {
         #[doc = #doc]
@@ -37,6 +43,7 @@ pub(super) fn marker(func: &super::TaskFn, name: &str, sig: &Signature) -> Token
         impl ::scheduler::__private::TaskMarker for #ident {
             const NAME: &'static str = #name;
             #output_item
+            type Payload = #payload;
         }
     }
 }

@@ -183,6 +183,9 @@ pub(crate) struct Signature {
     /// The signature as the function is emitted, where it differs from the one written:
     /// with each `Return<task>` parameter's type written through its [`Producer`].
     pub(crate) emitted: Option<syn::Signature>,
+    /// The `T` of a `Payload<T>` parameter (inside any number of `Option`s): what
+    /// `task::apply(payload)` takes.
+    pub(crate) payload: Option<Type>,
     /// Whether the marker type can be emitted beside the function: not for a method
     /// (it would land inside an `impl`) nor for an `impl Trait` value (it has no name),
     /// where it would only add errors to the one already reported.
@@ -244,6 +247,14 @@ fn producer_of(ty: &Type) -> Option<Producer> {
     argument_of(ty, "Return").map(Producer::new)
 }
 
+/// The `T` of `Payload<T>`, also inside `Option`s.
+fn payload_of(ty: &Type) -> Option<&Type> {
+    match argument_of(ty, "Option") {
+        Some(inner) => payload_of(inner),
+        None => argument_of(ty, "Payload"),
+    }
+}
+
 fn split_result(ty: &Type) -> Option<Type> {
     let Type::Path(p) = ty else { return None };
     if p.qself.is_some() {
@@ -276,6 +287,7 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
     let mut params = Vec::new();
     let mut marker_possible = true;
     let mut emitted: Option<syn::Signature> = None;
+    let mut payload: Option<Type> = None;
     for (index, input) in sig.inputs.iter().enumerate() {
         match input {
             FnArg::Receiver(r) => {
@@ -316,6 +328,9 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
                         continue;
                     }
                     _ => {}
+                }
+                if payload.is_none() {
+                    payload = payload_of(&pt.ty).cloned();
                 }
                 let producer = producer_of(&pt.ty);
                 if let Some(producer) = &producer {
@@ -366,6 +381,7 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
         returns_result,
         output_span,
         emitted,
+        payload,
         marker_possible,
     }
 }

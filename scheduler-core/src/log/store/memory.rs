@@ -29,6 +29,8 @@ use super::{
 pub struct MemoryStore {
     state: Mutex<State>,
     capacity: usize,
+    /// A job queue in memory, if asked for ([`MemoryStore::with_jobs`]).
+    jobs: Option<crate::queue::MemoryJobs>,
 }
 
 /// Records are shared between the window, the latest of each action and the open runs:
@@ -76,7 +78,15 @@ impl MemoryStore {
         MemoryStore {
             state: Mutex::new(State::default()),
             capacity: capacity.max(1),
+            jobs: None,
         }
+    }
+
+    /// The same store with a job queue in memory (see `queue::MemoryJobs`): on-demand
+    /// runs without durability, and tests of the queue on a virtual clock.
+    pub fn with_jobs(mut self) -> Self {
+        self.jobs = Some(crate::queue::MemoryJobs::default());
+        self
     }
 
     /// A copy of the stored records, oldest first.
@@ -115,6 +125,12 @@ fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
 }
 
 impl LogStore for MemoryStore {
+    fn jobs(&self) -> Option<&dyn crate::queue::JobStore> {
+        self.jobs
+            .as_ref()
+            .map(|jobs| jobs as &dyn crate::queue::JobStore)
+    }
+
     fn append<'a>(&'a self, records: &'a [LogRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
         let mut state = self.lock();
         let state = &mut *state;

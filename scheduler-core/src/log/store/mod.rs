@@ -32,8 +32,12 @@ use super::{Action, ActionSet, InstanceId, LogRecord, Retention, RunId};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+#[cfg(feature = "postgres")]
+pub(crate) use postgres::error as postgres_error;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+#[cfg(feature = "sqlite")]
+pub(crate) use sqlite::error as sqlite_error;
 
 /// What kind of failure a [`StoreError`] is, which decides what the scheduler does about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,6 +344,13 @@ pub trait LogStore: Send + Sync + 'static {
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+
+    /// The job queue kept in the same database (see [`crate::queue`]), if the store has
+    /// one: the SQLite and PostgreSQL stores do, the memory store does not. By default,
+    /// none.
+    fn jobs(&self) -> Option<&dyn crate::queue::JobStore> {
+        None
+    }
 }
 
 impl<S: LogStore + ?Sized> LogStore for Arc<S> {
@@ -378,6 +389,10 @@ impl<S: LogStore + ?Sized> LogStore for Arc<S> {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         (**self).close()
+    }
+
+    fn jobs(&self) -> Option<&dyn crate::queue::JobStore> {
+        (**self).jobs()
     }
 }
 

@@ -107,6 +107,47 @@ const MIGRATIONS: &[&[&str]] = &[
      WHERE run_id IS NOT NULL",
         "DROP INDEX scheduler_log_run",
     ],
+    // The job queue (see `crate::queue`): jobs, and one row per attempt of each.
+    &[
+        "CREATE TABLE scheduler_jobs (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        task TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        run_at BIGINT NOT NULL,
+        attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        unique_key TEXT,
+        locked_by BIGINT,
+        locked_until BIGINT,
+        result TEXT,
+        error TEXT,
+        enqueued BIGINT NOT NULL,
+        finished BIGINT
+    )",
+        "CREATE INDEX scheduler_jobs_due ON scheduler_jobs (priority DESC, run_at, id) \
+     WHERE state = 'queued'",
+        "CREATE INDEX scheduler_jobs_leased ON scheduler_jobs (locked_until) WHERE state = 'running'",
+        "CREATE UNIQUE INDEX scheduler_jobs_unique ON scheduler_jobs (task, unique_key) \
+     WHERE unique_key IS NOT NULL AND state IN ('queued', 'running')",
+        // Idle workers LISTEN on `scheduler_jobs`: one notification per statement that
+        // enqueues, delivered when its transaction commits (an application's too).
+        "CREATE FUNCTION scheduler_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS \
+     $$ BEGIN PERFORM pg_notify('scheduler_jobs', ''); RETURN NULL; END $$",
+        "CREATE TRIGGER scheduler_jobs_enqueued AFTER INSERT ON scheduler_jobs \
+     FOR EACH STATEMENT EXECUTE FUNCTION scheduler_jobs_notify()",
+        "CREATE TABLE scheduler_job_attempts (
+        job BIGINT NOT NULL,
+        attempt INTEGER NOT NULL,
+        worker BIGINT,
+        started BIGINT NOT NULL,
+        finished BIGINT,
+        outcome TEXT,
+        error TEXT,
+        PRIMARY KEY (job, attempt)
+    )",
+    ],
 ];
 
 /// The advisory lock held while the schema is created or migrated ("schedmig" in ASCII).
@@ -161,7 +202,7 @@ macro_rules! unnest_records {
 /// ```
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     /// The URL without its password, for messages.
     shown: String,
 }
@@ -205,8 +246,9 @@ impl PostgresStore {
             }
         }
         let pool = PgPoolOptions::new()
-            // One connection writes at a time (the journal); the others serve queries.
-            .max_connections(4)
+            // One connection writes the log at a time (the journal); the others serve
+            // queries, a worker's claims and reports, and its LISTEN.
+            .max_connections(8)
             .min_connections(1)
             // A connection left broken by a database that restarted is found before use
             // rather than failing the next batch.
@@ -309,7 +351,7 @@ impl PostgresStore {
         tx.commit().await.map_err(creating)
     }
 
-    fn error(&self, what: &str, e: sqlx::Error) -> StoreError {
+    pub(crate) fn error(&self, what: &str, e: sqlx::Error) -> StoreError {
         error(&format!("{what} in {}", self.shown), e)
     }
 
@@ -723,7 +765,7 @@ pub(crate) fn kind_of_sqlstate(code: &str) -> StoreErrorKind {
 /// A store error for `what` that failed with `e`, of the kind its SQLSTATE says (see
 /// [`kind_of_sqlstate`]); a connection that could not be made or was lost, and a pool
 /// with no connection free in time, are [`Unavailable`](StoreErrorKind::Unavailable).
-fn error(what: &str, e: sqlx::Error) -> StoreError {
+pub(crate) fn error(what: &str, e: sqlx::Error) -> StoreError {
     let kind = match &e {
         sqlx::Error::Database(db) => db
             .code()
@@ -821,6 +863,10 @@ impl LogStore for PostgresStore {
             .map(|_| ())
             .map_err(|e| self.error("cannot register the scheduler's instance", e))
         })
+    }
+
+    fn jobs(&self) -> Option<&dyn crate::queue::JobStore> {
+        Some(self)
     }
 
     fn prune<'a>(&'a self, rules: &'a [PruneRule]) -> BoxFuture<'a, Result<u64, StoreError>> {

@@ -103,6 +103,44 @@ const MIGRATIONS: &[&[&str]] = &[
      WHERE run_id IS NOT NULL",
         "DROP INDEX scheduler_log_run",
     ],
+    // The job queue (see `crate::queue`): jobs, and one row per attempt of each.
+    &[
+        "CREATE TABLE scheduler_jobs (
+        id INTEGER PRIMARY KEY,
+        task TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        run_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        unique_key TEXT,
+        locked_by INTEGER,
+        locked_until INTEGER,
+        result TEXT,
+        error TEXT,
+        enqueued INTEGER NOT NULL,
+        finished INTEGER
+    )",
+        // What a worker claims: the due jobs, highest priority first, then oldest due.
+        "CREATE INDEX scheduler_jobs_due ON scheduler_jobs (priority DESC, run_at, id) \
+     WHERE state = 'queued'",
+        // What the reaper looks for: leases that expired.
+        "CREATE INDEX scheduler_jobs_leased ON scheduler_jobs (locked_until) WHERE state = 'running'",
+        // One pending job per task and uniqueness key.
+        "CREATE UNIQUE INDEX scheduler_jobs_unique ON scheduler_jobs (task, unique_key) \
+     WHERE unique_key IS NOT NULL AND state IN ('queued', 'running')",
+        "CREATE TABLE scheduler_job_attempts (
+        job INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        worker INTEGER,
+        started INTEGER NOT NULL,
+        finished INTEGER,
+        outcome TEXT,
+        error TEXT,
+        PRIMARY KEY (job, attempt)
+    ) WITHOUT ROWID",
+    ],
 ];
 
 /// The tables of the current schema and the columns this version reads, to tell a log of
@@ -139,6 +177,32 @@ const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("scheduler_schema", &["version"]),
+    (
+        "scheduler_jobs",
+        &[
+            "id",
+            "task",
+            "payload",
+            "state",
+            "priority",
+            "run_at",
+            "attempts",
+            "max_attempts",
+            "unique_key",
+            "locked_by",
+            "locked_until",
+            "result",
+            "error",
+            "enqueued",
+            "finished",
+        ],
+    ),
+    (
+        "scheduler_job_attempts",
+        &[
+            "job", "attempt", "worker", "started", "finished", "outcome", "error",
+        ],
+    ),
 ];
 
 /// What [`inspect`] found in a file.
@@ -282,8 +346,11 @@ fn chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     path: PathBuf,
+    /// Woken by every enqueue through this store (and its clones): a worker of this
+    /// process that waits for jobs starts at once instead of at its next poll.
+    pub(crate) enqueued: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl SqliteStore {
@@ -390,7 +457,11 @@ impl SqliteStore {
                     e,
                 )
             })?;
-        let store = SqliteStore { pool, path: file };
+        let store = SqliteStore {
+            pool,
+            path: file,
+            enqueued: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -471,7 +542,11 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .map_err(locked)?;
-        Ok(SqliteStore { pool, path: file })
+        Ok(SqliteStore {
+            pool,
+            path: file,
+            enqueued: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+        })
     }
 
     /// Closes the file: waits for the queries under way and closes every connection (the
@@ -565,7 +640,7 @@ impl SqliteStore {
             .map_err(|e| self.error("cannot create the schema", e))
     }
 
-    fn error(&self, what: &str, e: sqlx::Error) -> StoreError {
+    pub(crate) fn error(&self, what: &str, e: sqlx::Error) -> StoreError {
         error(
             &format!("{what} in the SQLite file {}", self.path.display()),
             e,
@@ -904,7 +979,7 @@ fn record_of(row: &SqliteRow) -> Option<LogRecord> {
 }
 
 /// A store error for `what` that failed with `e`, of the kind SQLite's result code says.
-fn error(what: &str, e: sqlx::Error) -> StoreError {
+pub(crate) fn error(what: &str, e: sqlx::Error) -> StoreError {
     let kind = match &e {
         sqlx::Error::Database(db) => {
             // SQLite's extended result code; the primary code is its low byte.
@@ -1009,6 +1084,10 @@ impl LogStore for SqliteStore {
             .map(|_| ())
             .map_err(|e| self.error("cannot register the scheduler's instance", e))
         })
+    }
+
+    fn jobs(&self) -> Option<&dyn crate::queue::JobStore> {
+        Some(self)
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -141,6 +141,7 @@ impl Engine {
 
     async fn step(&mut self, id: usize, now: Timestamp) -> Result<(), EngineError> {
         self.limit_runs(id, now)?;
+        self.launch_jobs(id, now).await;
         if let Some(request) = self.due(id, now)? {
             self.launch(id, request, now).await;
         }
@@ -153,6 +154,24 @@ impl Engine {
             return Ok(());
         }
         self.reschedule(id, now)
+    }
+
+    /// Starts the jobs the worker handed over, all of them: the worker bounds how many
+    /// run at once, not the task's overlap setting.
+    async fn launch_jobs(&mut self, id: usize, now: Timestamp) {
+        let Some(slot) = self.slots[id].as_mut() else {
+            return;
+        };
+        if slot.jobs.is_empty() || self.holding {
+            return;
+        }
+        if slot.removed || self.stop.is_some_and(|stop| stop.instant) {
+            slot.give_back_jobs("the scheduler is shutting down");
+            return;
+        }
+        for job in std::mem::take(&mut slot.jobs) {
+            self.launch_job(id, job, now).await;
+        }
     }
 
     /// Whether the task starts now, and with which payload.
@@ -171,6 +190,7 @@ impl Engine {
         }
         let by_request = slot.has_requests();
         let by_condition = !by_request
+            && !self.worker_only
             && self.stop.is_none()
             && !slot.state.is_disabled()
             && !slot.spec.runs_at_start_or_end()
@@ -261,6 +281,7 @@ impl Engine {
             .filter_map(|r| r.deadline)
             .min();
         let startable = !slot.removed
+            && !self.worker_only
             && !slot.state.is_disabled()
             && !spec.runs_at_start_or_end()
             && self.stop.is_none()

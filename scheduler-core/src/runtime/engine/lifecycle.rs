@@ -41,8 +41,10 @@ impl Engine {
         self.cycles = 0;
         tracing::info!(tasks = self.by_name.len(), zone = %self.zone, "scheduler started");
         self.hooks.on_startup(&self.session);
+        self.start_worker();
 
-        let startup = self.enabled_slots_by_priority(|options| options.on_startup);
+        let startup =
+            self.enabled_slots_by_priority(|options| options.on_startup && !self.worker_only);
         for id in startup {
             self.launch(id, None, self.clock.now()).await;
         }
@@ -128,6 +130,9 @@ impl Engine {
 
     pub(super) fn request_stop(&mut self, instant: bool, restart: bool) {
         let instant = instant || self.config.instant_shutdown;
+        // The worker claims nothing more; what it holds finishes (or, now, is terminated
+        // and given back).
+        self.signal_worker();
         self.session.mark_stopping();
         match &mut self.stop {
             Some(stop) => {
@@ -155,6 +160,7 @@ impl Engine {
     /// shutdown starts nothing more. (A graceful one starts them, see `decide::due`.)
     fn drop_requests(&mut self) {
         for slot in self.slots.iter_mut().flatten() {
+            slot.give_back_jobs("the scheduler is shutting down now");
             if let Some(queued) = slot.queued.take().filter(|q| !q.is_empty()) {
                 tracing::warn!(
                     task = %slot.name(),
@@ -174,7 +180,9 @@ impl Engine {
         stop.begun = true;
         let instant = stop.instant;
         tracing::info!(instant, "the scheduler is shutting down");
-        let on_shutdown = self.enabled_slots_by_priority(|options| options.on_shutdown);
+        let worker_only = self.worker_only;
+        let on_shutdown =
+            self.enabled_slots_by_priority(|options| options.on_shutdown && !worker_only);
         if instant {
             self.terminate_all("the scheduler is shutting down now");
         } else {

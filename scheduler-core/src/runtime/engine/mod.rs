@@ -49,6 +49,7 @@ use super::custom::CustomCache;
 use super::hooks::Hooks;
 use super::session::{Command, Event, Session};
 use super::task::TaskSpec;
+use super::worker::{WorkerHandle, WorkerMode};
 use journal::Journal;
 pub(crate) use journal::StoreSource;
 use slot::Slot;
@@ -93,6 +94,8 @@ pub(crate) struct EngineParts {
     pub(crate) instance: InstanceRecord,
     pub(crate) params: Arc<ParamRegistry>,
     pub(crate) hooks: Arc<Hooks>,
+    /// Whether a job worker runs beside the loop.
+    pub(crate) worker: WorkerMode,
 }
 
 /// A shutdown or restart under way.
@@ -139,6 +142,12 @@ pub(crate) struct Engine {
     /// Whether the engine holds new runs because records wait for a failing store (for
     /// saying so once).
     holding: bool,
+    /// The job worker's settings.
+    worker_mode: WorkerMode,
+    /// The job worker running beside the loop.
+    worker: Option<WorkerHandle>,
+    /// The worker role alone: nothing starts by its condition.
+    worker_only: bool,
 }
 
 fn reads_cycles(c: &Condition) -> bool {
@@ -165,6 +174,7 @@ impl Engine {
         let journal = Journal::new(parts.store, parts.instance, parts.config.log_retention);
         let returns = Arc::new(Returns::default());
         let customs = CustomCache::new(session.clone(), parts.params.clone(), returns.clone());
+        let worker_only = parts.config.worker_only;
         let mut engine = Engine {
             clock: parts.clock,
             zone: parts.zone,
@@ -192,6 +202,9 @@ impl Engine {
             sleep: None,
             heartbeat: None,
             holding: false,
+            worker_only,
+            worker_mode: parts.worker,
+            worker: None,
         };
         engine.slots.reserve_exact(parts.specs.len());
         engine.by_name.reserve(parts.specs.len());
@@ -215,6 +228,8 @@ impl Engine {
         loop {
             self.startup().await?;
             let result = self.main_loop().await;
+            // The worker reports what it ran before the store closes.
+            self.stop_worker().await;
             // Whatever happened, what was recorded reaches the store.
             let flushed = self.journal.flush_before_exit().await;
             if let Some(heartbeat) = self.heartbeat.take() {
@@ -365,6 +380,63 @@ impl Engine {
             Event::Command(c) => self.apply(c),
         }
         Ok(())
+    }
+
+    /// Starts the job worker, if one runs here and the store keeps a queue, and makes the
+    /// store's queue the process-wide default of `apply`.
+    fn start_worker(&mut self) {
+        let store = self.journal.store().clone();
+        if store.jobs().is_none() || self.worker.is_some() {
+            return;
+        }
+        let queue =
+            crate::queue::Queue::new(store.clone()).map(|q| q.with_clock(self.clock.clone()));
+        if let Ok(queue) = queue {
+            queue.set_default();
+        }
+        let config = match &self.worker_mode {
+            WorkerMode::Off => return,
+            WorkerMode::Auto if self.clock.is_virtual() => return,
+            WorkerMode::Auto => super::worker::WorkerConfig::default(),
+            WorkerMode::On(config) => config.clone(),
+        };
+        self.worker = Some(super::worker::spawn_worker(
+            self.session.clone(),
+            store,
+            self.clock.clone(),
+            self.journal.instance().id,
+            config,
+        ));
+    }
+
+    /// Tells the worker to stop claiming (it finishes or gives back what it holds).
+    fn signal_worker(&self) {
+        if let Some(worker) = &self.worker {
+            let _ = worker.stop.send(true);
+        }
+    }
+
+    /// Stops the worker and waits for it to report its jobs; jobs it hands over meanwhile
+    /// are given back.
+    async fn stop_worker(&mut self) {
+        let Some(mut worker) = self.worker.take() else {
+            return;
+        };
+        let _ = worker.stop.send(true);
+        loop {
+            tokio::select! {
+                _ = &mut worker.task => break,
+                event = self.events.recv() => match event {
+                    Some(Event::Command(Command::RunJob(job))) => {
+                        job.reply.send(super::session::JobEnded::NotStarted("the scheduler stopped"));
+                    }
+                    Some(Event::Finished(f)) => self.finish(f),
+                    Some(_) => {}
+                    None => break,
+                },
+            }
+        }
+        crate::queue::Queue::clear_default_if(self.journal.store());
     }
 
     /// Whether a task to look at reads a task whose latest finish is not written yet.

@@ -9,7 +9,7 @@ use crate::runtime::context::{RunContext, RunState, TerminationFlag};
 use crate::runtime::exec;
 use crate::runtime::inject::RunInfo;
 use crate::runtime::outcome::RunOutcome;
-use crate::runtime::session::{Event, Finished};
+use crate::runtime::session::{Event, Finished, JobEnded, JobReply, JobRun};
 use crate::runtime::task::TaskBody;
 use crate::task_options::Execution;
 use crate::time::Timestamp;
@@ -19,6 +19,23 @@ use super::slot::{LiveRun, Request};
 
 impl Engine {
     pub(super) async fn launch(&mut self, id: usize, request: Request, now: Timestamp) {
+        self.launch_run(id, request, None, now).await;
+    }
+
+    /// Starts a job's run (see `runtime::worker`): with its attempt's run id, and its end
+    /// told to the worker.
+    pub(super) async fn launch_job(&mut self, id: usize, job: JobRun, now: Timestamp) {
+        let payload = Some(job.payload.clone());
+        self.launch_run(id, payload, Some(job), now).await;
+    }
+
+    async fn launch_run(
+        &mut self,
+        id: usize,
+        request: Request,
+        job: Option<JobRun>,
+        now: Timestamp,
+    ) {
         let Some(slot) = self.slots[id].as_ref() else {
             return;
         };
@@ -28,7 +45,10 @@ impl Engine {
             slot.execution(),
             slot.timeout(&self.config),
         );
-        let run_id = self.journal.run_id(now);
+        let (run_id, reply) = match job {
+            Some(job) => (job.run_id, Some(job.reply)),
+            None => (self.journal.run_id(now), None),
+        };
         let record = self.journal.new_record(&name, Action::Run, now, run_id);
         self.journal.record(record);
         // A run may change what its task's custom conditions answer (it drains the queue
@@ -68,12 +88,12 @@ impl Engine {
         match (&spec.body, execution) {
             (TaskBody::Async(body), Execution::Main) => {
                 let outcome = exec::run_async(body, cx).await;
-                self.finish_run(id, run_id, now.as_micros(), None, outcome, None);
+                self.finish_run(id, run_id, now.as_micros(), None, outcome, None, reply);
                 return;
             }
             (TaskBody::Blocking(body), Execution::Main) => {
                 let outcome = exec::run_blocking(body, cx);
-                self.finish_run(id, run_id, now.as_micros(), None, outcome, None);
+                self.finish_run(id, run_id, now.as_micros(), None, outcome, None, reply);
                 return;
             }
             (TaskBody::Async(body), Execution::Async) => {
@@ -156,6 +176,7 @@ impl Engine {
                 stop,
                 flag,
                 reason: None,
+                job: reply,
             });
         }
         self.mark_readers_dirty(&name);
@@ -182,9 +203,14 @@ impl Engine {
             run.reason,
             f.outcome,
             f.captured,
+            run.job,
         );
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each caller has these parts apart; a struct would only be built to be taken apart"
+    )]
     fn finish_run(
         &mut self,
         id: usize,
@@ -193,6 +219,7 @@ impl Engine {
         reason: Option<String>,
         outcome: RunOutcome,
         captured: Option<String>,
+        job: Option<JobReply>,
     ) {
         let now = self.clock.now();
         let Some(slot) = self.slots[id].as_ref() else {
@@ -225,6 +252,13 @@ impl Engine {
         // restart.
         if let RunOutcome::Success(Some(output)) = &outcome {
             record.value = output.json();
+        }
+        if let Some(job) = job {
+            job.send(JobEnded::Ran {
+                action: record.action,
+                message: record.message.clone(),
+                value: record.value.clone(),
+            });
         }
         self.journal.record(record);
         if self.hooks.has_run_hooks() {

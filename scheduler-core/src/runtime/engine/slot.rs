@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::runtime::config::Config;
 use crate::runtime::context::TerminationFlag;
-use crate::runtime::session::TaskState;
+use crate::runtime::session::{JobReply, JobRun, TaskState};
 use crate::runtime::task::TaskSpec;
 use crate::task_options::Execution;
 
@@ -22,6 +22,8 @@ pub(super) struct LiveRun {
     pub(super) flag: TerminationFlag,
     /// Why the run is being terminated, once it is.
     pub(super) reason: Option<String>,
+    /// The worker to tell how it ended, for a job's run.
+    pub(super) job: Option<JobReply>,
 }
 
 impl LiveRun {
@@ -60,6 +62,8 @@ pub(super) struct Slot {
     )]
     pub(super) queued: Option<Box<VecDeque<Request>>>,
     pub(super) live: Vec<LiveRun>,
+    /// Jobs handed over by the worker, started at the slot's next step.
+    pub(super) jobs: Vec<JobRun>,
     /// In the engine's list of tasks to look at.
     pub(super) dirty: bool,
 }
@@ -94,5 +98,13 @@ impl Slot {
 
     pub(super) fn has_requests(&self) -> bool {
         self.queued.as_ref().is_some_and(|q| !q.is_empty())
+    }
+
+    /// Tells the worker of every job not started that it will not start here.
+    pub(super) fn give_back_jobs(&mut self, why: &'static str) {
+        for job in self.jobs.drain(..) {
+            job.reply
+                .send(crate::runtime::session::JobEnded::NotStarted(why));
+        }
     }
 }

@@ -8,7 +8,7 @@ use crate::log::Retention;
 use crate::runtime::config::DuplicatePolicy;
 use crate::runtime::inject::Need;
 use crate::runtime::inspect::{Facts, InspectRequest, TaskExplanation};
-use crate::runtime::session::{Command, NewTask, TaskState};
+use crate::runtime::session::{Command, JobEnded, NewTask, TaskState};
 use crate::runtime::task::TaskSpec;
 use crate::time::Timestamp;
 
@@ -79,6 +79,7 @@ impl Engine {
             removed: false,
             queued: None,
             live: Vec::new(),
+            jobs: Vec::new(),
             dirty: false,
         }));
         self.mark_dirty(id);
@@ -86,7 +87,8 @@ impl Engine {
 
     pub(super) fn remove_slot(&mut self, id: usize) {
         self.wakeups.clear(id);
-        if let Some(slot) = self.slots[id].take() {
+        if let Some(mut slot) = self.slots[id].take() {
+            slot.give_back_jobs("its task was removed");
             // The name may belong to a newer task by now (removed, then added again).
             if self.by_name.get(slot.name()) == Some(&id) {
                 self.by_name.remove(slot.name());
@@ -126,7 +128,7 @@ impl Engine {
         self.slots
             .iter()
             .flatten()
-            .any(|slot| !slot.removed && slot.has_requests())
+            .any(|slot| !slot.removed && (slot.has_requests() || !slot.jobs.is_empty()))
     }
 
     fn slot_of(&self, name: &str) -> Option<usize> {
@@ -209,6 +211,24 @@ impl Engine {
                     self.by_name.remove(task.as_str());
                     self.session.remove_known_task(&task);
                     self.mark_dirty(id);
+                }
+            }
+            Command::RunJob(job) => {
+                if self.stop.is_some() {
+                    job.reply
+                        .send(JobEnded::NotStarted("the scheduler is shutting down"));
+                } else if let Some(id) = self.slot_of(&job.task) {
+                    if let Some(slot) = self.slots[id].as_mut() {
+                        slot.jobs.push(job);
+                    }
+                    self.mark_dirty(id);
+                } else {
+                    let message = format!("no task named '{}' in this worker", job.task);
+                    job.reply.send(JobEnded::Ran {
+                        action: crate::log::Action::Fail,
+                        message: Some(message),
+                        value: None,
+                    });
                 }
             }
             Command::Query(..) => {}

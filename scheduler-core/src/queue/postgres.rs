@@ -1,0 +1,510 @@
+//! The job queue in the PostgreSQL store's database (tables `scheduler_jobs` and
+//! `scheduler_job_attempts`, created by the store's migration 3).
+//!
+//! Each operation is one statement (a claim, a batch of reports, a reap are each a
+//! statement of data-modifying `WITH` clauses), so one round trip and one commit:
+//! a claim picks its jobs with `FOR UPDATE SKIP LOCKED`, so that workers on any number of
+//! machines take disjoint batches without waiting for each other; reports carry their
+//! rows as arrays (`UNNEST`), fenced on the attempt number. An enqueue fires the
+//! statement trigger `scheduler_jobs_enqueued`, whose `NOTIFY scheduler_jobs` wakes idle
+//! workers when the enqueuing transaction commits.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgListener, PgRow};
+use sqlx::{PgConnection, Row};
+
+use crate::BoxFuture;
+use crate::log::InstanceId;
+use crate::log::store::PostgresStore;
+use crate::time::Timestamp;
+
+use super::{
+    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobState, JobStore,
+    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, attempt_outcome, check, json_of,
+    payload_text, written,
+};
+
+/// The channel idle workers listen on.
+const CHANNEL: &str = "scheduler_jobs";
+
+/// A job by id, with its columns in the order [`job_of`] reads them.
+const SELECT_JOB: &str = "SELECT id, task, state, payload, priority, unique_key, attempts, \
+     max_attempts, run_at, enqueued, finished, result, error FROM scheduler_jobs WHERE id = $1";
+
+/// Enqueues `job` on `connection`, which may be inside the application's own transaction
+/// on the same database: the job then exists (and idle workers hear of it) if and only if
+/// that transaction commits.
+///
+/// ```no_run
+/// # async fn f(pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+/// use scheduler_core::queue::{NewJob, enqueue_in_postgres};
+/// use scheduler_core::time::Timestamp;
+///
+/// let mut tx = pool.begin().await?;
+/// // ... the application's own writes ...
+/// let job = NewJob::new("send_email", serde_json::json!({"to": "a@example.com"}), Timestamp::now());
+/// let id = enqueue_in_postgres(&mut tx, &job).await?.id;
+/// tx.commit().await?;
+/// # Ok(()) }
+/// ```
+pub async fn enqueue_in(
+    connection: &mut PgConnection,
+    job: &NewJob,
+) -> Result<Enqueued, QueueError> {
+    check(job)?;
+    enqueue_on(connection, job).await.map_err(|e| {
+        QueueError::Store(crate::log::store::postgres_error(
+            "cannot enqueue a job in PostgreSQL",
+            e,
+        ))
+    })
+}
+
+/// Text without NUL, which PostgreSQL's `text` cannot hold.
+fn text(s: &str) -> String {
+    s.replace('\0', "\u{fffd}")
+}
+
+async fn enqueue_on(connection: &mut PgConnection, job: &NewJob) -> Result<Enqueued, sqlx::Error> {
+    let payload = text(&payload_text(job));
+    loop {
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO scheduler_jobs (task, payload, state, priority, run_at, attempts, \
+             max_attempts, unique_key, enqueued) VALUES ($1, $2, 'queued', $3, $4, 0, $5, $6, $7) \
+             ON CONFLICT (task, unique_key) WHERE unique_key IS NOT NULL \
+             AND state IN ('queued', 'running') DO NOTHING RETURNING id",
+        )
+        .bind(text(&job.task))
+        .bind(&payload)
+        .bind(job.priority)
+        .bind(job.run_at.as_micros())
+        .bind(job.max_attempts.min(i32::MAX as u32) as i32)
+        .bind(job.unique_key.as_deref().map(text))
+        .bind(job.enqueued.as_micros())
+        .fetch_optional(&mut *connection)
+        .await?;
+        if let Some(id) = inserted {
+            return Ok(Enqueued {
+                id: JobId(id),
+                existing: false,
+            });
+        }
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM scheduler_jobs WHERE task = $1 AND unique_key = $2 \
+             AND state IN ('queued', 'running')",
+        )
+        .bind(text(&job.task))
+        .bind(job.unique_key.as_deref().map(text))
+        .fetch_optional(&mut *connection)
+        .await?;
+        if let Some(id) = existing {
+            return Ok(Enqueued {
+                id: JobId(id),
+                existing: true,
+            });
+        }
+    }
+}
+
+fn job_of(row: &PgRow) -> Result<JobInfo, QueueError> {
+    let read = |e: sqlx::Error| QueueError::Corrupt(e.to_string());
+    let state: String = row.try_get(2).map_err(read)?;
+    let payload: String = row.try_get(3).map_err(read)?;
+    let result: Option<String> = row.try_get(11).map_err(read)?;
+    Ok(JobInfo {
+        id: JobId(row.try_get(0).map_err(read)?),
+        task: row.try_get(1).map_err(read)?,
+        state: state.parse()?,
+        payload: json_of(&payload)?,
+        priority: row.try_get(4).map_err(read)?,
+        unique_key: row.try_get(5).map_err(read)?,
+        attempts: row.try_get::<i32, _>(6).map_err(read)? as u32,
+        max_attempts: row.try_get::<i32, _>(7).map_err(read)? as u32,
+        run_at: Timestamp::from_micros(row.try_get(8).map_err(read)?),
+        enqueued: Timestamp::from_micros(row.try_get(9).map_err(read)?),
+        finished: row
+            .try_get::<Option<i64>, _>(10)
+            .map_err(read)?
+            .map(Timestamp::from_micros),
+        result: result.as_deref().map(json_of).transpose()?,
+        error: row.try_get(12).map_err(read)?,
+    })
+}
+
+impl PostgresStore {
+    fn queue_error(&self, what: &str) -> impl Fn(sqlx::Error) -> QueueError + '_ {
+        let what = what.to_owned();
+        move |e| QueueError::Store(self.error(&what, e))
+    }
+}
+
+fn corrupt(e: sqlx::Error) -> QueueError {
+    QueueError::Corrupt(e.to_string())
+}
+
+impl JobStore for PostgresStore {
+    fn enqueue<'a>(&'a self, job: &'a NewJob) -> BoxFuture<'a, Result<Enqueued, QueueError>> {
+        Box::pin(async move {
+            check(job)?;
+            let mut connection = self
+                .pool
+                .acquire()
+                .await
+                .map_err(self.queue_error("cannot enqueue a job"))?;
+            enqueue_on(&mut connection, job)
+                .await
+                .map_err(self.queue_error("cannot enqueue a job"))
+        })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        request: &'a ClaimRequest,
+    ) -> BoxFuture<'a, Result<Vec<ClaimedJob>, QueueError>> {
+        Box::pin(async move {
+            if request.tasks.is_empty() || request.limit == 0 {
+                return Ok(Vec::new());
+            }
+            let rows = sqlx::query(
+                "WITH picked AS ( \
+                   SELECT id FROM scheduler_jobs WHERE state = 'queued' AND run_at <= $1 \
+                   AND task = ANY($2::text[]) ORDER BY priority DESC, run_at, id LIMIT $3 \
+                   FOR UPDATE SKIP LOCKED \
+                 ), claimed AS ( \
+                   UPDATE scheduler_jobs AS j SET state = 'running', attempts = j.attempts + 1, \
+                   locked_by = $4, locked_until = $5 FROM picked WHERE j.id = picked.id \
+                   RETURNING j.id, j.task, j.payload, j.attempts, j.max_attempts, j.enqueued, j.run_at, \
+                   j.priority \
+                 ), logged AS ( \
+                   INSERT INTO scheduler_job_attempts (job, attempt, worker, started) \
+                   SELECT id, attempts, $4, $1 FROM claimed \
+                   ON CONFLICT (job, attempt) DO UPDATE SET worker = excluded.worker, \
+                   started = excluded.started, finished = NULL, outcome = NULL, error = NULL \
+                 ) SELECT id, task, payload, attempts, max_attempts, enqueued, run_at FROM claimed \
+                 ORDER BY priority DESC, run_at, id",
+            )
+            .bind(request.now.as_micros())
+            .bind(&request.tasks)
+            .bind(request.limit.min(i64::MAX as usize) as i64)
+            .bind(request.worker.as_u64() as i64)
+            .bind(after(request.now, request.lease).as_micros())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot claim jobs"))?;
+            rows.iter()
+                .map(|row| {
+                    let payload: String = row.try_get(2).map_err(corrupt)?;
+                    Ok(ClaimedJob {
+                        id: JobId(row.try_get(0).map_err(corrupt)?),
+                        task: row.try_get(1).map_err(corrupt)?,
+                        payload: serde_json::from_str(&payload)
+                            .unwrap_or(serde_json::Value::String(payload)),
+                        attempt: row.try_get::<i32, _>(3).map_err(corrupt)? as u32,
+                        max_attempts: row.try_get::<i32, _>(4).map_err(corrupt)? as u32,
+                        enqueued: Timestamp::from_micros(row.try_get(5).map_err(corrupt)?),
+                        run_at: Timestamp::from_micros(row.try_get(6).map_err(corrupt)?),
+                        claimed: request.now,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn heartbeat<'a>(
+        &'a self,
+        worker: InstanceId,
+        jobs: &'a [(JobId, u32)],
+        until: Timestamp,
+    ) -> BoxFuture<'a, Result<Vec<JobId>, QueueError>> {
+        Box::pin(async move {
+            if jobs.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids: Vec<i64> = jobs.iter().map(|(id, _)| id.0).collect();
+            let attempts: Vec<i32> = jobs.iter().map(|(_, a)| *a as i32).collect();
+            let rows = sqlx::query(
+                "UPDATE scheduler_jobs AS j SET locked_until = $1 \
+                 FROM UNNEST($3::int8[], $4::int4[]) AS h (id, attempt) \
+                 WHERE j.id = h.id AND j.attempts = h.attempt AND j.state = 'running' \
+                 AND j.locked_by = $2 RETURNING j.id",
+            )
+            .bind(until.as_micros())
+            .bind(worker.as_u64() as i64)
+            .bind(ids)
+            .bind(attempts)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot renew the worker's leases"))?;
+            rows.iter()
+                .map(|row| Ok(JobId(row.try_get(0).map_err(corrupt)?)))
+                .collect()
+        })
+    }
+
+    fn report<'a>(
+        &'a self,
+        reports: &'a [Report],
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<Vec<bool>, QueueError>> {
+        Box::pin(async move {
+            if reports.is_empty() {
+                return Ok(Vec::new());
+            }
+            let n = reports.len();
+            let mut ids = Vec::with_capacity(n);
+            let mut attempts = Vec::with_capacity(n);
+            let mut states = Vec::with_capacity(n);
+            let mut outcomes = Vec::with_capacity(n);
+            let mut results: Vec<Option<String>> = Vec::with_capacity(n);
+            let mut errors: Vec<Option<String>> = Vec::with_capacity(n);
+            let mut run_ats: Vec<Option<i64>> = Vec::with_capacity(n);
+            let mut finisheds: Vec<Option<i64>> = Vec::with_capacity(n);
+            let mut extras: Vec<i32> = Vec::with_capacity(n);
+            for report in reports {
+                let w = written(&report.completion, now);
+                ids.push(report.id.0);
+                attempts.push(report.attempt as i32);
+                states.push(w.state.as_str());
+                outcomes.push(w.outcome.as_str());
+                results.push(w.result.map(text));
+                errors.push(w.error.map(text));
+                run_ats.push(w.run_at.map(Timestamp::as_micros));
+                finisheds.push(w.finished.map(Timestamp::as_micros));
+                extras.push(w.extra_attempts as i32);
+            }
+            let rows = sqlx::query(
+                "WITH u AS ( \
+                   SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::text[], $4::text[], \
+                   $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int4[]) \
+                   AS u (id, attempt, state, outcome, result, error, run_at, finished, extra) \
+                 ), done AS ( \
+                   UPDATE scheduler_jobs AS j SET state = u.state, result = u.result, \
+                   error = u.error, run_at = coalesce(u.run_at, j.run_at), finished = u.finished, \
+                   locked_by = NULL, locked_until = NULL, max_attempts = j.max_attempts + u.extra \
+                   FROM u WHERE j.id = u.id AND j.attempts = u.attempt AND j.state = 'running' \
+                   RETURNING j.id, j.attempts \
+                 ), closed AS ( \
+                   UPDATE scheduler_job_attempts AS a SET outcome = u.outcome, error = u.error, \
+                   finished = $10 FROM u WHERE a.job = u.id AND a.attempt = u.attempt \
+                   AND a.finished IS NULL \
+                 ) SELECT id, attempts FROM done",
+            )
+            .bind(ids)
+            .bind(attempts)
+            .bind(states)
+            .bind(outcomes)
+            .bind(results)
+            .bind(errors)
+            .bind(run_ats)
+            .bind(finisheds)
+            .bind(extras)
+            .bind(now.as_micros())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot record how jobs ended"))?;
+            let mut accepted = std::collections::HashSet::with_capacity(rows.len());
+            for row in rows {
+                let id: i64 = row.try_get(0).map_err(corrupt)?;
+                let attempt: i32 = row.try_get(1).map_err(corrupt)?;
+                accepted.insert((id, attempt as u32));
+            }
+            Ok(reports
+                .iter()
+                .map(|r| accepted.contains(&(r.id.0, r.attempt)))
+                .collect())
+        })
+    }
+
+    fn reap(&self, now: Timestamp) -> BoxFuture<'_, Result<Vec<ReapedAttempt>, QueueError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "WITH r AS ( \
+                   UPDATE scheduler_jobs SET \
+                   state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+                   finished = CASE WHEN attempts >= max_attempts THEN $1 END, \
+                   run_at = $1, locked_by = NULL, locked_until = NULL, \
+                   error = 'the worker''s lease expired: it died or stalled during attempt ' || attempts \
+                   WHERE id IN (SELECT id FROM scheduler_jobs WHERE state = 'running' \
+                   AND locked_until < $1 FOR UPDATE SKIP LOCKED) \
+                   RETURNING id, task, attempts, state \
+                 ), a AS ( \
+                   UPDATE scheduler_job_attempts AS a SET finished = $1, outcome = 'crashed', \
+                   error = 'the lease expired' FROM r WHERE a.job = r.id AND a.attempt = r.attempts \
+                   RETURNING a.job, a.worker, a.started \
+                 ) SELECT r.id, r.task, r.attempts, r.state, a.worker, a.started \
+                 FROM r LEFT JOIN a ON a.job = r.id",
+            )
+            .bind(now.as_micros())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot take back expired leases"))?;
+            rows.iter()
+                .map(|row| {
+                    let state: String = row.try_get(3).map_err(corrupt)?;
+                    Ok(ReapedAttempt {
+                        id: JobId(row.try_get(0).map_err(corrupt)?),
+                        task: row.try_get(1).map_err(corrupt)?,
+                        attempt: row.try_get::<i32, _>(2).map_err(corrupt)? as u32,
+                        worker: row
+                            .try_get::<Option<i64>, _>(4)
+                            .map_err(corrupt)?
+                            .map(|w| InstanceId::from_u64(w as u64)),
+                        claimed: row
+                            .try_get::<Option<i64>, _>(5)
+                            .map_err(corrupt)?
+                            .map_or(now, Timestamp::from_micros),
+                        requeued: state == "queued",
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn cancel(&self, id: JobId, now: Timestamp) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE scheduler_jobs SET state = 'cancelled', finished = $1 \
+                 WHERE id = $2 AND state = 'queued'",
+            )
+            .bind(now.as_micros())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot cancel a job"))?;
+            if done.rows_affected() == 1 {
+                return Ok(());
+            }
+            match self.job(id).await? {
+                None => Err(QueueError::UnknownJob(id)),
+                Some(job) => Err(QueueError::WrongState {
+                    id,
+                    state: job.state,
+                    what: "cancel",
+                }),
+            }
+        })
+    }
+
+    fn retry(
+        &self,
+        id: JobId,
+        attempts: u32,
+        now: Timestamp,
+    ) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            if attempts == 0 {
+                return Err(QueueError::Invalid(
+                    "a retry needs at least one attempt".to_owned(),
+                ));
+            }
+            let done = sqlx::query(
+                "UPDATE scheduler_jobs SET state = 'queued', run_at = $1, finished = NULL, \
+                 max_attempts = attempts + $2 WHERE id = $3 AND state IN ('failed', 'cancelled')",
+            )
+            .bind(now.as_micros())
+            .bind(attempts.min(i32::MAX as u32) as i32)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot retry a job"))?;
+            if done.rows_affected() == 1 {
+                return Ok(());
+            }
+            match self.job(id).await? {
+                None => Err(QueueError::UnknownJob(id)),
+                Some(job) => Err(QueueError::WrongState {
+                    id,
+                    state: job.state,
+                    what: "retry",
+                }),
+            }
+        })
+    }
+
+    fn job(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobInfo>, QueueError>> {
+        Box::pin(async move {
+            let row = sqlx::query(SELECT_JOB)
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot read a job"))?;
+            row.as_ref().map(job_of).transpose()
+        })
+    }
+
+    fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT attempt, worker, started, finished, outcome, error \
+                 FROM scheduler_job_attempts WHERE job = $1 ORDER BY attempt",
+            )
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot read a job's attempts"))?;
+            rows.iter()
+                .map(|row| {
+                    Ok(AttemptInfo {
+                        attempt: row.try_get::<i32, _>(0).map_err(corrupt)? as u32,
+                        worker: row
+                            .try_get::<Option<i64>, _>(1)
+                            .map_err(corrupt)?
+                            .map(|w| InstanceId::from_u64(w as u64)),
+                        started: Timestamp::from_micros(row.try_get(2).map_err(corrupt)?),
+                        finished: row
+                            .try_get::<Option<i64>, _>(3)
+                            .map_err(corrupt)?
+                            .map(Timestamp::from_micros),
+                        outcome: attempt_outcome(row.try_get(4).map_err(corrupt)?),
+                        error: row.try_get(5).map_err(corrupt)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn counts(&self) -> BoxFuture<'_, Result<JobCounts, QueueError>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT state, count(*) FROM scheduler_jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot count jobs"))?;
+            let mut counts = JobCounts::default();
+            for row in rows {
+                let state: String = row.try_get(0).map_err(corrupt)?;
+                let n: i64 = row.try_get(1).map_err(corrupt)?;
+                counts.add(state.parse::<JobState>()?, n as u64);
+            }
+            Ok(counts)
+        })
+    }
+
+    fn listen(&self) -> BoxFuture<'_, Result<Box<dyn JobWakeup>, QueueError>> {
+        Box::pin(async move {
+            let mut listener = PgListener::connect_with(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot listen for new jobs"))?;
+            listener
+                .listen(CHANNEL)
+                .await
+                .map_err(self.queue_error("cannot listen for new jobs"))?;
+            Ok(Box::new(Listen(listener)) as Box<dyn JobWakeup>)
+        })
+    }
+}
+
+/// `LISTEN scheduler_jobs` on a connection of its own.
+struct Listen(PgListener);
+
+impl JobWakeup for Listen {
+    fn next(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if self.0.recv().await.is_err() {
+                // The connection was lost: the listener reconnects on the next call; until
+                // then the worker polls (a spurious wake-up after a pause, not a busy loop).
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    }
+}

@@ -1,0 +1,582 @@
+//! The job queue in the SQLite store's file (tables `scheduler_jobs` and
+//! `scheduler_job_attempts`, created by the store's migration 3).
+//!
+//! SQLite has one writer at a time, so a claim is a short `BEGIN IMMEDIATE` transaction
+//! (the write lock from its first statement: two workers never read the same due jobs and
+//! both update them) that takes a whole batch of due jobs; reports of finished attempts are
+//! written in batches too, one transaction each, with the fencing on the attempt number in
+//! the `UPDATE`'s condition.
+
+use std::collections::HashSet;
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use crate::BoxFuture;
+use crate::log::InstanceId;
+use crate::log::store::SqliteStore;
+use crate::time::Timestamp;
+
+use super::{
+    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobState, JobStore,
+    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, attempt_outcome, check, json_of,
+    payload_text, written,
+};
+
+/// Rows per statement of a batch (SQLite allows 32,766 arguments per statement).
+const CHUNK: usize = 500;
+
+/// A job by id, with its columns in the order [`job_of`] reads them.
+const SELECT_JOB: &str = "SELECT id, task, state, payload, priority, unique_key, attempts, \
+     max_attempts, run_at, enqueued, finished, result, error FROM scheduler_jobs WHERE id = ?";
+
+/// Enqueues `job` on `connection`, which may be inside the application's own transaction
+/// on the same file: the job then exists if and only if that transaction commits.
+///
+/// ```no_run
+/// # async fn f(pool: sqlx::SqlitePool) -> Result<(), Box<dyn std::error::Error>> {
+/// use scheduler_core::queue::{NewJob, enqueue_in_sqlite};
+/// use scheduler_core::time::Timestamp;
+///
+/// let mut tx = pool.begin().await?;
+/// // ... the application's own writes ...
+/// let job = NewJob::new("send_email", serde_json::json!({"to": "a@example.com"}), Timestamp::now());
+/// let id = enqueue_in_sqlite(&mut tx, &job).await?.id;
+/// tx.commit().await?;
+/// # Ok(()) }
+/// ```
+pub async fn enqueue_in(
+    connection: &mut SqliteConnection,
+    job: &NewJob,
+) -> Result<Enqueued, QueueError> {
+    check(job)?;
+    enqueue_on(connection, job).await.map_err(|e| {
+        QueueError::Store(crate::log::store::sqlite_error(
+            "cannot enqueue a job in the SQLite file",
+            e,
+        ))
+    })
+}
+
+async fn enqueue_on(
+    connection: &mut SqliteConnection,
+    job: &NewJob,
+) -> Result<Enqueued, sqlx::Error> {
+    let payload = payload_text(job);
+    // A job with a key may find a pending one; that one may finish between the insert and
+    // the look-up, then the insert is tried again.
+    loop {
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO scheduler_jobs (task, payload, state, priority, run_at, attempts, \
+             max_attempts, unique_key, enqueued) VALUES (?, ?, 'queued', ?, ?, 0, ?, ?, ?) \
+             ON CONFLICT (task, unique_key) WHERE unique_key IS NOT NULL \
+             AND state IN ('queued', 'running') DO NOTHING RETURNING id",
+        )
+        .bind(&job.task)
+        .bind(&payload)
+        .bind(job.priority)
+        .bind(job.run_at.as_micros())
+        .bind(i64::from(job.max_attempts))
+        .bind(job.unique_key.as_deref())
+        .bind(job.enqueued.as_micros())
+        .fetch_optional(&mut *connection)
+        .await?;
+        if let Some(id) = inserted {
+            return Ok(Enqueued {
+                id: JobId(id),
+                existing: false,
+            });
+        }
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM scheduler_jobs WHERE task = ? AND unique_key = ? \
+             AND state IN ('queued', 'running')",
+        )
+        .bind(&job.task)
+        .bind(job.unique_key.as_deref())
+        .fetch_optional(&mut *connection)
+        .await?;
+        if let Some(id) = existing {
+            return Ok(Enqueued {
+                id: JobId(id),
+                existing: true,
+            });
+        }
+    }
+}
+
+fn job_of(row: &SqliteRow) -> Result<JobInfo, QueueError> {
+    let read = |e: sqlx::Error| QueueError::Corrupt(e.to_string());
+    let state: String = row.try_get(2).map_err(read)?;
+    let payload: String = row.try_get(3).map_err(read)?;
+    let result: Option<String> = row.try_get(11).map_err(read)?;
+    Ok(JobInfo {
+        id: JobId(row.try_get(0).map_err(read)?),
+        task: row.try_get(1).map_err(read)?,
+        state: state.parse()?,
+        payload: json_of(&payload)?,
+        priority: row.try_get(4).map_err(read)?,
+        unique_key: row.try_get(5).map_err(read)?,
+        attempts: row.try_get::<i64, _>(6).map_err(read)? as u32,
+        max_attempts: row.try_get::<i64, _>(7).map_err(read)? as u32,
+        run_at: Timestamp::from_micros(row.try_get(8).map_err(read)?),
+        enqueued: Timestamp::from_micros(row.try_get(9).map_err(read)?),
+        finished: row
+            .try_get::<Option<i64>, _>(10)
+            .map_err(read)?
+            .map(Timestamp::from_micros),
+        result: result.as_deref().map(json_of).transpose()?,
+        error: row.try_get(12).map_err(read)?,
+    })
+}
+
+impl SqliteStore {
+    fn queue_error(&self, what: &str) -> impl Fn(sqlx::Error) -> QueueError + '_ {
+        let what = what.to_owned();
+        move |e| QueueError::Store(self.error(&what, e))
+    }
+
+    async fn claim_batch(&self, request: &ClaimRequest) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+        // A look without the write lock first: an idle worker's poll takes no lock (and so
+        // holds up no writer of the file).
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM scheduler_jobs WHERE state = 'queued' AND run_at <= ? LIMIT 1",
+        )
+        .bind(request.now.as_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut claim: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "UPDATE scheduler_jobs SET state = 'running', attempts = attempts + 1, locked_by = ",
+        );
+        claim
+            .push_bind(request.worker.as_u64() as i64)
+            .push(", locked_until = ")
+            .push_bind(after(request.now, request.lease).as_micros())
+            .push(
+                " WHERE id IN (SELECT id FROM scheduler_jobs WHERE state = 'queued' AND run_at <= ",
+            )
+            .push_bind(request.now.as_micros())
+            .push(" AND task IN (");
+        let mut tasks = claim.separated(", ");
+        for task in &request.tasks {
+            tasks.push_bind(task.as_str());
+        }
+        claim
+            .push(") ORDER BY priority DESC, run_at, id LIMIT ")
+            .push_bind(request.limit.min(i64::MAX as usize) as i64)
+            .push(
+                ") RETURNING id, task, payload, attempts, max_attempts, enqueued, run_at, priority",
+            );
+        let mut rows = claim.build().persistent(true).fetch_all(&mut *tx).await?;
+        // `RETURNING` gives rows in no set order: the batch starts in the claim's order.
+        rows.sort_by_cached_key(|row| {
+            (
+                std::cmp::Reverse(row.try_get::<i64, _>(7).unwrap_or(0)),
+                row.try_get::<i64, _>(6).unwrap_or(0),
+                row.try_get::<i64, _>(0).unwrap_or(0),
+            )
+        });
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let payload: String = row.try_get(2)?;
+            claimed.push(ClaimedJob {
+                id: JobId(row.try_get(0)?),
+                task: row.try_get(1)?,
+                // A payload that does not read is handed on as a string, and the task's
+                // `Payload<T>` fails the attempt with the reason.
+                payload: serde_json::from_str(&payload)
+                    .unwrap_or(serde_json::Value::String(payload)),
+                attempt: row.try_get::<i64, _>(3)? as u32,
+                max_attempts: row.try_get::<i64, _>(4)? as u32,
+                enqueued: Timestamp::from_micros(row.try_get(5)?),
+                run_at: Timestamp::from_micros(row.try_get(6)?),
+                claimed: request.now,
+            });
+        }
+        for chunk in claimed.chunks(CHUNK) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR REPLACE INTO scheduler_job_attempts (job, attempt, worker, started) ",
+            );
+            insert.push_values(chunk, |mut row, job| {
+                row.push_bind(job.id.0)
+                    .push_bind(i64::from(job.attempt))
+                    .push_bind(request.worker.as_u64() as i64)
+                    .push_bind(request.now.as_micros());
+            });
+            insert.build().persistent(true).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn report_batch(
+        &self,
+        reports: &[Report],
+        now: Timestamp,
+    ) -> Result<Vec<bool>, sqlx::Error> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut accepted: HashSet<(i64, u32)> = HashSet::with_capacity(reports.len());
+        for chunk in reports.chunks(CHUNK) {
+            let mut update: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "WITH u (id, attempt, state, result, error, run_at, finished, extra) AS (",
+            );
+            update.push_values(chunk, |mut row, report| {
+                let w = written(&report.completion, now);
+                row.push_bind(report.id.0)
+                    .push_bind(i64::from(report.attempt))
+                    .push_bind(w.state.as_str())
+                    .push_bind(w.result.map(str::to_owned))
+                    .push_bind(w.error.map(str::to_owned))
+                    .push_bind(w.run_at.map(Timestamp::as_micros))
+                    .push_bind(w.finished.map(Timestamp::as_micros))
+                    .push_bind(w.extra_attempts);
+            });
+            // The fencing: only the job's running attempt, by its number.
+            update.push(
+                ") UPDATE scheduler_jobs SET state = u.state, result = u.result, error = u.error, \
+                 run_at = coalesce(u.run_at, scheduler_jobs.run_at), finished = u.finished, \
+                 locked_by = NULL, locked_until = NULL, \
+                 max_attempts = scheduler_jobs.max_attempts + u.extra \
+                 FROM u WHERE scheduler_jobs.id = u.id AND scheduler_jobs.attempts = u.attempt \
+                 AND scheduler_jobs.state = 'running' \
+                 RETURNING scheduler_jobs.id, scheduler_jobs.attempts",
+            );
+            for row in update.build().persistent(true).fetch_all(&mut *tx).await? {
+                accepted.insert((row.try_get(0)?, row.try_get::<i64, _>(1)? as u32));
+            }
+            let mut attempts: QueryBuilder<Sqlite> =
+                QueryBuilder::new("WITH u (id, attempt, outcome, error) AS (");
+            attempts.push_values(chunk, |mut row, report| {
+                let w = written(&report.completion, now);
+                row.push_bind(report.id.0)
+                    .push_bind(i64::from(report.attempt))
+                    .push_bind(w.outcome.as_str())
+                    .push_bind(w.error.map(str::to_owned));
+            });
+            attempts
+                .push(
+                    ") UPDATE scheduler_job_attempts SET outcome = u.outcome, error = u.error, finished = ",
+                )
+                .push_bind(now.as_micros())
+                .push(
+                    " FROM u WHERE scheduler_job_attempts.job = u.id \
+                     AND scheduler_job_attempts.attempt = u.attempt \
+                     AND scheduler_job_attempts.finished IS NULL",
+                );
+            attempts.build().persistent(true).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(reports
+            .iter()
+            .map(|r| accepted.contains(&(r.id.0, r.attempt)))
+            .collect())
+    }
+
+    async fn reap_expired(&self, now: Timestamp) -> Result<Vec<ReapedAttempt>, sqlx::Error> {
+        let expired: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM scheduler_jobs WHERE state = 'running' AND locked_until < ? LIMIT 1",
+        )
+        .bind(now.as_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        if expired.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let jobs = sqlx::query(
+            "UPDATE scheduler_jobs SET \
+             state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+             finished = CASE WHEN attempts >= max_attempts THEN ?1 END, \
+             run_at = ?1, locked_by = NULL, locked_until = NULL, \
+             error = 'the worker''s lease expired: it died or stalled during attempt ' || attempts \
+             WHERE state = 'running' AND locked_until < ?1 \
+             RETURNING id, task, attempts, state",
+        )
+        .bind(now.as_micros())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut reaped = Vec::with_capacity(jobs.len());
+        for row in &jobs {
+            let (id, task, attempt, state): (i64, String, i64, String) = (
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            );
+            let attempt_row = sqlx::query(
+                "UPDATE scheduler_job_attempts SET finished = ?, outcome = 'crashed', \
+                 error = 'the lease expired' WHERE job = ? AND attempt = ? \
+                 RETURNING worker, started",
+            )
+            .bind(now.as_micros())
+            .bind(id)
+            .bind(attempt)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (worker, claimed) = match attempt_row {
+                Some(r) => (
+                    r.try_get::<Option<i64>, _>(0)?
+                        .map(|w| InstanceId::from_u64(w as u64)),
+                    Timestamp::from_micros(r.try_get(1)?),
+                ),
+                None => (None, now),
+            };
+            reaped.push(ReapedAttempt {
+                id: JobId(id),
+                task,
+                attempt: attempt as u32,
+                worker,
+                claimed,
+                requeued: state == "queued",
+            });
+        }
+        tx.commit().await?;
+        Ok(reaped)
+    }
+}
+
+impl JobStore for SqliteStore {
+    fn enqueue<'a>(&'a self, job: &'a NewJob) -> BoxFuture<'a, Result<Enqueued, QueueError>> {
+        Box::pin(async move {
+            check(job)?;
+            let mut connection = self
+                .pool
+                .acquire()
+                .await
+                .map_err(self.queue_error("cannot enqueue a job"))?;
+            let enqueued = enqueue_on(&mut connection, job)
+                .await
+                .map_err(self.queue_error("cannot enqueue a job"))?;
+            self.enqueued.send_modify(|n| *n = n.wrapping_add(1));
+            Ok(enqueued)
+        })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        request: &'a ClaimRequest,
+    ) -> BoxFuture<'a, Result<Vec<ClaimedJob>, QueueError>> {
+        Box::pin(async move {
+            if request.tasks.is_empty() || request.limit == 0 {
+                return Ok(Vec::new());
+            }
+            self.claim_batch(request)
+                .await
+                .map_err(self.queue_error("cannot claim jobs"))
+        })
+    }
+
+    fn heartbeat<'a>(
+        &'a self,
+        worker: InstanceId,
+        jobs: &'a [(JobId, u32)],
+        until: Timestamp,
+    ) -> BoxFuture<'a, Result<Vec<JobId>, QueueError>> {
+        Box::pin(async move {
+            let mut held = Vec::with_capacity(jobs.len());
+            for chunk in jobs.chunks(CHUNK) {
+                let mut update: QueryBuilder<Sqlite> =
+                    QueryBuilder::new("UPDATE scheduler_jobs SET locked_until = ");
+                update
+                    .push_bind(until.as_micros())
+                    .push(" WHERE state = 'running' AND locked_by = ")
+                    .push_bind(worker.as_u64() as i64)
+                    .push(" AND id IN (");
+                let mut ids = update.separated(", ");
+                for (id, _) in chunk {
+                    ids.push_bind(id.0);
+                }
+                update.push(") RETURNING id, attempts");
+                let rows = update
+                    .build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(self.queue_error("cannot renew the workers' leases"))?;
+                for row in rows {
+                    let (id, attempts): (i64, i64) = (
+                        row.try_get(0)
+                            .map_err(|e| QueueError::Corrupt(e.to_string()))?,
+                        row.try_get(1)
+                            .map_err(|e| QueueError::Corrupt(e.to_string()))?,
+                    );
+                    if chunk.contains(&(JobId(id), attempts as u32)) {
+                        held.push(JobId(id));
+                    }
+                }
+            }
+            Ok(held)
+        })
+    }
+
+    fn report<'a>(
+        &'a self,
+        reports: &'a [Report],
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<Vec<bool>, QueueError>> {
+        Box::pin(async move {
+            if reports.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.report_batch(reports, now)
+                .await
+                .map_err(self.queue_error("cannot record how jobs ended"))
+        })
+    }
+
+    fn reap(&self, now: Timestamp) -> BoxFuture<'_, Result<Vec<ReapedAttempt>, QueueError>> {
+        Box::pin(async move {
+            self.reap_expired(now)
+                .await
+                .map_err(self.queue_error("cannot take back expired leases"))
+        })
+    }
+
+    fn cancel(&self, id: JobId, now: Timestamp) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE scheduler_jobs SET state = 'cancelled', finished = ? \
+                 WHERE id = ? AND state = 'queued'",
+            )
+            .bind(now.as_micros())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot cancel a job"))?;
+            if done.rows_affected() == 1 {
+                return Ok(());
+            }
+            match self.job(id).await? {
+                None => Err(QueueError::UnknownJob(id)),
+                Some(job) => Err(QueueError::WrongState {
+                    id,
+                    state: job.state,
+                    what: "cancel",
+                }),
+            }
+        })
+    }
+
+    fn retry(
+        &self,
+        id: JobId,
+        attempts: u32,
+        now: Timestamp,
+    ) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            if attempts == 0 {
+                return Err(QueueError::Invalid(
+                    "a retry needs at least one attempt".to_owned(),
+                ));
+            }
+            let done = sqlx::query(
+                "UPDATE scheduler_jobs SET state = 'queued', run_at = ?, finished = NULL, \
+                 max_attempts = attempts + ? WHERE id = ? AND state IN ('failed', 'cancelled')",
+            )
+            .bind(now.as_micros())
+            .bind(i64::from(attempts))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot retry a job"))?;
+            if done.rows_affected() == 1 {
+                self.enqueued.send_modify(|n| *n = n.wrapping_add(1));
+                return Ok(());
+            }
+            match self.job(id).await? {
+                None => Err(QueueError::UnknownJob(id)),
+                Some(job) => Err(QueueError::WrongState {
+                    id,
+                    state: job.state,
+                    what: "retry",
+                }),
+            }
+        })
+    }
+
+    fn job(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobInfo>, QueueError>> {
+        Box::pin(async move {
+            let row = sqlx::query(SELECT_JOB)
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot read a job"))?;
+            row.as_ref().map(job_of).transpose()
+        })
+    }
+
+    fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT attempt, worker, started, finished, outcome, error \
+                 FROM scheduler_job_attempts WHERE job = ? ORDER BY attempt",
+            )
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot read a job's attempts"))?;
+            rows.iter()
+                .map(|row| {
+                    let read = |e: sqlx::Error| QueueError::Corrupt(e.to_string());
+                    Ok(AttemptInfo {
+                        attempt: row.try_get::<i64, _>(0).map_err(read)? as u32,
+                        worker: row
+                            .try_get::<Option<i64>, _>(1)
+                            .map_err(read)?
+                            .map(|w| InstanceId::from_u64(w as u64)),
+                        started: Timestamp::from_micros(row.try_get(2).map_err(read)?),
+                        finished: row
+                            .try_get::<Option<i64>, _>(3)
+                            .map_err(read)?
+                            .map(Timestamp::from_micros),
+                        outcome: attempt_outcome(row.try_get(4).map_err(read)?),
+                        error: row.try_get(5).map_err(read)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn counts(&self) -> BoxFuture<'_, Result<JobCounts, QueueError>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT state, count(*) FROM scheduler_jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot count jobs"))?;
+            let mut counts = JobCounts::default();
+            for row in rows {
+                let state: String = row
+                    .try_get(0)
+                    .map_err(|e| QueueError::Corrupt(e.to_string()))?;
+                let n: i64 = row
+                    .try_get(1)
+                    .map_err(|e| QueueError::Corrupt(e.to_string()))?;
+                counts.add(state.parse::<JobState>()?, n as u64);
+            }
+            Ok(counts)
+        })
+    }
+
+    fn listen(&self) -> BoxFuture<'_, Result<Box<dyn JobWakeup>, QueueError>> {
+        let mut receiver = self.enqueued.subscribe();
+        receiver.mark_unchanged();
+        Box::pin(async move { Ok(Box::new(Watch(receiver)) as Box<dyn JobWakeup>) })
+    }
+}
+
+/// The enqueues made through this process's handle on the file (other processes' are
+/// found by polling).
+struct Watch(tokio::sync::watch::Receiver<u64>);
+
+impl JobWakeup for Watch {
+    fn next(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if self.0.changed().await.is_err() {
+                // The store is gone: nothing will wake this again.
+                std::future::pending::<()>().await;
+            }
+        })
+    }
+}

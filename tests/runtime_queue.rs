@@ -1,0 +1,194 @@
+//! On-demand tasks through the durable queue, end to end: `task::apply(payload)` enqueues
+//! on a SQLite file, the worker beside the scheduler's loop claims the jobs and runs them
+//! as runs of their task (so the log has `run` and the outcome of every attempt), results
+//! and failures reach the job table, a poison job ends failed after its attempts, with the
+//! backoff between them (its instants on the virtual clock, with the queue in memory), and
+//! does not hold up the others.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scheduler::log::store::SqliteStore;
+use scheduler::prelude::*;
+use scheduler::queue::AttemptOutcome;
+use scheduler::{Action, Backoff, JobState, LogStore, RecordQuery, WorkerConfig};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Email {
+    to: String,
+    n: u32,
+}
+
+#[task]
+async fn send_email(msg: Payload<Email>) -> anyhow::Result<u32> {
+    anyhow::ensure!(msg.to.contains('@'), "not an address: {}", msg.to);
+    Ok(msg.n * 2)
+}
+
+#[task]
+fn poison(msg: Payload<u32>) -> anyhow::Result<()> {
+    anyhow::bail!("poison {}", *msg)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applied_jobs_run_once_are_logged_and_poison_fails_after_its_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("app.db")).await.unwrap());
+    let queue = Queue::new(store.clone()).unwrap();
+    let backoff = Backoff {
+        base: Duration::from_millis(40),
+        max: Duration::from_millis(80),
+        jitter: false,
+    };
+    let running = Scheduler::builder()
+        .handle_signals(false)
+        .only_registered(["send_email", "poison"])
+        .store(store.clone())
+        .worker(
+            WorkerConfig::default()
+                .poll(Duration::from_millis(10))
+                .backoff(backoff),
+        )
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+
+    let bad = poison::apply(7).max_attempts(3).on(&queue).await.unwrap();
+    let mut ids = Vec::new();
+    for n in 0..300 {
+        let email = Email {
+            to: format!("user{n}@example.com"),
+            n,
+        };
+        ids.push((n, send_email::apply(email).on(&queue).await.unwrap()));
+    }
+    for (n, id) in &ids {
+        let job = queue.wait(*id).await.unwrap();
+        assert_eq!(job.state, JobState::Succeeded, "job {id}: {job:?}");
+        assert_eq!(job.result, Some(serde_json::json!(n * 2)));
+        assert_eq!(job.attempts, 1);
+    }
+    let failed = queue.wait(bad).await.unwrap();
+    assert_eq!(failed.state, JobState::Failed);
+    assert_eq!(failed.attempts, 3);
+    assert!(failed.error.as_deref().unwrap().contains("poison 7"));
+    let attempts = queue.attempts(bad).await.unwrap();
+    assert_eq!(attempts.len(), 3);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.outcome == Some(AttemptOutcome::Failed))
+    );
+    // The instants of the retries are checked on the virtual clock, below.
+    running.session().shut_down();
+    running.await.unwrap();
+
+    // Every attempt is a run in the log: 300 successes and 3 failures, each after its `run`.
+    let successes = store
+        .query(
+            &RecordQuery::default()
+                .task("send_email")
+                .action(Action::Success)
+                .limit(10_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(successes.len(), 300);
+    let runs = store
+        .query(
+            &RecordQuery::default()
+                .task("send_email")
+                .action(Action::Run)
+                .limit(10_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 300);
+    let failures = store
+        .query(&RecordQuery::default().task("poison").action(Action::Fail))
+        .await
+        .unwrap();
+    assert_eq!(failures.len(), 3);
+    assert_eq!(queue.counts().await.unwrap().succeeded, 300);
+}
+
+/// Without a queue given and none set by a running scheduler, `apply` says so.
+#[tokio::test]
+async fn apply_without_a_queue_is_a_typed_error() {
+    if Queue::default_queue().is_some() {
+        return; // another test's scheduler set one
+    }
+    let error = poison::apply(1).await.unwrap_err();
+    assert!(matches!(error, scheduler::QueueError::NoQueue), "{error}");
+}
+
+#[task]
+fn good(n: Payload<u32>) -> u32 {
+    *n
+}
+
+/// Retries on the virtual clock (with the queue in memory: a database's I/O would let
+/// paused time jump): a poison job's attempts come at the instants the backoff gives
+/// (after each failure, once its delay has passed, at the worker's next poll), it ends
+/// failed after its last attempt, and the jobs queued behind it all succeed.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn retries_follow_the_backoff_on_the_virtual_clock() {
+    let store = Arc::new(scheduler::MemoryStore::new().with_jobs());
+    let clock = Arc::new(scheduler::VirtualClock::starting_at(
+        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+            .unwrap()
+            .to_utc(),
+    ));
+    let queue = Queue::new(store.clone()).unwrap().with_clock(clock.clone());
+    let backoff = Backoff {
+        base: Duration::from_secs(60),
+        max: Duration::from_secs(3600),
+        jitter: true,
+    };
+    let poll = Duration::from_secs(1);
+    let running = Scheduler::builder()
+        .handle_signals(false)
+        .only_registered(["poison", "good"])
+        .store(store.clone())
+        .clock(clock.clone())
+        .worker(WorkerConfig::default().poll(poll).backoff(backoff))
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    let bad = poison::apply(1).max_attempts(4).on(&queue).await.unwrap();
+    let mut others = Vec::new();
+    for n in 0..20 {
+        others.push(good::apply(n).on(&queue).await.unwrap());
+    }
+    let failed = queue.wait(bad).await.unwrap();
+    assert_eq!((failed.state, failed.attempts), (JobState::Failed, 4));
+    let attempts = queue.attempts(bad).await.unwrap();
+    for (k, pair) in attempts.windows(2).enumerate() {
+        let due = pair[0].finished.unwrap().as_micros()
+            + backoff.delay(bad, k as u32 + 1).as_micros() as i64;
+        let started = pair[1].started.as_micros();
+        // At the first poll at or after the retry instant.
+        assert!(
+            started >= due && started <= due + 2 * poll.as_micros() as i64,
+            "attempt {} started {} µs after its retry instant",
+            k + 2,
+            started - due
+        );
+    }
+    // 60 s, then about 120 s and 240 s (jittered within the upper half), in virtual time.
+    let span = attempts[3].started.as_micros() - attempts[0].started.as_micros();
+    assert!((210_000_000..=423_000_000).contains(&span), "{span}");
+    for id in others {
+        let job = queue.status(id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Succeeded, "{job:?}");
+        assert!(
+            job.finished.unwrap() < attempts[1].started,
+            "the others did not wait for the poison job's retries"
+        );
+    }
+    running.session().shut_down();
+    running.await.unwrap();
+}
