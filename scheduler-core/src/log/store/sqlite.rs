@@ -440,7 +440,7 @@ impl SqliteStore {
         } else {
             connect.journal_mode(SqliteJournalMode::Wal)
         };
-        let pool = SqlitePoolOptions::new()
+        let pool_options = SqlitePoolOptions::new()
             // One connection writes at a time anyway; the others serve queries, which WAL
             // lets run beside a write.
             .max_connections(4)
@@ -448,15 +448,28 @@ impl SqliteStore {
             // No ping before each use: a connection to a local file does not go stale, and
             // the ping is a round trip to the connection's thread per batch written.
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(connect)
-            .await
-            .map_err(|e| {
-                error(
-                    &format!("cannot open the SQLite file {}", file.display()),
-                    e,
-                )
-            })?;
+            .acquire_timeout(Duration::from_secs(10));
+        // Switching a new file to WAL needs its exclusive lock, and SQLite answers "locked"
+        // at once, without its busy handler, when another program opening the same file
+        // holds a lock it would otherwise deadlock on (seen in 1 of 30 runs of four programs
+        // starting together). The other program's open ends within milliseconds, so the
+        // switch is tried again for up to the busy timeout.
+        let mut attempts = 0u32;
+        let pool = loop {
+            match pool_options.clone().connect_with(connect.clone()).await {
+                Ok(pool) => break pool,
+                Err(e) if attempts < 250 && is_locked(&e) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => {
+                    return Err(error(
+                        &format!("cannot open the SQLite file {}", file.display()),
+                        e,
+                    ));
+                }
+            }
+        };
         let store = SqliteStore {
             pool,
             path: file,
@@ -1124,6 +1137,11 @@ impl LogStore for SqliteStore {
             Ok(deleted)
         })
     }
+}
+
+/// Whether SQLite answered SQLITE_BUSY ("database is locked").
+fn is_locked(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "5"))
 }
 
 #[cfg(test)]
