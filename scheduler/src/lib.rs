@@ -81,13 +81,14 @@ pub use scheduler_core::queue::{
     Apply, Backoff, JobId, JobInfo, JobState, OnDemand, Queue, QueueError,
 };
 pub use scheduler_core::runtime::{
-    Arg, ChildInvocation, Clock, CommandSpec, ConditionErrors, Config, ConfigError,
+    Arg, Changed, ChildInvocation, Clock, CommandSpec, ConditionErrors, Config, ConfigError,
     DuplicatePolicy, EngineError, Env, Execution, FromContext, Inaction, InjectError, Inspector,
-    LogRetention, NextStart, ParamInfo, Payload, RestartMode, Return, Returned, RunContext,
-    RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder, SchedulerError, Session,
-    SessionError, StartupError, StartupProblem, SystemClock, Task, TaskExplanation, TaskMarker,
-    TaskOptions, TaskProblem, TaskReport, TaskSpec, TaskSummary, Terminated, TerminationFlag, This,
-    Timeout, UnknownTask, VirtualClock, WorkerConfig,
+    IntoCondition, LogRetention, NextStart, OptionConflict, ParamInfo, Payload, RestartMode,
+    Return, Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder,
+    SchedulerError, Session, SessionError, StartupError, StartupProblem, SystemClock, Task,
+    TaskChange, TaskExplanation, TaskMarker, TaskOptions, TaskProblem, TaskReport, TaskSpec,
+    TaskSummary, Terminated, TerminationFlag, This, Timeout, UnknownTask, VirtualClock,
+    WorkerConfig,
 };
 pub use scheduler_core::runtime::{ArgKind, CondDef, CondError, FromCondArg, IntoCondResult};
 pub use scheduler_core::time::{Timestamp, Tz};

@@ -491,7 +491,7 @@ pub(super) fn logs(
         let action: Action = name.trim().parse().map_err(|_| CliError::BadValue {
             option: "--action",
             message: format!(
-                "{name:?} is not an action (run, success, fail, terminate, inaction, crash)"
+                "{name:?} is not an action (run, success, fail, terminate, inaction, crash, change)"
             ),
         })?;
         query = query.action(action);
@@ -626,6 +626,10 @@ pub(super) fn stats(
                 let page = store.query(&query).await?;
                 for stored in &page {
                     let r = &stored.record;
+                    // Changes of settings are not runs.
+                    if !r.action.is_of_run() {
+                        continue;
+                    }
                     let tally = tallies.entry(r.task.clone()).or_default();
                     *tally.counts.entry(r.action.as_str()).or_default() += 1;
                     if ENDS.contains(r.action)

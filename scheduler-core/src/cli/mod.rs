@@ -125,7 +125,7 @@ pub struct LogsArgs {
     /// Only records at or before this instant.
     #[arg(long, value_name = "INSTANT")]
     pub until: Option<String>,
-    /// Only records of these actions (run, success, fail, terminate, inaction, crash).
+    /// Only records of these actions (run, success, fail, terminate, inaction, crash, change).
     #[arg(long, value_name = "ACTION", value_delimiter = ',')]
     pub action: Vec<String>,
     /// Only the records of this run.

@@ -71,6 +71,7 @@ pub(super) fn action_colour(action: Action) -> Option<Colour> {
         Action::Fail | Action::Crash => Some(Colour::Red),
         Action::Terminate => Some(Colour::Yellow),
         Action::Inaction => Some(Colour::Dim),
+        Action::Change => Some(Colour::Yellow),
     }
 }
 

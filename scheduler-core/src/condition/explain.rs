@@ -251,6 +251,8 @@ fn last_run(history: &dyn History, zone: Tz, task: &str, now: Timestamp) -> Stri
         Action::Terminate => format!("`{task}`'s last run was terminated at {at}"),
         Action::Inaction => format!("`{task}`'s last run did nothing (inaction) at {at}"),
         Action::Crash => format!("`{task}`'s last run crashed at {at}"),
+        // The history conditions read holds no change (`LogIndex` ignores them).
+        Action::Change => format!("`{task}` was changed at {at}"),
     }
 }
 

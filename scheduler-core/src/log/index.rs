@@ -42,7 +42,7 @@ pub struct LogIndex {
 #[derive(Debug, Clone)]
 struct TaskRecords {
     /// Times of the records of each action, sorted.
-    by_action: [Vec<i64>; 6],
+    by_action: [Vec<i64>; Action::OF_RUNS.len()],
     /// Every record in time order, with the number of live runs after it.
     sequence: Vec<Entry>,
     /// Live runs before the first entry of `sequence` (not zero once older entries were
@@ -148,6 +148,14 @@ impl TaskRecords {
         dropped
     }
 
+    /// The times of the records of `action`, sorted: none for a change, which is kept
+    /// nowhere.
+    fn times(&self, action: Action) -> &[i64] {
+        self.by_action
+            .get(action.index())
+            .map_or(&[], Vec::as_slice)
+    }
+
     fn index_at(&self, at: i64) -> Option<usize> {
         self.sequence.partition_point(|e| e.at <= at).checked_sub(1)
     }
@@ -159,8 +167,12 @@ impl LogIndex {
         Self::default()
     }
 
-    /// Adds a record.
+    /// Adds a record. A [`Action::Change`] is not an event of a run and is not kept: no
+    /// question of [`History`] is about it.
     pub fn record(&mut self, task: &str, action: Action, at: Timestamp) {
+        if !action.is_of_run() {
+            return;
+        }
         let records = match self.tasks.get_mut(task) {
             Some(records) => records,
             None => {
@@ -315,7 +327,7 @@ impl History for LogIndex {
         actions
             .iter()
             .filter_map(|a| {
-                let times = &records.by_action[a.index()];
+                let times = records.times(a);
                 let n = times.partition_point(|&t| t <= at);
                 n.checked_sub(1).map(|i| times[i])
             })
@@ -329,7 +341,7 @@ impl History for LogIndex {
         actions
             .iter()
             .filter_map(|a| {
-                let times = &records.by_action[a.index()];
+                let times = records.times(a);
                 times.get(times.partition_point(|&t| t <= after)).copied()
             })
             .min()
@@ -347,7 +359,7 @@ impl History for LogIndex {
         actions
             .iter()
             .map(|a| {
-                let times = &records.by_action[a.index()];
+                let times = records.times(a);
                 times.partition_point(|&t| t <= to) - times.partition_point(|&t| t < from)
             })
             .sum()

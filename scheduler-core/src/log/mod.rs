@@ -61,11 +61,35 @@ pub enum Action {
     Inaction,
     /// A run was left open by a process that died; written at the next start-up.
     Crash,
+    /// Not an event of a run: a task's definition or a session parameter was changed
+    /// while the scheduler ran ([`Session::change_task`](crate::runtime::Session::change_task)).
+    ///
+    /// A change is written to the same log as runs, rather than to a table of its own, so
+    /// that it takes its place in the one order of records (`seq`): `logs` and `logs
+    /// --follow` show it between the runs it came between, and every store keeps it without
+    /// a schema of its own. It is not part of a task's history: [`LogIndex`] ignores it, so
+    /// that no condition counts it and no run is opened or closed by it. Its `message`
+    /// says what changed (`priority: 0 → 5`) and its `value` holds the same as JSON
+    /// (`{"setting": "priority", "old": "0", "new": "5"}`). A session parameter's change
+    /// belongs to no task: its record's task is empty, which no task's name can be.
+    Change,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
+        Action::Run,
+        Action::Success,
+        Action::Fail,
+        Action::Terminate,
+        Action::Inaction,
+        Action::Crash,
+        Action::Change,
+    ];
+
+    /// The actions of runs, in declaration order: every action but [`Action::Change`].
+    /// These are what [`History`] answers about.
+    pub const OF_RUNS: [Action; 6] = [
         Action::Run,
         Action::Success,
         Action::Fail,
@@ -84,11 +108,17 @@ impl Action {
             Action::Terminate => "terminate",
             Action::Inaction => "inaction",
             Action::Crash => "crash",
+            Action::Change => "change",
         }
     }
 
     pub(crate) const fn index(self) -> usize {
         self as usize
+    }
+
+    /// Whether the action is an event of a run (anything but [`Action::Change`]).
+    pub const fn is_of_run(self) -> bool {
+        !matches!(self, Action::Change)
     }
 }
 
@@ -100,7 +130,9 @@ impl fmt::Display for Action {
 
 /// A string that names no [`Action`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown log action `{0}`: expected run, success, fail, terminate, inaction or crash")]
+#[error(
+    "unknown log action `{0}`: expected run, success, fail, terminate, inaction, crash or change"
+)]
 pub struct UnknownAction(pub String);
 
 impl FromStr for Action {
@@ -206,9 +238,9 @@ impl LogRecord {
         self
     }
 
-    /// Whether the record ends a run (any action but `run`).
+    /// Whether the record ends a run (any action but `run` and `change`).
     pub fn ends_run(&self) -> bool {
-        self.action != Action::Run
+        !matches!(self.action, Action::Run | Action::Change)
     }
 }
 

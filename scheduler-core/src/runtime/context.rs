@@ -42,17 +42,50 @@ pub(crate) enum ParamEntry {
     },
 }
 
+impl ParamEntry {
+    /// The value as a change record shows it: its text where its type has one, else its
+    /// type (`<alloc::vec::Vec<u8>>`, `<computed by a function: u32>`).
+    fn describe(&self) -> String {
+        match self {
+            ParamEntry::Value {
+                text: Some(text), ..
+            } => text.clone(),
+            ParamEntry::Value {
+                text: None,
+                type_name,
+                ..
+            } => format!("<{type_name}>"),
+            ParamEntry::Function { type_name, .. } => {
+                format!("<computed by a function: {type_name}>")
+            }
+        }
+    }
+}
+
 /// The session parameters, by name, and the parameters of single tasks.
-#[derive(Clone, Default)]
+///
+/// The session parameters sit behind a lock because a session may set or remove one while
+/// the scheduler runs (`Session::set_param`): the loop, the runs and the custom conditions
+/// share one registry, and each reads the value of the moment it asks.
+#[derive(Default)]
 pub(crate) struct ParamRegistry {
-    entries: HashMap<String, ParamEntry>,
+    entries: RwLock<HashMap<String, ParamEntry>>,
     /// (task, name) → value, looked up before the session parameters.
     task_entries: HashMap<(String, String), ParamEntry>,
 }
 
+impl Clone for ParamRegistry {
+    fn clone(&self) -> Self {
+        ParamRegistry {
+            entries: RwLock::new(self.read().clone()),
+            task_entries: self.task_entries.clone(),
+        }
+    }
+}
+
 impl std::fmt::Debug for ParamRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.entries.keys()).finish()
+        f.debug_set().entries(self.read().keys()).finish()
     }
 }
 
@@ -94,7 +127,42 @@ impl ParamRegistry {
     }
 
     pub(crate) fn insert_arc<T: Send + Sync + 'static>(&mut self, name: String, value: Arc<T>) {
-        self.entries.insert(name, Self::value_entry(value));
+        self.write().insert(name, Self::value_entry(value));
+    }
+
+    /// The session parameters, for reading (a panic while the lock was held cannot leave
+    /// the map half-updated: each change is one insert or remove).
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, ParamEntry>> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, ParamEntry>> {
+        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets (`Some`) or removes (`None`) the session parameter `name` while the scheduler
+    /// runs; gives the text of the value it had (`None`: it had none).
+    pub(crate) fn replace(
+        &self,
+        name: &str,
+        value: Option<(Arc<dyn Any + Send + Sync>, &'static str)>,
+    ) -> Option<String> {
+        let entry = value.map(|(value, type_name)| ParamEntry::Value {
+            text: text_of(value.as_ref()),
+            value,
+            type_name,
+        });
+        let mut entries = self.write();
+        let old = match entry {
+            Some(entry) => entries.insert(name.to_owned(), entry),
+            None => entries.remove(name),
+        };
+        old.map(|old| old.describe())
+    }
+
+    /// The text of the session parameter `name` as a change record shows it, if it is set.
+    pub(crate) fn describe(&self, name: &str) -> Option<String> {
+        self.read().get(name).map(ParamEntry::describe)
     }
 
     pub(crate) fn insert_for_task<T: Send + Sync + 'static>(
@@ -123,13 +191,14 @@ impl ParamRegistry {
         build: ParamBuild,
         type_name: &'static str,
     ) {
-        self.entries
+        self.write()
             .entry(name)
             .or_insert(ParamEntry::Function { build, type_name });
     }
 
-    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
+    /// The names of the session parameters.
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
     }
 
     /// The value of `name` for the run `cx`: the task's own parameter, else the session's
@@ -140,14 +209,19 @@ impl ParamRegistry {
         cx: &RunContext,
         name: &str,
     ) -> Option<Result<ParamValue, ParamError>> {
-        let entry = self
+        let entry = match self
             .task_entries
             .get(&(cx.task_name().to_owned(), name.to_owned()))
-            .or_else(|| self.entries.get(name))?;
-        Some(match entry {
+        {
+            Some(entry) => entry.clone(),
+            // A clone (two `Arc`s at most), so that a `#[param]` function runs without the
+            // lock held.
+            None => self.read().get(name)?.clone(),
+        };
+        Some(match &entry {
             ParamEntry::Value {
                 value, type_name, ..
-            } => Ok((value.clone(), type_name)),
+            } => Ok((value.clone(), *type_name)),
             ParamEntry::Function { build, type_name } => {
                 let memo = cx
                     .inner
@@ -157,7 +231,7 @@ impl ParamRegistry {
                     .get(name)
                     .cloned();
                 match memo {
-                    Some(value) => Ok((value, type_name)),
+                    Some(value) => Ok((value, *type_name)),
                     None => build(cx).map(|value| {
                         cx.inner
                             .param_values
@@ -174,8 +248,9 @@ impl ParamRegistry {
 
 impl Params for ParamRegistry {
     fn param(&self, name: &str) -> Option<Cow<'_, str>> {
-        match self.entries.get(name)? {
-            ParamEntry::Value { text, .. } => Some(Cow::Borrowed(text.as_deref().unwrap_or(""))),
+        // Owned: the value may change once the lock is released.
+        match self.read().get(name)? {
+            ParamEntry::Value { text, .. } => Some(Cow::Owned(text.clone().unwrap_or_default())),
             // A parameter computed by a function exists; its text is not computed for a
             // condition (functions may be slow or have effects).
             ParamEntry::Function { .. } => Some(Cow::Borrowed("")),

@@ -405,7 +405,7 @@ pub(crate) async fn run_in_child(
                 Action::Terminate => RunOutcome::Terminate(message),
                 Action::Inaction => RunOutcome::Inaction(message),
                 Action::Fail => RunOutcome::Fail(message),
-                Action::Run | Action::Crash => RunOutcome::Fail(format!(
+                Action::Run | Action::Crash | Action::Change => RunOutcome::Fail(format!(
                     "the child process reported `{}`, which does not end a run",
                     r.action
                 )),

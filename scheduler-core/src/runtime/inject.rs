@@ -173,10 +173,10 @@ impl RunContext {
     /// The session parameter `name`, as a `T`.
     pub fn arg<T: Send + Sync + 'static>(&self, name: &str) -> Result<Arc<T>, InjectError> {
         let Some(found) = self.params().get(self, name) else {
-            let known: Vec<&str> = self.params().names().collect();
+            let known = self.params().names();
             return Err(InjectError::MissingArg {
                 name: name.to_owned(),
-                suggestion: crate::condition::nearest(name, known.iter().copied())
+                suggestion: crate::condition::nearest(name, known.iter().map(String::as_str))
                     .map(str::to_owned),
             });
         };

@@ -292,6 +292,20 @@ impl Session {
             .collect())
     }
 
+    /// The status of the task `task` in the running scheduler: its runs going, its last
+    /// start and outcome, when it could next start, with the changes made through
+    /// sessions.
+    ///
+    /// ```no_run
+    /// # async fn f(session: scheduler_core::runtime::Session) -> Result<(), scheduler_core::runtime::SessionError> {
+    /// let status = session.status("backup").await?;
+    /// println!("{} running, last ended {:?}, next {:?}", status.running, status.last_end, status.next_start);
+    /// # Ok(()) }
+    /// ```
+    pub async fn status(&self, task: &str) -> Result<TaskReport, SessionError> {
+        self.explain(task).await.map(|x| x.report)
+    }
+
     /// Why the task `task` is or is not due now in the running scheduler: its conditions
     /// as explained trees and a one-line verdict naming what decides.
     ///

@@ -81,7 +81,7 @@ pub use outcome::{
     decode_json, encode_json, outcome_of_error, serde_codec,
 };
 pub use scheduler::{Running, Scheduler, SchedulerBuilder, SchedulerError};
-pub use session::{Session, SessionError, TaskSummary};
+pub use session::{Changed, IntoCondition, Session, SessionError, TaskChange, TaskSummary};
 pub use task::check::{StartupError, StartupProblem};
 pub use task::registry::{self, VersionSkew};
 pub use task::{

@@ -5,6 +5,11 @@
 //! check what they can at once (that a task exists, that a new task is valid) and return a
 //! [`SessionError`] otherwise.
 //!
+//! Changes at run time ([`Session::change_task`] and the `set_...` methods,
+//! [`Session::set_param`]) are applied by the loop too, which checks them against the
+//! tasks it holds, answers with what changed ([`Changed`]) and writes each to the log as a
+//! [`Action::Change`](crate::log::Action::Change) record.
+//!
 //! This module sits below the task definitions: a run's context holds a session, and a
 //! task's body receives that context, so a session cannot name the task type without a
 //! cycle. [`Session::add_task`] is written beside `TaskSpec` (in `task`), and hands the
@@ -17,11 +22,12 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::condition::Condition;
+use crate::condition::{Condition, ParseError};
 use crate::log::RunId;
 use crate::log::StoreError;
 use crate::log::store::{RecordQuery, StoredRecord};
-use crate::task_options::TaskProblem;
+use crate::task_options::{Execution, TaskProblem, Timeout};
+use crate::time::Timestamp;
 
 use super::config::DuplicatePolicy;
 use super::outcome::RunOutcome;
@@ -123,8 +129,24 @@ pub(crate) enum Command {
         task: String,
         payload: Option<serde_json::Value>,
     },
-    /// The task's [`TaskState::disabled`] changed: look at it again.
-    Disabled(String),
+    /// The task's [`TaskState::disabled`] changed from `was` to `now`: look at it again.
+    Disabled {
+        task: String,
+        was: bool,
+        now: bool,
+    },
+    /// A change of a task's settings.
+    Change {
+        task: String,
+        change: TaskChange,
+        reply: tokio::sync::oneshot::Sender<Result<Changed, SessionError>>,
+    },
+    /// A session parameter set (`Some`, its value and the name of its type) or removed.
+    Param {
+        name: String,
+        value: Option<(Arc<dyn Any + Send + Sync>, &'static str)>,
+        reply: tokio::sync::oneshot::Sender<Result<Changed, SessionError>>,
+    },
     Terminate(String),
     Add(NewTask),
     Remove(String),
@@ -167,6 +189,48 @@ pub enum SessionError {
     /// The payload cannot be written as JSON.
     #[error("the payload cannot be written as JSON")]
     Payload(#[source] Arc<serde_json::Error>),
+    /// A condition given as text does not read.
+    #[error("the condition cannot be read")]
+    Condition(#[source] ParseError),
+    /// A condition names a task that does not exist.
+    #[error("the {place} of task '{task}' would name task '{unknown}', which does not exist{}", .suggestion.as_deref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    UnknownTaskInCondition {
+        /// The task whose condition it is.
+        task: String,
+        /// `start condition` or `end condition`.
+        place: &'static str,
+        /// The unknown name.
+        unknown: String,
+        /// The closest existing name.
+        suggestion: Option<String>,
+    },
+    /// A condition calls a custom condition that is not registered, or with arguments
+    /// that do not fit it.
+    #[error("the condition of task '{task}' calls `{call}`: {problem}")]
+    UnknownCustom {
+        /// The task whose condition it is.
+        task: String,
+        /// The call, as written.
+        call: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The setting cannot change while a run of the task is going.
+    #[error("the {setting} of task '{task}' cannot change while a run of it is going")]
+    Running {
+        /// The task.
+        task: String,
+        /// The setting.
+        setting: &'static str,
+    },
+    /// No session parameter has this name.
+    #[error("no session parameter named '{name}'{}", .suggestion.as_deref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    UnknownParam {
+        /// The name asked for.
+        name: String,
+        /// The closest existing name.
+        suggestion: Option<String>,
+    },
     /// The scheduler is shutting down and starts no new requested run.
     #[error("the scheduler is shutting down")]
     ShuttingDown,
@@ -187,6 +251,47 @@ impl PartialEq for SessionError {
                 },
             ) => name == n && suggestion == s,
             (E::Duplicate(a), E::Duplicate(b)) => a == b,
+            (E::Condition(a), E::Condition(b)) => a == b,
+            (
+                E::UnknownTaskInCondition {
+                    task,
+                    place,
+                    unknown,
+                    suggestion,
+                },
+                E::UnknownTaskInCondition {
+                    task: t,
+                    place: p,
+                    unknown: u,
+                    suggestion: s,
+                },
+            ) => task == t && place == p && unknown == u && suggestion == s,
+            (
+                E::UnknownCustom {
+                    task,
+                    call,
+                    problem,
+                },
+                E::UnknownCustom {
+                    task: t,
+                    call: c,
+                    problem: p,
+                },
+            ) => task == t && call == c && problem == p,
+            (
+                E::Running { task, setting },
+                E::Running {
+                    task: t,
+                    setting: s,
+                },
+            ) => task == t && setting == s,
+            (
+                E::UnknownParam { name, suggestion },
+                E::UnknownParam {
+                    name: n,
+                    suggestion: s,
+                },
+            ) => name == n && suggestion == s,
             (
                 E::InvalidTask { task, problems },
                 E::InvalidTask {
@@ -214,6 +319,127 @@ pub struct TaskSummary {
     pub condition: String,
 }
 
+/// A condition as a run-time change may give it: a [`Condition`] built in code, or its
+/// text (`&str`, `String`), read with the parser of `#[task("...")]`.
+pub trait IntoCondition {
+    /// The condition, or why its text does not read.
+    fn into_condition(self) -> Result<Condition, ParseError>;
+}
+
+impl IntoCondition for Condition {
+    fn into_condition(self) -> Result<Condition, ParseError> {
+        Ok(self)
+    }
+}
+
+impl IntoCondition for &str {
+    fn into_condition(self) -> Result<Condition, ParseError> {
+        self.parse()
+    }
+}
+
+impl IntoCondition for String {
+    fn into_condition(self) -> Result<Condition, ParseError> {
+        self.parse()
+    }
+}
+
+impl IntoCondition for &String {
+    fn into_condition(self) -> Result<Condition, ParseError> {
+        self.parse()
+    }
+}
+
+/// A change of one setting of a task while the scheduler runs
+/// ([`Session::change_task`]). The settings a running task cannot take are not here: its
+/// name, its body, and `on_startup` (start-up is past).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum TaskChange {
+    /// The start condition.
+    Condition(Condition),
+    /// The end condition (`None`: none).
+    EndCondition(Option<Condition>),
+    /// The timeout (`None`: the scheduler's default), from the next run on.
+    Timeout(Option<Timeout>),
+    /// The priority among tasks due together.
+    Priority(i32),
+    /// The execution mode (`None`: the default for the body); refused while a run is
+    /// going.
+    Execution(Option<Execution>),
+    /// Whether runs may overlap (`None`: the scheduler's default).
+    Multilaunch(Option<bool>),
+    /// Never timed out, terminated (not waited for) at shutdown.
+    Permanent(bool),
+    /// Run once at shutdown, never by the condition.
+    OnShutdown(bool),
+}
+
+impl TaskChange {
+    /// The name of the setting, as change records say it.
+    pub fn setting(&self) -> &'static str {
+        match self {
+            TaskChange::Condition(_) => "condition",
+            TaskChange::EndCondition(_) => "end condition",
+            TaskChange::Timeout(_) => "timeout",
+            TaskChange::Priority(_) => "priority",
+            TaskChange::Execution(_) => "execution",
+            TaskChange::Multilaunch(_) => "multilaunch",
+            TaskChange::Permanent(_) => "permanent",
+            TaskChange::OnShutdown(_) => "on_shutdown",
+        }
+    }
+}
+
+/// A change applied at run time, as the log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// The task changed; `None` for a session parameter.
+    pub task: Option<String>,
+    /// What changed: `condition`, `end condition`, `timeout`, `priority`, `execution`,
+    /// `multilaunch`, `permanent`, `on_shutdown`, `disabled`, or `param 'name'`.
+    pub setting: String,
+    /// The value before, as text (`None`: there was none, such as no end condition or a
+    /// parameter not set).
+    pub old: Option<String>,
+    /// The value after, as text (`None`: there is none).
+    pub new: Option<String>,
+    /// When the loop applied it.
+    pub at: Timestamp,
+}
+
+impl Changed {
+    /// What the log record's message says: `priority: 0 → 10`.
+    pub fn message(&self) -> String {
+        let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
+        format!(
+            "{}: {} → {}",
+            self.setting,
+            text(&self.old),
+            text(&self.new)
+        )
+    }
+
+    /// What the log record's value holds, as JSON.
+    pub fn json(&self) -> String {
+        serde_json::json!({
+            "setting": self.setting,
+            "old": self.old,
+            "new": self.new,
+        })
+        .to_string()
+    }
+}
+
+impl std::fmt::Display for Changed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.task {
+            Some(task) => write!(f, "{task}: {}", self.message()),
+            None => f.write_str(&self.message()),
+        }
+    }
+}
+
 /// What the session and the loop share of one task: the loop's slot and the session's map
 /// hold the same value, so that a task is disabled in one place.
 #[derive(Debug)]
@@ -221,16 +447,27 @@ pub(crate) struct TaskState {
     /// Whether the task's condition is ignored for now: set by the session, read by the
     /// loop (which a [`Command::Disabled`] wakes).
     pub(crate) disabled: AtomicBool,
-    /// The start condition, shared with the task's definition.
-    pub(crate) start: Arc<Condition>,
+    /// The start condition, shared with the task's definition (which the loop replaces
+    /// when a session changes it).
+    start: RwLock<Arc<Condition>>,
 }
 
 impl TaskState {
     pub(crate) fn new(disabled: bool, start: Arc<Condition>) -> Self {
         TaskState {
             disabled: AtomicBool::new(disabled),
-            start,
+            start: RwLock::new(start),
         }
+    }
+
+    /// The start condition now.
+    pub(crate) fn start(&self) -> Arc<Condition> {
+        self.start.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the start condition (the loop, applying a change).
+    pub(crate) fn set_start(&self, start: Arc<Condition>) {
+        *self.start.write().unwrap_or_else(|e| e.into_inner()) = start;
     }
 
     pub(crate) fn is_disabled(&self) -> bool {
@@ -418,8 +655,137 @@ impl Session {
 
     fn set_disabled(&self, task: &str, disabled: bool) -> Result<(), SessionError> {
         let state = self.known(task)?;
-        state.disabled.store(disabled, Ordering::Relaxed);
-        self.send(Command::Disabled(task.to_owned()))
+        let was = state.disabled.swap(disabled, Ordering::Relaxed);
+        self.send(Command::Disabled {
+            task: task.to_owned(),
+            was,
+            now: disabled,
+        })
+    }
+
+    /// Changes a setting of the task `task` while the scheduler runs; answers once the
+    /// loop has applied it, with what changed.
+    ///
+    /// The change takes effect at the loop's next look at the task, which it makes at once:
+    /// a new start condition decides the task's next wake-up from now on (earlier or later
+    /// than the one it had), a new end condition is checked against the runs going, a new
+    /// priority orders the next tasks due together, a new timeout applies from the next
+    /// run. Each change is written to the log as a [`Action::Change`](crate::log::Action::Change)
+    /// record (what changed, the old and the new value), which the command line's `logs`
+    /// shows and no condition counts.
+    ///
+    /// Refused, with nothing changed: an unknown task; a condition naming a task that does
+    /// not exist or calling an unregistered custom condition; options that do not go
+    /// together ([`TaskOptions::conflicts`](crate::task_options::TaskOptions::conflicts));
+    /// a new execution mode while a run is going.
+    ///
+    /// ```no_run
+    /// # async fn f(session: scheduler_core::runtime::Session) -> Result<(), scheduler_core::runtime::SessionError> {
+    /// use scheduler_core::runtime::TaskChange;
+    ///
+    /// let changed = session.change_task("report", TaskChange::Priority(10)).await?;
+    /// assert_eq!(changed.to_string(), "report: priority: 0 → 10");
+    /// # Ok(()) }
+    /// ```
+    pub async fn change_task(
+        &self,
+        task: &str,
+        change: TaskChange,
+    ) -> Result<Changed, SessionError> {
+        self.known(task)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Command::Change {
+            task: task.to_owned(),
+            change,
+            reply,
+        })?;
+        answer.await.map_err(|_| SessionError::Stopped)?
+    }
+
+    /// Changes the start condition of `task`: a [`Condition`] or its text, read with the
+    /// same parser as `#[task("...")]` (a mistake is [`SessionError::Condition`], with its
+    /// position). See [`change_task`](Self::change_task).
+    ///
+    /// ```no_run
+    /// # async fn f(session: scheduler_core::runtime::Session) -> Result<(), scheduler_core::runtime::SessionError> {
+    /// session.set_condition("report", "daily between 07:00 and 09:00").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_condition(
+        &self,
+        task: &str,
+        condition: impl IntoCondition,
+    ) -> Result<Changed, SessionError> {
+        let condition = condition
+            .into_condition()
+            .map_err(SessionError::Condition)?;
+        self.change_task(task, TaskChange::Condition(condition))
+            .await
+    }
+
+    /// Changes (or sets) the end condition of `task`, as
+    /// [`set_condition`](Self::set_condition) does the start condition.
+    pub async fn set_end_condition(
+        &self,
+        task: &str,
+        condition: impl IntoCondition,
+    ) -> Result<Changed, SessionError> {
+        let condition = condition
+            .into_condition()
+            .map_err(SessionError::Condition)?;
+        self.change_task(task, TaskChange::EndCondition(Some(condition)))
+            .await
+    }
+
+    /// Changes the timeout of `task`, from its next run.
+    pub async fn set_timeout(&self, task: &str, timeout: Timeout) -> Result<Changed, SessionError> {
+        self.change_task(task, TaskChange::Timeout(Some(timeout)))
+            .await
+    }
+
+    /// Changes the priority of `task`.
+    pub async fn set_priority(&self, task: &str, priority: i32) -> Result<Changed, SessionError> {
+        self.change_task(task, TaskChange::Priority(priority)).await
+    }
+
+    /// Sets the session parameter `name` (what `Arg<T>` and `param '...'` conditions
+    /// read) while the scheduler runs: runs started from now on read the new value, and
+    /// conditions are looked at again. A parameter of a `#[param]` function is replaced by
+    /// the value. Runs in child processes (`execution = "process"`) read the parameters
+    /// their program sets up, not these.
+    ///
+    /// ```no_run
+    /// # async fn f(session: scheduler_core::runtime::Session) -> Result<(), scheduler_core::runtime::SessionError> {
+    /// session.set_param("batch_size", 500_u32).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_param<T: Send + Sync + 'static>(
+        &self,
+        name: &str,
+        value: T,
+    ) -> Result<Changed, SessionError> {
+        self.param_request(name, Some((Arc::new(value), std::any::type_name::<T>())))
+            .await
+    }
+
+    /// Removes the session parameter `name`; refused with [`SessionError::UnknownParam`]
+    /// if there is none.
+    pub async fn remove_param(&self, name: &str) -> Result<Changed, SessionError> {
+        self.param_request(name, None).await
+    }
+
+    async fn param_request(
+        &self,
+        name: &str,
+        value: Option<(Arc<dyn Any + Send + Sync>, &'static str)>,
+    ) -> Result<Changed, SessionError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Command::Param {
+            name: name.to_owned(),
+            value,
+            reply,
+        })?;
+        answer.await.map_err(|_| SessionError::Stopped)?
     }
 
     /// Asks a task's running runs to stop.
@@ -449,7 +815,7 @@ impl Session {
             .map(|(name, state)| TaskSummary {
                 name: name.to_string(),
                 disabled: state.is_disabled(),
-                condition: state.start.to_string(),
+                condition: state.start().to_string(),
             })
             .collect()
     }

@@ -441,6 +441,10 @@ pub async fn activity(
 ) -> Result<Vec<TaskActivity>, StoreError> {
     let mut by_task: std::collections::BTreeMap<String, TaskActivity> = Default::default();
     for record in store.latest(tasks).await? {
+        // A change of a task's definition is not a run.
+        if !record.action.is_of_run() {
+            continue;
+        }
         let entry = by_task
             .entry(record.task.clone())
             .or_insert_with(|| TaskActivity {

@@ -705,5 +705,7 @@ fn trace(record: &LogRecord) {
         Action::Terminate => {
             tracing::warn!(task, run, "{task} was terminated{took}{detail}")
         }
+        Action::Change if task.is_empty() => tracing::info!("a session parameter changed{detail}"),
+        Action::Change => tracing::info!(task, "{task} changed{detail}"),
     }
 }

@@ -15,6 +15,8 @@
 //! * this file: the loop itself (a pass, the wait, the events);
 //! * `slot.rs`: what the engine keeps of a task beside its definition;
 //! * `tasks.rs`: adding and removing tasks, and applying session requests;
+//! * `changes.rs`: a session's changes of a task's settings and of session parameters,
+//!   checked, applied and logged;
 //! * `decide.rs`: evaluating conditions, deciding whether a task starts, and when to look
 //!   at it next;
 //! * `runs.rs`: starting a run in its execution mode and recording its end;
@@ -23,6 +25,7 @@
 //!   talks to it);
 //! * `wakeups.rs`: the queue of instants at which tasks must be looked at.
 
+mod changes;
 mod decide;
 mod journal;
 mod lifecycle;

@@ -34,6 +34,28 @@ impl Engine {
         }
         let id = self.slots.len();
         let name = spec.name.clone();
+        let reads = self.note_reads(id, &spec);
+        self.journal.want(&name);
+        let state = Arc::new(TaskState::new(spec.options.disabled, spec.start.clone()));
+        self.session.insert_task(name.clone(), state.clone());
+        self.by_name.insert(name, id);
+        self.slots.push(Some(Slot {
+            spec: Arc::new(spec),
+            reads,
+            state,
+            removed: false,
+            queued: None,
+            live: Vec::new(),
+            jobs: Vec::new(),
+            dirty: false,
+        }));
+        self.mark_dirty(id);
+    }
+
+    /// Notes what the conditions of `spec`, the task of slot `id`, read: the tasks whose
+    /// runs wake it (`readers`), the cycle count, how far back the log is kept; gives the
+    /// tasks whose finishes must be written before it starts.
+    pub(super) fn note_reads(&mut self, id: usize, spec: &TaskSpec) -> Box<[Arc<str>]> {
         let mut read: Vec<&str> = spec.start.referenced_tasks();
         if let Some(end) = &spec.end {
             read.extend(end.referenced_tasks());
@@ -68,21 +90,15 @@ impl Engine {
         for (task, r) in reach {
             self.journal.retain(&task, r);
         }
-        self.journal.want(&name);
-        let state = Arc::new(TaskState::new(spec.options.disabled, spec.start.clone()));
-        self.session.insert_task(name.clone(), state.clone());
-        self.by_name.insert(name, id);
-        self.slots.push(Some(Slot {
-            spec: Arc::new(spec),
-            reads: reads.into(),
-            state,
-            removed: false,
-            queued: None,
-            live: Vec::new(),
-            jobs: Vec::new(),
-            dirty: false,
-        }));
-        self.mark_dirty(id);
+        reads.into()
+    }
+
+    /// Forgets what the conditions of slot `id` read (before noting its new conditions).
+    pub(super) fn forget_reads(&mut self, id: usize) {
+        for readers in self.readers.values_mut() {
+            readers.retain(|&r| r != id);
+        }
+        self.cycle_readers.retain(|&r| r != id);
     }
 
     pub(super) fn remove_slot(&mut self, id: usize) {
@@ -95,10 +111,7 @@ impl Engine {
                 self.session.remove_known_task(slot.name());
                 self.returns.remove(slot.name());
             }
-            for readers in self.readers.values_mut() {
-                readers.retain(|&r| r != id);
-            }
-            self.cycle_readers.retain(|&r| r != id);
+            self.forget_reads(id);
         }
     }
 
@@ -131,7 +144,7 @@ impl Engine {
             .any(|slot| !slot.removed && (slot.has_requests() || !slot.jobs.is_empty()))
     }
 
-    fn slot_of(&self, name: &str) -> Option<usize> {
+    pub(super) fn slot_of(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
     }
 
@@ -179,10 +192,21 @@ impl Engine {
                     self.mark_dirty(id);
                 }
             }
-            Command::Disabled(task) => {
+            Command::Disabled { task, was, now } => {
                 if let Some(id) = self.slot_of(&task) {
+                    self.record_disabled(id, was, now);
                     self.mark_dirty(id);
                 }
+            }
+            Command::Change {
+                task,
+                change,
+                reply,
+            } => {
+                let _ = reply.send(self.change_task(&task, change));
+            }
+            Command::Param { name, value, reply } => {
+                let _ = reply.send(self.change_param(&name, value));
             }
             Command::Terminate(task) => {
                 if let Some(id) = self.slot_of(&task) {
