@@ -494,3 +494,160 @@ fn a_running_scheduler_explains_its_tasks_through_the_session() {
         running.await.unwrap();
     });
 }
+
+/// A task whose condition calls a custom condition of the program (`is_work_day()`, in
+/// `cli/fixture.rs`): the command line runs in that program, so it asks the condition as
+/// the scheduler would, and names it when it decides.
+#[test]
+fn explain_and_list_evaluate_a_custom_condition_of_the_program() {
+    let custom = [("CLI_FIXTURE_CUSTOM", "1")];
+    let explain_at = |at: &str| {
+        let output = cli_with(&["explain", "office_report", "--json", "--at", at], &custom);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    // Saturday: the window is open, the custom condition says no.
+    let saturday = explain_at("2024-01-06T11:30:00Z");
+    assert_eq!(saturday["due"], false, "{saturday:#}");
+    assert_eq!(
+        saturday["start"]["blocking"], "is_work_day()",
+        "{saturday:#}"
+    );
+    assert!(
+        saturday["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("not due: `is_work_day()` is false"),
+        "{saturday:#}"
+    );
+    // Friday: it says yes, and the task is due.
+    let friday = explain_at("2024-01-05T11:30:00Z");
+    assert_eq!(friday["due"], true, "{friday:#}");
+    assert!(
+        !friday.to_string().contains("evaluated outside a scheduler"),
+        "{friday:#}"
+    );
+    // `list`: its next start is when the condition is asked again (its `every`, an hour
+    // after the answer; to the second, as the list's search asks a little after `--at`).
+    let output = cli_with(&["list", "--json", "--at", "2024-01-06T11:30:00Z"], &custom);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let list: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let task = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "office_report")
+        .unwrap_or_else(|| panic!("office_report not listed: {list:#}"));
+    let next = &task["next_start"];
+    assert_eq!(next["kind"], "not_before", "{next}");
+    assert!(
+        next["at"].as_str().unwrap().starts_with("2024-01-06T12:30:00"),
+        "{next}"
+    );
+}
+
+/// `logs --follow` on a SQLite file that a scheduler writes while it follows: the lines
+/// of records written after it started arrive (JSON, one object a line), a run's and a
+/// change made at run time; each wait is bounded by the line it waits for (with a
+/// generous deadline), not by sleeping.
+#[test]
+fn logs_follow_prints_what_a_running_scheduler_writes() {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("follow.db");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A record from before the command starts: seeing it says the command has read the
+    // file once, so that what comes next can only come from following it.
+    runtime.block_on(async {
+        let store = SqliteStore::open(&file).await.unwrap();
+        let before = scheduler::LogRecord::new(
+            "before",
+            scheduler::Action::Success,
+            common::utc(2024, 1, 1, 0, 0, 0).into(),
+        );
+        store.append(&[before]).await.unwrap();
+        store.close().await;
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cli_fixture"))
+        .args(["logs", "--follow", "--json", "--database"])
+        .arg(&file)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = mpsc::channel::<Value>();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not one JSON object a line: {e}: {line}"));
+            if lines_tx.send(value).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut seen: Vec<Value> = Vec::new();
+    let mut wait_for = |what: &str, matches: &dyn Fn(&Value) -> bool| -> Value {
+        if let Some(found) = seen.iter().find(|v| matches(v)) {
+            return found.clone();
+        }
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(value) => {
+                    seen.push(value.clone());
+                    if matches(&value) {
+                        return value;
+                    }
+                }
+                Err(e) => panic!("no line for {what} ({e}); lines so far: {seen:#?}"),
+            }
+        }
+    };
+    let is = |task: &'static str, action: &'static str| {
+        move |v: &Value| v["task"] == task && v["action"] == action
+    };
+    wait_for("the record written before", &is("before", "success"));
+
+    runtime.block_on(async {
+        let store: Arc<dyn LogStore> = Arc::new(SqliteStore::open(&file).await.unwrap());
+        let running = common::virtual_scheduler_with(common::utc(2024, 1, 1, 0, 0, 0), store)
+            .without_registered_tasks()
+            .task(
+                scheduler::TaskSpec::from_blocking("probe", |_| ())
+                    .when("daily".parse::<scheduler::Condition>().unwrap()),
+            )
+            .build()
+            .unwrap()
+            .start()
+            .unwrap();
+        let session = running.session().clone();
+        let run = tokio::task::block_in_place(|| wait_for("probe's run", &is("probe", "run")));
+        let ended =
+            tokio::task::block_in_place(|| wait_for("probe's end", &is("probe", "success")));
+        assert_eq!(run["run_id"], ended["run_id"]);
+        session.set_priority("probe", 5).await.unwrap();
+        let change = tokio::task::block_in_place(|| wait_for("the change", &is("probe", "change")));
+        assert_eq!(change["message"], "priority: 0 → 5");
+        session.shut_down();
+        running.await.unwrap();
+    });
+    // The command follows until it is stopped.
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "logs --follow ended by itself"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+}

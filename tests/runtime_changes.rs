@@ -112,7 +112,11 @@ async fn a_new_end_condition_terminates_the_run_going() {
     let store = Arc::new(MemoryStore::new());
     let running = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
         .without_registered_tasks()
-        .task(lasting("long", 2 * HOUR).when(condition!("daily")).no_timeout())
+        .task(
+            lasting("long", 2 * HOUR)
+                .when(condition!("daily"))
+                .no_timeout(),
+        )
         .build()
         .unwrap()
         .start()

@@ -9,8 +9,11 @@
 //! interprets a leaf.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::condition::{Condition, EvalContext, Explanation, NextChange, describe_instant};
+use crate::condition::{
+    Condition, CustomValues, EvalContext, Explanation, NextChange, describe_instant,
+};
 use crate::log::store::{InstanceRecord, LoadRequest};
 use crate::log::{Action, ActionSet, History, LogIndex, LogStore, Retention, StoreError};
 use crate::task_options::Execution;
@@ -19,7 +22,8 @@ use std::time::Duration;
 use crate::time::{Timestamp, Tz};
 
 use super::config::Config;
-use super::context::ParamRegistry;
+use super::context::{ParamRegistry, Returns};
+use super::custom::CustomCache;
 use super::session::{Session, SessionError};
 use super::task::TaskSpec;
 
@@ -108,6 +112,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) scheduler_started: Option<Timestamp>,
     /// Disabled now (a session may have changed what the definition says).
     pub(crate) disabled: bool,
+    /// The answers of custom conditions.
+    pub(crate) customs: Option<&'a dyn CustomValues>,
 }
 
 impl Facts<'_> {
@@ -116,6 +122,10 @@ impl Facts<'_> {
             .owner(self.spec.name())
             .zone(self.zone)
             .params(self.params);
+        let cx = match self.customs {
+            Some(customs) => cx.customs(customs),
+            None => cx,
+        };
         match self.scheduler_started {
             Some(at) => cx.scheduler_started(at),
             None => cx,
@@ -261,7 +271,6 @@ impl Facts<'_> {
 /// The tasks of a scheduler and a log read from a store, for the questions of the command
 /// line and of programs that watch a scheduler running elsewhere. See
 /// [`Scheduler::inspect`](super::Scheduler::inspect).
-#[derive(Debug)]
 pub struct Inspector<'a> {
     pub(crate) specs: &'a [TaskSpec],
     pub(crate) zone: Tz,
@@ -269,6 +278,20 @@ pub struct Inspector<'a> {
     pub(crate) params: &'a ParamRegistry,
     pub(crate) index: LogIndex,
     pub(crate) live: HashMap<String, usize>,
+    /// The custom conditions of this program, asked as a running scheduler asks them: a
+    /// program that defines `is_work_day()` evaluates it when it explains a task.
+    pub(crate) customs: CustomCache,
+}
+
+impl std::fmt::Debug for Inspector<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inspector")
+            .field("tasks", &self.specs.len())
+            .field("zone", &self.zone)
+            .field("records", &self.index.len())
+            .field("live", &self.live)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A question of a session to the running scheduler's loop: the explanations of one task
@@ -354,7 +377,7 @@ impl<'a> Inspector<'a> {
         specs: &'a [TaskSpec],
         zone: Tz,
         config: &'a Config,
-        params: &'a ParamRegistry,
+        params: &'a Arc<ParamRegistry>,
         store: &dyn LogStore,
         now: Timestamp,
     ) -> Result<Inspector<'a>, StoreError> {
@@ -413,6 +436,11 @@ impl<'a> Inspector<'a> {
                 index.set_live_runs(&run.task, 0);
             }
         }
+        // A session of no scheduler (its loop's end of the channel is dropped): a custom
+        // condition that takes one reads, but whatever it asks is refused as stopped.
+        let (events, _) = tokio::sync::mpsc::unbounded_channel();
+        let detached = Session::new(events, config.on_duplicate);
+        let customs = CustomCache::new(detached, params.clone(), Arc::new(Returns::default()));
         Ok(Inspector {
             specs,
             zone,
@@ -420,6 +448,7 @@ impl<'a> Inspector<'a> {
             params,
             index,
             live,
+            customs,
         })
     }
 
@@ -433,6 +462,7 @@ impl<'a> Inspector<'a> {
             running: self.live.get(spec.name()).copied().unwrap_or(0),
             scheduler_started: None,
             disabled: spec.options.disabled,
+            customs: Some(&self.customs),
         }
     }
 

@@ -166,6 +166,7 @@ impl Engine {
                     running: slot.live.len(),
                     scheduler_started: Some(self.started),
                     disabled: slot.state.is_disabled(),
+                    customs: Some(&self.customs),
                 }
                 .explain(now)
             })
