@@ -541,7 +541,10 @@ fn explain_and_list_evaluate_a_custom_condition_of_the_program() {
     let next = &task["next_start"];
     assert_eq!(next["kind"], "not_before", "{next}");
     assert!(
-        next["at"].as_str().unwrap().starts_with("2024-01-06T12:30:00"),
+        next["at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-01-06T12:30:00"),
         "{next}"
     );
 }

@@ -236,6 +236,7 @@ macro_rules! every_store_cases {
             instances_register_and_reload,
             prune_keeps_what_conditions_ask,
             reopening_sees_everything,
+            a_change_is_kept_but_not_loaded,
         );
     };
 }
@@ -397,7 +398,7 @@ fn expected_load(records: &[LogRecord], retention: Retention) -> Vec<LogRecord> 
             keep[i] = true;
         }
     }
-    for action in Action::ALL {
+    for action in Action::OF_RUNS {
         let mut of_action: Vec<usize> = (0..records.len())
             .filter(|&i| records[i].action == action)
             .collect();
@@ -532,6 +533,50 @@ async fn load_gives_what_retention_asks<B: Backend>(backend: &B) {
             .is_empty(),
         "no task asked, no record"
     );
+}
+
+/// A `change` record (a setting changed at run time) is written and queried like any
+/// other, but is not part of a task's history: a load gives what it gave without it (its
+/// instant, the newest of the task, does not move the windows either).
+async fn a_change_is_kept_but_not_loaded<B: Backend>(backend: &B) {
+    let store = backend.open().await;
+    let t = history_of_t();
+    store.append(&t).await.unwrap();
+    let newest = t.iter().map(|r| r.at).max().unwrap();
+    let mut change = LogRecord::new(
+        "t",
+        Action::Change,
+        Timestamp::from_micros(newest.as_micros() + 3_600_000_000),
+    );
+    change.message = Some("priority: 0 → 5".to_owned());
+    change.value = Some(r#"{"setting":"priority","old":"0","new":"5"}"#.to_owned());
+    let mut param = LogRecord::new("", Action::Change, change.at);
+    param.message = Some("param 'batch': 100 → 500".to_owned());
+    store
+        .append(&[change.clone(), param.clone()])
+        .await
+        .unwrap();
+    let changes: Vec<LogRecord> = store
+        .query(&RecordQuery::default().action(Action::Change))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.record)
+        .collect();
+    assert_eq!(changes, [change, param]);
+    for retention in [
+        Retention::LATEST,
+        Retention::window(25_000_000),
+        Retention::LATEST.with_per_action(3),
+        Retention::ALL,
+    ] {
+        let loaded = load(&*store, &request(&["t", ""], retention)).await;
+        assert_eq!(
+            sorted(loaded.records),
+            expected_load(&t, retention),
+            "{retention:?}: the records of t's runs, as without the change"
+        );
+    }
 }
 
 async fn open_runs_come_and_go_by_run_id<B: Backend>(backend: &B) {

@@ -170,10 +170,12 @@ impl LogStore for MemoryStore {
                 .records
                 .iter()
                 .map(|(_, r)| &**r)
-                .filter(|r| r.task == *task)
+                // A change is not part of a task's history (and would move its window).
+                .filter(|r| r.task == *task && r.action.is_of_run())
                 .collect();
             for latest in state.latest.get(task).into_iter().flatten().flatten() {
-                if !of_task.iter().any(|r| std::ptr::eq(*r, &**latest)) {
+                if latest.action.is_of_run() && !of_task.iter().any(|r| std::ptr::eq(*r, &**latest))
+                {
                     of_task.push(latest);
                 }
             }

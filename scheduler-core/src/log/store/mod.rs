@@ -152,7 +152,8 @@ pub struct LoadRequest {
 /// What [`LogStore::load`] gives.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Loaded {
-    /// Of each task asked for: the latest record of each action (a `success` one with its
+    /// Of each task asked for, of the actions of runs (no `change` record: it is not part
+    /// of a task's history): the latest record of each action (a `success` one with its
     /// value), the latest `per_action` records of each action, and, for a window longer
     /// than zero, every record of the window back from its newest record (with the last
     /// one before the window); each record once, in any order.
@@ -651,7 +652,7 @@ pub(crate) fn retained<'r>(records: &[&'r LogRecord], retention: Retention) -> V
         }
     }
     // The newest `per_action` of each action.
-    for action in Action::ALL {
+    for action in Action::OF_RUNS {
         let mut of_action: Vec<usize> = (0..records.len())
             .filter(|&i| records[i].action == action)
             .collect();

@@ -463,13 +463,15 @@ impl PostgresStore {
         .await?
         .iter()
         .filter_map(|row| record_at(row, 0))
+        // A change is not part of a task's history (and would move its window).
+        .filter(|r| r.action.is_of_run())
         .collect();
         let mut newest: HashMap<&str, Timestamp> = HashMap::new();
         for r in &latest {
             let n = newest.entry(r.task.as_str()).or_insert(r.at);
             *n = (*n).max(r.at);
         }
-        let actions: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        let actions: Vec<&str> = Action::OF_RUNS.iter().map(|a| a.as_str()).collect();
         let mut further: Vec<LogRecord> = Vec::new();
         for (task, retention) in &request.tasks {
             let Some(&newest) = newest.get(task.as_str()) else {

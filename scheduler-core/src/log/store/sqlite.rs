@@ -770,7 +770,8 @@ impl SqliteStore {
         .await?
         .iter()
         .filter_map(record_of)
-        .filter(|r| wanted.contains_key(r.task.as_str()))
+        // A change is not part of a task's history (and would move its window).
+        .filter(|r| r.action.is_of_run() && wanted.contains_key(r.task.as_str()))
         .collect();
         // Tasks whose conditions look further back than the latest record of each action.
         let mut newest: HashMap<&str, Timestamp> = HashMap::new();
@@ -799,7 +800,7 @@ impl SqliteStore {
                 );
                 // The last record before the window.
                 let mut before: Option<LogRecord> = None;
-                for action in Action::ALL {
+                for action in Action::OF_RUNS {
                     let row = sqlx::query(concat!(
                         "SELECT ",
                         record_columns!(),
@@ -820,7 +821,7 @@ impl SqliteStore {
                 further.extend(before);
             }
             if retention.per_action > 1 {
-                for action in Action::ALL {
+                for action in Action::OF_RUNS {
                     further.extend(
                         sqlx::query(concat!(
                             "SELECT ",
