@@ -279,6 +279,7 @@ async fn refused_changes_say_why_and_change_nothing() {
         .without_registered_tasks()
         .task(noop("report").when(condition!("hourly")))
         .task(lasting("busy", 2 * HOUR).when(condition!("daily")))
+        .task(noop("downstream").when(condition!("after task 'report' succeeded")))
         .build()
         .unwrap()
         .start()
@@ -313,6 +314,20 @@ async fn refused_changes_say_why_and_change_nothing() {
             name: "reprot".to_owned(),
             suggestion: Some("report".to_owned()),
         })
+    );
+    // Tasks that would wait for each other, none of which could start.
+    let cycle = session
+        .set_condition("report", "after task 'downstream' succeeded")
+        .await;
+    assert_eq!(
+        cycle,
+        Err(SessionError::Cycle {
+            tasks: vec!["report".to_owned(), "downstream".to_owned()],
+        })
+    );
+    assert_eq!(
+        cycle.unwrap_err().to_string(),
+        "the new condition of task 'report' would make tasks 'report' → 'downstream' → 'report' wait on each other: each starts only after the next one has run, so none can start"
     );
     // Options that conflict, by the checks `#[task]` makes at compile time.
     assert_eq!(

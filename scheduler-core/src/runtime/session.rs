@@ -215,6 +215,13 @@ pub enum SessionError {
         /// What is wrong.
         problem: String,
     },
+    /// The new condition would make tasks wait on each other in a cycle, none of which
+    /// can start (refused as at start-up, unless `check_cycles` is off).
+    #[error("the new condition of task '{}' would make tasks {} wait on each other: each starts only after the next one has run, so none can start", .tasks.first().map(String::as_str).unwrap_or_default(), .tasks.iter().chain(.tasks.first()).map(|t| format!("'{t}'")).collect::<Vec<_>>().join(" → "))]
+    Cycle {
+        /// The tasks, in cycle order, from the task changed.
+        tasks: Vec<String>,
+    },
     /// The setting cannot change while a run of the task is going.
     #[error("the {setting} of task '{task}' cannot change while a run of it is going")]
     Running {
@@ -278,6 +285,7 @@ impl PartialEq for SessionError {
                     problem: p,
                 },
             ) => task == t && call == c && problem == p,
+            (E::Cycle { tasks }, E::Cycle { tasks: t }) => tasks == t,
             (
                 E::Running { task, setting },
                 E::Running {
@@ -675,7 +683,8 @@ impl Session {
     /// shows and no condition counts.
     ///
     /// Refused, with nothing changed: an unknown task; a condition naming a task that does
-    /// not exist or calling an unregistered custom condition; options that do not go
+    /// not exist, calling an unregistered custom condition, or closing a cycle of tasks
+    /// that each wait for the next (as start-up refuses); options that do not go
     /// together ([`TaskOptions::conflicts`](crate::task_options::TaskOptions::conflicts));
     /// a new execution mode while a run is going.
     ///

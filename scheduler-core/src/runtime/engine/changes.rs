@@ -114,6 +114,17 @@ impl Engine {
         }
         if conditions_changed {
             self.check_conditions(&spec)?;
+            if self.config.check_cycles {
+                let others = self
+                    .slots
+                    .iter()
+                    .flatten()
+                    .filter(|s| !s.removed)
+                    .map(|s| &*s.spec);
+                if let Some(tasks) = crate::runtime::task::check::cycle_through(&spec, others) {
+                    return Err(SessionError::Cycle { tasks });
+                }
+            }
         }
         let now = self.clock.now();
         let changed = Changed {
@@ -150,7 +161,7 @@ impl Engine {
 
     /// The tasks the conditions of `spec` name exist, and the custom conditions they call
     /// are registered and called with arguments that fit them (what start-up checks of
-    /// every task).
+    /// every task; the cycles are checked by the caller).
     fn check_conditions(&self, spec: &TaskSpec) -> Result<(), SessionError> {
         let places = std::iter::once((&*spec.start, "start condition"))
             .chain(spec.end.as_deref().map(|end| (end, "end condition")));

@@ -357,6 +357,24 @@ pub(crate) fn check(
     }
 }
 
+/// The cycle of hard dependencies through `changed` that its conditions would close among
+/// `others` (the other tasks of a running scheduler), if any: what start-up reports as
+/// [`StartupProblem::Cycle`], checked for a condition changed at run time.
+pub(crate) fn cycle_through<'a>(
+    changed: &'a TaskSpec,
+    others: impl Iterator<Item = &'a TaskSpec>,
+) -> Option<Vec<String>> {
+    if changed.runs_at_start_or_end() {
+        return None;
+    }
+    let mut deps: HashMap<&str, BTreeSet<String>> = others
+        .filter(|s| !s.runs_at_start_or_end() && s.name != changed.name)
+        .map(|s| (&*s.name, hard_dependencies(&s.start)))
+        .collect();
+    deps.insert(&changed.name, hard_dependencies(&changed.start));
+    find_cycle(&changed.name, &deps)
+}
+
 /// A cycle through `start` in the dependency graph, if any (depth-first).
 fn find_cycle(start: &str, deps: &HashMap<&str, BTreeSet<String>>) -> Option<Vec<String>> {
     fn visit(
