@@ -587,9 +587,9 @@ fn logs_follow_prints_what_a_running_scheduler_writes() {
         .spawn()
         .unwrap();
     let (lines_tx, lines) = mpsc::channel::<Value>();
-    let stdout = child.stdout.take().unwrap();
+    let followed = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
+        for line in std::io::BufReader::new(followed).lines() {
             let Ok(line) = line else { break };
             let value = serde_json::from_str(&line)
                 .unwrap_or_else(|e| panic!("not one JSON object a line: {e}: {line}"));
@@ -642,6 +642,9 @@ fn logs_follow_prints_what_a_running_scheduler_writes() {
         session.set_priority("probe", 5).await.unwrap();
         let change = tokio::task::block_in_place(|| wait_for("the change", &is("probe", "change")));
         assert_eq!(change["message"], "priority: 0 → 5");
+        session.set_param("batch", 500_u32).await.unwrap();
+        let param = tokio::task::block_in_place(|| wait_for("the parameter", &is("", "change")));
+        assert_eq!(param["message"], "param 'batch': none → 500");
         session.shut_down();
         running.await.unwrap();
     });
@@ -653,4 +656,40 @@ fn logs_follow_prints_what_a_running_scheduler_writes() {
     child.kill().unwrap();
     child.wait().unwrap();
     reader.join().unwrap();
+
+    // The table of the changes alone: a parameter's belongs to the session.
+    let output = cli(&[
+        "logs",
+        "--action",
+        "change",
+        "--database",
+        file.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = stdout(&output);
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["TIME", "TASK", "ACTION", "RUN", "DURATION", "MESSAGE"],
+        "{table}"
+    );
+    assert_eq!(
+        rows[1][1..],
+        ["probe", "change", "priority: 0 → 5"],
+        "{table}"
+    );
+    assert_eq!(
+        rows[2][1..],
+        ["(session)", "change", "param 'batch': none → 500"],
+        "{table}"
+    );
+    assert_eq!(rows.len(), 3, "{table}");
 }

@@ -439,9 +439,15 @@ fn record_row(stored: &StoredRecord, zone: Tz) -> Vec<Cell> {
         .next()
         .unwrap_or_default()
         .to_owned();
+    // A session parameter's change belongs to no task.
+    let task = if r.task.is_empty() && !r.action.is_of_run() {
+        "(session)".to_owned()
+    } else {
+        r.task.clone()
+    };
     vec![
         plain(wall(zone, r.at)),
-        plain(r.task.clone()),
+        plain(task),
         (r.action.to_string(), action_colour(r.action)),
         plain(r.run_id.map(|id| id.to_string()).unwrap_or_default()),
         plain(r.duration_micros.map(duration).unwrap_or_default()),
