@@ -83,7 +83,8 @@ pub use scheduler_core::queue::{
 pub use scheduler_core::runtime::{
     Arg, ChildInvocation, Clock, CommandSpec, ConditionErrors, Config, ConfigError,
     DuplicatePolicy, EngineError, Env, Execution, FromContext, Inaction, InjectError, Inspector,
-    LogRetention, NextStart, ParamInfo, Payload, RestartMode, Return, Returned, RunContext,
+    LogRetention, NextStart, ParamInfo, Payload, PayloadMismatch, PayloadShape, RestartMode,
+    Return, Returned, RunContext,
     RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder, SchedulerError, Session,
     SessionError, StartupError, StartupProblem, SystemClock, Task, TaskExplanation, TaskMarker,
     TaskOptions, TaskProblem, TaskReport, TaskSpec, TaskSummary, Terminated, TerminationFlag, This,

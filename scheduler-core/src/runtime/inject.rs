@@ -555,8 +555,8 @@ pub enum PayloadMismatch {
     /// The task reads no payload, and one was given.
     #[error("the task takes no payload (it has no `Payload<T>` parameter)")]
     NotTaken,
-    /// The payload does not read as the task's `T`.
-    #[error("the payload is not a valid `{expected}`: {source}")]
+    /// The payload does not read as the task's `T` (the cause says why).
+    #[error("the payload is not a valid `{expected}`")]
     WrongShape {
         /// The type the task reads.
         expected: &'static str,
@@ -613,7 +613,8 @@ impl PayloadShape {
     /// let shape = PayloadShape::of::<Email>();
     /// assert!(shape.check(&serde_json::json!({"to": "ada@example.com"})).is_ok());
     /// let error = shape.check(&serde_json::json!({"to": 7})).unwrap_err();
-    /// assert!(error.to_string().contains("invalid type: integer `7`, expected a string"));
+    /// let why = std::error::Error::source(&error).unwrap().to_string();
+    /// assert!(why.contains("invalid type: integer `7`, expected a string"), "{why}");
     /// assert!(PayloadShape::optional::<Email>().check(&serde_json::Value::Null).is_ok());
     /// assert!(PayloadShape::NONE.check(&serde_json::json!(1)).is_err());
     /// ```
