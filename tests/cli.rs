@@ -639,7 +639,12 @@ fn a_trigger_from_one_process_is_run_by_another() {
     running.stop();
 
     // Counted from the database: each job once, and the log has their runs.
-    let job = |id: i64| runtime.block_on(queue.status(scheduler::JobId(id))).unwrap().unwrap();
+    let job = |id: i64| {
+        runtime
+            .block_on(queue.status(scheduler::JobId(id)))
+            .unwrap()
+            .unwrap()
+    };
     assert_eq!(job(first).state, scheduler::JobState::Succeeded);
     assert_eq!(
         (job(first + 1).state, job(first + 1).attempts),
@@ -725,16 +730,29 @@ fn trigger_refuses_bad_input_before_enqueueing() {
         "--payload: not JSON: key must be a string",
     );
     let err = fails_with(
-        &["trigger", "send_email", "--payload", r#"{"to": "ada@example.com"}"#],
+        &[
+            "trigger",
+            "send_email",
+            "--payload",
+            r#"{"to": "ada@example.com"}"#,
+        ],
         "--payload: task 'send_email' cannot take this payload",
     );
     assert!(err.contains("not a valid `cli_fixture::Email`"), "{err}");
     assert!(err.contains("missing field `subject`"), "{err}");
     let err = fails_with(
-        &["trigger", "send_email", "--payload", r#"{"to": 7, "subject": "x"}"#],
+        &[
+            "trigger",
+            "send_email",
+            "--payload",
+            r#"{"to": 7, "subject": "x"}"#,
+        ],
         "cannot take this payload",
     );
-    assert!(err.contains("invalid type: integer `7`, expected a string"), "{err}");
+    assert!(
+        err.contains("invalid type: integer `7`, expected a string"),
+        "{err}"
+    );
     // No payload where one is needed, and one where none is read.
     fails_with(&["trigger", "send_email"], "invalid type: null");
     fails_with(
@@ -761,14 +779,20 @@ fn trigger_refuses_bad_input_before_enqueueing() {
     let queue = runtime
         .block_on(scheduler::Queue::open(&format!("sqlite:{database}")))
         .unwrap();
-    assert_eq!(runtime.block_on(queue.counts()).unwrap(), Default::default());
+    assert_eq!(
+        runtime.block_on(queue.counts()).unwrap(),
+        Default::default()
+    );
     assert!(!std::path::Path::new(&missing).exists());
 
     // clap's own checks, and the help of each command.
     let output = queue_cli(&["worker", "--concurrency", "0"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     for (command, options) in [
-        ("trigger", &["--payload <JSON>", "--wait", "--database <URL>"][..]),
+        (
+            "trigger",
+            &["--payload <JSON>", "--wait", "--database <URL>"][..],
+        ),
         ("worker", &["--concurrency <N>"][..]),
     ] {
         let output = queue_cli(&[command, "--help"]);

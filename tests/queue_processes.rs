@@ -418,7 +418,11 @@ async fn stall(url: &str, dir: &Path) {
     // (refused: the attempt is no longer the job's), so what follows counts it.
     let stalled_pid = stalled.pid();
     let [a, b] = workers;
-    let (stalled, other) = if a.pid() == stalled_pid { (a, b) } else { (b, a) };
+    let (stalled, other) = if a.pid() == stalled_pid {
+        (a, b)
+    } else {
+        (b, a)
+    };
     let other_pid = other.pid();
     stalled.stop();
     let job = jobs.job(id).await.unwrap().unwrap();

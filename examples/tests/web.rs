@@ -194,7 +194,14 @@ fn the_worker_command_runs_what_trigger_enqueues() {
     }
     let email = r#"{"to": "ada@example.com", "subject": "Hi", "body": "Hello"}"#;
     let output = Command::new(example())
-        .args(["trigger", "send_email", "--payload", email, "--wait", "--json"])
+        .args([
+            "trigger",
+            "send_email",
+            "--payload",
+            email,
+            "--wait",
+            "--json",
+        ])
         .args(["--database", &database])
         .env("RUST_LOG", "warn")
         .output()

@@ -557,4 +557,3 @@ impl Session {
             .map_err(|e| SessionError::Store(Arc::new(e)))
     }
 }
-

@@ -53,8 +53,8 @@ use super::session::{Command, Event, Session};
 use super::task::TaskSpec;
 use super::worker::{WorkerHandle, WorkerMode};
 use journal::Journal;
-use requests::JobRoute;
 pub(crate) use journal::StoreSource;
+use requests::JobRoute;
 use slot::Slot;
 use wakeups::WakeQueue;
 
