@@ -411,8 +411,9 @@ impl Session {
     /// Runs a task now as [`run`](Self::run) does, and, when the scheduler keeps a job
     /// queue, waits until the job is in the store and gives its id (`None`: the run was
     /// queued to the loop, without a queue). A job can then be followed with
-    /// [`Queue::status`] or [`Queue::wait`]; from the moment this returns, a crash of the
-    /// program does not lose it.
+    /// [`Queue::status`](crate::queue::Queue::status) or
+    /// [`Queue::wait`](crate::queue::Queue::wait); from the moment this returns, a crash
+    /// of the program does not lose it.
     ///
     /// ```no_run
     /// # async fn f(session: scheduler_core::runtime::Session) -> Result<(), Box<dyn std::error::Error>> {
