@@ -450,9 +450,10 @@ async fn stop_outside_a_write(url: &str, worker: &Worker) {
         worker.signal(libc::SIGSTOP);
         return;
     };
-    for _ in 0..100 {
+    for tries in 1..=100 {
         worker.signal(libc::SIGSTOP);
         if sqlite_takes_a_write(Path::new(path)).await {
+            println!("queue_processes: the SQLite worker stopped outside a write (try {tries})");
             return;
         }
         worker.signal(libc::SIGCONT);
