@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --example web                 # the web server, the scheduler and a worker (PORT, default 3000)
 //! cargo run --example web -- worker       # a worker alone, on the same database
+//! cargo run --example web -- trigger send_email --payload '{"to": "ada@example.com", "subject": "Hi", "body": "."}' --wait
 //!
 //! curl -X POST localhost:3000/jobs/send_email -H 'content-type: application/json' \
 //!      -d '{"to": "ada@example.com", "subject": "Hello", "body": "Hi!"}'      # {"id":1}
@@ -25,6 +26,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use scheduler::cli::Command;
 use scheduler::prelude::*;
 use scheduler::{JobId, QueueError, TaskMarker, WorkerConfig};
 use serde::de::DeserializeOwned;
@@ -184,50 +186,36 @@ async fn cancel(State(app): State<App>, Path(id): Path<String>) -> Result<Json<V
     Ok(Json(json!({ "id": id, "state": "cancelled" })))
 }
 
-const USAGE: &str = "\
-A web application with on-demand tasks: POST /jobs/{task} enqueues a job (JSON body),
-GET /jobs/{id} reads its status and result, DELETE /jobs/{id} cancels it. The database is
-SCHEDULER_DATABASE_URL (default sqlite:web.db); the port is PORT (default 3000).
-
-usage: web [worker]
-
-  worker      run a worker alone on the same database (no web server, no schedule)
-  -h, --help  print this help
-";
-
-/// Whether the `worker` role was asked for. Prints the help and exits for `--help`, and
-/// exits with status 2 on anything else.
-fn worker_role() -> bool {
-    let mut worker = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "worker" => worker = true,
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => {
-                eprint!("web: unknown argument `{other}`\n\n{USAGE}");
-                std::process::exit(2);
-            }
-        }
-    }
-    worker
+/// The command line: the scheduler's (`worker`, `trigger TASK --payload JSON`, `list`,
+/// `logs`, ...); no command serves the web application.
+#[derive(clap::Parser)]
+#[command(
+    name = "web",
+    about = "A web application with on-demand tasks: POST /jobs/{task} enqueues a job (JSON body), GET /jobs/{id} reads its status and result, DELETE /jobs/{id} cancels it. The database is SCHEDULER_DATABASE_URL (default sqlite:web.db) or --database; the port is PORT (default 3000). `web worker` runs a worker alone on the same database; `web trigger send_email --payload '{...}'` enqueues from the shell."
+)]
+struct Cli {
+    #[command(flatten)]
+    scheduler: scheduler::cli::Args,
 }
 
 fn main() -> anyhow::Result<()> {
-    let worker = worker_role();
+    let cli = <Cli as clap::Parser>::parse();
     scheduler::init_logging();
-    let database =
-        std::env::var("SCHEDULER_DATABASE_URL").unwrap_or_else(|_| "sqlite:web.db".to_owned());
-    if worker {
-        // The worker role alone: runs the queued jobs, starts nothing by its condition.
-        Scheduler::builder()
-            .config_from_env()
-            .database(&database)
-            .worker_only(WorkerConfig::default())
-            .build()?
-            .run()?;
+    let database = match &cli.scheduler.database {
+        Some(url) => url.clone(),
+        None => {
+            std::env::var("SCHEDULER_DATABASE_URL").unwrap_or_else(|_| "sqlite:web.db".to_owned())
+        }
+    };
+    // The scheduler (its scheduled tasks and a worker) with the worker's settings: `web`
+    // runs it beside the web server, `web worker` runs the worker alone with the same
+    // settings (no web server, nothing started by its condition).
+    let builder = Scheduler::builder()
+        .config_from_env()
+        .database(&database)
+        .worker(WorkerConfig::default().poll(Duration::from_millis(100)));
+    if !matches!(cli.scheduler.command, None | Some(Command::Run)) {
+        cli.scheduler.run(builder)?;
         return Ok(());
     }
     let port: u16 = match std::env::var("PORT") {
@@ -238,14 +226,9 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        // The scheduler (its scheduled tasks and a worker) in the background of this
-        // process; the web server enqueues through a queue of its own on the database.
-        let mut scheduler = Scheduler::builder()
-            .config_from_env()
-            .database(&database)
-            .worker(WorkerConfig::default().poll(Duration::from_millis(100)))
-            .build()?
-            .start()?;
+        // The scheduler in the background of this process; the web server enqueues
+        // through a queue of its own on the database.
+        let mut scheduler = builder.build()?.start()?;
         let app = App {
             queue: Queue::open(&database).await?,
             tasks: std::sync::Arc::new(on_demand()),

@@ -693,3 +693,312 @@ fn logs_follow_prints_what_a_running_scheduler_writes() {
     );
     assert_eq!(rows.len(), 3, "{table}");
 }
+
+/// The fixture with its on-demand tasks (`CLI_FIXTURE_QUEUE`), run to the end with `args`.
+fn queue_cli(args: &[&str]) -> Output {
+    cli_with(args, &[("CLI_FIXTURE_QUEUE", "1")])
+}
+
+/// A SQLite file with the store's tables, in `dir`.
+fn queue_database(dir: &Path) -> String {
+    let file = dir.join("jobs.db");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        SqliteStore::open(&file).await.unwrap().close().await;
+    });
+    file.display().to_string()
+}
+
+/// The fixture running in the background (`run` or `worker`) on `database`, its output
+/// in a file; stopped with SIGTERM.
+struct Background {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Background {
+    fn start(args: &[&str], database: &str, dir: &Path) -> Background {
+        let log = dir.join(format!("{}.log", args[0]));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_cli_fixture"))
+            .args(args)
+            .arg("--database")
+            .arg(database)
+            .env("CLI_FIXTURE_QUEUE", "1")
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Background { child, log }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, and the exit status of a graceful shutdown.
+    fn stop(mut self) -> String {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = self.child.wait().unwrap();
+        let output = self.output();
+        assert!(status.success(), "{status}:\n{output}");
+        output
+    }
+}
+
+/// Waits for `done` (with a generous deadline; the other process is doing the work).
+fn wait_until(what: &str, background: &Background, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}:\n{}",
+            background.output()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `trigger` in one process, run by the scheduler's worker in another (`run`, the default
+/// role): `--wait` prints the job's status and result and exits non-zero when it failed;
+/// without it, the job's id. Counted from the database afterwards.
+#[test]
+fn a_trigger_from_one_process_is_run_by_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = queue_database(dir.path());
+    let running = Background::start(&["run"], &database, dir.path());
+
+    let output = queue_cli(&[
+        "trigger",
+        "send_email",
+        "--payload",
+        r#"{"to": "ada@example.com", "subject": "Hello"}"#,
+        "--wait",
+        "--json",
+        "--database",
+        &database,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let job: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["task"], "send_email");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(job["result"], r#"sent "Hello" to ada@example.com"#);
+    let first = job["id"].as_i64().unwrap();
+
+    // A failure: every attempt fails, the status says so, and the exit status too.
+    let output = queue_cli(&["trigger", "out_of_paper", "--wait", "--database", &database]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("out_of_paper failed after 3 attempts")
+            && text.contains("error: the printer is out of paper"),
+        "{text}"
+    );
+    assert!(
+        stderr(&output).contains("(out_of_paper) failed: the printer is out of paper"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Without --wait: the id, at once; the running program runs it.
+    let output = queue_cli(&["trigger", "tick", "--json", "--database", &database]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let queued: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(queued["state"], "queued");
+    let tick = scheduler::JobId(queued["id"].as_i64().unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let queue = runtime
+        .block_on(scheduler::Queue::open(&format!("sqlite:{database}")))
+        .unwrap();
+    wait_until("tick to succeed", &running, || {
+        runtime
+            .block_on(queue.status(tick))
+            .unwrap()
+            .is_some_and(|job| job.state == scheduler::JobState::Succeeded)
+    });
+    let output = queue_cli(&["trigger", "tick", "--database", &database]);
+    assert!(
+        stdout(&output).starts_with(&format!("job {}: tick queued", tick.0 + 1)),
+        "{}",
+        stdout(&output)
+    );
+    running.stop();
+
+    // Counted from the database: each job once, and the log has their runs.
+    let job = |id: i64| {
+        runtime
+            .block_on(queue.status(scheduler::JobId(id)))
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(job(first).state, scheduler::JobState::Succeeded);
+    assert_eq!(
+        (job(first + 1).state, job(first + 1).attempts),
+        (scheduler::JobState::Failed, 3)
+    );
+    let records = |task: &str, action: scheduler::Action| {
+        runtime
+            .block_on(
+                queue.store().query(
+                    &scheduler::RecordQuery::default()
+                        .task(task)
+                        .action(action)
+                        .limit(100),
+                ),
+            )
+            .unwrap()
+            .len()
+    };
+    assert_eq!(records("send_email", scheduler::Action::Success), 1);
+    assert_eq!(records("out_of_paper", scheduler::Action::Fail), 3);
+    assert!(records("tick", scheduler::Action::Success) >= 1);
+}
+
+/// `worker` runs the queued jobs (what `scheduler::worker()` does), with its concurrency.
+#[test]
+fn the_worker_command_runs_queued_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = queue_database(dir.path());
+    // Queued before any worker runs: the worker takes it when it starts.
+    let output = queue_cli(&["trigger", "tick", "--database", &database]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let worker = Background::start(&["worker", "--concurrency", "2"], &database, dir.path());
+    let output = queue_cli(&[
+        "trigger",
+        "send_email",
+        "--payload",
+        r#"{"to": "bob@example.com", "subject": "Hi"}"#,
+        "--wait",
+        "--database",
+        &database,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "job 2: send_email succeeded after 1 attempt\nresult: \"sent \\\"Hi\\\" to bob@example.com\"\n"
+    );
+    let log = worker.stop();
+    assert!(log.contains("concurrency=2"), "{log}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let queue = runtime
+        .block_on(scheduler::Queue::open(&format!("sqlite:{database}")))
+        .unwrap();
+    let counts = runtime.block_on(queue.counts()).unwrap();
+    assert_eq!((counts.succeeded, counts.queued, counts.failed), (2, 0, 0));
+}
+
+#[test]
+fn trigger_refuses_bad_input_before_enqueueing() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = queue_database(dir.path());
+    let env = [("CLI_FIXTURE_QUEUE", "1")];
+    let db = ["--database", database.as_str()];
+    let with_db = |args: &[&'static str]| -> Vec<String> {
+        args.iter()
+            .map(|a| a.to_string())
+            .chain(db.iter().map(|a| a.to_string()))
+            .collect()
+    };
+    let fails_with = |args: &[&'static str], expected: &str| {
+        let args = with_db(args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails(&args, &env, expected)
+    };
+    fails_with(
+        &["trigger", "send_emial"],
+        "no task named 'send_emial' (did you mean 'send_email'?)",
+    );
+    fails_with(
+        &["trigger", "send_email", "--payload", "{to: 1"],
+        "--payload: not JSON: key must be a string",
+    );
+    let err = fails_with(
+        &[
+            "trigger",
+            "send_email",
+            "--payload",
+            r#"{"to": "ada@example.com"}"#,
+        ],
+        "--payload: task 'send_email' cannot take this payload",
+    );
+    assert!(err.contains("not a valid `cli_fixture::Email`"), "{err}");
+    assert!(err.contains("missing field `subject`"), "{err}");
+    let err = fails_with(
+        &[
+            "trigger",
+            "send_email",
+            "--payload",
+            r#"{"to": 7, "subject": "x"}"#,
+        ],
+        "cannot take this payload",
+    );
+    assert!(
+        err.contains("invalid type: integer `7`, expected a string"),
+        "{err}"
+    );
+    // No payload where one is needed, and one where none is read.
+    fails_with(&["trigger", "send_email"], "invalid type: null");
+    fails_with(
+        &["trigger", "tick", "--payload", "5"],
+        "the task takes no payload",
+    );
+    // Stores that cannot take a job from this process.
+    fails(
+        &["trigger", "tick", "--database", "memory:"],
+        &env,
+        "the job queue of `memory:` lives in the process that runs the scheduler",
+    );
+    let missing = dir.path().join("missing.db").display().to_string();
+    fails(
+        &["trigger", "tick", "--database", &missing],
+        &env,
+        "it does not exist",
+    );
+    // Nothing reached the queue.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let queue = runtime
+        .block_on(scheduler::Queue::open(&format!("sqlite:{database}")))
+        .unwrap();
+    assert_eq!(
+        runtime.block_on(queue.counts()).unwrap(),
+        Default::default()
+    );
+    assert!(!std::path::Path::new(&missing).exists());
+
+    // clap's own checks, and the help of each command.
+    let output = queue_cli(&["worker", "--concurrency", "0"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    for (command, options) in [
+        (
+            "trigger",
+            &["--payload <JSON>", "--wait", "--database <URL>"][..],
+        ),
+        ("worker", &["--concurrency <N>"][..]),
+    ] {
+        let output = queue_cli(&[command, "--help"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let help = stdout(&output);
+        for option in options {
+            assert!(help.contains(option), "{command} --help: {help}");
+        }
+    }
+}

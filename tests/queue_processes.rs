@@ -7,9 +7,11 @@
 //! * a worker killed with SIGKILL in the middle of a job: another worker takes the job once
 //!   the lease expires and finishes it; the log has the crash and the retry;
 //! * a worker stopped with SIGSTOP in the middle of a job, and resumed with SIGCONT once
-//!   another worker has taken the job over and finished it: its late result is refused
-//!   (it says so), and the job keeps the newer attempt's result (PostgreSQL only: on
-//!   SQLite a process frozen inside a write transaction holds the whole file's lock).
+//!   another worker has taken the job over and finished it: its late result is refused,
+//!   and the job keeps the newer attempt's result, counted from the database (on SQLite
+//!   too: a process frozen inside a write transaction would hold the whole file's lock,
+//!   so the driver checks that the file takes a write while the worker is stopped, and
+//!   otherwise resumes it for a moment and stops it again).
 //!
 //! No libtest harness (`harness = false`): the program is the driver, and, with
 //! `QUEUE_TEST_ROLE=worker`, a worker (`scheduler::worker()`'s role, on the database that
@@ -91,8 +93,8 @@ fn main() {
         drain(&sqlite, dir.path()).await;
         let sqlite = format!("sqlite:{}", dir.path().join("crash.db").display());
         crash(&sqlite, &dir.path().join("crash")).await;
-        // No SIGSTOP case on SQLite: a process frozen inside any write transaction holds
-        // the file's write lock until it resumes, whatever the queue does.
+        let sqlite = format!("sqlite:{}", dir.path().join("stall.db").display());
+        stall(&sqlite, &dir.path().join("stall")).await;
         println!("queue_processes: sqlite passed");
         if let Some(server) = pg::server_url("queue_processes") {
             let db = pg::TestDatabase::create(&server, "queue_drain").await;
@@ -399,7 +401,7 @@ async fn stall(url: &str, dir: &Path) {
     } else {
         (&workers[1], &workers[0])
     };
-    stalled.signal(libc::SIGSTOP);
+    stop_outside_a_write(url, stalled).await;
     wait_for("the other worker to take the job over", &refs, || async {
         started(dir).iter().any(|(pid, _)| *pid == other.pid())
     })
@@ -412,23 +414,76 @@ async fn stall(url: &str, dir: &Path) {
     })
     .await;
     stalled.signal(libc::SIGCONT);
-    wait_for(
-        "the late worker to have its result refused",
-        &refs,
-        || async { stalled.output().contains("its result is not recorded") },
-    )
-    .await;
+    // A graceful stop waits for the late run to end and for its report to be written
+    // (refused: the attempt is no longer the job's), so what follows counts it.
+    let stalled_pid = stalled.pid();
+    let [a, b] = workers;
+    let (stalled, other) = if a.pid() == stalled_pid {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let other_pid = other.pid();
+    stalled.stop();
     let job = jobs.job(id).await.unwrap().unwrap();
-    assert_eq!(job.attempts, 2);
+    assert_eq!((job.state, job.attempts), (JobState::Succeeded, 2));
     assert_eq!(
         job.result,
-        Some(serde_json::json!(other.pid())),
+        Some(serde_json::json!(other_pid)),
         "the newer attempt's result"
     );
     let attempts = jobs.attempts(id).await.unwrap();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
     assert_eq!(attempts[0].outcome, Some(AttemptOutcome::Crashed));
     assert_eq!(attempts[1].outcome, Some(AttemptOutcome::Succeeded));
-    let [a, b] = workers;
-    a.stop();
-    b.stop();
+    let counts = jobs.counts().await.unwrap();
+    assert_eq!((counts.succeeded, counts.running, counts.queued), (1, 0, 0));
+    other.stop();
+}
+
+/// Stops `worker` with SIGSTOP at a moment it holds no write lock of a SQLite file (a
+/// frozen writer would hold the whole file's): the driver takes the write lock itself to
+/// check, and, failing that, resumes the worker so that it finishes its transaction and
+/// stops it again. On PostgreSQL, at once.
+async fn stop_outside_a_write(url: &str, worker: &Worker) {
+    let Some(path) = url.strip_prefix("sqlite:") else {
+        worker.signal(libc::SIGSTOP);
+        return;
+    };
+    for tries in 1..=100 {
+        worker.signal(libc::SIGSTOP);
+        if sqlite_takes_a_write(Path::new(path)).await {
+            println!("queue_processes: the SQLite worker stopped outside a write (try {tries})");
+            return;
+        }
+        worker.signal(libc::SIGCONT);
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    panic!(
+        "the worker was inside a write every time it was stopped:\n{}",
+        worker.output()
+    );
+}
+
+/// Whether a write transaction on the file starts within half a second.
+async fn sqlite_takes_a_write(path: &Path) -> bool {
+    use sqlx::{ConnectOptions, Connection};
+    let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(Duration::from_millis(500))
+        .connect()
+        .await
+        .unwrap();
+    let began = sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut connection)
+        .await
+        .is_ok();
+    if began {
+        sqlx::query("ROLLBACK")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+    let _ = connection.close().await;
+    began
 }

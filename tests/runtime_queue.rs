@@ -192,3 +192,138 @@ async fn retries_follow_the_backoff_on_the_virtual_clock() {
     running.session().shut_down();
     running.await.unwrap();
 }
+
+/// A payload of its own, or none (`Option<Payload<T>>`): 0 then.
+#[task]
+fn maybe(n: Option<Payload<u32>>) -> u32 {
+    n.map_or(0, |n| *n + 100)
+}
+
+/// `Session::run` on a scheduler whose store keeps a queue: the run is a job (in the job
+/// table, run by the worker, its attempt in the log), `trigger` gives the job's id once it
+/// is in the store, and a run requested without a payload reads as one without a payload.
+/// On the virtual clock, with the queue in memory.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn session_runs_are_jobs_when_the_store_keeps_a_queue() {
+    let store = Arc::new(scheduler::MemoryStore::new().with_jobs());
+    let clock = Arc::new(scheduler::VirtualClock::starting_at(
+        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+            .unwrap()
+            .to_utc(),
+    ));
+    let queue = Queue::new(store.clone()).unwrap().with_clock(clock.clone());
+    let running = Scheduler::builder()
+        .handle_signals(false)
+        .only_registered(["good", "maybe"])
+        .store(store.clone())
+        .clock(clock.clone())
+        .worker(WorkerConfig::default().poll(Duration::from_secs(1)))
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    let session = running.session().clone();
+    let id = session
+        .trigger_with("good", 21u32)
+        .await
+        .unwrap()
+        .expect("a job: the store keeps a queue");
+    let job = queue.wait(id).await.unwrap();
+    assert_eq!(
+        (job.state, job.result.clone()),
+        (JobState::Succeeded, Some(serde_json::json!(21)))
+    );
+    let without = session.trigger("maybe").await.unwrap().unwrap();
+    assert_eq!(
+        queue.wait(without).await.unwrap().result,
+        Some(serde_json::json!(0)),
+        "no payload reads as `None`"
+    );
+    // `run` (sync) enqueues beside the caller, in order.
+    for n in 1..=3u32 {
+        session.run_with("maybe", n).unwrap();
+    }
+    session.run("maybe").unwrap();
+    assert_eq!(
+        session.trigger("mabye").await.unwrap_err().to_string(),
+        "no task named 'mabye' (did you mean 'maybe'?)"
+    );
+    loop {
+        let counts = queue.counts().await.unwrap();
+        if counts.succeeded == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut results = Vec::new();
+    for id in 3..=6 {
+        let job = queue.status(scheduler::JobId(id)).await.unwrap().unwrap();
+        assert_eq!(job.task, "maybe");
+        results.push(job.result.unwrap());
+    }
+    assert_eq!(results, [101, 102, 103, 0].map(|n| serde_json::json!(n)));
+    running.session().shut_down();
+    running.await.unwrap();
+    // Each job is a run in the log, under its attempt's run id.
+    let runs = store
+        .query(&RecordQuery::default().action(Action::Run).limit(100))
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 6);
+    let job = queue.status(id).await.unwrap().unwrap();
+    let attempt = &queue.attempts(id).await.unwrap()[0];
+    let run_id = scheduler::queue::job_run_id(attempt.started, job.id, 1);
+    assert!(runs.iter().any(|r| r.record.run_id == Some(run_id)));
+}
+
+/// Runs requested just before a graceful shutdown are in the queue when the scheduler has
+/// stopped: none is lost. Those its worker had not started stay queued, and the next
+/// scheduler on the file runs them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_requested_before_a_shutdown_survive_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.db");
+    let start = |store: Arc<SqliteStore>| {
+        Scheduler::builder()
+            .handle_signals(false)
+            .only_registered(["good"])
+            .store(store)
+            .worker(WorkerConfig::default().poll(Duration::from_millis(10)))
+            .build()
+            .unwrap()
+            .start()
+            .unwrap()
+    };
+    let store = Arc::new(SqliteStore::open(&file).await.unwrap());
+    let running = start(store.clone());
+    let session = running.session().clone();
+    for n in 0..50u32 {
+        session.run_with("good", n).unwrap();
+    }
+    session.shut_down();
+    assert_eq!(
+        session.run_with("good", 50u32),
+        Err(scheduler::SessionError::ShuttingDown)
+    );
+    running.await.unwrap();
+    let queue = Queue::new(store.clone()).unwrap();
+    let counts = queue.counts().await.unwrap();
+    assert_eq!(
+        counts.queued + counts.succeeded,
+        50,
+        "every requested run is a job, run or waiting: {counts:?}"
+    );
+    assert_eq!((counts.running, counts.failed), (0, 0));
+    store.close().await;
+
+    let store = Arc::new(SqliteStore::open(&file).await.unwrap());
+    let running = start(store.clone());
+    let queue = Queue::new(store.clone()).unwrap();
+    for id in 1..=50 {
+        let job = queue.wait(scheduler::JobId(id)).await.unwrap();
+        assert_eq!(job.state, JobState::Succeeded);
+        assert_eq!(job.result, Some(serde_json::json!(id - 1)));
+    }
+    running.session().shut_down();
+    running.await.unwrap();
+}

@@ -159,8 +159,78 @@ fn the_web_example_enqueues_runs_and_answers_over_http() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The example's other roles, through the scheduler's command line it embeds: `web worker`
+/// runs a worker alone on the database, and `web trigger TASK --payload JSON --wait`, from
+/// another process, enqueues a job that the worker runs, and prints its result.
+#[test]
+fn the_worker_command_runs_what_trigger_enqueues() {
+    let dir = tempfile_dir_named("roles");
+    let database = format!("sqlite:{}", dir.join("web.db").display());
+    let mut worker = Command::new(example())
+        .args(["worker", "--database", &database])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The worker has opened (and created) the database once it says it started. What it
+    // says is read to the end beside the test: a closed pipe would fail its writes.
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stderr = worker.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut said = Vec::new();
+    while !said
+        .last()
+        .is_some_and(|l: &String| l.contains("the job worker started"))
+    {
+        match lines.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => said.push(line),
+            Err(e) => panic!("the worker did not start ({e}): {said:#?}"),
+        }
+    }
+    let email = r#"{"to": "ada@example.com", "subject": "Hi", "body": "Hello"}"#;
+    let output = Command::new(example())
+        .args([
+            "trigger",
+            "send_email",
+            "--payload",
+            email,
+            "--wait",
+            "--json",
+        ])
+        .args(["--database", &database])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status();
+    let stopped = worker.wait().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let job: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"], r#"sent "Hi" to ada@example.com (5 bytes)"#);
+    assert!(stopped.success(), "the worker stopped with {stopped}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("scheduler-web-example-{}", std::process::id()));
+    tempfile_dir_named("http")
+}
+
+fn tempfile_dir_named(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "scheduler-web-example-{name}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

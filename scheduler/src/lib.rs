@@ -83,12 +83,12 @@ pub use scheduler_core::queue::{
 pub use scheduler_core::runtime::{
     Arg, Changed, ChildInvocation, Clock, CommandSpec, ConditionErrors, Config, ConfigError,
     DuplicatePolicy, EngineError, Env, Execution, FromContext, Inaction, InjectError, Inspector,
-    IntoCondition, LogRetention, NextStart, OptionConflict, ParamInfo, Payload, RestartMode,
-    Return, Returned, RunContext, RunInfo, RunOutcome, Running, Scheduler, SchedulerBuilder,
-    SchedulerError, Session, SessionError, StartupError, StartupProblem, SystemClock, Task,
-    TaskChange, TaskExplanation, TaskMarker, TaskOptions, TaskProblem, TaskReport, TaskSpec,
-    TaskSummary, Terminated, TerminationFlag, This, Timeout, UnknownTask, VirtualClock,
-    WorkerConfig,
+    IntoCondition, LogRetention, NextStart, OptionConflict, ParamInfo, Payload, PayloadMismatch,
+    PayloadShape, RestartMode, Return, Returned, RunContext, RunInfo, RunOutcome, Running,
+    Scheduler, SchedulerBuilder, SchedulerError, Session, SessionError, StartupError,
+    StartupProblem, SystemClock, Task, TaskChange, TaskExplanation, TaskMarker, TaskOptions,
+    TaskProblem, TaskReport, TaskSpec, TaskSummary, Terminated, TerminationFlag, This, Timeout,
+    UnknownTask, VirtualClock, WorkerConfig,
 };
 pub use scheduler_core::runtime::{ArgKind, CondDef, CondError, FromCondArg, IntoCondResult};
 pub use scheduler_core::time::{Timestamp, Tz};
@@ -238,10 +238,11 @@ pub use scheduler_macros::cond;
 /// `SCHEDULER_*` environment variables (see [`Config`]), blocking the thread.
 ///
 /// With the feature `cli` (on by default) it first parses the program's arguments as the
-/// scheduler's command line ([`cli`]): no argument or `run` runs the scheduler; `list`,
-/// `explain TASK`, `logs`, `stats` and `check` look at the tasks and their log instead,
-/// print the answer and return (exiting with status 1, after printing the error, when
-/// they fail); `--help` lists them.
+/// scheduler's command line ([`cli`]): no argument or `run` runs the scheduler; `worker`
+/// runs the job worker role alone (as [`worker`] does); `list`, `explain TASK`, `logs`,
+/// `stats` and `check` look at the tasks and their log, and `trigger TASK` enqueues a job,
+/// instead, print the answer and return (exiting with status 1, after printing the error,
+/// when they fail); `--help` lists them.
 ///
 /// Prints what happens (run starts and ends, errors) through `tracing`, unless the program
 /// installed its own subscriber (`RUST_LOG` filters it).

@@ -20,7 +20,8 @@ use super::instant::parse_instant;
 use super::output::{
     Cell, Colour, Style, action_colour, duration, plain, rfc3339, wall, write_json, write_table,
 };
-use super::{Args, CliError, LogsArgs, StatsArgs};
+use super::{Args, CliError, LogsArgs, StatsArgs, TriggerArgs};
+use crate::queue::{JobInfo, JobState, NewJob, Queue};
 
 /// A tokio runtime for the command's store queries.
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -712,4 +713,124 @@ pub(super) fn stats(
         ],
         &rows,
     )
+}
+
+/// Opens the job queue of the store to write into: `--database`, else the configured one.
+/// A SQLite file must exist already (a mistyped path would otherwise hold jobs that no
+/// worker sees), and the queue of `memory:` lives in the process that runs the scheduler.
+async fn open_queue(args: &Args, scheduler: &Scheduler) -> Result<Queue, CliError> {
+    let url = args
+        .database
+        .clone()
+        .unwrap_or_else(|| scheduler.config().database.clone());
+    match url.parse::<StoreUrl>()? {
+        StoreUrl::Memory => {
+            return Err(StoreError::new(
+                "the job queue of `memory:` lives in the process that runs the scheduler, so another process cannot enqueue into it; name a SQLite file or a PostgreSQL database with --database",
+            )
+            .of_kind(StoreErrorKind::InvalidUrl)
+            .into());
+        }
+        StoreUrl::Sqlite(path) if !path.exists() => {
+            return Err(StoreError::new(format!(
+                "cannot enqueue into the SQLite file {}: it does not exist (is the path right? the scheduler creates it when it first runs)",
+                path.display()
+            ))
+            .of_kind(StoreErrorKind::InvalidUrl)
+            .into());
+        }
+        _ => {}
+    }
+    Ok(Queue::open(&url).await?)
+}
+
+/// A job's status as `trigger --wait --json` prints it.
+fn job_json(job: &JobInfo) -> Value {
+    json!({
+        "id": job.id,
+        "task": job.task,
+        "state": job.state.as_str(),
+        "attempts": job.attempts,
+        "result": job.result,
+        "error": job.error,
+    })
+}
+
+/// `trigger TASK [--payload JSON] [--wait]`: checks the task and its payload against the
+/// program's definition, enqueues a job, and (with `--wait`) waits for its end.
+pub(super) fn trigger(
+    args: &Args,
+    builder: SchedulerBuilder,
+    trigger: &TriggerArgs,
+    style: &Style,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let scheduler = builder.build()?;
+    known_task(&scheduler, &trigger.task)?;
+    let payload: Value = match &trigger.payload {
+        None => Value::Null,
+        Some(text) => serde_json::from_str(text).map_err(|e| CliError::BadValue {
+            option: "--payload",
+            message: format!("not JSON: {e}"),
+        })?,
+    };
+    let spec = scheduler
+        .tasks()
+        .find(|t| t.name() == trigger.task)
+        .expect("checked above");
+    if let Some(shape) = spec.payload_shape() {
+        shape.check(&payload).map_err(|problem| CliError::Payload {
+            task: trigger.task.clone(),
+            problem,
+        })?;
+    }
+    runtime()?.block_on(async {
+        let queue = open_queue(args, &scheduler).await?;
+        let job = NewJob::new(trigger.task.as_str(), payload, queue.now());
+        let id = queue.enqueue(&job).await?.id;
+        if !trigger.wait {
+            return if style.json {
+                write_json(
+                    out,
+                    &json!({ "id": id, "task": trigger.task, "state": "queued" }),
+                )
+            } else {
+                writeln!(out, "job {id}: {} queued", trigger.task).map_err(CliError::Output)
+            };
+        }
+        let job = queue.wait(id).await?;
+        if style.json {
+            write_json(out, &job_json(&job))?;
+        } else {
+            let colour = match job.state {
+                JobState::Succeeded => Colour::Green,
+                _ => Colour::Red,
+            };
+            writeln!(
+                out,
+                "job {id}: {} {} after {} attempt{}",
+                job.task,
+                style.paint(Some(colour), job.state.as_str()),
+                job.attempts,
+                if job.attempts == 1 { "" } else { "s" }
+            )
+            .map_err(CliError::Output)?;
+            if let Some(result) = &job.result {
+                writeln!(out, "result: {result}").map_err(CliError::Output)?;
+            }
+            if let Some(error) = &job.error {
+                writeln!(out, "error: {error}").map_err(CliError::Output)?;
+            }
+        }
+        out.flush().map_err(CliError::Output)?;
+        match job.state {
+            JobState::Succeeded => Ok(()),
+            state => Err(CliError::JobFailed {
+                id,
+                task: job.task,
+                state,
+                error: job.error,
+            }),
+        }
+    })
 }

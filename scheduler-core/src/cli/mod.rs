@@ -8,12 +8,16 @@
 //! app logs [TASK]          the run log (--since, --until, --action, --run, --follow)
 //! app stats [TASK]         runs, outcomes and run times per task
 //! app check                check tasks, conditions and settings without running
+//! app trigger TASK         enqueue a run of TASK for a worker (--payload JSON, --wait)
+//! app worker               run as a job worker only (--concurrency N)
 //! ```
 //!
 //! Every command takes `--json` (for scripts), `--database URL` (read another store than
 //! the configured one) and `--at INSTANT` (evaluate as of another instant than now). The
 //! reading commands open the store without creating or migrating it and work while
-//! another process runs the scheduler on it.
+//! another process runs the scheduler on it. `trigger` writes a job into the store's queue,
+//! which the running program's worker (or any worker on the same database) runs; `worker`
+//! is the role of `scheduler::worker()`.
 //!
 //! The pieces: [`Args`] (a clap `Args`: the subcommand and the global options) and
 //! [`Command`] (a clap `Subcommand`); [`Args::run`] does what the command says with the
@@ -71,8 +75,9 @@ pub struct Args {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Read the log from this store instead of the configured one: a SQLite file (a path or
-    /// `sqlite:path`) or `postgres://...`.
+    /// Use this store instead of the configured one (to read the log, to enqueue, to run
+    /// the scheduler or a worker on): a SQLite file (a path or `sqlite:path`) or
+    /// `postgres://...`.
     #[arg(long, global = true, value_name = "URL")]
     pub database: Option<String>,
     /// Evaluate conditions as of this instant instead of now: `2024-05-01T07:30:00Z`,
@@ -102,6 +107,12 @@ pub enum Command {
     /// Check the tasks, their conditions, parameters and the settings without running
     /// anything; exits non-zero on any problem.
     Check,
+    /// Enqueue a run of a task in the store's job queue: a worker of the running program,
+    /// or any worker on the same database, runs it. Prints the job's id.
+    Trigger(TriggerArgs),
+    /// Run as a job worker only: run the queued jobs of the program's tasks, start nothing
+    /// by its condition (until SIGINT or SIGTERM, which finish the jobs it holds).
+    Worker(WorkerArgs),
     /// The run of one task in a child process (`execution = "process"`); started by the
     /// scheduler, not by people.
     #[command(name = "__child", hide = true)]
@@ -149,6 +160,29 @@ pub struct StatsArgs {
     pub since: Option<String>,
 }
 
+/// The options of `trigger`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TriggerArgs {
+    /// The task.
+    pub task: String,
+    /// The payload, as JSON (what the task's `Payload<T>` parameter reads); checked against
+    /// the task's payload type before anything is enqueued. Default: none (`null`).
+    #[arg(long, value_name = "JSON")]
+    pub payload: Option<String>,
+    /// Wait for the job to end, print its status and result, and exit non-zero unless it
+    /// succeeded.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// The options of `worker`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WorkerArgs {
+    /// At most this many jobs at once (default: the program's worker setting, else 64).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: Option<u32>,
+}
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -177,6 +211,31 @@ pub enum CliError {
         option: &'static str,
         /// Why.
         message: String,
+    },
+    /// A payload given on the command line does not fit the task.
+    #[error("--payload: task '{task}' cannot take this payload")]
+    Payload {
+        /// The task.
+        task: String,
+        /// What is wrong.
+        #[source]
+        problem: crate::runtime::PayloadMismatch,
+    },
+    /// The job queue failed.
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
+    /// A job waited for with `trigger --wait` did not succeed (its status is printed
+    /// already).
+    #[error("job {id} ({task}) {state}{}", .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+    JobFailed {
+        /// The job.
+        id: crate::queue::JobId,
+        /// Its task.
+        task: String,
+        /// How it ended.
+        state: crate::queue::JobState,
+        /// Its last error.
+        error: Option<String>,
     },
     /// `check` found problems (printed already).
     #[error("{0} problem{s} found", s = if *.0 == 1 { "" } else { "s" })]
@@ -227,6 +286,14 @@ impl Args {
     /// instead of printing it (for programs and tests that handle it themselves).
     pub fn execute(&self, builder: SchedulerBuilder, out: &mut dyn Write) -> Result<(), CliError> {
         let style = output::Style::for_stdout(self.json);
+        // The roles that run take the store from `--database` through the builder; the
+        // commands that read or enqueue open it themselves.
+        let builder = match (&self.command, &self.database) {
+            (None | Some(Command::Run) | Some(Command::Worker(_)), Some(url)) => {
+                builder.database(url.clone())
+            }
+            _ => builder,
+        };
         match &self.command {
             None | Some(Command::Run) => Ok(builder.build()?.run()?),
             Some(Command::Child { task, result }) => {
@@ -241,6 +308,13 @@ impl Args {
             Some(Command::Explain { task }) => commands::explain(self, builder, task, &style, out),
             Some(Command::Logs(logs)) => commands::logs(self, builder, logs, &style, out),
             Some(Command::Stats(stats)) => commands::stats(self, builder, stats, &style, out),
+            Some(Command::Trigger(trigger)) => {
+                commands::trigger(self, builder, trigger, &style, out)
+            }
+            Some(Command::Worker(worker)) => Ok(builder
+                .worker_role(worker.concurrency.map(|n| n as usize))
+                .build()?
+                .run()?),
         }
     }
 }
@@ -248,6 +322,6 @@ impl Args {
 fn self_is_run(command: &Option<Command>) -> bool {
     matches!(
         command,
-        None | Some(Command::Run) | Some(Command::Child { .. })
+        None | Some(Command::Run) | Some(Command::Child { .. }) | Some(Command::Worker(_))
     )
 }

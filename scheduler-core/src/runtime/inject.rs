@@ -486,12 +486,150 @@ impl<T> Deref for Payload<T> {
 impl<T: serde::de::DeserializeOwned + Send + 'static> FromContext for Payload<T> {
     fn from_context(cx: &RunContext, _param: &ParamInfo) -> Result<Self, InjectError> {
         let payload = cx.payload().ok_or(InjectError::NoPayload)?;
-        T::deserialize(payload)
-            .map(Payload)
-            .map_err(|e| InjectError::BadPayload {
-                expected: std::any::type_name::<T>(),
+        T::deserialize(payload).map(Payload).map_err(|e| {
+            // A job's payload is JSON, `null` for a run requested without one
+            // (`Session::run` through the queue): the same absence as an in-process run's,
+            // so that `Option<Payload<T>>` is `None` either way. A `T` that reads `null`
+            // (`()`, an `Option`) takes it as a value.
+            if payload.is_null() {
+                InjectError::NoPayload
+            } else {
+                InjectError::BadPayload {
+                    expected: std::any::type_name::<T>(),
+                    source: Arc::new(e),
+                }
+            }
+        })
+    }
+}
+
+/// The type a task's `Payload<T>` parameter reads, kept with the task so that a payload
+/// can be checked before it is enqueued (the command line's `trigger --payload`): `#[task]`
+/// records it; a task built in code has it when given with
+/// [`TaskSpec::payload_type`](crate::runtime::TaskSpec::payload_type).
+#[derive(Clone, Copy)]
+pub struct PayloadShape {
+    kind: ShapeKind,
+}
+
+#[derive(Clone, Copy)]
+enum ShapeKind {
+    /// The task has no `Payload<T>` parameter.
+    None,
+    Typed {
+        type_name: fn() -> &'static str,
+        check: fn(&serde_json::Value) -> Result<(), serde_json::Error>,
+        /// `Option<Payload<T>>`: `null` (no payload) is accepted.
+        optional: bool,
+    },
+}
+
+impl fmt::Debug for PayloadShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ShapeKind::None => f.write_str("PayloadShape(none)"),
+            ShapeKind::Typed {
+                type_name,
+                optional,
+                ..
+            } => write!(
+                f,
+                "PayloadShape({}{})",
+                type_name(),
+                if optional { ", optional" } else { "" }
+            ),
+        }
+    }
+}
+
+fn read_as<T: serde::de::DeserializeOwned>(
+    payload: &serde_json::Value,
+) -> Result<(), serde_json::Error> {
+    T::deserialize(payload).map(|_| ())
+}
+
+/// Why a payload does not fit a task's [`PayloadShape`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PayloadMismatch {
+    /// The task reads no payload, and one was given.
+    #[error("the task takes no payload (it has no `Payload<T>` parameter)")]
+    NotTaken,
+    /// The payload does not read as the task's `T` (the cause says why).
+    #[error("the payload is not a valid `{expected}`")]
+    WrongShape {
+        /// The type the task reads.
+        expected: &'static str,
+        /// What serde says.
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+}
+
+impl PayloadShape {
+    /// A task without a `Payload<T>` parameter: only `null` (no payload) fits.
+    pub const NONE: PayloadShape = PayloadShape {
+        kind: ShapeKind::None,
+    };
+
+    /// `Payload<T>`: the payload must read as a `T`.
+    pub const fn of<T: serde::de::DeserializeOwned>() -> PayloadShape {
+        PayloadShape {
+            kind: ShapeKind::Typed {
+                type_name: std::any::type_name::<T>,
+                check: read_as::<T>,
+                optional: false,
+            },
+        }
+    }
+
+    /// `Option<Payload<T>>`: no payload (`null`), or one that reads as a `T`.
+    pub const fn optional<T: serde::de::DeserializeOwned>() -> PayloadShape {
+        PayloadShape {
+            kind: ShapeKind::Typed {
+                type_name: std::any::type_name::<T>,
+                check: read_as::<T>,
+                optional: true,
+            },
+        }
+    }
+
+    /// The name of the type read (`None` for a task that reads no payload).
+    pub fn type_name(&self) -> Option<&'static str> {
+        match self.kind {
+            ShapeKind::None => None,
+            ShapeKind::Typed { type_name, .. } => Some(type_name()),
+        }
+    }
+
+    /// Whether `payload` (`null` for none) fits: what the task's run would read.
+    ///
+    /// ```
+    /// use scheduler_core::runtime::PayloadShape;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Email { to: String }
+    ///
+    /// let shape = PayloadShape::of::<Email>();
+    /// assert!(shape.check(&serde_json::json!({"to": "ada@example.com"})).is_ok());
+    /// let error = shape.check(&serde_json::json!({"to": 7})).unwrap_err();
+    /// let why = std::error::Error::source(&error).unwrap().to_string();
+    /// assert!(why.contains("invalid type: integer `7`, expected a string"), "{why}");
+    /// assert!(PayloadShape::optional::<Email>().check(&serde_json::Value::Null).is_ok());
+    /// assert!(PayloadShape::NONE.check(&serde_json::json!(1)).is_err());
+    /// ```
+    pub fn check(&self, payload: &serde_json::Value) -> Result<(), PayloadMismatch> {
+        match self.kind {
+            ShapeKind::None if payload.is_null() => Ok(()),
+            ShapeKind::None => Err(PayloadMismatch::NotTaken),
+            ShapeKind::Typed { optional: true, .. } if payload.is_null() => Ok(()),
+            ShapeKind::Typed {
+                type_name, check, ..
+            } => check(payload).map_err(|e| PayloadMismatch::WrongShape {
+                expected: type_name(),
                 source: Arc::new(e),
-            })
+            }),
+        }
     }
 }
 

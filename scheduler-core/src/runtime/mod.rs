@@ -72,8 +72,8 @@ pub use custom::{
 pub use engine::EngineError;
 pub use exec::ChildInvocation;
 pub use inject::{
-    Arg, Env, FromContext, InjectError, Need, ParamInfo, ParamInjectError, Payload, Return,
-    Returned, RunInfo, Task, TaskMarker, This,
+    Arg, Env, FromContext, InjectError, Need, ParamInfo, ParamInjectError, Payload,
+    PayloadMismatch, PayloadShape, Return, Returned, RunInfo, Task, TaskMarker, This,
 };
 pub use inspect::{Inspector, NextStart, TaskExplanation, TaskReport, UnknownTask};
 pub use outcome::{

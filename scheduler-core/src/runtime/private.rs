@@ -18,7 +18,9 @@ pub use super::handler::{
     AsyncCall, BlockingCall, ResultReturn, Started, ValueReturn, finish, finish_async,
     inject_failed,
 };
-pub use super::inject::{FromProducer, arg_or, arg_with, env_or, param_inject_failed};
+pub use super::inject::{
+    FromProducer, PayloadShape, arg_or, arg_with, env_or, param_inject_failed,
+};
 
 /// The condition that `condition!` checked at compile time.
 ///

@@ -441,6 +441,20 @@ impl SchedulerBuilder {
         self
     }
 
+    /// The worker role alone (the command line's `worker`), with the worker settings given
+    /// so far ([`worker`](Self::worker); the defaults otherwise) and, if given, another
+    /// concurrency.
+    pub fn worker_role(self, concurrency: Option<usize>) -> Self {
+        let mut config = match &self.worker {
+            WorkerMode::On(config) => config.clone(),
+            WorkerMode::Auto | WorkerMode::Off => super::worker::WorkerConfig::default(),
+        };
+        if let Some(n) = concurrency {
+            config = config.concurrency(n);
+        }
+        self.worker_only(config)
+    }
+
     /// Checks everything together and gives the scheduler, or every problem found.
     pub fn build(self) -> Result<Scheduler, SchedulerError> {
         if let Some(e) = self.env_error {

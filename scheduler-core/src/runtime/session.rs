@@ -26,6 +26,7 @@ use crate::condition::{Condition, ParseError};
 use crate::log::RunId;
 use crate::log::StoreError;
 use crate::log::store::{RecordQuery, StoredRecord};
+use crate::queue::{JobId, QueueError};
 use crate::task_options::{Execution, TaskProblem, Timeout};
 use crate::time::Timestamp;
 
@@ -115,6 +116,9 @@ pub(crate) enum JobEnded {
     NotStarted(&'static str),
 }
 
+/// Where the loop answers a [`Session::trigger`].
+pub(crate) type TriggerReply = tokio::sync::oneshot::Sender<Result<Option<JobId>, SessionError>>;
+
 /// A task definition on its way to the loop: a `TaskSpec`, which only
 /// [`Session::add_task`] puts here and only the loop takes out.
 pub(crate) struct NewTask(pub(crate) Box<dyn Any + Send>);
@@ -128,6 +132,9 @@ pub(crate) enum Command {
     Run {
         task: String,
         payload: Option<serde_json::Value>,
+        /// Where to say what became of the request (`Session::trigger`): the job's id when
+        /// the loop sent it to the queue, `None` when it queued the run itself.
+        reply: Option<TriggerReply>,
     },
     /// The task's [`TaskState::disabled`] changed from `was` to `now`: look at it again.
     Disabled {
@@ -238,6 +245,9 @@ pub enum SessionError {
         /// The closest existing name.
         suggestion: Option<String>,
     },
+    /// The job queue refused the requested run (see [`Session::trigger`]).
+    #[error("the job queue cannot take the run")]
+    Queue(#[source] Arc<QueueError>),
     /// The scheduler is shutting down and starts no new requested run.
     #[error("the scheduler is shutting down")]
     ShuttingDown,
@@ -310,6 +320,7 @@ impl PartialEq for SessionError {
             // Two serialisation errors are the same when they say the same.
             (E::Payload(a), E::Payload(b)) => a.to_string() == b.to_string(),
             (E::Store(a), E::Store(b)) => Arc::ptr_eq(a, b),
+            (E::Queue(a), E::Queue(b)) => Arc::ptr_eq(a, b),
             (E::ShuttingDown, E::ShuttingDown) | (E::Stopped, E::Stopped) => true,
             _ => false,
         }
@@ -611,9 +622,25 @@ impl Session {
 
     /// Runs a task now, whatever its condition says and even if it is disabled.
     ///
-    /// The run is queued to the loop. A graceful shutdown starts the runs queued before it
-    /// was asked for (and waits for them); once it is asked for, new requests are refused
-    /// with [`SessionError::ShuttingDown`].
+    /// Where the run goes depends on the scheduler's store:
+    ///
+    /// * with a job queue (SQLite, PostgreSQL, or a memory store made `with_jobs`), the
+    ///   run is a job of the task, as `task::apply` enqueues (payload `null`, the default
+    ///   job options: three attempts at most, retried with the worker's backoff). The
+    ///   scheduler enqueues it beside its loop, in the order of the requests (a request
+    ///   made before the scheduler has opened its store waits for it), and a worker runs it:
+    ///   this program's (the default role), or one in another process sharing the
+    ///   database. Once enqueued it survives a crash or a shutdown of this program: a
+    ///   graceful shutdown finishes the jobs its worker has started, and the ones not
+    ///   started yet stay queued for the next worker. [`trigger`](Self::trigger) waits
+    ///   for the job to be in the store and gives its id. A scheduler on a virtual clock
+    ///   without a worker asked for ([`SchedulerBuilder::worker`](super::SchedulerBuilder::worker))
+    ///   keeps the in-process way below, so that a test's runs happen in virtual time;
+    /// * without one (the memory store), the run is queued to the loop. A graceful
+    ///   shutdown starts the runs queued before it was asked for (and waits for them).
+    ///
+    /// Once a shutdown is asked for, new requests are refused with
+    /// [`SessionError::ShuttingDown`].
     pub fn run(&self, task: &str) -> Result<(), SessionError> {
         self.request(task, None)
     }
@@ -626,7 +653,40 @@ impl Session {
         self.request(task, Some(payload))
     }
 
-    fn request(&self, task: &str, payload: Option<serde_json::Value>) -> Result<(), SessionError> {
+    /// Runs a task now as [`run`](Self::run) does, and, when the scheduler keeps a job
+    /// queue, waits until the job is in the store and gives its id (`None`: the run was
+    /// queued to the loop, without a queue). A job can then be followed with
+    /// [`Queue::status`](crate::queue::Queue::status) or
+    /// [`Queue::wait`](crate::queue::Queue::wait); from the moment this returns, a crash
+    /// of the program does not lose it.
+    ///
+    /// ```no_run
+    /// # async fn f(session: scheduler_core::runtime::Session) -> Result<(), Box<dyn std::error::Error>> {
+    /// use scheduler_core::queue::Queue;
+    ///
+    /// if let Some(id) = session.trigger("backup").await? {
+    ///     let queue = Queue::default_queue().expect("set by the running scheduler");
+    ///     println!("backup: {}", queue.wait(id).await?.state);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn trigger(&self, task: &str) -> Result<Option<JobId>, SessionError> {
+        self.trigger_request(task, None).await
+    }
+
+    /// [`trigger`](Self::trigger) with a payload, as [`run_with`](Self::run_with) takes.
+    pub async fn trigger_with(
+        &self,
+        task: &str,
+        payload: impl serde::Serialize,
+    ) -> Result<Option<JobId>, SessionError> {
+        let payload =
+            serde_json::to_value(payload).map_err(|e| SessionError::Payload(Arc::new(e)))?;
+        self.trigger_request(task, Some(payload)).await
+    }
+
+    /// That a run of `task` may be requested now.
+    fn admit(&self, task: &str) -> Result<(), SessionError> {
         self.known(task)?;
         if self.shared.events.is_closed() {
             return Err(SessionError::Stopped);
@@ -634,10 +694,31 @@ impl Session {
         if self.is_stopping() {
             return Err(SessionError::ShuttingDown);
         }
+        Ok(())
+    }
+
+    fn request(&self, task: &str, payload: Option<serde_json::Value>) -> Result<(), SessionError> {
+        self.admit(task)?;
         self.send(Command::Run {
             task: task.to_owned(),
             payload,
+            reply: None,
         })
+    }
+
+    async fn trigger_request(
+        &self,
+        task: &str,
+        payload: Option<serde_json::Value>,
+    ) -> Result<Option<JobId>, SessionError> {
+        self.admit(task)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Command::Run {
+            task: task.to_owned(),
+            payload,
+            reply: Some(reply),
+        })?;
+        answer.await.map_err(|_| SessionError::Stopped)?
     }
 
     /// Hands a claimed job to the loop; gives it back if the loop has stopped.

@@ -276,6 +276,17 @@ pub(super) fn registration(
     if !sig.params.is_empty() {
         fields.push(quote! { needs: &[#(#needs),*], });
     }
+    // The payload's type, for checking a payload before it is enqueued (`trigger`).
+    if let Some(ty) = &sig.payload {
+        let constructor = if sig.payload_optional {
+            quote!(optional)
+        } else {
+            quote!(of)
+        };
+        fields.push(quote! {
+            payload: ::scheduler::__private::PayloadShape::#constructor::<#ty>(),
+        });
+    }
     let in_process = args.execution.map(|(e, _)| e) == Some(Execution::Process);
     let returns_unit = matches!(output, syn::Type::Tuple(t) if t.elems.is_empty());
     if !in_process && !returns_unit && !borrows(output) {

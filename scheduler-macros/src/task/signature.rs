@@ -186,6 +186,8 @@ pub(crate) struct Signature {
     /// The `T` of a `Payload<T>` parameter (inside any number of `Option`s): what
     /// `task::apply(payload)` takes.
     pub(crate) payload: Option<Type>,
+    /// Whether that parameter is an `Option` (a run without a payload is fine).
+    pub(crate) payload_optional: bool,
     /// Whether the marker type can be emitted beside the function: not for a method
     /// (it would land inside an `impl`) nor for an `impl Trait` value (it has no name),
     /// where it would only add errors to the one already reported.
@@ -288,6 +290,7 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
     let mut marker_possible = true;
     let mut emitted: Option<syn::Signature> = None;
     let mut payload: Option<Type> = None;
+    let mut payload_optional = false;
     for (index, input) in sig.inputs.iter().enumerate() {
         match input {
             FnArg::Receiver(r) => {
@@ -331,6 +334,7 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
                 }
                 if payload.is_none() {
                     payload = payload_of(&pt.ty).cloned();
+                    payload_optional = payload.is_some() && argument_of(&pt.ty, "Option").is_some();
                 }
                 let producer = producer_of(&pt.ty);
                 if let Some(producer) = &producer {
@@ -382,6 +386,7 @@ pub(crate) fn analyze(f: &super::TaskFn, errors: &mut Errors) -> Signature {
         output_span,
         emitted,
         payload,
+        payload_optional,
         marker_possible,
     }
 }

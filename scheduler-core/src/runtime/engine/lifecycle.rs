@@ -40,6 +40,8 @@ impl Engine {
         self.started = now;
         self.cycles = 0;
         tracing::info!(tasks = self.by_name.len(), zone = %self.zone, "scheduler started");
+        // Before the hooks, which may request runs.
+        self.open_queue();
         self.hooks.on_startup(&self.session);
         self.start_worker();
 

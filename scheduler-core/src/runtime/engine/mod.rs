@@ -21,6 +21,7 @@
 //!   at it next;
 //! * `runs.rs`: starting a run in its execution mode and recording its end;
 //! * `lifecycle.rs`: start-up, the shutdown condition, shutting down;
+//! * `requests.rs`: runs requested by name, as jobs, when the store keeps a job queue;
 //! * `journal.rs`: the log: the index conditions read, and the store (the only place that
 //!   talks to it);
 //! * `wakeups.rs`: the queue of instants at which tasks must be looked at.
@@ -29,6 +30,7 @@ mod changes;
 mod decide;
 mod journal;
 mod lifecycle;
+mod requests;
 mod runs;
 mod slot;
 mod tasks;
@@ -55,6 +57,7 @@ use super::task::TaskSpec;
 use super::worker::{WorkerHandle, WorkerMode};
 use journal::Journal;
 pub(crate) use journal::StoreSource;
+use requests::JobRoute;
 use slot::Slot;
 use wakeups::WakeQueue;
 
@@ -149,6 +152,8 @@ pub(crate) struct Engine {
     worker_mode: WorkerMode,
     /// The job worker running beside the loop.
     worker: Option<WorkerHandle>,
+    /// Where requested runs go while the store keeps a job queue (else to their slots).
+    job_route: Option<JobRoute>,
     /// The worker role alone: nothing starts by its condition.
     worker_only: bool,
 }
@@ -208,6 +213,7 @@ impl Engine {
             worker_only,
             worker_mode: parts.worker,
             worker: None,
+            job_route: None,
         };
         engine.slots.reserve_exact(parts.specs.len());
         engine.by_name.reserve(parts.specs.len());
@@ -231,8 +237,11 @@ impl Engine {
         loop {
             self.startup().await?;
             let result = self.main_loop().await;
-            // The worker reports what it ran before the store closes.
+            // Runs requested before the shutdown are in the queue before the store closes,
+            // and the worker reports what it ran.
+            self.close_job_route().await;
             self.stop_worker().await;
+            crate::queue::Queue::clear_default_if(self.journal.store());
             // Whatever happened, what was recorded reaches the store.
             let flushed = self.journal.flush_before_exit().await;
             if let Some(heartbeat) = self.heartbeat.take() {
@@ -385,17 +394,34 @@ impl Engine {
         Ok(())
     }
 
-    /// Starts the job worker, if one runs here and the store keeps a queue, and makes the
-    /// store's queue the process-wide default of `apply`.
+    /// With a store that keeps a job queue: makes the queue the process-wide default of
+    /// `apply`, and sends the session's requested runs to it (`Session::run`), except on a
+    /// virtual clock without a worker asked for, where they stay in the process so that a
+    /// test's runs happen in virtual time.
+    pub(super) fn open_queue(&mut self) {
+        let Ok(queue) = crate::queue::Queue::new(self.journal.store().clone()) else {
+            return;
+        };
+        let queue = queue.with_clock(self.clock.clone());
+        queue.set_default();
+        let in_process = self.worker_mode == WorkerMode::Auto && self.clock.is_virtual();
+        if !in_process && self.job_route.is_none() {
+            self.job_route = Some(JobRoute::start(queue));
+        }
+    }
+
+    /// Waits until the runs requested so far are enqueued.
+    async fn close_job_route(&mut self) {
+        if let Some(route) = self.job_route.take() {
+            route.close().await;
+        }
+    }
+
+    /// Starts the job worker, if one runs here and the store keeps a queue.
     fn start_worker(&mut self) {
         let store = self.journal.store().clone();
         if store.jobs().is_none() || self.worker.is_some() {
             return;
-        }
-        let queue =
-            crate::queue::Queue::new(store.clone()).map(|q| q.with_clock(self.clock.clone()));
-        if let Ok(queue) = queue {
-            queue.set_default();
         }
         let config = match &self.worker_mode {
             WorkerMode::Off => return,
@@ -439,7 +465,6 @@ impl Engine {
                 },
             }
         }
-        crate::queue::Queue::clear_default_if(self.journal.store());
     }
 
     /// Whether a task to look at reads a task whose latest finish is not written yet.

@@ -8,7 +8,7 @@ use crate::log::Retention;
 use crate::runtime::config::DuplicatePolicy;
 use crate::runtime::inject::Need;
 use crate::runtime::inspect::{Facts, InspectRequest, TaskExplanation};
-use crate::runtime::session::{Command, JobEnded, NewTask, TaskState};
+use crate::runtime::session::{Command, JobEnded, NewTask, SessionError, TaskState};
 use crate::runtime::task::TaskSpec;
 use crate::time::Timestamp;
 
@@ -179,18 +179,38 @@ impl Engine {
         match command {
             Command::ShutDown { instant } => self.request_stop(instant, false),
             Command::Restart => self.request_stop(false, true),
-            Command::Run { task, payload } => {
+            Command::Run {
+                task,
+                payload,
+                reply,
+            } => {
                 if self.stop.is_some() {
                     // Sessions refuse requests once a shutdown is asked for; this one was
                     // sent just before.
                     tracing::warn!(task = %task, "the scheduler is shutting down; a run requested as it began does not start");
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Err(SessionError::ShuttingDown));
+                    }
                 } else if let Some(id) = self.slot_of(&task) {
+                    if let Some(route) = &self.job_route {
+                        route.send(&task, payload, reply);
+                        return;
+                    }
                     if let Some(slot) = self.slots[id].as_mut() {
                         slot.queued
                             .get_or_insert_default()
                             .push_back(payload.map(Arc::new));
                     }
                     self.mark_dirty(id);
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Ok(None));
+                    }
+                } else if let Some(reply) = reply {
+                    // Removed since the session looked.
+                    let _ = reply.send(Err(SessionError::UnknownTask {
+                        name: task,
+                        suggestion: None,
+                    }));
                 }
             }
             Command::Disabled { task, was, now } => {

@@ -26,7 +26,7 @@ use crate::task_options::{
 };
 
 use super::context::RunContext;
-use super::inject::Need;
+use super::inject::{Need, PayloadShape};
 use super::outcome::{IntoRunOutcome, OutputCodec};
 use super::session::{Session, SessionError};
 
@@ -95,6 +95,9 @@ pub struct TaskSpec {
     pub(crate) needs: Option<&'static [Option<Need>]>,
     pub(crate) child_codecs: Option<ChildCodecs>,
     pub(crate) output_codec: Option<OutputCodec>,
+    // What a requested run's payload must read as, where known (`#[task]`, or
+    // `payload_type`).
+    pub(crate) payload: Option<PayloadShape>,
     pub(crate) origin: Origin,
 }
 
@@ -111,8 +114,24 @@ impl TaskSpec {
             needs: None,
             child_codecs: None,
             output_codec: None,
+            payload: None,
             origin: Origin::Code,
         }
+    }
+
+    /// Says that the task reads its payload as a `T` (what its body deserializes), so that
+    /// a payload is checked against it before it is enqueued (the command line's
+    /// `trigger --payload`). `#[task]` functions have it from their `Payload<T>` parameter.
+    pub fn payload_type<T: serde::de::DeserializeOwned>(mut self) -> Self {
+        self.payload = Some(PayloadShape::of::<T>());
+        self
+    }
+
+    /// The type the task's payload must read as, if known: `#[task]` functions (whose
+    /// shape says so when they take none) and tasks given
+    /// [`payload_type`](Self::payload_type).
+    pub fn payload_shape(&self) -> Option<&PayloadShape> {
+        self.payload.as_ref()
     }
 
     /// A task running an async closure.

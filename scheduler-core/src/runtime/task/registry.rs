@@ -26,7 +26,7 @@ use crate::task_options::TaskOptions;
 use super::{ChildCodecs, Origin, TaskBody, TaskSpec};
 use crate::BoxFuture;
 use crate::runtime::handler::{AsyncCall, BlockingCall, Started};
-use crate::runtime::inject::Need;
+use crate::runtime::inject::{Need, PayloadShape};
 use crate::runtime::outcome::{OutputCodec, RunOutcome};
 
 /// A task body as registered by `#[task]`: the function that injects the parameters and
@@ -69,6 +69,8 @@ pub struct TaskDef {
     /// For `execution = "process"`: how the values of other tasks that the child receives
     /// cross to it as JSON, by task.
     pub child_codecs: ChildCodecs,
+    /// The type its `Payload<T>` parameter reads (none without one).
+    pub payload: PayloadShape,
     /// `module_path!()` of the function.
     pub module: &'static str,
     /// `file!()`.
@@ -102,6 +104,7 @@ impl TaskDef {
         needs: &[],
         output_codec: no_codec,
         child_codecs: no_child_codecs,
+        payload: PayloadShape::NONE,
         module: "",
         file: "",
         line: 0,
@@ -228,6 +231,7 @@ impl TaskDef {
         spec.needs = Some(self.needs);
         spec.child_codecs = Some(self.child_codecs);
         spec.output_codec = (self.output_codec)();
+        spec.payload = Some(self.payload);
         spec.origin = self.origin();
         Ok(spec)
     }
