@@ -8,7 +8,8 @@
 //!   the lease expires and finishes it; the log has the crash and the retry;
 //! * a worker stopped with SIGSTOP in the middle of a job, and resumed with SIGCONT once
 //!   another worker has taken the job over and finished it: its late result is refused
-//!   (it says so), and the job keeps the newer attempt's result (PostgreSQL only: on
+//!   (it says so), the job keeps the newer attempt's result, and the log records the late
+//!   run as `terminate` ("lease lost to attempt 2"), not as a success (PostgreSQL only: on
 //!   SQLite a process frozen inside a write transaction holds the whole file's lock).
 //!
 //! No libtest harness (`harness = false`): the program is the driver, and, with
@@ -428,6 +429,38 @@ async fn stall(url: &str, dir: &Path) {
     let attempts = jobs.attempts(id).await.unwrap();
     assert_eq!(attempts[0].outcome, Some(AttemptOutcome::Crashed));
     assert_eq!(attempts[1].outcome, Some(AttemptOutcome::Succeeded));
+    // The log agrees with the queue: the late run does not claim a success the queue
+    // refused; it ends as `terminate`, saying which attempt took its lease.
+    wait_for("the late run's end in the log", &refs, || async {
+        store
+            .query(&RecordQuery::default().run(run))
+            .await
+            .is_ok_and(|records| records.iter().any(|r| r.record.action == Action::Terminate))
+    })
+    .await;
+    let late = store.query(&RecordQuery::default().run(run)).await.unwrap();
+    let actions: Vec<Action> = late.iter().map(|r| r.record.action).collect();
+    assert!(!actions.contains(&Action::Success), "{actions:?}");
+    let end = late
+        .iter()
+        .find(|r| r.record.action == Action::Terminate)
+        .unwrap();
+    let message = end.record.message.as_deref().unwrap_or_default();
+    assert!(message.contains("lease lost to attempt 2"), "{message}");
+    let successes = store
+        .query(
+            &RecordQuery::default()
+                .task("slow")
+                .action(Action::Success)
+                .limit(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        successes.len(),
+        1,
+        "one success in the log, the newer attempt's"
+    );
     let [a, b] = workers;
     a.stop();
     b.stop();
