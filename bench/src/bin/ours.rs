@@ -23,6 +23,7 @@
 //! `startup`) to the store through its public API, closes it as a scheduler that shuts
 //! down does, and exits.
 
+#[path = "ours/queue.rs"]
 mod queue;
 
 use std::sync::atomic::{AtomicU64, Ordering};
