@@ -65,8 +65,10 @@ pub async fn worker(args: &QueueArgs) -> Result<(), String> {
         .database(args.database.clone())
         .worker_only(config)
         .task(
-            TaskSpec::from_async(TASK, |_| async { Ok::<f64, std::convert::Infallible>(wall()) })
-                .value_as_json::<f64>(),
+            TaskSpec::from_async(TASK, |_| async {
+                Ok::<f64, std::convert::Infallible>(wall())
+            })
+            .value_as_json::<f64>(),
         )
         .build()
         .map_err(|e| e.to_string())?
@@ -262,9 +264,7 @@ pub async fn drive(args: &QueueArgs) -> Result<Value, String> {
     }
     let n = args.jobs;
     let now = queue.now();
-    let jobs: Vec<NewJob> = (0..n)
-        .map(|i| NewJob::new(TASK, json!(i), now))
-        .collect();
+    let jobs: Vec<NewJob> = (0..n).map(|i| NewJob::new(TASK, json!(i), now)).collect();
     let started = Instant::now();
     for chunk in jobs.chunks(ENQUEUE_CHUNK) {
         queue.enqueue_many(chunk).await.map_err(|e| e.to_string())?;
@@ -278,7 +278,9 @@ pub async fn drive(args: &QueueArgs) -> Result<Value, String> {
     drained?;
     let counted = count(&queue, &db, n as u64).await?;
     if counted["ok"] != json!(true) {
-        return Err(format!("the database does not count every job once: {counted}"));
+        return Err(format!(
+            "the database does not count every job once: {counted}"
+        ));
     }
     Ok(json!({
         "event": "result",
@@ -329,7 +331,9 @@ async fn latency(args: &QueueArgs, queue: &Queue, db: &Db) -> Result<Value, Stri
     }
     let counted = count(queue, db, args.latency as u64).await?;
     if counted["ok"] != json!(true) {
-        return Err(format!("the database does not count every job once: {counted}"));
+        return Err(format!(
+            "the database does not count every job once: {counted}"
+        ));
     }
     Ok(json!({
         "event": "result",
