@@ -485,9 +485,7 @@ pub trait JobStore: Send + Sync + 'static {
         jobs: &'a [NewJob],
     ) -> BoxFuture<'a, Result<Vec<Enqueued>, QueueError>> {
         Box::pin(async move {
-            for job in jobs {
-                check(job)?;
-            }
+            check_all(jobs)?;
             let mut enqueued = Vec::with_capacity(jobs.len());
             for job in jobs {
                 enqueued.push(self.enqueue(job).await?);
@@ -648,6 +646,11 @@ pub(crate) fn check(job: &NewJob) -> Result<(), QueueError> {
         ));
     }
     Ok(())
+}
+
+/// The checks of [`check`], of every job of a batch (before any is written).
+pub(crate) fn check_all(jobs: &[NewJob]) -> Result<(), QueueError> {
+    jobs.iter().try_for_each(check)
 }
 
 /// The payload's JSON text as stored.

@@ -33,7 +33,8 @@ use super::rows::{
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
-    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, check, payload_text, written,
+    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, check, check_all, payload_text,
+    written,
 };
 
 /// The channel idle workers listen on.
@@ -205,9 +206,7 @@ impl JobStore for PostgresStore {
         jobs: &'a [NewJob],
     ) -> BoxFuture<'a, Result<Vec<Enqueued>, QueueError>> {
         Box::pin(async move {
-            for job in jobs {
-                check(job)?;
-            }
+            check_all(jobs)?;
             if jobs.is_empty() {
                 return Ok(Vec::new());
             }
