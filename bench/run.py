@@ -5,6 +5,7 @@
     python3 bench/run.py --quick         # short windows, to check that everything runs
     python3 bench/run.py --only delay,startup --reps 5
     python3 bench/run.py --only throughput,restart --subjects ours,ours-sqlite,rocketry-sqlite
+    python3 bench/run.py --only queue    # the job queue against graphile-worker and apalis
 
 Subjects (bench/PROTOCOL.md says how the driver talks to them): ours (bench/src/bin/ours.rs),
 Rocketry 2.5.1 and APScheduler 3.11 (bench/peers/*.py, in a virtual environment this script
@@ -36,6 +37,10 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 VENV = BENCH / ".venv"
+NODE = BENCH / ".node"
+# The Node.js peer of the queue scenario, as measured in queue-anchors.md: 0.17.3 is the
+# newest graphile-worker that supports Node 20.
+NODE_PACKAGES = "graphile-worker@0.17.3 pg@8.23.1"
 RESULTS = BENCH / "results"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -732,6 +737,33 @@ def python_env() -> str | None:
         return None
 
 
+def node_env() -> str | None:
+    """`node`, with graphile-worker installed from the npm registry into bench/.node (the
+    peer of the queue scenario), or None (with a reason)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        print("graphile-worker is left out: node or npm is not installed", flush=True)
+        return None
+    NODE.mkdir(exist_ok=True)
+    stamp = NODE / ".installed"
+    try:
+        if not stamp.exists() or stamp.read_text() != NODE_PACKAGES:
+            print("installing graphile-worker (npm) ...", flush=True)
+            package = NODE / "package.json"
+            if not package.exists():
+                package.write_text('{"private": true}\n')
+            subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--silent", *NODE_PACKAGES.split()],
+                check=True,
+                cwd=NODE,
+            )
+            stamp.write_text(NODE_PACKAGES)
+        return node
+    except (subprocess.CalledProcessError, OSError) as e:
+        print(f"graphile-worker is left out: {e}", flush=True)
+        return None
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -754,7 +786,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short windows and one size each: checks that everything runs")
     parser.add_argument(
-        "--only", help="comma-separated scenarios: idle,idle-custom,throughput,delay,pipeline,startup,restart,compile"
+        "--only", help="comma-separated scenarios: idle,idle-custom,throughput,delay,pipeline,startup,restart,compile,queue"
     )
     parser.add_argument("--reps", type=int, help="repetitions of the short scenarios (startup, restart, compile)")
     parser.add_argument(
@@ -783,14 +815,14 @@ def main() -> int:
                           "ms", False, (10_000, 1_000_000) if quick else (10_000, 100_000, 1_000_000), 0,
                           args.reps or (1 if quick else 5)),
     }
-    wanted = set(args.only.split(",")) if args.only else set(metrics) | {"compile"}
-    unknown = wanted - set(metrics) - {"compile"}
+    wanted = set(args.only.split(",")) if args.only else set(metrics) | {"compile", "queue"}
+    unknown = wanted - set(metrics) - {"compile", "queue"}
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
 
     started = time.monotonic()
     build_rust()
-    python = None if args.no_python else python_env()
+    python = None if args.no_python or wanted <= {"queue", "compile"} else python_env()
     available = subjects(python)
     if args.subjects:
         keys = set(args.subjects.split(","))
@@ -812,6 +844,10 @@ def main() -> int:
 
     try:
         run_scenarios(metrics, wanted, available, report, raw, durations)
+        if "queue" in wanted:
+            queue_started = time.monotonic()
+            report.append(queue_scenario(reps=args.reps or (1 if quick else 3), quick=quick, raw=raw))
+            durations["queue"] = time.monotonic() - queue_started
     finally:
         STORES.cleanup()
     if "compile" in wanted:
@@ -922,6 +958,203 @@ def render(scenario: str, metric: Metric, chosen: list[Subject], cells: dict[tup
                 xs = cell.extra.get(key, [])
                 row += f" {fmt(statistics.median(xs))} |" if xs else " — |"
             lines.append(row)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# The job queue (issue 24): ours against graphile-worker and apalis
+# --------------------------------------------------------------------------------------
+
+QUEUE_JOBS = 20_000
+QUEUE_LATENCY_SAMPLES = 200
+
+
+@dataclass(frozen=True)
+class QueueSubject:
+    """One queue in one configuration, for throughput (`latency` 0) or latency."""
+
+    name: str
+    argv: tuple[str, ...]
+    store: str  # "sqlite" or "postgres"
+    ours: bool
+    workers: int
+    latency: int = 0
+
+
+def queue_subjects(node: str | None, quick: bool) -> list[QueueSubject]:
+    release = BENCH / "target" / "release"
+    ours = (str(release / "ours"), "--scenario", "queue")
+    apalis = (str(release / "apalis"), "--scenario", "queue")
+    samples = 50 if quick else QUEUE_LATENCY_SAMPLES
+    chosen = []
+    for store, label in (("postgres", "PostgreSQL"), ("sqlite", "SQLite")):
+        for workers in (1, 4):
+            chosen.append(QueueSubject(f"ours ({label}, {workers} worker process{'es' if workers > 1 else ''})",
+                                       ours + ("--workers", str(workers)), store, True, workers))
+    chosen += [
+        QueueSubject("apalis 1.0 (PostgreSQL, defaults: batch 10), 1 worker", apalis + ("--workers", "1", "--batch", "10"),
+                     "postgres", False, 1),
+        QueueSubject("apalis 1.0 (PostgreSQL, defaults: batch 10), 4 workers in 1 process",
+                     apalis + ("--workers", "4", "--batch", "10"), "postgres", False, 4),
+        QueueSubject("apalis 1.0 (PostgreSQL, batch 100), 4 workers in 1 process",
+                     apalis + ("--workers", "4", "--batch", "100"), "postgres", False, 4),
+    ]
+    if node:
+        gw = (node, str(BENCH / "peers" / "graphile_subject.js"), "--scenario", "queue")
+        chosen += [
+            QueueSubject("graphile-worker 0.17.3 (perfTest preset), 1 process × 10",
+                         gw + ("--workers", "1", "--batching", "1"), "postgres", False, 1),
+            QueueSubject("graphile-worker 0.17.3 (perfTest preset), 4 processes × 10",
+                         gw + ("--workers", "4", "--batching", "1"), "postgres", False, 4),
+        ]
+    # Latency: one worker, idle, jobs enqueued one at a time.
+    chosen += [
+        QueueSubject("ours (PostgreSQL, LISTEN/NOTIFY)", ours + ("--workers", "1"), "postgres", True, 1, samples),
+        QueueSubject("ours (SQLite, another process, polling every 5 ms)", ours + ("--workers", "1", "--poll-ms", "5"),
+                     "sqlite", True, 1, samples),
+    ]
+    if node:
+        chosen.append(QueueSubject("graphile-worker 0.17.3 (perfTest preset, in-process worker)",
+                                   gw + ("--batching", "1"), "postgres", False, 1, samples))
+    return chosen
+
+
+def queue_run(subject: QueueSubject, index: int) -> dict:
+    """One run of a queue subject on a fresh store; its `result` event."""
+    if subject.store == "sqlite":
+        path = STORES.sqlite_path(f"queue-{index}")
+        STORES.remove_sqlite(path)
+        store = ["--database", str(path)]
+    else:
+        database = f"{Stores.DATABASE}_queue"
+        STORES.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", f"CREATE DATABASE {database}")
+        STORES.databases.add(database)
+        store = ["--database", STORES.postgres_url(database)]
+    argv = list(subject.argv) + store
+    if subject.latency:
+        argv += ["--latency", str(subject.latency)]
+    else:
+        argv += ["--tasks", str(QUEUE_JOBS)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=BENCH)
+    try:
+        event = until_result(proc, time.monotonic() + 900)
+    except RunFailed:
+        # A subject that fails says why on its last line.
+        raise
+    finally:
+        stop(proc)
+    if event.get("event") != "result":
+        raise RunFailed(event.get("why", str(event)))
+    return event
+
+
+def queue_scenario(reps: int, quick: bool, raw: dict) -> str:
+    """Throughput and latency of the job queues, side by side in one run; a markdown
+    section with the tables and whether ours meets its goals."""
+    print("\n== queue", flush=True)
+    why = STORES.postgres_available()
+    node = node_env()
+    chosen = queue_subjects(node, quick)
+    if why:
+        print(f"the PostgreSQL queue subjects are left out: {why}", flush=True)
+        chosen = [s for s in chosen if s.store != "postgres"]
+    results: dict[str, list[dict]] = {s.name: [] for s in chosen}
+    failures: dict[str, list[str]] = {s.name: [] for s in chosen}
+    for rep in range(reps):
+        order = chosen if rep % 2 == 0 else list(reversed(chosen))
+        for i, subject in enumerate(order):
+            try:
+                event = queue_run(subject, i)
+                results[subject.name].append(event)
+                if subject.latency:
+                    status = f"p50 {fmt(statistics.median(event['latency_from_call_ms']))} ms"
+                else:
+                    status = f"{event['jobs_per_second']:,.0f} jobs/s"
+            except (RunFailed, OSError, subprocess.SubprocessError, KeyError) as e:
+                failures[subject.name].append(str(e))
+                status = f"failed: {e}"
+            print(f"  {subject.name:<64} rep {rep + 1}: {status}", flush=True)
+    raw["queue"] = {"results": results, "failures": failures}
+
+    def spread(xs: list[float]) -> str:
+        return f"{fmt(statistics.median(xs))} [{fmt(min(xs))}–{fmt(max(xs))}]"
+
+    lines = [
+        f"### Job queue: {QUEUE_JOBS:,} jobs, enqueue → claim → trivial body → outcome recorded (jobs/s, higher is better)",
+        "",
+        f"Median [min–max] of {reps} runs, interleaved. *Drain*: from the workers' start on the filled queue until the "
+        "database counts every job done (worker start-up included); *end to end*: the enqueue too. Every run is "
+        "counted from the database afterwards (a lost or doubled job fails it).",
+        "",
+        "| queue | drain (jobs/s) | end to end (jobs/s) | enqueue (s) | enqueue API | lost / run twice |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    best_peer = 0.0
+    ours_figures: dict[tuple[str, int], float] = {}
+    for subject in chosen:
+        if subject.latency:
+            continue
+        events = results[subject.name]
+        if not events:
+            why_failed = failures[subject.name][-1] if failures[subject.name] else "no data"
+            lines.append(f"| {subject.name} | — | failed: {why_failed} | | | |")
+            continue
+        drain = [e["jobs_per_second"] for e in events]
+        whole = [e["end_to_end_jobs_per_second"] for e in events]
+        enqueue = [e["enqueue_s"] for e in events]
+        lost = sum(int(e["counted"].get("lost", 0)) for e in events)
+        twice = sum(int(e["counted"].get("run_twice", 0)) for e in events)
+        lines.append(f"| {subject.name} | {spread(drain)} | {spread(whole)} | {fmt(statistics.median(enqueue))} | "
+                     f"{events[0].get('enqueue_api', '')} | {lost} / {twice} |")
+        if subject.ours:
+            ours_figures[(subject.store, subject.workers)] = statistics.median(drain)
+        else:
+            best_peer = max(best_peer, statistics.median(drain))
+    if not node:
+        lines.append("| graphile-worker 0.17.3 (not run here: no node/npm) | 14,036 (anchor) | | | | |")
+    lines.append("| Flask-TaskX 1.0 (quoted from queue-anchors.md, not run: its PyPI package ships no code) | "
+                 "0.2 at its default interval; 338 at 1 ms | | | `task.apply()` | lost jobs; doubled on PostgreSQL |")
+    lines += [
+        "",
+        "### Job queue: enqueue → body start, one idle worker (ms, lower is better)",
+        "",
+        "*From the call*: from just before the enqueue call (its commit, about 2.8 ms of disk flush here, included); "
+        "*from the commit*: from its return (the job committed and visible).",
+        "",
+        "| queue | p50 from the call | p99 from the call | p50 from the commit | p99 from the commit | samples |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    ours_latency = None
+    for subject in chosen:
+        if not subject.latency:
+            continue
+        events = results[subject.name]
+        if not events:
+            why_failed = failures[subject.name][-1] if failures[subject.name] else "no data"
+            lines.append(f"| {subject.name} | — | failed: {why_failed} | | | |")
+            continue
+        call = [x for e in events for x in e["latency_from_call_ms"]]
+        commit = [x for e in events for x in e["latency_from_commit_ms"]]
+        lines.append(f"| {subject.name} | {fmt(statistics.median(call))} | {fmt(percentile(call, 0.99))} | "
+                     f"{fmt(statistics.median(commit))} | {fmt(percentile(commit, 0.99))} | {len(call)} |")
+        if subject.ours and subject.store == "postgres":
+            ours_latency = (statistics.median(call), statistics.median(commit))
+    lines.append("| Flask-TaskX 1.0 (quoted, interval 1 s / 1 ms) | 524 / 2.05 | 962 / 5.65 | | | |")
+    goals = []
+    pg4 = ours_figures.get(("postgres", 4))
+    if pg4 and best_peer:
+        goals.append(f"PostgreSQL, 4 workers: {pg4:,.0f} jobs/s = {pg4 / best_peer:.2f}× the best peer in this run "
+                     f"({best_peer:,.0f}); goal 2× ({'met' if pg4 >= 2 * best_peer else 'not met'})")
+    sq = max((v for (store, _), v in ours_figures.items() if store == "sqlite"), default=None)
+    if sq:
+        goals.append(f"SQLite: {sq:,.0f} jobs/s; goal 10,000 ({'met' if sq >= 10_000 else 'not met'})")
+    if ours_latency:
+        goals.append(f"PostgreSQL enqueue → start median: {ours_latency[0]:.2f} ms from the call, "
+                     f"{ours_latency[1]:.2f} ms from the commit; goal under 2 ms "
+                     f"({'met' if ours_latency[1] < 2 else 'not met'} from the commit, "
+                     f"{'met' if ours_latency[0] < 2 else 'not met'} from the call)")
+    if goals:
+        lines += ["", "Goals (issue 24): " + "; ".join(goals) + "."]
     return "\n".join(lines)
 
 

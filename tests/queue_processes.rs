@@ -8,10 +8,11 @@
 //!   the lease expires and finishes it; the log has the crash and the retry;
 //! * a worker stopped with SIGSTOP in the middle of a job, and resumed with SIGCONT once
 //!   another worker has taken the job over and finished it: its late result is refused,
-//!   and the job keeps the newer attempt's result, counted from the database (on SQLite
-//!   too: a process frozen inside a write transaction would hold the whole file's lock,
-//!   so the driver checks that the file takes a write while the worker is stopped, and
-//!   otherwise resumes it for a moment and stops it again).
+//!   the job keeps the newer attempt's result, counted from the database, and the log
+//!   records the late run as `terminate` ("lease lost to attempt 2"), not as a success (on
+//!   SQLite too: a process frozen inside a write transaction would hold the whole file's
+//!   lock, so the driver checks that the file takes a write while the worker is stopped,
+//!   and otherwise resumes it for a moment and stops it again).
 //!
 //! No libtest harness (`harness = false`): the program is the driver, and, with
 //! `QUEUE_TEST_ROLE=worker`, a worker (`scheduler::worker()`'s role, on the database that
@@ -438,6 +439,38 @@ async fn stall(url: &str, dir: &Path) {
     assert_eq!(attempts[1].outcome, Some(AttemptOutcome::Succeeded));
     let counts = jobs.counts().await.unwrap();
     assert_eq!((counts.succeeded, counts.running, counts.queued), (1, 0, 0));
+    // The log agrees with the queue: the late run does not claim a success the queue
+    // refused; it ends as `terminate`, saying which attempt took its lease.
+    wait_for("the late run's end in the log", &[&other], || async {
+        store
+            .query(&RecordQuery::default().run(run))
+            .await
+            .is_ok_and(|records| records.iter().any(|r| r.record.action == Action::Terminate))
+    })
+    .await;
+    let late = store.query(&RecordQuery::default().run(run)).await.unwrap();
+    let actions: Vec<Action> = late.iter().map(|r| r.record.action).collect();
+    assert!(!actions.contains(&Action::Success), "{actions:?}");
+    let end = late
+        .iter()
+        .find(|r| r.record.action == Action::Terminate)
+        .unwrap();
+    let message = end.record.message.as_deref().unwrap_or_default();
+    assert!(message.contains("lease lost to attempt 2"), "{message}");
+    let successes = store
+        .query(
+            &RecordQuery::default()
+                .task("slow")
+                .action(Action::Success)
+                .limit(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        successes.len(),
+        1,
+        "one success in the log, the newer attempt's"
+    );
     other.stop();
 }
 

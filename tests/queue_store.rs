@@ -305,6 +305,41 @@ async fn unique_keys_and_cancel(store: &dyn JobStore) {
     ));
 }
 
+/// `enqueue_many`: ids in the order of the jobs, keys as with one enqueue (a key repeated
+/// in the batch gives the first job's id), all or none when one job is invalid.
+async fn bulk_enqueue_in_order_all_or_none(store: &dyn JobStore) {
+    let mut batch: Vec<NewJob> = (0..1_200).map(|n| job("bulk", n, 0)).collect();
+    let mut keyed = job("welcome", 7, 0);
+    keyed.unique_key = Some("user:7".into());
+    batch.insert(3, keyed.clone());
+    batch.push(keyed);
+    let enqueued = store.enqueue_many(&batch).await.unwrap();
+    assert_eq!(enqueued.len(), batch.len());
+    assert!(!enqueued[3].existing);
+    assert_eq!(
+        (
+            enqueued[batch.len() - 1].id,
+            enqueued[batch.len() - 1].existing
+        ),
+        (enqueued[3].id, true)
+    );
+    for (job, e) in batch.iter().zip(&enqueued) {
+        let stored = store.job(e.id).await.unwrap().unwrap();
+        assert_eq!((&stored.task, &stored.payload), (&job.task, &job.payload));
+        assert_eq!(stored.state, JobState::Queued);
+    }
+    assert_eq!(store.counts().await.unwrap().queued, 1_201);
+    // One invalid job: nothing of the batch is added.
+    let mut bad = vec![job("bulk", 1, 0), job("bulk", 2, 0)];
+    bad[1].max_attempts = 0;
+    assert!(matches!(
+        store.enqueue_many(&bad).await,
+        Err(QueueError::Invalid(_))
+    ));
+    assert_eq!(store.counts().await.unwrap().queued, 1_201);
+    assert!(store.enqueue_many(&[]).await.unwrap().is_empty());
+}
+
 /// Workers claiming together take disjoint batches: 2,000 jobs, 4 claimers, each job once.
 async fn concurrent_claims_are_disjoint(backend: &Backend) {
     let store = backend.open().await;
@@ -411,6 +446,7 @@ cases!(
     a_late_worker_cannot_record_over_a_newer_attempt,
     last_attempts_dead_letters_and_releases,
     unique_keys_and_cancel,
+    bulk_enqueue_in_order_all_or_none,
 );
 
 /// The memory store keeps no jobs unless asked: a queue on it is a typed error.

@@ -64,6 +64,14 @@ async fn applied_jobs_run_once_are_logged_and_poison_fails_after_its_attempts() 
         };
         ids.push((n, send_email::apply(email).on(&queue).await.unwrap()));
     }
+    // And 100 more in one transaction: their ids in the payloads' order.
+    let emails = (300..400).map(|n| Email {
+        to: format!("user{n}@example.com"),
+        n,
+    });
+    let bulk = send_email::apply_many(emails).on(&queue).await.unwrap();
+    assert_eq!(bulk.len(), 100);
+    ids.extend((300..400).zip(bulk));
     for (n, id) in &ids {
         let job = queue.wait(*id).await.unwrap();
         assert_eq!(job.state, JobState::Succeeded, "job {id}: {job:?}");
@@ -85,7 +93,7 @@ async fn applied_jobs_run_once_are_logged_and_poison_fails_after_its_attempts() 
     running.session().shut_down();
     running.await.unwrap();
 
-    // Every attempt is a run in the log: 300 successes and 3 failures, each after its `run`.
+    // Every attempt is a run in the log: 400 successes and 3 failures, each after its `run`.
     let successes = store
         .query(
             &RecordQuery::default()
@@ -95,7 +103,7 @@ async fn applied_jobs_run_once_are_logged_and_poison_fails_after_its_attempts() 
         )
         .await
         .unwrap();
-    assert_eq!(successes.len(), 300);
+    assert_eq!(successes.len(), 400);
     let runs = store
         .query(
             &RecordQuery::default()
@@ -105,13 +113,13 @@ async fn applied_jobs_run_once_are_logged_and_poison_fails_after_its_attempts() 
         )
         .await
         .unwrap();
-    assert_eq!(runs.len(), 300);
+    assert_eq!(runs.len(), 400);
     let failures = store
         .query(&RecordQuery::default().task("poison").action(Action::Fail))
         .await
         .unwrap();
     assert_eq!(failures.len(), 3);
-    assert_eq!(queue.counts().await.unwrap().succeeded, 300);
+    assert_eq!(queue.counts().await.unwrap().succeeded, 400);
 }
 
 /// Without a queue given and none set by a running scheduler, `apply` says so.

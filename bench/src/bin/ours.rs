@@ -5,7 +5,11 @@
 //! ours --scenario idle-custom --tasks 1000
 //!      [--database memory:|sqlite:PATH|postgres://...]
 //! ours --scenario fill --tasks 100 --records 1000000 --database URL
+//! ours --scenario queue --tasks 20000 --workers 4 --database URL [--latency 200] [--poll-ms 200]
 //! ```
+//!
+//! `queue` (the job queue: throughput and enqueue-to-start latency) is in `ours/queue.rs`,
+//! with its settings.
 //!
 //! Tasks are built in code (`TaskSpec`), as a program that creates its tasks from data
 //! would; the conditions are the ones a user would write. The scheduler is configured as
@@ -18,6 +22,9 @@
 //! writes `--records` records of past runs of the tasks `t0`..`tN-1` (the idle tasks of
 //! `startup`) to the store through its public API, closes it as a scheduler that shuts
 //! down does, and exits.
+
+#[path = "ours/queue.rs"]
+mod queue;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,6 +46,9 @@ struct Args {
     execution: Execution,
     database: String,
     records: u64,
+    workers: usize,
+    latency: usize,
+    poll_ms: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +59,9 @@ fn parse_args() -> Result<Args, String> {
         execution: Execution::Async,
         database: "memory:".to_owned(),
         records: 0,
+        workers: 1,
+        latency: 0,
+        poll_ms: 200,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +79,9 @@ fn parse_args() -> Result<Args, String> {
             }
             "--database" => args.database = value,
             "--records" => args.records = value.parse().map_err(|e| format!("--records: {e}"))?,
+            "--workers" => args.workers = value.parse().map_err(|e| format!("--workers: {e}"))?,
+            "--latency" => args.latency = value.parse().map_err(|e| format!("--latency: {e}"))?,
+            "--poll-ms" => args.poll_ms = value.parse().map_err(|e| format!("--poll-ms: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -277,6 +293,32 @@ fn main() {
             std::process::exit(1);
         }
         return;
+    }
+    if args.scenario == "queue" || args.scenario == "queue-worker" {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let queue_args = queue::QueueArgs {
+            database: args.database.clone(),
+            jobs: args.tasks,
+            workers: args.workers,
+            latency: args.latency,
+            poll_ms: args.poll_ms,
+        };
+        let result = runtime.block_on(async {
+            if args.scenario == "queue" {
+                queue::drive(&queue_args).await.map(|r| emit(&r))
+            } else {
+                queue::worker(&queue_args).await
+            }
+        });
+        if let Err(e) = result {
+            emit(&json!({"event": "failed", "why": e}));
+            eprintln!("ours: {e}");
+            std::process::exit(1);
+        }
+        std::process::exit(0);
     }
     // What `scheduler::run` uses: a multi-threaded runtime with a worker per core.
     let runtime = tokio::runtime::Builder::new_multi_thread()

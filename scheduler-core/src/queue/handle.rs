@@ -109,6 +109,12 @@ impl Queue {
         self.jobs().enqueue(job).await
     }
 
+    /// Enqueues many jobs in one transaction (all or none), in their order: one commit for
+    /// the lot rather than one per job. See [`JobStore::enqueue_many`].
+    pub async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, QueueError> {
+        self.jobs().enqueue_many(jobs).await
+    }
+
     /// Enqueues a job of `task` with a JSON payload, due now, with the default options:
     /// for callers that know the task by name only (a web handler's path, a CLI).
     pub async fn enqueue_json(
@@ -203,9 +209,11 @@ impl<M: TaskMarker> std::fmt::Debug for Apply<M> {
 }
 
 impl<M: TaskMarker> Apply<M> {
-    fn new(payload: Result<serde_json::Value, QueueError>, when: When) -> Apply<M> {
+    /// The job of `payload` (written as JSON now; an error waits for the enqueue) due
+    /// `when`: what `apply`, `apply_at` and `apply_in` differ by.
+    fn of<P: serde::Serialize>(payload: &P, when: When) -> Apply<M> {
         Apply {
-            payload,
+            payload: serde_json::to_value(payload).map_err(QueueError::Payload),
             when,
             priority: 0,
             unique_key: None,
@@ -343,7 +351,7 @@ pub trait OnDemand: TaskMarker + Sized {
     where
         Self::Payload: serde::Serialize,
     {
-        Apply::new(to_json(&payload), When::Now)
+        Apply::of(&payload, When::Now)
     }
 
     /// A job of this task with `payload`, due at `at`.
@@ -351,7 +359,7 @@ pub trait OnDemand: TaskMarker + Sized {
     where
         Self::Payload: serde::Serialize,
     {
-        Apply::new(to_json(&payload), When::At(at.into()))
+        Apply::of(&payload, When::At(at.into()))
     }
 
     /// A job of this task with `payload`, due after `delay`.
@@ -359,12 +367,80 @@ pub trait OnDemand: TaskMarker + Sized {
     where
         Self::Payload: serde::Serialize,
     {
-        Apply::new(to_json(&payload), When::In(delay))
+        Apply::of(&payload, When::In(delay))
+    }
+
+    /// Jobs of this task, one per payload, due now, enqueued together in one transaction
+    /// (all or none) when awaited: for a program that enqueues in bulk, one commit for the
+    /// lot. Gives the ids in the payloads' order.
+    fn apply_many<I>(payloads: I) -> ApplyMany<Self>
+    where
+        I: IntoIterator<Item = Self::Payload>,
+        Self::Payload: serde::Serialize,
+    {
+        ApplyMany {
+            payloads: payloads
+                .into_iter()
+                .map(|p| serde_json::to_value(&p).map_err(QueueError::Payload))
+                .collect(),
+            queue: None,
+            task: PhantomData,
+        }
     }
 }
 
 impl<M: TaskMarker> OnDemand for M {}
 
-fn to_json<T: serde::Serialize>(payload: &T) -> Result<serde_json::Value, QueueError> {
-    serde_json::to_value(payload).map_err(QueueError::Payload)
+/// Jobs of the task `M` about to be enqueued together ([`OnDemand::apply_many`]): `.await`
+/// it to enqueue them and get their ids.
+#[must_use = "the jobs are enqueued when the `ApplyMany` is awaited"]
+pub struct ApplyMany<M: TaskMarker> {
+    payloads: Result<Vec<serde_json::Value>, QueueError>,
+    queue: Option<Queue>,
+    task: PhantomData<fn() -> M>,
+}
+
+impl<M: TaskMarker> std::fmt::Debug for ApplyMany<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplyMany")
+            .field("task", &M::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: TaskMarker> ApplyMany<M> {
+    /// Enqueues on `queue` instead of the process-wide default.
+    pub fn on(mut self, queue: &Queue) -> Self {
+        self.queue = Some(queue.clone());
+        self
+    }
+
+    /// Enqueues the jobs; gives their ids, in the payloads' order.
+    pub async fn enqueue(self) -> Result<Vec<JobId>, QueueError> {
+        let queue = match self.queue {
+            Some(queue) => queue,
+            None => Queue::default_queue().ok_or(QueueError::NoQueue)?,
+        };
+        let now = queue.now();
+        let jobs: Vec<NewJob> = self
+            .payloads?
+            .into_iter()
+            .map(|payload| NewJob::new(M::NAME, payload, now))
+            .collect();
+        Ok(queue
+            .enqueue_many(&jobs)
+            .await?
+            .into_iter()
+            .map(|e| e.id)
+            .collect())
+    }
+}
+
+impl<M: TaskMarker> IntoFuture for ApplyMany<M> {
+    type Output = Result<Vec<JobId>, QueueError>;
+    type IntoFuture = BoxFuture<'static, Result<Vec<JobId>, QueueError>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.enqueue())
+    }
 }

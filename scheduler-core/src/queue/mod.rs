@@ -12,6 +12,8 @@
 //! * `sqlite.rs`, `postgres.rs`: [`JobStore`] for the SQL log stores (tables
 //!   `scheduler_jobs` and `scheduler_job_attempts`, created by the stores' migrations),
 //!   and `enqueue_in`, which enqueues inside an application's own sqlx transaction;
+//! * `rows.rs`: reading the SQL stores' rows (jobs, claims, attempts, counts), the same
+//!   for both;
 //! * `handle.rs`: [`Queue`], the cloneable handle a web handler enqueues through, and
 //!   [`OnDemand`], the typed `apply` of every `#[task]`;
 //!
@@ -32,6 +34,8 @@ mod handle;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -43,7 +47,7 @@ use crate::BoxFuture;
 use crate::log::{InstanceId, RunId, StoreError};
 use crate::time::Timestamp;
 
-pub use handle::{Apply, OnDemand, Queue};
+pub use handle::{Apply, ApplyMany, OnDemand, Queue};
 pub use memory::MemoryJobs;
 #[cfg(feature = "postgres")]
 pub use postgres::enqueue_in as enqueue_in_postgres;
@@ -469,6 +473,27 @@ pub trait JobStore: Send + Sync + 'static {
     /// Adds a job (or finds the pending one with the same uniqueness key).
     fn enqueue<'a>(&'a self, job: &'a NewJob) -> BoxFuture<'a, Result<Enqueued, QueueError>>;
 
+    /// Adds many jobs at once, in one transaction where the store has them (all or none):
+    /// one commit instead of one per job, for a program that enqueues in bulk. The answer
+    /// is in the order of `jobs`. A job with a uniqueness key behaves as with
+    /// [`enqueue`](Self::enqueue) (a pending job with its key, including one earlier in the
+    /// same batch, gives that job's id).
+    ///
+    /// The default enqueues one job after the other.
+    fn enqueue_many<'a>(
+        &'a self,
+        jobs: &'a [NewJob],
+    ) -> BoxFuture<'a, Result<Vec<Enqueued>, QueueError>> {
+        Box::pin(async move {
+            check_all(jobs)?;
+            let mut enqueued = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                enqueued.push(self.enqueue(job).await?);
+            }
+            Ok(enqueued)
+        })
+    }
+
     /// Claims up to `request.limit` due jobs of `request.tasks`, highest priority first, then
     /// oldest due first: each is `running`, leased to the worker until `now + lease`, with
     /// its attempt counted and recorded.
@@ -621,6 +646,11 @@ pub(crate) fn check(job: &NewJob) -> Result<(), QueueError> {
         ));
     }
     Ok(())
+}
+
+/// The checks of [`check`], of every job of a batch (before any is written).
+pub(crate) fn check_all(jobs: &[NewJob]) -> Result<(), QueueError> {
+    jobs.iter().try_for_each(check)
 }
 
 /// The payload's JSON text as stored.

@@ -5,13 +5,22 @@
 //! statement of data-modifying `WITH` clauses), so one round trip and one commit:
 //! a claim picks its jobs with `FOR UPDATE SKIP LOCKED`, so that workers on any number of
 //! machines take disjoint batches without waiting for each other; reports carry their
-//! rows as arrays (`UNNEST`), fenced on the attempt number. An enqueue fires the
+//! rows as arrays (`UNNEST`), fenced on the attempt number.
+//!
+//! A claim commits without waiting for its disk flush (`synchronous_commit = off` for its
+//! transaction): a job starts about one flush (milliseconds) sooner, and claims cost no
+//! flush of their own. Reports and enqueues wait for theirs, and a report's flush makes
+//! every earlier claim durable too, so a recorded outcome never rests on a forgotten
+//! claim. What the server may forget in a crash of its own (not a worker's) is the claims
+//! of its last fraction of a second: those jobs are queued again and run again, which the
+//! queue allows anyway (at least once; a late report is refused unless it is the job's
+//! running attempt). An enqueue fires the
 //! statement trigger `scheduler_jobs_enqueued`, whose `NOTIFY scheduler_jobs` wakes idle
 //! workers when the enqueuing transaction commits.
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgListener, PgRow};
+use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, Row};
 
 use crate::BoxFuture;
@@ -19,18 +28,17 @@ use crate::log::InstanceId;
 use crate::log::store::PostgresStore;
 use crate::time::Timestamp;
 
+use super::rows::{
+    COUNTS, attempt_columns, attempt_of, claimed_of, counts_of, job_columns, job_of, refusal,
+};
 use super::{
-    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobState, JobStore,
-    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, attempt_outcome, check, json_of,
-    payload_text, written,
+    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
+    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, check, check_all, payload_text,
+    written,
 };
 
 /// The channel idle workers listen on.
 const CHANNEL: &str = "scheduler_jobs";
-
-/// A job by id, with its columns in the order [`job_of`] reads them.
-const SELECT_JOB: &str = "SELECT id, task, state, payload, priority, unique_key, attempts, \
-     max_attempts, run_at, enqueued, finished, result, error FROM scheduler_jobs WHERE id = $1";
 
 /// Enqueues `job` on `connection`, which may be inside the application's own transaction
 /// on the same database: the job then exists (and idle workers hear of it) if and only if
@@ -107,29 +115,64 @@ async fn enqueue_on(connection: &mut PgConnection, job: &NewJob) -> Result<Enque
     }
 }
 
-fn job_of(row: &PgRow) -> Result<JobInfo, QueueError> {
-    let read = |e: sqlx::Error| QueueError::Corrupt(e.to_string());
-    let state: String = row.try_get(2).map_err(read)?;
-    let payload: String = row.try_get(3).map_err(read)?;
-    let result: Option<String> = row.try_get(11).map_err(read)?;
-    Ok(JobInfo {
-        id: JobId(row.try_get(0).map_err(read)?),
-        task: row.try_get(1).map_err(read)?,
-        state: state.parse()?,
-        payload: json_of(&payload)?,
-        priority: row.try_get(4).map_err(read)?,
-        unique_key: row.try_get(5).map_err(read)?,
-        attempts: row.try_get::<i32, _>(6).map_err(read)? as u32,
-        max_attempts: row.try_get::<i32, _>(7).map_err(read)? as u32,
-        run_at: Timestamp::from_micros(row.try_get(8).map_err(read)?),
-        enqueued: Timestamp::from_micros(row.try_get(9).map_err(read)?),
-        finished: row
-            .try_get::<Option<i64>, _>(10)
-            .map_err(read)?
-            .map(Timestamp::from_micros),
-        result: result.as_deref().map(json_of).transpose()?,
-        error: row.try_get(12).map_err(read)?,
-    })
+/// Rows per `INSERT` of a bulk enqueue: the arrays are bound whole, so this only bounds
+/// the size of one message.
+const BULK: usize = 10_000;
+
+/// Enqueues `jobs` on `connection` (a transaction: all or none): the jobs without a key in
+/// one `INSERT ... SELECT FROM UNNEST` per [`BULK`] rows, those with a key one by one as
+/// [`enqueue_on`] does (a key pending earlier in the batch included).
+async fn enqueue_all_on(
+    connection: &mut PgConnection,
+    jobs: &[NewJob],
+) -> Result<Vec<Enqueued>, sqlx::Error> {
+    let mut answers: Vec<Option<Enqueued>> = vec![None; jobs.len()];
+    let plain: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].unique_key.is_none())
+        .collect();
+    for chunk in plain.chunks(BULK) {
+        let pick =
+            |f: &dyn Fn(&NewJob) -> i64| chunk.iter().map(|&i| f(&jobs[i])).collect::<Vec<_>>();
+        let tasks: Vec<String> = chunk.iter().map(|&i| text(&jobs[i].task)).collect();
+        let payloads: Vec<String> = chunk
+            .iter()
+            .map(|&i| text(&payload_text(&jobs[i])))
+            .collect();
+        let priorities: Vec<i32> = chunk.iter().map(|&i| jobs[i].priority).collect();
+        let attempts: Vec<i32> = chunk
+            .iter()
+            .map(|&i| jobs[i].max_attempts.min(i32::MAX as u32) as i32)
+            .collect();
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO scheduler_jobs (task, payload, state, priority, run_at, attempts, \
+             max_attempts, enqueued) SELECT t, p, 'queued', pr, r, 0, m, e FROM \
+             UNNEST($1::text[], $2::text[], $3::int4[], $4::int8[], $5::int4[], $6::int8[]) \
+             AS u (t, p, pr, r, m, e) RETURNING id",
+        )
+        .bind(tasks)
+        .bind(payloads)
+        .bind(priorities)
+        .bind(pick(&|j| j.run_at.as_micros()))
+        .bind(attempts)
+        .bind(pick(&|j| j.enqueued.as_micros()))
+        .fetch_all(&mut *connection)
+        .await?;
+        // The sequence numbers the rows in the order the statement inserts them, which is
+        // the arrays' order.
+        ids.sort_unstable();
+        for (&i, id) in chunk.iter().zip(ids) {
+            answers[i] = Some(Enqueued {
+                id: JobId(id),
+                existing: false,
+            });
+        }
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        if job.unique_key.is_some() {
+            answers[i] = Some(enqueue_on(connection, job).await?);
+        }
+    }
+    Ok(answers.into_iter().flatten().collect())
 }
 
 impl PostgresStore {
@@ -158,6 +201,23 @@ impl JobStore for PostgresStore {
         })
     }
 
+    fn enqueue_many<'a>(
+        &'a self,
+        jobs: &'a [NewJob],
+    ) -> BoxFuture<'a, Result<Vec<Enqueued>, QueueError>> {
+        Box::pin(async move {
+            check_all(jobs)?;
+            if jobs.is_empty() {
+                return Ok(Vec::new());
+            }
+            let error = self.queue_error("cannot enqueue jobs");
+            let mut tx = self.pool.begin().await.map_err(&error)?;
+            let enqueued = enqueue_all_on(&mut tx, jobs).await.map_err(&error)?;
+            tx.commit().await.map_err(&error)?;
+            Ok(enqueued)
+        })
+    }
+
     fn claim<'a>(
         &'a self,
         request: &'a ClaimRequest,
@@ -166,6 +226,15 @@ impl JobStore for PostgresStore {
             if request.tasks.is_empty() || request.limit == 0 {
                 return Ok(Vec::new());
             }
+            let error = self.queue_error("cannot claim jobs");
+            let mut tx = self.pool.begin().await.map_err(&error)?;
+            // The claim does not wait for its disk flush (see the module's documentation):
+            // a job starts a flush earlier, and the attempt's report, which does wait,
+            // makes the claim durable with it.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await
+                .map_err(&error)?;
             let rows = sqlx::query(
                 "WITH picked AS ( \
                    SELECT id FROM scheduler_jobs WHERE state = 'queued' AND run_at <= $1 \
@@ -189,24 +258,12 @@ impl JobStore for PostgresStore {
             .bind(request.limit.min(i64::MAX as usize) as i64)
             .bind(request.worker.as_u64() as i64)
             .bind(after(request.now, request.lease).as_micros())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await
-            .map_err(self.queue_error("cannot claim jobs"))?;
+            .map_err(&error)?;
+            tx.commit().await.map_err(&error)?;
             rows.iter()
-                .map(|row| {
-                    let payload: String = row.try_get(2).map_err(corrupt)?;
-                    Ok(ClaimedJob {
-                        id: JobId(row.try_get(0).map_err(corrupt)?),
-                        task: row.try_get(1).map_err(corrupt)?,
-                        payload: serde_json::from_str(&payload)
-                            .unwrap_or(serde_json::Value::String(payload)),
-                        attempt: row.try_get::<i32, _>(3).map_err(corrupt)? as u32,
-                        max_attempts: row.try_get::<i32, _>(4).map_err(corrupt)? as u32,
-                        enqueued: Timestamp::from_micros(row.try_get(5).map_err(corrupt)?),
-                        run_at: Timestamp::from_micros(row.try_get(6).map_err(corrupt)?),
-                        claimed: request.now,
-                    })
-                })
+                .map(|row| claimed_of(row, request.now))
                 .collect()
         })
     }
@@ -375,14 +432,7 @@ impl JobStore for PostgresStore {
             if done.rows_affected() == 1 {
                 return Ok(());
             }
-            match self.job(id).await? {
-                None => Err(QueueError::UnknownJob(id)),
-                Some(job) => Err(QueueError::WrongState {
-                    id,
-                    state: job.state,
-                    what: "cancel",
-                }),
-            }
+            Err(refusal(self, id, "cancel").await)
         })
     }
 
@@ -411,20 +461,13 @@ impl JobStore for PostgresStore {
             if done.rows_affected() == 1 {
                 return Ok(());
             }
-            match self.job(id).await? {
-                None => Err(QueueError::UnknownJob(id)),
-                Some(job) => Err(QueueError::WrongState {
-                    id,
-                    state: job.state,
-                    what: "retry",
-                }),
-            }
+            Err(refusal(self, id, "retry").await)
         })
     }
 
     fn job(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobInfo>, QueueError>> {
         Box::pin(async move {
-            let row = sqlx::query(SELECT_JOB)
+            let row = sqlx::query(concat!(job_columns!(), " WHERE id = $1"))
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await
@@ -435,48 +478,25 @@ impl JobStore for PostgresStore {
 
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {
         Box::pin(async move {
-            let rows = sqlx::query(
-                "SELECT attempt, worker, started, finished, outcome, error \
-                 FROM scheduler_job_attempts WHERE job = $1 ORDER BY attempt",
-            )
+            let rows = sqlx::query(concat!(
+                attempt_columns!(),
+                " WHERE job = $1 ORDER BY attempt"
+            ))
             .bind(id.0)
             .fetch_all(&self.pool)
             .await
             .map_err(self.queue_error("cannot read a job's attempts"))?;
-            rows.iter()
-                .map(|row| {
-                    Ok(AttemptInfo {
-                        attempt: row.try_get::<i32, _>(0).map_err(corrupt)? as u32,
-                        worker: row
-                            .try_get::<Option<i64>, _>(1)
-                            .map_err(corrupt)?
-                            .map(|w| InstanceId::from_u64(w as u64)),
-                        started: Timestamp::from_micros(row.try_get(2).map_err(corrupt)?),
-                        finished: row
-                            .try_get::<Option<i64>, _>(3)
-                            .map_err(corrupt)?
-                            .map(Timestamp::from_micros),
-                        outcome: attempt_outcome(row.try_get(4).map_err(corrupt)?),
-                        error: row.try_get(5).map_err(corrupt)?,
-                    })
-                })
-                .collect()
+            rows.iter().map(attempt_of).collect()
         })
     }
 
     fn counts(&self) -> BoxFuture<'_, Result<JobCounts, QueueError>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT state, count(*) FROM scheduler_jobs GROUP BY state")
+            let rows = sqlx::query(COUNTS)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(self.queue_error("cannot count jobs"))?;
-            let mut counts = JobCounts::default();
-            for row in rows {
-                let state: String = row.try_get(0).map_err(corrupt)?;
-                let n: i64 = row.try_get(1).map_err(corrupt)?;
-                counts.add(state.parse::<JobState>()?, n as u64);
-            }
-            Ok(counts)
+            counts_of(&rows)
         })
     }
 

@@ -9,7 +9,6 @@
 
 use std::collections::HashSet;
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::BoxFuture;
@@ -17,18 +16,17 @@ use crate::log::InstanceId;
 use crate::log::store::SqliteStore;
 use crate::time::Timestamp;
 
+use super::rows::{
+    COUNTS, attempt_columns, attempt_of, claimed_of, counts_of, job_columns, job_of, refusal,
+};
 use super::{
-    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobState, JobStore,
-    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, attempt_outcome, check, json_of,
-    payload_text, written,
+    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
+    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, check, check_all, payload_text,
+    written,
 };
 
 /// Rows per statement of a batch (SQLite allows 32,766 arguments per statement).
 const CHUNK: usize = 500;
-
-/// A job by id, with its columns in the order [`job_of`] reads them.
-const SELECT_JOB: &str = "SELECT id, task, state, payload, priority, unique_key, attempts, \
-     max_attempts, run_at, enqueued, finished, result, error FROM scheduler_jobs WHERE id = ?";
 
 /// Enqueues `job` on `connection`, which may be inside the application's own transaction
 /// on the same file: the job then exists if and only if that transaction commits.
@@ -104,29 +102,54 @@ async fn enqueue_on(
     }
 }
 
-fn job_of(row: &SqliteRow) -> Result<JobInfo, QueueError> {
-    let read = |e: sqlx::Error| QueueError::Corrupt(e.to_string());
-    let state: String = row.try_get(2).map_err(read)?;
-    let payload: String = row.try_get(3).map_err(read)?;
-    let result: Option<String> = row.try_get(11).map_err(read)?;
-    Ok(JobInfo {
-        id: JobId(row.try_get(0).map_err(read)?),
-        task: row.try_get(1).map_err(read)?,
-        state: state.parse()?,
-        payload: json_of(&payload)?,
-        priority: row.try_get(4).map_err(read)?,
-        unique_key: row.try_get(5).map_err(read)?,
-        attempts: row.try_get::<i64, _>(6).map_err(read)? as u32,
-        max_attempts: row.try_get::<i64, _>(7).map_err(read)? as u32,
-        run_at: Timestamp::from_micros(row.try_get(8).map_err(read)?),
-        enqueued: Timestamp::from_micros(row.try_get(9).map_err(read)?),
-        finished: row
-            .try_get::<Option<i64>, _>(10)
-            .map_err(read)?
-            .map(Timestamp::from_micros),
-        result: result.as_deref().map(json_of).transpose()?,
-        error: row.try_get(12).map_err(read)?,
-    })
+/// Enqueues `jobs` on `connection` (a transaction: all or none): the jobs without a key in
+/// one multi-row `INSERT` per [`CHUNK`] rows, those with a key one by one as
+/// [`enqueue_on`] does (a key pending earlier in the batch included).
+async fn enqueue_all_on(
+    connection: &mut SqliteConnection,
+    jobs: &[NewJob],
+) -> Result<Vec<Enqueued>, sqlx::Error> {
+    let mut answers: Vec<Option<Enqueued>> = vec![None; jobs.len()];
+    let plain: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].unique_key.is_none())
+        .collect();
+    for chunk in plain.chunks(CHUNK) {
+        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO scheduler_jobs (task, payload, state, priority, run_at, attempts, \
+             max_attempts, enqueued) ",
+        );
+        insert.push_values(chunk, |mut row, &i| {
+            let job = &jobs[i];
+            row.push_bind(job.task.as_str())
+                .push_bind(payload_text(job))
+                .push_bind("queued")
+                .push_bind(job.priority)
+                .push_bind(job.run_at.as_micros())
+                .push_bind(0_i64)
+                .push_bind(i64::from(job.max_attempts))
+                .push_bind(job.enqueued.as_micros());
+        });
+        insert.push(" RETURNING id");
+        let mut ids: Vec<i64> = insert
+            .build_query_scalar()
+            .persistent(true)
+            .fetch_all(&mut *connection)
+            .await?;
+        // Row ids are given in the order of the rows inserted (one writer holds the file).
+        ids.sort_unstable();
+        for (&i, id) in chunk.iter().zip(ids) {
+            answers[i] = Some(Enqueued {
+                id: JobId(id),
+                existing: false,
+            });
+        }
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        if job.unique_key.is_some() {
+            answers[i] = Some(enqueue_on(connection, job).await?);
+        }
+    }
+    Ok(answers.into_iter().flatten().collect())
 }
 
 impl SqliteStore {
@@ -179,23 +202,11 @@ impl SqliteStore {
                 row.try_get::<i64, _>(0).unwrap_or(0),
             )
         });
-        let mut claimed = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let payload: String = row.try_get(2)?;
-            claimed.push(ClaimedJob {
-                id: JobId(row.try_get(0)?),
-                task: row.try_get(1)?,
-                // A payload that does not read is handed on as a string, and the task's
-                // `Payload<T>` fails the attempt with the reason.
-                payload: serde_json::from_str(&payload)
-                    .unwrap_or(serde_json::Value::String(payload)),
-                attempt: row.try_get::<i64, _>(3)? as u32,
-                max_attempts: row.try_get::<i64, _>(4)? as u32,
-                enqueued: Timestamp::from_micros(row.try_get(5)?),
-                run_at: Timestamp::from_micros(row.try_get(6)?),
-                claimed: request.now,
-            });
-        }
+        let claimed = rows
+            .iter()
+            .map(|row| claimed_of(row, request.now))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         for chunk in claimed.chunks(CHUNK) {
             let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT OR REPLACE INTO scheduler_job_attempts (job, attempt, worker, started) ",
@@ -355,6 +366,28 @@ impl JobStore for SqliteStore {
         })
     }
 
+    fn enqueue_many<'a>(
+        &'a self,
+        jobs: &'a [NewJob],
+    ) -> BoxFuture<'a, Result<Vec<Enqueued>, QueueError>> {
+        Box::pin(async move {
+            check_all(jobs)?;
+            if jobs.is_empty() {
+                return Ok(Vec::new());
+            }
+            let error = self.queue_error("cannot enqueue jobs");
+            let mut tx = self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(&error)?;
+            let enqueued = enqueue_all_on(&mut tx, jobs).await.map_err(&error)?;
+            tx.commit().await.map_err(&error)?;
+            self.enqueued.send_modify(|n| *n = n.wrapping_add(1));
+            Ok(enqueued)
+        })
+    }
+
     fn claim<'a>(
         &'a self,
         request: &'a ClaimRequest,
@@ -448,14 +481,7 @@ impl JobStore for SqliteStore {
             if done.rows_affected() == 1 {
                 return Ok(());
             }
-            match self.job(id).await? {
-                None => Err(QueueError::UnknownJob(id)),
-                Some(job) => Err(QueueError::WrongState {
-                    id,
-                    state: job.state,
-                    what: "cancel",
-                }),
-            }
+            Err(refusal(self, id, "cancel").await)
         })
     }
 
@@ -485,20 +511,13 @@ impl JobStore for SqliteStore {
                 self.enqueued.send_modify(|n| *n = n.wrapping_add(1));
                 return Ok(());
             }
-            match self.job(id).await? {
-                None => Err(QueueError::UnknownJob(id)),
-                Some(job) => Err(QueueError::WrongState {
-                    id,
-                    state: job.state,
-                    what: "retry",
-                }),
-            }
+            Err(refusal(self, id, "retry").await)
         })
     }
 
     fn job(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobInfo>, QueueError>> {
         Box::pin(async move {
-            let row = sqlx::query(SELECT_JOB)
+            let row = sqlx::query(concat!(job_columns!(), " WHERE id = ?"))
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await
@@ -509,53 +528,25 @@ impl JobStore for SqliteStore {
 
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {
         Box::pin(async move {
-            let rows = sqlx::query(
-                "SELECT attempt, worker, started, finished, outcome, error \
-                 FROM scheduler_job_attempts WHERE job = ? ORDER BY attempt",
-            )
+            let rows = sqlx::query(concat!(
+                attempt_columns!(),
+                " WHERE job = ? ORDER BY attempt"
+            ))
             .bind(id.0)
             .fetch_all(&self.pool)
             .await
             .map_err(self.queue_error("cannot read a job's attempts"))?;
-            rows.iter()
-                .map(|row| {
-                    let read = |e: sqlx::Error| QueueError::Corrupt(e.to_string());
-                    Ok(AttemptInfo {
-                        attempt: row.try_get::<i64, _>(0).map_err(read)? as u32,
-                        worker: row
-                            .try_get::<Option<i64>, _>(1)
-                            .map_err(read)?
-                            .map(|w| InstanceId::from_u64(w as u64)),
-                        started: Timestamp::from_micros(row.try_get(2).map_err(read)?),
-                        finished: row
-                            .try_get::<Option<i64>, _>(3)
-                            .map_err(read)?
-                            .map(Timestamp::from_micros),
-                        outcome: attempt_outcome(row.try_get(4).map_err(read)?),
-                        error: row.try_get(5).map_err(read)?,
-                    })
-                })
-                .collect()
+            rows.iter().map(attempt_of).collect()
         })
     }
 
     fn counts(&self) -> BoxFuture<'_, Result<JobCounts, QueueError>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT state, count(*) FROM scheduler_jobs GROUP BY state")
+            let rows = sqlx::query(COUNTS)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(self.queue_error("cannot count jobs"))?;
-            let mut counts = JobCounts::default();
-            for row in rows {
-                let state: String = row
-                    .try_get(0)
-                    .map_err(|e| QueueError::Corrupt(e.to_string()))?;
-                let n: i64 = row
-                    .try_get(1)
-                    .map_err(|e| QueueError::Corrupt(e.to_string()))?;
-                counts.add(state.parse::<JobState>()?, n as u64);
-            }
-            Ok(counts)
+            counts_of(&rows)
         })
     }
 

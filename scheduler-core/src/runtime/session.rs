@@ -111,6 +111,12 @@ pub(crate) enum JobEnded {
         action: crate::log::Action,
         message: Option<String>,
         value: Option<String>,
+        /// The run's end for the log, not written yet: the worker hands it back
+        /// ([`Command::JobRecords`]) once the queue has taken its report, changed to a
+        /// `terminate` if the queue refused it (the lease was lost to a newer attempt), so
+        /// that the log never claims an outcome the queue did not record. `None` when no
+        /// run started (no such task in this worker).
+        record: Option<Box<crate::log::LogRecord>>,
     },
     /// It did not start (the scheduler is stopping, the task was removed).
     NotStarted(&'static str),
@@ -161,6 +167,9 @@ pub(crate) enum Command {
     /// name: it sits above).
     Inspect(Box<dyn Any + Send>),
     RunJob(JobRun),
+    /// The ends of job runs, for the log, once the queue has answered their reports (see
+    /// [`JobEnded::Ran`]).
+    JobRecords(Vec<crate::log::LogRecord>),
     Query(
         RecordQuery,
         tokio::sync::oneshot::Sender<Result<Vec<StoredRecord>, StoreError>>,
@@ -729,6 +738,21 @@ impl Session {
             .map_err(|e| match e.0 {
                 Event::Command(Command::RunJob(job)) => job,
                 _ => unreachable!("sent a job"),
+            })
+    }
+
+    /// Hands the ends of job runs to the loop's journal; gives them back if the loop has
+    /// stopped.
+    pub(crate) fn job_records(
+        &self,
+        records: Vec<crate::log::LogRecord>,
+    ) -> Result<(), Vec<crate::log::LogRecord>> {
+        self.shared
+            .events
+            .send(Event::Command(Command::JobRecords(records)))
+            .map_err(|e| match e.0 {
+                Event::Command(Command::JobRecords(records)) => records,
+                _ => unreachable!("sent records"),
             })
     }
 

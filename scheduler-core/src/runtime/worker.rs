@@ -142,6 +142,9 @@ struct Worker {
     held: HashMap<JobId, Held>,
     running: HashMap<String, usize>,
     reports: Vec<Report>,
+    /// The log record of each report's run end (beside `reports`, in the same order),
+    /// written once the queue has answered (see `JobEnded::Ran::record`).
+    records: Vec<Option<Box<LogRecord>>>,
     reports_since: Option<Timestamp>,
     stopping: bool,
     /// The last claim filled its batch: more jobs may be due.
@@ -175,6 +178,7 @@ pub(crate) async fn run_worker(parts: WorkerParts) {
         held: HashMap::new(),
         running: HashMap::new(),
         reports: Vec::new(),
+        records: Vec::new(),
         reports_since: None,
         stopping: false,
         more: true,
@@ -291,7 +295,7 @@ impl Worker {
         next
     }
 
-    fn ended(&mut self, end: JobRunEnd) {
+    fn ended(&mut self, mut end: JobRunEnd) {
         let (id, attempt) = end.key;
         let Some(held) = self.held.remove(&id) else {
             return;
@@ -300,6 +304,10 @@ impl Worker {
             *n = n.saturating_sub(1);
         }
         let now = self.clock_now();
+        let record = match &mut end.ended {
+            JobEnded::Ran { record, .. } => record.take(),
+            JobEnded::NotStarted(_) => None,
+        };
         let completion = match end.ended {
             JobEnded::Ran {
                 action: Action::Success | Action::Inaction,
@@ -328,6 +336,7 @@ impl Worker {
             attempt,
             completion,
         });
+        self.records.push(record);
         self.reports_since.get_or_insert(now);
         self.more = true;
     }
@@ -368,7 +377,14 @@ impl Worker {
     async fn flush(&mut self, now: Timestamp) -> bool {
         match self.jobs().report(&self.reports, now).await {
             Ok(recorded) => {
-                for (report, recorded) in self.reports.iter().zip(recorded) {
+                let reports = std::mem::take(&mut self.reports);
+                let records = std::mem::take(&mut self.records);
+                self.reports_since = None;
+                let mut ends = Vec::with_capacity(records.len());
+                for ((report, recorded), record) in reports.iter().zip(recorded).zip(records) {
+                    let Some(mut record) = record else {
+                        continue;
+                    };
                     if !recorded {
                         tracing::warn!(
                             job = %report.id,
@@ -377,10 +393,11 @@ impl Worker {
                             report.id,
                             report.attempt
                         );
+                        self.refused(&mut record, report).await;
                     }
+                    ends.push(*record);
                 }
-                self.reports.clear();
-                self.reports_since = None;
+                self.write_ends(ends);
                 true
             }
             Err(error) => {
@@ -391,6 +408,38 @@ impl Worker {
                 self.pause(now);
                 false
             }
+        }
+    }
+
+    /// Rewrites the end of a run whose report the queue refused as what it is: the run
+    /// did not decide the job (its lease was lost to a newer attempt), so the log says
+    /// `terminate`, with the outcome the run would have had in the message.
+    async fn refused(&self, record: &mut LogRecord, report: &Report) {
+        let newer = match self.jobs().job(report.id).await {
+            Ok(Some(job)) if job.attempts > report.attempt => format!("attempt {}", job.attempts),
+            _ => "a newer attempt".to_owned(),
+        };
+        record.message = Some(format!(
+            "job {} attempt {}: lease lost to {newer}; the queue refused this attempt's `{}`",
+            report.id, report.attempt, record.action
+        ));
+        record.action = Action::Terminate;
+        record.value = None;
+    }
+
+    /// Hands job run ends to the loop's journal, or, when the loop has stopped, writes
+    /// them to the store beside the worker.
+    fn write_ends(&self, ends: Vec<LogRecord>) {
+        if ends.is_empty() {
+            return;
+        }
+        if let Err(ends) = self.parts.session.job_records(ends) {
+            let store = self.parts.store.clone();
+            tokio::spawn(async move {
+                if let Err(error) = store.append(&ends).await {
+                    tracing::warn!("cannot write the ends of job runs: {error}");
+                }
+            });
         }
     }
 

@@ -454,15 +454,20 @@ impl Engine {
         let _ = worker.stop.send(true);
         loop {
             tokio::select! {
-                _ = &mut worker.task => break,
+                // Events first: the worker's last job records are sent before it ends.
+                biased;
                 event = self.events.recv() => match event {
                     Some(Event::Command(Command::RunJob(job))) => {
                         job.reply.send(super::session::JobEnded::NotStarted("the scheduler stopped"));
                     }
                     Some(Event::Finished(f)) => self.finish(f),
+                    Some(Event::Command(Command::JobRecords(records))) => {
+                        self.record_job_ends(records);
+                    }
                     Some(_) => {}
                     None => break,
                 },
+                _ = &mut worker.task => break,
             }
         }
     }

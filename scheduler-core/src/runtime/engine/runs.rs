@@ -253,14 +253,17 @@ impl Engine {
         if let RunOutcome::Success(Some(output)) = &outcome {
             record.value = output.json();
         }
-        if let Some(job) = job {
-            job.send(JobEnded::Ran {
+        match job {
+            // A job's end waits for the queue's answer to its report (see
+            // `JobEnded::Ran::record`): it comes back as `Command::JobRecords`.
+            Some(job) => job.send(JobEnded::Ran {
                 action: record.action,
                 message: record.message.clone(),
                 value: record.value.clone(),
-            });
+                record: Some(Box::new(record)),
+            }),
+            None => self.journal.record(record),
         }
-        self.journal.record(record);
         if self.hooks.has_run_hooks() {
             let info = RunInfo {
                 task: name.to_string(),
@@ -276,6 +279,21 @@ impl Engine {
         }
         self.mark_dirty(id);
         self.mark_readers_dirty(&name);
+    }
+
+    /// Writes the ends of job runs whose reports the queue has answered, and wakes the
+    /// tasks that read those tasks.
+    pub(super) fn record_job_ends(&mut self, records: Vec<crate::log::LogRecord>) {
+        let mut tasks = Vec::new();
+        for record in records {
+            if !tasks.contains(&record.task) {
+                tasks.push(record.task.clone());
+            }
+            self.journal.record(record);
+        }
+        for task in tasks {
+            self.mark_readers_dirty(&task);
+        }
     }
 
     pub(super) fn terminate_all(&mut self, reason: &str) {

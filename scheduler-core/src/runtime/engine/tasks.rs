@@ -273,9 +273,11 @@ impl Engine {
                         action: crate::log::Action::Fail,
                         message: Some(message),
                         value: None,
+                        record: None,
                     });
                 }
             }
+            Command::JobRecords(records) => self.record_job_ends(records),
             Command::Query(..) => {}
         }
     }

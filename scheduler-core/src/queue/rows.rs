@@ -1,0 +1,162 @@
+//! Reading the queue's rows, the same for SQLite and PostgreSQL: the two stores select the
+//! same columns in the same order, and differ only in how a row gives a column (SQLite's
+//! integers are all 64-bit; PostgreSQL's attempt counts and priority are `int4`), which
+//! [`Columns`] hides.
+
+use crate::log::InstanceId;
+use crate::time::Timestamp;
+
+use super::{
+    AttemptInfo, ClaimedJob, JobCounts, JobId, JobInfo, JobState, QueueError, attempt_outcome,
+    json_of,
+};
+
+/// A row's columns by position, as the queue reads them.
+pub(crate) trait Columns {
+    /// An integer column (any width).
+    fn int(&self, i: usize) -> Result<i64, QueueError>;
+    /// An integer column that may be `NULL`.
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, QueueError>;
+    /// A text column.
+    fn text(&self, i: usize) -> Result<String, QueueError>;
+    /// A text column that may be `NULL`.
+    fn opt_text(&self, i: usize) -> Result<Option<String>, QueueError>;
+}
+
+fn corrupt(e: sqlx::Error) -> QueueError {
+    QueueError::Corrupt(e.to_string())
+}
+
+#[cfg(feature = "sqlite")]
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn int(&self, i: usize) -> Result<i64, QueueError> {
+        sqlx::Row::try_get(self, i).map_err(corrupt)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, QueueError> {
+        sqlx::Row::try_get(self, i).map_err(corrupt)
+    }
+    fn text(&self, i: usize) -> Result<String, QueueError> {
+        sqlx::Row::try_get(self, i).map_err(corrupt)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, QueueError> {
+        sqlx::Row::try_get(self, i).map_err(corrupt)
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Columns for sqlx::postgres::PgRow {
+    fn int(&self, i: usize) -> Result<i64, QueueError> {
+        sqlx::Row::try_get::<i64, _>(self, i)
+            .or_else(|_| sqlx::Row::try_get::<i32, _>(self, i).map(i64::from))
+            .map_err(corrupt)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, QueueError> {
+        sqlx::Row::try_get::<Option<i64>, _>(self, i)
+            .or_else(|_| sqlx::Row::try_get::<Option<i32>, _>(self, i).map(|v| v.map(i64::from)))
+            .map_err(corrupt)
+    }
+    fn text(&self, i: usize) -> Result<String, QueueError> {
+        sqlx::Row::try_get(self, i).map_err(corrupt)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, QueueError> {
+        sqlx::Row::try_get(self, i).map_err(corrupt)
+    }
+}
+
+/// The columns of a job, in the order [`job_of`] reads them: a macro, so that each store
+/// adds its `WHERE` with `concat!` and the statement stays a literal.
+macro_rules! job_columns {
+    () => {
+        "SELECT id, task, state, payload, priority, unique_key, attempts, max_attempts, \
+         run_at, enqueued, finished, result, error FROM scheduler_jobs"
+    };
+}
+pub(crate) use job_columns;
+
+/// A job from a row of [`job_columns`].
+pub(crate) fn job_of(row: &impl Columns) -> Result<JobInfo, QueueError> {
+    Ok(JobInfo {
+        id: JobId(row.int(0)?),
+        task: row.text(1)?,
+        state: row.text(2)?.parse()?,
+        payload: json_of(&row.text(3)?)?,
+        priority: row.int(4)? as i32,
+        unique_key: row.opt_text(5)?,
+        attempts: row.int(6)? as u32,
+        max_attempts: row.int(7)? as u32,
+        run_at: Timestamp::from_micros(row.int(8)?),
+        enqueued: Timestamp::from_micros(row.int(9)?),
+        finished: row.opt_int(10)?.map(Timestamp::from_micros),
+        result: row.opt_text(11)?.as_deref().map(json_of).transpose()?,
+        error: row.opt_text(12)?,
+    })
+}
+
+/// A claimed job from a claim's row (`id, task, payload, attempts, max_attempts,
+/// enqueued, run_at`), claimed at `claimed`.
+pub(crate) fn claimed_of(row: &impl Columns, claimed: Timestamp) -> Result<ClaimedJob, QueueError> {
+    let payload = row.text(2)?;
+    Ok(ClaimedJob {
+        id: JobId(row.int(0)?),
+        task: row.text(1)?,
+        // A payload that does not read is handed on as a string, and the task's
+        // `Payload<T>` fails the attempt with the reason.
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+        attempt: row.int(3)? as u32,
+        max_attempts: row.int(4)? as u32,
+        enqueued: Timestamp::from_micros(row.int(5)?),
+        run_at: Timestamp::from_micros(row.int(6)?),
+        claimed,
+    })
+}
+
+/// The columns of a job's attempts, in the order [`attempt_of`] reads them (a macro, as
+/// [`job_columns`]).
+macro_rules! attempt_columns {
+    () => {
+        "SELECT attempt, worker, started, finished, outcome, error FROM scheduler_job_attempts"
+    };
+}
+pub(crate) use attempt_columns;
+
+/// An attempt from a row of [`attempt_columns`].
+pub(crate) fn attempt_of(row: &impl Columns) -> Result<AttemptInfo, QueueError> {
+    Ok(AttemptInfo {
+        attempt: row.int(0)? as u32,
+        worker: row.opt_int(1)?.map(|w| InstanceId::from_u64(w as u64)),
+        started: Timestamp::from_micros(row.int(2)?),
+        finished: row.opt_int(3)?.map(Timestamp::from_micros),
+        outcome: attempt_outcome(row.opt_text(4)?),
+        error: row.opt_text(5)?,
+    })
+}
+
+/// What [`COUNTS`] gives, added up.
+pub(crate) const COUNTS: &str = "SELECT state, count(*) FROM scheduler_jobs GROUP BY state";
+
+/// The counts of the rows of [`COUNTS`].
+pub(crate) fn counts_of<R: Columns>(rows: &[R]) -> Result<JobCounts, QueueError> {
+    let mut counts = JobCounts::default();
+    for row in rows {
+        counts.add(row.text(0)?.parse::<JobState>()?, row.int(1)? as u64);
+    }
+    Ok(counts)
+}
+
+/// Why a request about job `id` that changed no row was refused: there is no such job, or
+/// it is in a state that does not allow `what`.
+pub(crate) async fn refusal(
+    store: &dyn super::JobStore,
+    id: JobId,
+    what: &'static str,
+) -> QueueError {
+    match store.job(id).await {
+        Err(error) => error,
+        Ok(None) => QueueError::UnknownJob(id),
+        Ok(Some(job)) => QueueError::WrongState {
+            id,
+            state: job.state,
+            what,
+        },
+    }
+}
