@@ -34,8 +34,12 @@ impl Engine {
         which: &'static str,
         now: Timestamp,
     ) -> Result<bool, EngineError> {
+        self.customs.take_pending();
         match condition.evaluate(&self.eval_context(owner), now) {
-            Ok(v) => Ok(v),
+            // An `async` custom condition that has not answered yet leaves the decision
+            // open: nothing starts (or ends) on it until its answer arrives and wakes the
+            // task.
+            Ok(v) => Ok(v && !self.customs.take_pending()),
             Err(error) => self
                 .condition_error(owner, which, error)
                 .map(|()| which == "end"),
