@@ -56,8 +56,24 @@ impl Engine {
     ) -> Result<Option<i64>, EngineError> {
         match condition.next_change(&self.eval_context(owner), now) {
             Ok(change) => Ok(change.instant().map(Timestamp::as_micros)),
-            Err(error) => self.condition_error(owner, which, error).map(|()| None),
+            // A condition that cannot be evaluated because a custom condition failed is
+            // looked at again when that answer is due for a re-check (a database back
+            // up, a call that timed out answering the next time): not never.
+            Err(error) => self
+                .condition_error(owner, which, error)
+                .map(|()| self.custom_rechecks(condition, owner)),
         }
+    }
+
+    /// The earliest re-check of the custom conditions `condition` calls.
+    fn custom_rechecks(&self, condition: &Condition, owner: Option<&str>) -> Option<i64> {
+        use crate::condition::CustomValues;
+        condition
+            .custom_calls()
+            .into_iter()
+            .filter_map(|call| self.customs.recheck_at(call, owner))
+            .map(Timestamp::as_micros)
+            .min()
     }
 
     fn condition_error(
