@@ -89,7 +89,9 @@ pub use scheduler_core::runtime::{
     TaskOptions, TaskProblem, TaskReport, TaskSpec, TaskSummary, Terminated, TerminationFlag, This,
     Timeout, UnknownTask, VirtualClock, WorkerConfig,
 };
-pub use scheduler_core::runtime::{ArgKind, CondDef, CondError, FromCondArg, IntoCondResult};
+pub use scheduler_core::runtime::{
+    ArgKind, CondDef, CondError, CondFn, FromCondArg, IntoCondResult, ParamCycle, registered_conds,
+};
 pub use scheduler_core::time::{Timestamp, Tz};
 
 /// The result of running a scheduler.
