@@ -56,7 +56,10 @@ async fn declared_cycles_are_start_up_errors_naming_them() {
         .collect();
     assert_eq!(
         cycles,
-        [&vec!["batch".to_owned(), "workers".to_owned()], &vec!["retries".to_owned()]]
+        [
+            &vec!["batch".to_owned(), "workers".to_owned()],
+            &vec!["retries".to_owned()]
+        ]
     );
     let text = error.to_string();
     assert!(

@@ -74,7 +74,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         let mut seen = Vec::new();
         for option in options {
             let Some(key) = option.path.get_ident().map(ToString::to_string) else {
-                errors.spanned(&option.path, "`#[cond]` takes `every = \"...\"` and `timeout = \"...\"`");
+                errors.spanned(
+                    &option.path,
+                    "`#[cond]` takes `every = \"...\"` and `timeout = \"...\"`",
+                );
                 continue;
             };
             if seen.contains(&key) {

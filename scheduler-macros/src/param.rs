@@ -21,9 +21,10 @@ fn reads_arg(ty: &syn::Type) -> bool {
     };
     match (last.ident.to_string().as_str(), &last.arguments) {
         ("Arg", syn::PathArguments::AngleBracketed(_)) => true,
-        ("Option", syn::PathArguments::AngleBracketed(args)) => args.args.iter().any(|a| {
-            matches!(a, syn::GenericArgument::Type(inner) if reads_arg(inner))
-        }),
+        ("Option", syn::PathArguments::AngleBracketed(args)) => args
+            .args
+            .iter()
+            .any(|a| matches!(a, syn::GenericArgument::Type(inner) if reads_arg(inner))),
         _ => false,
     }
 }

@@ -21,6 +21,14 @@
 //! a new look. Until a task's first answer arrives, the task does not start by a decision
 //! that depends on it ([`CustomCache::take_pending`]); its re-check is not a wake-up while
 //! the call is under way, since the arrival itself wakes the task.
+//!
+//! A custom condition cannot lead to evaluating itself again: the only evaluator of custom
+//! conditions is the engine's loop with this cache, which is private to the crate; what a
+//! function can be given is its phrase's literals and injected values, and no injectable
+//! type evaluates a condition (a `#[cond]`'s marker type is not injectable:
+//! `tests/ui/task/custom_condition_recursion.rs`). `Session` only sends requests to the
+//! loop. What can recurse is `#[param]` functions reading each other, which the start-up
+//! check and `ParamRegistry::get` refuse (`context.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -491,10 +499,11 @@ impl CustomCache {
         self.next_call.set(call_id + 1);
         self.in_flight.borrow_mut().insert(key.clone(), call_id);
         let after = Duration::from_micros(def.timeout_micros);
-        let deadline = self.clock.sleep_until(Timestamp::from_micros(
-            now.as_micros()
-                .saturating_add(i64::try_from(def.timeout_micros).unwrap_or(i64::MAX)),
-        ));
+        let deadline = self
+            .clock
+            .sleep_until(Timestamp::from_micros(now.as_micros().saturating_add(
+                i64::try_from(def.timeout_micros).unwrap_or(i64::MAX),
+            )));
         let arrivals = self.arrivals.clone();
         tokio::spawn(async move {
             // A task of its own, so that a panic in the future is caught as the task's
