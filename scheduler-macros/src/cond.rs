@@ -8,6 +8,10 @@
 //! unknown name, a wrong number of arguments or an argument of the wrong type is a compile
 //! error where the string is.
 //!
+//! An `async fn` is accepted: its call returns the future (built after the arguments are
+//! read and injected, so that it owns them), which the runtime runs beside its loop with a
+//! deadline (`timeout = "..."`, thirty seconds unless given).
+//!
 //! Parameters whose type is `String`, `PathBuf`, an integer type, `f64`, `f32` or `bool`
 //! are the phrase's arguments, in order; the others are injected like a task's parameters
 //! (`Arg<T>`, `Env<T>`, `Session`, ...). The distinction is made on the type as written,
@@ -49,39 +53,69 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mut errors = Errors::default();
-    // One minute, as `CondDef::DEFAULT_RECHECK` says (the runtime is not linked here).
+    let sig = &func.sig;
+    let is_async = sig.asyncness.is_some();
+    // One minute and thirty seconds, as `CondDef::DEFAULT_RECHECK` and `DEFAULT_TIMEOUT`
+    // say (the runtime is not linked here).
     let mut recheck = std::time::Duration::from_secs(60);
+    let mut timeout = std::time::Duration::from_secs(30);
     if !attr.is_empty() {
         let parsed = syn::parse::Parser::parse2(
-            |input: syn::parse::ParseStream<'_>| {
-                let key: syn::Ident = input.parse()?;
-                if key != "every" {
-                    return Err(syn::Error::new(
-                        key.span(),
-                        format!(
-                            "unknown option `{key}`; `#[cond]` takes `every = \"...\"`, the re-check interval"
-                        ),
-                    ));
-                }
-                input.parse::<Token![=]>()?;
-                input.parse::<LitStr>()
-            },
+            syn::punctuated::Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated,
             attr,
         );
-        match parsed {
-            Ok(lit) => match lit.value().parse::<Interval>() {
-                Ok(i) => recheck = i.as_duration(),
-                Err(e) => errors.push(crate::condition::error_in_literal(&lit, &e)),
-            },
-            Err(e) => errors.push(e),
+        let options = match parsed {
+            Ok(options) => options,
+            Err(e) => {
+                errors.push(e);
+                Default::default()
+            }
+        };
+        let mut seen = Vec::new();
+        for option in options {
+            let Some(key) = option.path.get_ident().map(ToString::to_string) else {
+                errors.spanned(
+                    &option.path,
+                    "`#[cond]` takes `every = \"...\"` and `timeout = \"...\"`",
+                );
+                continue;
+            };
+            if seen.contains(&key) {
+                errors.spanned(&option.path, format!("`{key}` is given twice"));
+                continue;
+            }
+            seen.push(key.clone());
+            let target = match key.as_str() {
+                "every" => &mut recheck,
+                "timeout" if !is_async => {
+                    errors.spanned(
+                        &option.path,
+                        "`timeout` is for `async` conditions: a blocking function cannot be interrupted",
+                    );
+                    continue;
+                }
+                "timeout" => &mut timeout,
+                _ => {
+                    errors.spanned(
+                        &option.path,
+                        format!(
+                            "unknown option `{key}`; `#[cond]` takes `every = \"...\"` (the re-check interval) and, for an `async` condition, `timeout = \"...\"`"
+                        ),
+                    );
+                    continue;
+                }
+            };
+            match &option.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(lit),
+                    ..
+                }) => match lit.value().parse::<Interval>() {
+                    Ok(i) => *target = i.as_duration(),
+                    Err(e) => errors.push(crate::condition::error_in_literal(lit, &e)),
+                },
+                other => errors.spanned(other, "write the interval as a string: `\"10 minutes\"`"),
+            }
         }
-    }
-    let sig = &func.sig;
-    if let Some(a) = &sig.asyncness {
-        errors.spanned(
-            a,
-            "a custom condition is called while the scheduler decides, so it cannot be `async` (yet): do the slow part in a task and read its result",
-        );
     }
     if !sig.generics.params.is_empty() {
         errors.spanned(&sig.generics, "a custom condition cannot be generic");
@@ -148,9 +182,25 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => Span::call_site(),
     };
-    let answer = quote_spanned! {output_span=>
-        ::scheduler::__private::IntoCondResult::into_cond_result(#ident(#(#values),*))
+    // An `async` condition's call returns its future, which owns the arguments read here.
+    let (answer, returns, call) = if is_async {
+        (
+            quote_spanned! {output_span=>
+                ::core::result::Result::Ok(::scheduler::__private::cond_future(#ident(#(#values),*)))
+            },
+            quote! { ::scheduler::__private::CondFuture },
+            quote! { ::scheduler::__private::CondFn::Async(__scheduler_cond) },
+        )
+    } else {
+        (
+            quote_spanned! {output_span=>
+                ::scheduler::__private::IntoCondResult::into_cond_result(#ident(#(#values),*))
+            },
+            quote! { bool },
+            quote! { ::scheduler::__private::CondFn::Blocking(__scheduler_cond) },
+        )
     };
+    let timeout_micros = timeout.as_micros() as u64;
     quote! {
         #func
 
@@ -168,7 +218,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             fn __scheduler_cond(
                 __scheduler_cx: &::scheduler::__private::RunContext,
                 __scheduler_args: &[::scheduler::__private::CustomArg],
-            ) -> ::core::result::Result<bool, ::scheduler::__private::CondError> {
+            ) -> ::core::result::Result<#returns, ::scheduler::__private::CondError> {
                 #answer
             }
 
@@ -176,8 +226,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 ::scheduler::__private::CondDef {
                     name: #name,
                     args: &[#(#kinds),*],
-                    call: __scheduler_cond,
+                    call: #call,
                     recheck_micros: #recheck_micros,
+                    timeout_micros: #timeout_micros,
                     file: ::core::file!(),
                     line: ::core::line!(),
                 }

@@ -10,6 +10,25 @@ use syn::{ItemFn, LitStr, ReturnType, Token};
 
 use crate::errors::Errors;
 
+/// Whether a parameter of this type reads the session parameter of its name: `Arg<T>` or
+/// `Option<Arg<T>>`.
+fn reads_arg(ty: &syn::Type) -> bool {
+    let syn::Type::Path(p) = ty else {
+        return false;
+    };
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    match (last.ident.to_string().as_str(), &last.arguments) {
+        ("Arg", syn::PathArguments::AngleBracketed(_)) => true,
+        ("Option", syn::PathArguments::AngleBracketed(args)) => args
+            .args
+            .iter()
+            .any(|a| matches!(a, syn::GenericArgument::Type(inner) if reads_arg(inner))),
+        _ => false,
+    }
+}
+
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
@@ -58,6 +77,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         );
     }
     let mut values = Vec::new();
+    // The session parameters its `Arg<T>` parameters read, for the start-up check that no
+    // `#[param]` functions need each other's values. Read on the type as written (a macro
+    // cannot ask what a type is); a read the check does not see is still refused, when a
+    // run computes it, by the run's chain of functions under way.
+    let mut reads = Vec::new();
     for input in &sig.inputs {
         let syn::FnArg::Typed(pt) = input else {
             errors.spanned(input, "a `#[param]` function is a free function");
@@ -69,6 +93,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         };
         let pname = p.ident.to_string().trim_start_matches("r#").to_owned();
         let ty = &pt.ty;
+        if reads_arg(ty) {
+            reads.push(pname.clone());
+        }
         values.push(quote_spanned! {ty.span()=>
             match <#ty as ::scheduler::__private::FromContext>::from_context(
                 __scheduler_cx,
@@ -125,6 +152,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                     name: #name,
                     build: __scheduler_build,
                     type_name: __scheduler_type_name,
+                    reads: &[#(#reads),*],
                     file: ::core::file!(),
                     line: ::core::line!(),
                 }

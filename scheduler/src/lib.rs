@@ -90,7 +90,9 @@ pub use scheduler_core::runtime::{
     TaskProblem, TaskReport, TaskSpec, TaskSummary, Terminated, TerminationFlag, This, Timeout,
     UnknownTask, VirtualClock, WorkerConfig,
 };
-pub use scheduler_core::runtime::{ArgKind, CondDef, CondError, FromCondArg, IntoCondResult};
+pub use scheduler_core::runtime::{
+    ArgKind, CondDef, CondError, CondFn, FromCondArg, IntoCondResult, ParamCycle, registered_conds,
+};
 pub use scheduler_core::time::{Timestamp, Tz};
 
 /// The result of running a scheduler.
@@ -202,6 +204,11 @@ pub use scheduler_macros::param;
 /// answer is older than its re-check interval (`every = "..."`, one minute by default);
 /// never while the rest of the condition decides alone (a closed time window). An error or
 /// a panic is a condition error, handled by the `condition_errors` setting.
+///
+/// An `async fn` is run beside the scheduler's loop, which never waits for it: the answer
+/// it has stands until the new one arrives, a decision that needs a first answer waits for
+/// it, and a call that takes longer than `timeout = "..."` (thirty seconds by default) is
+/// an error. See the conditions guide, "Async custom conditions".
 ///
 /// ```
 /// use scheduler::prelude::*;

@@ -278,12 +278,65 @@ impl Condition {
 }
 
 pub(crate) fn eval(c: &Condition, cx: &EvalContext<'_>, m: Moment) -> Result<bool, EvalError> {
-    eval_in(c, cx, m, true)
+    // Most conditions call no custom condition: the written order is then the order of
+    // evaluation, and no tree walk is needed to decide it (asking every `&` and `|` which
+    // operands call one was a fifth of the evaluation's instructions).
+    match quick(c, cx, m) {
+        Quick::Value(v) => Ok(v),
+        Quick::Deferred | Quick::Failed => eval_in(c, cx, m, true),
+    }
 }
 
-/// `eval`, where `neutral` is the value that would not change the operator around `c`
-/// (`true` under `&`, `false` under `|`): what a custom condition whose value is not
-/// known counts as when peeking, as if it had not been reached.
+/// What [`quick`] found.
+enum Quick {
+    /// The value, decided without reaching a custom condition or an error.
+    Value(bool),
+    /// It depends on a custom condition.
+    Deferred,
+    /// An operand could not be evaluated: the ordered evaluation says which error counts.
+    Failed,
+}
+
+/// Evaluates in the order written, calling no custom condition: a value when the other
+/// leaves decide alone, which is then what the ordered evaluation ([`eval_in`]) gives too
+/// (it evaluates operands without custom calls first, in the same order, and calls no
+/// custom condition when they decide).
+fn quick(c: &Condition, cx: &EvalContext<'_>, m: Moment) -> Quick {
+    match c {
+        Condition::Literal(b) => Quick::Value(*b),
+        Condition::Not(inner) => match quick(inner, cx, m) {
+            Quick::Value(v) => Quick::Value(!v),
+            other => other,
+        },
+        Condition::All(operands) | Condition::Any(operands) => {
+            let all = matches!(c, Condition::All(_));
+            let mut deferred = false;
+            for o in operands {
+                match quick(o, cx, m) {
+                    Quick::Value(v) if v != all => return Quick::Value(!all),
+                    Quick::Value(_) => {}
+                    Quick::Deferred => deferred = true,
+                    Quick::Failed => return Quick::Failed,
+                }
+            }
+            if deferred {
+                Quick::Deferred
+            } else {
+                Quick::Value(all)
+            }
+        }
+        Condition::Custom(_) => Quick::Deferred,
+        leaf => match evaluate_leaf(leaf, cx, m) {
+            Ok(v) => Quick::Value(v),
+            Err(_) => Quick::Failed,
+        },
+    }
+}
+
+/// The ordered evaluation, for conditions that call custom conditions (or fail): `neutral`
+/// is the value that would not change the operator around `c` (`true` under `&`, `false`
+/// under `|`): what a custom condition whose value is not known counts as when peeking,
+/// as if it had not been reached.
 ///
 /// The operands of `&` and `|` that call custom conditions are evaluated after the
 /// others, so that a custom condition is called only when the rest of the condition does
@@ -300,20 +353,15 @@ fn eval_in(
         Condition::Not(inner) => Ok(!eval_in(inner, cx, m, !neutral)?),
         Condition::All(operands) | Condition::Any(operands) => {
             let all = matches!(c, Condition::All(_));
-            // Two passes, the operands without custom calls first; one pass (and no tree
-            // walk beyond the operands' roots) in the common case of none.
-            let customs = operands.iter().any(Condition::has_custom);
+            // Two passes, the operands without custom calls first.
             for pass in [false, true] {
                 for o in operands {
-                    if customs && o.has_custom() != pass {
+                    if o.has_custom() != pass {
                         continue;
                     }
                     if eval_in(o, cx, m, all)? != all {
                         return Ok(!all);
                     }
-                }
-                if !customs {
-                    break;
                 }
             }
             Ok(all)

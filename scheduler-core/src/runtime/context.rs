@@ -223,26 +223,38 @@ impl ParamRegistry {
                 value, type_name, ..
             } => Ok((value.clone(), *type_name)),
             ParamEntry::Function { build, type_name } => {
-                let memo = cx
-                    .inner
-                    .param_values
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(name)
-                    .cloned();
-                match memo {
-                    Some(value) => Ok((value, *type_name)),
-                    None => build(cx).map(|value| {
-                        cx.inner
-                            .param_values
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(name.to_owned(), value.clone());
-                        (value, *type_name)
-                    }),
+                let lock = || {
+                    cx.inner
+                        .param_values
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                };
+                let mut memo = lock();
+                if let Some(value) = memo.values.get(name) {
+                    return Some(Ok((value.clone(), *type_name)));
                 }
+                if let Some(at) = memo.building.iter().position(|n| n == name) {
+                    let params = memo.building[at..].to_vec();
+                    return Some(Err(Arc::new(ParamCycle { params }) as ParamError));
+                }
+                memo.building.push(name.to_owned());
+                // Not held while the function runs: its own parameters read the memo.
+                drop(memo);
+                let built = build(cx);
+                let mut memo = lock();
+                memo.building.pop();
+                built.map(|value| {
+                    memo.values.insert(name.to_owned(), value.clone());
+                    (value, *type_name)
+                })
             }
         })
+    }
+
+    /// Whether `name` is a value given to the builder (which a `#[param]` function of the
+    /// same name does not replace).
+    pub(crate) fn has_value(&self, name: &str) -> bool {
+        matches!(self.read().get(name), Some(ParamEntry::Value { .. }))
     }
 }
 
@@ -374,8 +386,41 @@ pub(crate) struct RunState {
     /// In a child process: how to read the values of other tasks that arrived as JSON.
     pub(crate) decoders: HashMap<&'static str, DecodeFn>,
     /// The values of `#[param]` functions computed for this run, so that each is computed
-    /// once however many parameters read it.
-    pub(crate) param_values: std::sync::Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>,
+    /// once however many parameters read it, and those being computed.
+    pub(crate) param_values: std::sync::Mutex<ParamMemo>,
+}
+
+/// The `#[param]` functions of one run: the values computed, and the chain of those being
+/// computed (a function whose parameter reads a function already in the chain would
+/// recurse for ever; it is refused with [`ParamCycle`] instead).
+#[derive(Default)]
+pub(crate) struct ParamMemo {
+    values: HashMap<String, Arc<dyn Any + Send + Sync>>,
+    building: Vec<String>,
+}
+
+/// `#[param]` functions that need each other's values, found while a run computed them
+/// (the start-up check finds the cycles it can see in the functions' `Arg<T>` parameters;
+/// this one also catches those through other injected types).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the `#[param]` functions {} need each other's values, so none can be computed",
+    cycle_text(.params)
+)]
+pub struct ParamCycle {
+    /// The functions' parameter names, in the order each reads the next (the last reads
+    /// the first).
+    pub params: Vec<String>,
+}
+
+/// `'a' → 'b' → 'a'`.
+pub(crate) fn cycle_text(names: &[String]) -> String {
+    names
+        .iter()
+        .chain(names.first())
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 impl std::fmt::Debug for RunContext {

@@ -13,18 +13,38 @@
 //!
 //! A function's error, a panic, or an argument that cannot be injected is an evaluation
 //! error of the condition, which the `condition_errors` setting handles like any other.
+//!
+//! An `async` condition is never awaited by the loop: when its answer is due, the cache
+//! starts its future on the runtime, beside the loop, with a deadline on the scheduler's
+//! clock ([`CondDef::timeout_micros`]), and goes on with the answer it already has. The
+//! answer arrives as an [`Arrival`], which the engine stores and which marks the task for
+//! a new look. Until a task's first answer arrives, the task does not start by a decision
+//! that depends on it ([`CustomCache::take_pending`]); its re-check is not a wake-up while
+//! the call is under way, since the arrival itself wakes the task.
+//!
+//! A custom condition cannot lead to evaluating itself again: the only evaluator of custom
+//! conditions is the engine's loop with this cache, which is private to the crate; what a
+//! function can be given is its phrase's literals and injected values, and no injectable
+//! type evaluates a condition (a `#[cond]`'s marker type is not injectable:
+//! `tests/ui/task/custom_condition_recursion.rs`). `Session` only sends requests to the
+//! loop. What can recurse is `#[param]` functions reading each other, which the start-up
+//! check and `ParamRegistry::get` refuse (`context.rs`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::BoxFuture;
 use crate::condition::{CustomArg, CustomCall, CustomValues};
 use crate::log::RunId;
 use crate::time::Timestamp;
 
+use super::clock::Clock;
 use super::context::{ParamRegistry, Returns, RunContext, RunState, TerminationFlag};
 use super::inject::InjectError;
 use super::session::Session;
@@ -96,6 +116,16 @@ pub enum CondError {
         /// What the parameter takes.
         expected: &'static str,
     },
+    /// An `async` condition gave no answer within its timeout; its future was dropped.
+    #[error("it gave no answer within {after:?}")]
+    TimedOut {
+        /// The timeout.
+        after: Duration,
+    },
+    /// An `async` condition's future was cancelled before it answered (the runtime is
+    /// shutting down).
+    #[error("its call was cancelled")]
+    Cancelled,
 }
 
 /// A parameter type that a custom condition takes from its phrase.
@@ -195,6 +225,31 @@ impl<E: std::fmt::Display> IntoCondResult for Result<bool, E> {
 /// calls the condition.
 pub type CondCall = fn(&RunContext, &[CustomArg]) -> Result<bool, CondError>;
 
+/// The answer of an `async` custom condition, to come.
+pub type CondFuture = BoxFuture<'static, Result<bool, CondError>>;
+
+/// The function `#[cond]` generates for an `async` condition: reads the phrase's
+/// arguments, injects the others, and returns the condition's future (which owns them).
+pub type AsyncCondCall = fn(&RunContext, &[CustomArg]) -> Result<CondFuture, CondError>;
+
+/// How a custom condition is called.
+#[derive(Debug, Clone, Copy)]
+pub enum CondFn {
+    /// A plain function, called by the loop itself (keep it quick).
+    Blocking(CondCall),
+    /// An `async fn`, whose future runs beside the loop.
+    Async(AsyncCondCall),
+}
+
+/// Turns an `async` condition's future into a [`CondFuture`], for the generated call.
+pub fn cond_future<F>(future: F) -> CondFuture
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: IntoCondResult,
+{
+    Box::pin(async move { future.await.into_cond_result() })
+}
+
 /// A custom condition registered by `#[scheduler::cond]`. Built by the macro.
 #[derive(Debug)]
 pub struct CondDef {
@@ -203,9 +258,13 @@ pub struct CondDef {
     /// What each argument of the phrase must be.
     pub args: &'static [ArgKind],
     /// Calls the function.
-    pub call: CondCall,
+    pub call: CondFn,
     /// How long an answer stands before the function is called again, in microseconds.
     pub recheck_micros: u64,
+    /// How long an `async` condition's call may take before it counts as failed
+    /// ([`CondError::TimedOut`]), in microseconds. A blocking one cannot be interrupted;
+    /// its value is ignored.
+    pub timeout_micros: u64,
     /// `file!()`.
     pub file: &'static str,
     /// `line!()`.
@@ -215,6 +274,9 @@ pub struct CondDef {
 impl CondDef {
     /// The default re-check interval: one minute.
     pub const DEFAULT_RECHECK: Duration = Duration::from_secs(60);
+
+    /// The default timeout of an `async` condition's call: thirty seconds.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 }
 
 inventory::collect!(CondDef);
@@ -282,14 +344,41 @@ struct Answer {
     checked: i64,
 }
 
+/// The answer of an `async` condition's call, sent to the engine when it ends (or times
+/// out).
+pub(crate) struct Arrival {
+    key: AnswerKey,
+    /// Which call it answers: a call whose task has forgotten its answers since it started
+    /// is not kept.
+    call_id: u64,
+    value: Result<bool, String>,
+}
+
 /// The engine's answers of custom conditions, by task and call: the [`CustomValues`] that
 /// conditions read.
 pub(crate) struct CustomCache {
     defs: HashMap<&'static str, &'static CondDef>,
     answers: RefCell<HashMap<AnswerKey, Answer>>,
+    /// The `async` calls under way, by key, with their id.
+    in_flight: RefCell<HashMap<AnswerKey, u64>>,
+    next_call: Cell<u64>,
+    /// Whether an evaluation since the last [`take_pending`](Self::take_pending) read an
+    /// `async` condition that has not answered yet.
+    pending: Cell<bool>,
+    arrivals: UnboundedSender<Arrival>,
+    clock: Arc<dyn Clock>,
     session: Session,
     params: Arc<ParamRegistry>,
     returns: Arc<Returns>,
+}
+
+/// The message of a caught panic.
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 impl CustomCache {
@@ -297,32 +386,74 @@ impl CustomCache {
         session: Session,
         params: Arc<ParamRegistry>,
         returns: Arc<Returns>,
+        clock: Arc<dyn Clock>,
+        arrivals: UnboundedSender<Arrival>,
     ) -> CustomCache {
         CustomCache {
             defs: registered_conds().map(|d| (d.name, d)).collect(),
             answers: RefCell::default(),
+            in_flight: RefCell::default(),
+            next_call: Cell::new(0),
+            pending: Cell::new(false),
+            arrivals,
+            clock,
             session,
             params,
             returns,
         }
     }
 
-    /// Forgets the answers given for `task`'s conditions.
+    /// Forgets the answers given for `task`'s conditions (and the calls under way for
+    /// them, whose answers will not be kept).
     pub(crate) fn forget(&self, task: &str) {
+        let mine = |(owner, _): &AnswerKey| owner.as_deref() == Some(task);
         let mut answers = self.answers.borrow_mut();
         if !answers.is_empty() {
-            answers.retain(|(owner, _), _| owner.as_deref() != Some(task));
+            answers.retain(|key, _| !mine(key));
+        }
+        let mut in_flight = self.in_flight.borrow_mut();
+        if !in_flight.is_empty() {
+            in_flight.retain(|key, _| !mine(key));
         }
     }
 
-    fn call(
-        &self,
-        def: &CondDef,
-        call: &CustomCall,
-        owner: Option<&str>,
-        now: Timestamp,
-    ) -> Result<bool, String> {
-        let cx = RunContext::new(RunState {
+    /// Whether an evaluation since the last call read an `async` condition that has not
+    /// answered yet: its value then stood in as "not reached", so the result is not a
+    /// decision (the engine takes it as false, and the arrival of the answer wakes the
+    /// task again).
+    pub(crate) fn take_pending(&self) -> bool {
+        self.pending.replace(false)
+    }
+
+    /// Stores the answer of an `async` call; gives the task it was for (`Some(None)`: the
+    /// shutdown condition), or `None` when the answer is not kept (the task forgot its
+    /// answers since the call started).
+    pub(crate) fn arrived(&self, arrival: Arrival, now: Timestamp) -> Option<Option<Arc<str>>> {
+        let mut in_flight = self.in_flight.borrow_mut();
+        if in_flight.get(&arrival.key) != Some(&arrival.call_id) {
+            return None;
+        }
+        in_flight.remove(&arrival.key);
+        let owner = arrival.key.0.clone();
+        tracing::debug!(
+            condition = %arrival.key.1.name(),
+            task = owner.as_deref().unwrap_or_default(),
+            result = ?arrival.value,
+            "async custom condition answered"
+        );
+        self.answers.borrow_mut().insert(
+            arrival.key,
+            Answer {
+                value: arrival.value,
+                checked: now.as_micros(),
+            },
+        );
+        Some(owner)
+    }
+
+    /// What a call reads: a context as a run of the task would have it.
+    fn context(&self, owner: Option<&str>, now: Timestamp) -> RunContext {
+        RunContext::new(RunState {
             task: Arc::from(owner.unwrap_or_default()),
             run_id: RunId::from_u128(0),
             started: now,
@@ -333,18 +464,77 @@ impl CustomCache {
             termination: TerminationFlag::new(),
             decoders: HashMap::new(),
             param_values: Default::default(),
-        });
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| (def.call)(&cx, &call.args)))
-            .unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "(no message)".to_owned());
-                Err(CondError::Panicked(message))
-            });
+        })
+    }
+
+    fn call(
+        &self,
+        def: &CondDef,
+        call: CondCall,
+        args: &CustomCall,
+        owner: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool, String> {
+        let cx = self.context(owner, now);
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| call(&cx, &args.args)))
+            .unwrap_or_else(|panic| Err(CondError::Panicked(panic_message(panic))));
         tracing::debug!(condition = %def.name, task = owner.unwrap_or_default(), ?result, "custom condition checked");
         result.map_err(|e| e.to_string())
+    }
+
+    /// Starts an `async` call beside the loop. An error before the future exists (an
+    /// argument that cannot be injected, a panic) is the answer at once.
+    fn start(
+        &self,
+        def: &CondDef,
+        call: AsyncCondCall,
+        key: AnswerKey,
+        now: Timestamp,
+    ) -> Result<(), String> {
+        // A cache outside a scheduler (the command line's `Inspector` in a program without
+        // a runtime) has nothing to run the future on: that is its answer, not a panic.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Err(
+                "an async condition is asked only inside a running tokio runtime".to_owned(),
+            );
+        };
+        let cx = self.context(key.0.as_deref(), now);
+        let future = std::panic::catch_unwind(AssertUnwindSafe(|| call(&cx, &key.1.args)))
+            .unwrap_or_else(|panic| Err(CondError::Panicked(panic_message(panic))))
+            .map_err(|e| e.to_string())?;
+        let call_id = self.next_call.get();
+        self.next_call.set(call_id + 1);
+        self.in_flight.borrow_mut().insert(key.clone(), call_id);
+        let after = Duration::from_micros(def.timeout_micros);
+        let deadline = self
+            .clock
+            .sleep_until(Timestamp::from_micros(now.as_micros().saturating_add(
+                i64::try_from(def.timeout_micros).unwrap_or(i64::MAX),
+            )));
+        let arrivals = self.arrivals.clone();
+        runtime.spawn(async move {
+            // A task of its own, so that a panic in the future is caught as the task's
+            // and a timeout can drop it.
+            let mut answer = tokio::spawn(future);
+            let value = tokio::select! {
+                joined = &mut answer => match joined {
+                    Ok(value) => value,
+                    Err(e) if e.is_panic() => Err(CondError::Panicked(panic_message(e.into_panic()))),
+                    Err(_) => Err(CondError::Cancelled),
+                },
+                () = deadline => {
+                    answer.abort();
+                    Err(CondError::TimedOut { after })
+                }
+            };
+            // The engine may have stopped meanwhile: then nobody needs the answer.
+            let _ = arrivals.send(Arrival {
+                key,
+                call_id,
+                value: value.map_err(|e| e.to_string()),
+            });
+        });
+        Ok(())
     }
 }
 
@@ -363,8 +553,9 @@ impl CustomValues for CustomCache {
                 call.name()
             )));
         };
-        let answers = self.answers.borrow_mut();
-        let fresh = answers.get(&key).filter(|a| {
+        let answers = self.answers.borrow();
+        let known = answers.get(&key);
+        let fresh = known.filter(|a| {
             peek || now.as_micros() < a.checked.saturating_add(def.recheck_micros as i64)
         });
         if let Some(answer) = fresh {
@@ -373,22 +564,52 @@ impl CustomValues for CustomCache {
         if peek {
             return None;
         }
-        drop(answers);
-        let value = self.call(def, call, owner, now);
-        self.answers.borrow_mut().insert(
-            key,
-            Answer {
-                value: value.clone(),
-                checked: now.as_micros(),
-            },
-        );
-        Some(value)
+        match def.call {
+            CondFn::Blocking(function) => {
+                drop(answers);
+                let value = self.call(def, function, call, owner, now);
+                self.answers.borrow_mut().insert(
+                    key,
+                    Answer {
+                        value: value.clone(),
+                        checked: now.as_micros(),
+                    },
+                );
+                Some(value)
+            }
+            CondFn::Async(function) => {
+                // The last answer stands while the re-check runs.
+                let stale = known.map(|a| a.value.clone());
+                drop(answers);
+                if !self.in_flight.borrow().contains_key(&key)
+                    && let Err(message) = self.start(def, function, key.clone(), now)
+                {
+                    self.answers.borrow_mut().insert(
+                        key,
+                        Answer {
+                            value: Err(message.clone()),
+                            checked: now.as_micros(),
+                        },
+                    );
+                    return Some(Err(message));
+                }
+                if stale.is_none() {
+                    self.pending.set(true);
+                }
+                stale
+            }
+        }
     }
 
     fn recheck_at(&self, call: &CustomCall, owner: Option<&str>) -> Option<Timestamp> {
         let def = self.defs.get(call.name())?;
+        let key = (owner.map(Arc::from), call.clone());
+        // A call under way wakes the task when it answers.
+        if self.in_flight.borrow().contains_key(&key) {
+            return None;
+        }
         let answers = self.answers.borrow();
-        let answer = answers.get(&(owner.map(Arc::from), call.clone()))?;
+        let answer = answers.get(&key)?;
         Some(Timestamp::from_micros(
             answer.checked.saturating_add(def.recheck_micros as i64),
         ))

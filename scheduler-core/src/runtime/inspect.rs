@@ -440,7 +440,16 @@ impl<'a> Inspector<'a> {
         // condition that takes one reads, but whatever it asks is refused as stopped.
         let (events, _) = tokio::sync::mpsc::unbounded_channel();
         let detached = Session::new(events, config.on_duplicate);
-        let customs = CustomCache::new(detached, params.clone(), Arc::new(Returns::default()));
+        // An async condition's answer comes back on a channel nobody reads here: the
+        // inspector looks once, so such a leaf shows as not answered yet.
+        let (arrivals, _) = tokio::sync::mpsc::unbounded_channel();
+        let customs = CustomCache::new(
+            detached,
+            params.clone(),
+            Arc::new(Returns::default()),
+            Arc::new(super::clock::SystemClock),
+            arrivals,
+        );
         Ok(Inspector {
             specs,
             zone,

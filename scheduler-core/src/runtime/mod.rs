@@ -65,9 +65,10 @@ pub use config::{
     ConditionErrors, Config, ConfigError, DEFAULT_DATABASE, DuplicatePolicy, LogRetention,
     RestartMode, system_zone,
 };
-pub use context::{ParamBuild, ParamError, RunContext, TerminationFlag};
+pub use context::{ParamBuild, ParamCycle, ParamError, RunContext, TerminationFlag};
 pub use custom::{
-    ArgKind, CondCall, CondDef, CondError, FromCondArg, IntoCondResult, registered_conds,
+    ArgKind, AsyncCondCall, CondCall, CondDef, CondError, CondFn, CondFuture, FromCondArg,
+    IntoCondResult, registered_conds,
 };
 pub use engine::EngineError;
 pub use exec::ChildInvocation;

@@ -11,8 +11,8 @@ use super::outcome::{OutputCodec, serde_codec};
 pub use super::context::ParamError;
 pub use super::custom::literal::{BoolLiteral, DecimalLiteral, IntegerLiteral, TextLiteral};
 pub use super::custom::{
-    AcceptsLiteral, CondArgAt, CondArity, CondMarker, cond_arg, cond_arg_fits, cond_inject_failed,
-    cond_takes,
+    AcceptsLiteral, CondArgAt, CondArity, CondFn, CondFuture, CondMarker, cond_arg, cond_arg_fits,
+    cond_future, cond_inject_failed, cond_takes,
 };
 pub use super::handler::{
     AsyncCall, BlockingCall, ResultReturn, Started, ValueReturn, finish, finish_async,

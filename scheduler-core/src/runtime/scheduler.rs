@@ -491,6 +491,10 @@ impl SchedulerBuilder {
             }
         }
         specs.extend(self.tasks);
+        problems.extend(check::param_cycles(
+            registry::registered_params().map(|d| (d.name, d.reads)),
+            |name| self.params.has_value(name),
+        ));
         let specs = check::check(specs, &self.config, problems)?;
         let mut params = self.params;
         for def in registry::registered_params() {

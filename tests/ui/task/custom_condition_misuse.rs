@@ -1,10 +1,6 @@
-// What `#[cond]` refuses: an async function, no return type, an unknown option, a bad
-// interval, and a return type that is not an answer.
-#[scheduler::cond]
-async fn remote_flag() -> bool {
-    true
-}
-
+// What `#[cond]` refuses: no return type, an unknown option, a bad interval, an option
+// given twice, a timeout on a blocking function (which cannot be interrupted), and return
+// types that are not an answer, blocking or `async`.
 #[scheduler::cond]
 fn no_answer() {}
 
@@ -18,8 +14,23 @@ fn zero_interval() -> bool {
     true
 }
 
+#[scheduler::cond(every = "1 minute", every = "2 minutes")]
+fn twice() -> bool {
+    true
+}
+
+#[scheduler::cond(timeout = "5 seconds")]
+fn blocking_with_timeout() -> bool {
+    true
+}
+
 #[scheduler::cond]
 fn counts() -> u32 {
+    3
+}
+
+#[scheduler::cond(timeout = "5 seconds")]
+async fn counts_later() -> u32 {
     3
 }
 

@@ -221,7 +221,8 @@ pub(super) fn expected_of(rule: Rule) -> Option<Expected> {
         | R::week_point_only
         | R::month_point_only
         | R::duration_only
-        | R::cron_only => return None,
+        | R::cron_only
+        | R::comparison_start => return None,
     })
 }
 

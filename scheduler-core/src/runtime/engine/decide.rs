@@ -34,8 +34,12 @@ impl Engine {
         which: &'static str,
         now: Timestamp,
     ) -> Result<bool, EngineError> {
+        self.customs.take_pending();
         match condition.evaluate(&self.eval_context(owner), now) {
-            Ok(v) => Ok(v),
+            // An `async` custom condition that has not answered yet leaves the decision
+            // open: nothing starts (or ends) on it until its answer arrives and wakes the
+            // task.
+            Ok(v) => Ok(v && !self.customs.take_pending()),
             Err(error) => self
                 .condition_error(owner, which, error)
                 .map(|()| which == "end"),
@@ -52,8 +56,24 @@ impl Engine {
     ) -> Result<Option<i64>, EngineError> {
         match condition.next_change(&self.eval_context(owner), now) {
             Ok(change) => Ok(change.instant().map(Timestamp::as_micros)),
-            Err(error) => self.condition_error(owner, which, error).map(|()| None),
+            // A condition that cannot be evaluated because a custom condition failed is
+            // looked at again when that answer is due for a re-check (a database back
+            // up, a call that timed out answering the next time): not never.
+            Err(error) => self
+                .condition_error(owner, which, error)
+                .map(|()| self.custom_rechecks(condition, owner)),
         }
+    }
+
+    /// The earliest re-check of the custom conditions `condition` calls.
+    fn custom_rechecks(&self, condition: &Condition, owner: Option<&str>) -> Option<i64> {
+        use crate::condition::CustomValues;
+        condition
+            .custom_calls()
+            .into_iter()
+            .filter_map(|call| self.customs.recheck_at(call, owner))
+            .map(Timestamp::as_micros)
+            .min()
     }
 
     fn condition_error(

@@ -50,7 +50,7 @@ use crate::time::{Timestamp, Tz};
 use super::clock::Clock;
 use super::config::{Config, RestartMode};
 use super::context::{ParamRegistry, Returns};
-use super::custom::CustomCache;
+use super::custom::{Arrival, CustomCache};
 use super::hooks::Hooks;
 use super::session::{Command, Event, Session};
 use super::task::TaskSpec;
@@ -129,6 +129,8 @@ pub(crate) struct Engine {
     params: Arc<ParamRegistry>,
     /// The answers of custom conditions.
     customs: CustomCache,
+    /// The answers of `async` custom conditions, as their calls end.
+    custom_arrivals: UnboundedReceiver<Arrival>,
     hooks: Arc<Hooks>,
     wakeups: WakeQueue,
     dirty: Vec<usize>,
@@ -181,7 +183,14 @@ impl Engine {
     ) -> Engine {
         let journal = Journal::new(parts.store, parts.instance, parts.config.log_retention);
         let returns = Arc::new(Returns::default());
-        let customs = CustomCache::new(session.clone(), parts.params.clone(), returns.clone());
+        let (arrivals, custom_arrivals) = tokio::sync::mpsc::unbounded_channel();
+        let customs = CustomCache::new(
+            session.clone(),
+            parts.params.clone(),
+            returns.clone(),
+            parts.clock.clone(),
+            arrivals,
+        );
         let worker_only = parts.config.worker_only;
         let mut engine = Engine {
             clock: parts.clock,
@@ -195,6 +204,7 @@ impl Engine {
             returns,
             params: parts.params,
             customs,
+            custom_arrivals,
             hooks: parts.hooks,
             wakeups: WakeQueue::default(),
             dirty: Vec::new(),
@@ -325,6 +335,7 @@ impl Engine {
         // The end of a write in the background wakes the loop too, to take its result (a
         // failing store's retry, above all) and write what waits behind it.
         let write_ended = self.journal.write_ended();
+        let mut arrived = None;
         let event = match next {
             Some(t) => {
                 // The same wait is kept across events until its instant changes: a clock's
@@ -344,6 +355,10 @@ impl Engine {
                         let some = event.is_some();
                         (event, some)
                     }
+                    Some(arrival) = self.custom_arrivals.recv() => {
+                        arrived = Some(arrival);
+                        (None, true)
+                    }
                     () = sleep => (None, false),
                     () = write_ended => (None, true),
                 };
@@ -355,16 +370,36 @@ impl Engine {
             None => tokio::select! {
                 biased;
                 event = self.events.recv() => event,
+                Some(arrival) = self.custom_arrivals.recv() => {
+                    arrived = Some(arrival);
+                    None
+                }
                 () = write_ended => None,
             },
         };
+        if let Some(arrival) = arrived {
+            self.custom_arrived(arrival);
+        }
         if let Some(event) = event {
             self.handle(event).await?;
         }
         self.drain_events()
     }
 
+    /// Keeps the answer of an `async` custom condition and marks its task for a look (the
+    /// shutdown condition is looked at on every pass).
+    fn custom_arrived(&mut self, arrival: Arrival) {
+        if let Some(Some(task)) = self.customs.arrived(arrival, self.clock.now())
+            && let Some(&id) = self.by_name.get(&task)
+        {
+            self.mark_dirty(id);
+        }
+    }
+
     fn drain_events(&mut self) -> Result<(), EngineError> {
+        while let Ok(arrival) = self.custom_arrivals.try_recv() {
+            self.custom_arrived(arrival);
+        }
         // Bounded, so that a flood of events cannot starve due tasks.
         for _ in 0..4096 {
             match self.events.try_recv() {

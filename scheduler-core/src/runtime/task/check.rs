@@ -67,6 +67,12 @@ pub enum StartupProblem {
     },
     /// A registered condition that cannot be read (mismatched crate versions).
     VersionSkew(VersionSkew),
+    /// `#[param]` functions whose `Arg<T>` parameters read each other's values: computing
+    /// any of them would recurse for ever.
+    ParamCycle {
+        /// The parameters, in the order each reads the next (the last reads the first).
+        params: Vec<String>,
+    },
     /// A condition calling a custom condition that is not registered, or with arguments
     /// that do not fit it.
     UnknownCustom {
@@ -154,6 +160,11 @@ impl fmt::Display for StartupProblem {
             StartupProblem::ShutCondNeedsOwner { condition } => write!(
                 f,
                 "the shutdown condition `{condition}` reads a task's log without naming the task (write `task '...' has ...`)"
+            ),
+            StartupProblem::ParamCycle { params } => write!(
+                f,
+                "the `#[param]` functions {} read each other's values, so none can be computed",
+                crate::runtime::context::cycle_text(params)
             ),
             StartupProblem::VersionSkew(skew) => {
                 write!(f, "{skew}: {}: {}", skew.source, skew.source.parse)
@@ -375,6 +386,34 @@ pub(crate) fn cycle_through<'a>(
     find_cycle(&changed.name, &deps)
 }
 
+/// Cycles among `#[param]` functions: `reads` gives, for each function's parameter name,
+/// the parameters its `Arg<T>` parameters read. A name given a value on the builder is not
+/// computed by its function, so reading it goes no further.
+pub(crate) fn param_cycles<'a>(
+    functions: impl Iterator<Item = (&'a str, &'a [&'a str])>,
+    has_value: impl Fn(&str) -> bool,
+) -> Vec<StartupProblem> {
+    let deps: HashMap<&str, BTreeSet<String>> = functions
+        .filter(|(name, _)| !has_value(name))
+        .map(|(name, reads)| (name, reads.iter().map(|r| (*r).to_owned()).collect()))
+        .collect();
+    let mut names: Vec<&str> = deps.keys().copied().collect();
+    // In name order, so that the report does not depend on the hash map's.
+    names.sort_unstable();
+    let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();
+    let mut problems = Vec::new();
+    for start in names {
+        if let Some(cycle) = find_cycle(start, &deps) {
+            let mut key = cycle.clone();
+            key.sort();
+            if reported.insert(key) {
+                problems.push(StartupProblem::ParamCycle { params: cycle });
+            }
+        }
+    }
+    problems
+}
+
 /// A cycle through `start` in the dependency graph, if any (depth-first).
 fn find_cycle(start: &str, deps: &HashMap<&str, BTreeSet<String>>) -> Option<Vec<String>> {
     fn visit(
@@ -406,6 +445,26 @@ fn find_cycle(start: &str, deps: &HashMap<&str, BTreeSet<String>>) -> Option<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn param_functions_reading_each_other_are_reported_once() {
+        let functions: [(&str, &[&str]); 5] = [
+            ("a", &["b"]),
+            ("b", &["c", "unrelated"]),
+            ("c", &["a"]),
+            ("itself", &["itself"]),
+            ("given", &["given"]),
+        ];
+        let problems = param_cycles(functions.into_iter(), |name| name == "given");
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "the `#[param]` functions 'a' → 'b' → 'c' → 'a' read each other's values, so none can be computed",
+                "the `#[param]` functions 'itself' → 'itself' read each other's values, so none can be computed",
+            ]
+        );
+    }
 
     fn task(name: &str, cond: &str) -> TaskSpec {
         TaskSpec::from_blocking(name, |_| ()).when(cond.parse::<Condition>().unwrap())

@@ -156,6 +156,9 @@ pub struct ParamDef {
     pub build: crate::runtime::context::ParamBuild,
     /// The value's type.
     pub type_name: fn() -> &'static str,
+    /// The session parameters its own `Arg<T>` parameters read (for the start-up check
+    /// that no functions need each other's values).
+    pub reads: &'static [&'static str],
     /// `file!()`.
     pub file: &'static str,
     /// `line!()`.
