@@ -903,6 +903,118 @@ fn the_worker_command_runs_queued_jobs() {
     assert_eq!((counts.succeeded, counts.queued, counts.failed), (2, 0, 0));
 }
 
+/// `trigger`'s job options (a uniqueness key, a priority, a number of attempts), read back
+/// from the database, and a `--wait` that gives up after its `--timeout` (no worker runs:
+/// the job cannot end) with a non-zero exit, the job left queued.
+#[test]
+fn trigger_sets_the_job_options_and_a_wait_can_give_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = queue_database(dir.path());
+    let trigger_json = |extra: &[&str]| -> Value {
+        let mut args = vec!["trigger", "tick", "--json", "--database", &database];
+        args.extend_from_slice(extra);
+        let output = queue_cli(&args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let first = trigger_json(&["--unique", "nightly", "--priority", "-2"]);
+    assert_eq!(first["existing"], false, "{first}");
+    let again = trigger_json(&["--unique", "nightly"]);
+    assert_eq!(
+        (&again["id"], &again["existing"]),
+        (&first["id"], &Value::Bool(true))
+    );
+    let output = queue_cli(&[
+        "trigger",
+        "tick",
+        "--unique",
+        "nightly",
+        "--database",
+        &database,
+    ]);
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "job {}: tick already queued with this key (nothing added)\n",
+            first["id"]
+        )
+    );
+    let other = trigger_json(&["--max-attempts", "1", "--priority", "7"]);
+    assert_eq!(other["existing"], false, "{other}");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let queue = runtime
+        .block_on(scheduler::Queue::open(&format!("sqlite:{database}")))
+        .unwrap();
+    let job = |value: &Value| {
+        runtime
+            .block_on(queue.status(scheduler::JobId(value["id"].as_i64().unwrap())))
+            .unwrap()
+            .unwrap()
+    };
+    let keyed = job(&first);
+    assert_eq!(
+        (
+            keyed.unique_key.as_deref(),
+            keyed.priority,
+            keyed.max_attempts
+        ),
+        (Some("nightly"), -2, 3)
+    );
+    let plain = job(&other);
+    assert_eq!(
+        (plain.unique_key, plain.priority, plain.max_attempts),
+        (None, 7, 1)
+    );
+
+    // No worker: the wait gives up, says so, and the job is still queued.
+    let err = fails(
+        &[
+            "trigger",
+            "tick",
+            "--wait",
+            "--timeout",
+            "1 second",
+            "--database",
+            &database,
+        ],
+        &[("CLI_FIXTURE_QUEUE", "1")],
+        "(tick) has not ended after 1 second: it stays in the queue",
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(runtime.block_on(queue.counts()).unwrap().queued, 3);
+    fails(
+        &[
+            "trigger",
+            "tick",
+            "--wait",
+            "--timeout",
+            "soon",
+            "--database",
+            &database,
+        ],
+        &[("CLI_FIXTURE_QUEUE", "1")],
+        "--timeout: not a duration such as `30 seconds`",
+    );
+    // `--timeout` belongs to `--wait`; attempts start at one.
+    for args in [
+        &["trigger", "tick", "--timeout", "1 second"][..],
+        &["trigger", "tick", "--max-attempts", "0"][..],
+    ] {
+        let output = queue_cli(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(runtime.block_on(queue.counts()).unwrap().queued, 3);
+}
+
 #[test]
 fn trigger_refuses_bad_input_before_enqueueing() {
     let dir = tempfile::tempdir().unwrap();
@@ -990,7 +1102,15 @@ fn trigger_refuses_bad_input_before_enqueueing() {
     for (command, options) in [
         (
             "trigger",
-            &["--payload <JSON>", "--wait", "--database <URL>"][..],
+            &[
+                "--payload <JSON>",
+                "--wait",
+                "--timeout <DURATION>",
+                "--priority <N>",
+                "--unique <KEY>",
+                "--max-attempts <N>",
+                "--database <URL>",
+            ][..],
         ),
         ("worker", &["--concurrency <N>"][..]),
     ] {

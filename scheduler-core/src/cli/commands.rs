@@ -14,7 +14,7 @@ use crate::runtime::{
     NextStart, Scheduler, SchedulerBuilder, SchedulerError, TaskExplanation, TaskReport,
     UnknownTask,
 };
-use crate::time::{Timestamp, Tz};
+use crate::time::{Interval, Timestamp, Tz};
 
 use super::instant::parse_instant;
 use super::output::{
@@ -784,21 +784,61 @@ pub(super) fn trigger(
             problem,
         })?;
     }
+    let timeout = trigger
+        .timeout
+        .as_deref()
+        .map(|text| {
+            text.parse::<Interval>()
+                .map(|interval| interval.as_duration())
+                .map_err(|e| CliError::BadValue {
+                    option: "--timeout",
+                    message: format!("not a duration such as `30 seconds`: {e}"),
+                })
+        })
+        .transpose()?;
     runtime()?.block_on(async {
         let queue = open_queue(args, &scheduler).await?;
-        let job = NewJob::new(trigger.task.as_str(), payload, queue.now());
-        let id = queue.enqueue(&job).await?.id;
+        let mut job = NewJob::new(trigger.task.as_str(), payload, queue.now());
+        job.priority = trigger.priority.unwrap_or(job.priority);
+        job.unique_key.clone_from(&trigger.unique);
+        job.max_attempts = trigger.max_attempts.unwrap_or(job.max_attempts);
+        let enqueued = queue.enqueue(&job).await?;
+        let id = enqueued.id;
         if !trigger.wait {
             return if style.json {
                 write_json(
                     out,
-                    &json!({ "id": id, "task": trigger.task, "state": "queued" }),
+                    &json!({
+                        "id": id,
+                        "task": trigger.task,
+                        "state": "queued",
+                        "existing": enqueued.existing,
+                    }),
                 )
+            } else if enqueued.existing {
+                writeln!(
+                    out,
+                    "job {id}: {} already queued with this key (nothing added)",
+                    trigger.task
+                )
+                .map_err(CliError::Output)
             } else {
                 writeln!(out, "job {id}: {} queued", trigger.task).map_err(CliError::Output)
             };
         }
-        let job = queue.wait(id).await?;
+        let job = match timeout {
+            None => queue.wait(id).await?,
+            Some(limit) => match tokio::time::timeout(limit, queue.wait(id)).await {
+                Ok(job) => job?,
+                Err(_) => {
+                    return Err(CliError::WaitTimedOut {
+                        id,
+                        task: trigger.task.clone(),
+                        after: trigger.timeout.clone().unwrap_or_default(),
+                    });
+                }
+            },
+        };
         if style.json {
             write_json(out, &job_json(&job))?;
         } else {

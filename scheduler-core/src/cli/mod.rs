@@ -173,6 +173,20 @@ pub struct TriggerArgs {
     /// succeeded.
     #[arg(long)]
     pub wait: bool,
+    /// With `--wait`: stop waiting after this long (`30 seconds`, `5 minutes`) and exit
+    /// non-zero; the job stays in the queue.
+    #[arg(long, value_name = "DURATION", requires = "wait")]
+    pub timeout: Option<String>,
+    /// Among the jobs that are due, higher runs first (default 0).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority: Option<i32>,
+    /// A uniqueness key: while a job of the task with this key is queued or running, its id
+    /// is given instead of a new job.
+    #[arg(long, value_name = "KEY")]
+    pub unique: Option<String>,
+    /// How many times the job may run before it is kept as failed (default 3).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: Option<u32>,
 }
 
 /// The options of `worker`.
@@ -236,6 +250,16 @@ pub enum CliError {
         state: crate::queue::JobState,
         /// Its last error.
         error: Option<String>,
+    },
+    /// `trigger --wait --timeout` stopped waiting before the job ended.
+    #[error("job {id} ({task}) has not ended after {after}: it stays in the queue")]
+    WaitTimedOut {
+        /// The job.
+        id: crate::queue::JobId,
+        /// Its task.
+        task: String,
+        /// The `--timeout` given.
+        after: String,
     },
     /// `check` found problems (printed already).
     #[error("{0} problem{s} found", s = if *.0 == 1 { "" } else { "s" })]
