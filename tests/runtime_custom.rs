@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Datelike;
-use common::{DAY, records, times, utc, virtual_scheduler};
+use common::{DAY, records, runs_with_a_file_created_half_way, times, utc, virtual_scheduler};
 use scheduler::prelude::*;
 use scheduler::{Action, ConditionErrors, MemoryStore, SchedulerError, TaskSpec};
 
@@ -58,33 +58,13 @@ fn file_exists(path: PathBuf) -> bool {
 
 #[tokio::test(start_paused = true)]
 async fn a_condition_sees_a_file_created_half_way() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("input.csv");
-    // A string parsed at run time, as one read from a configuration would be.
-    let condition: Condition = format!("every 1 hour & file_exists('{}')", path.display())
-        .parse()
-        .unwrap();
-    let store = Arc::new(MemoryStore::new());
-    let running = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
-        .only_registered(Vec::<String>::new())
-        .task(TaskSpec::from_blocking("load", |_| ()).when(condition))
-        .build()
-        .unwrap()
-        .start()
-        .unwrap();
-    // Created at 00:29:30, between two checks.
-    tokio::time::sleep(Duration::from_secs(29 * 60 + 30)).await;
-    assert!(records(&store, "load", Action::Run).is_empty());
-    std::fs::write(&path, "a,b\n").unwrap();
-    tokio::time::sleep(Duration::from_secs(90 * 60)).await;
-    running.session().shut_down();
-    running.await.unwrap();
-    // Seen at the first re-check after it appeared (one minute apart by default), then
-    // `every 1 hour` spaces the runs.
-    assert_eq!(
-        times(&records(&store, "load", Action::Run)),
-        ["Mon 00:30:00", "Mon 01:30:00"]
-    );
+    let runs = runs_with_a_file_created_half_way(|path| {
+        format!("every 1 hour & file_exists('{}')", path.display())
+    })
+    .await;
+    // Created at 00:29:30, between two checks: seen at the first re-check after it
+    // appeared (one minute apart by default), then `every 1 hour` spaces the runs.
+    assert_eq!(runs, ["Mon 00:30:00", "Mon 01:30:00"]);
 }
 
 #[scheduler::cond]

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{records, times, utc, virtual_scheduler};
+use common::{records, runs_with_a_file_created_half_way, times, utc, virtual_scheduler};
 use scheduler::prelude::*;
-use scheduler::{Action, ConditionErrors, MemoryStore, SchedulerError, TaskSpec};
+use scheduler::{Action, ConditionErrors, MemoryStore, SchedulerError};
 
 /// Whether the file exists, answered after five seconds (a slow check, as a query to a
 /// remote service would be).
@@ -24,33 +24,15 @@ async fn file_appeared(path: PathBuf) -> bool {
 
 #[tokio::test(start_paused = true)]
 async fn an_async_condition_sees_a_file_created_half_way() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("input.csv");
-    let condition: Condition = format!("every 1 hour & file_appeared('{}')", path.display())
-        .parse()
-        .unwrap();
-    let store = Arc::new(MemoryStore::new());
-    let running = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
-        .only_registered(Vec::<String>::new())
-        .task(TaskSpec::from_blocking("load", |_| ()).when(condition))
-        .build()
-        .unwrap()
-        .start()
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(29 * 60 + 30)).await;
-    assert!(records(&store, "load", Action::Run).is_empty());
-    std::fs::write(&path, "a,b\n").unwrap();
-    tokio::time::sleep(Duration::from_secs(90 * 60)).await;
-    running.session().shut_down();
-    running.await.unwrap();
+    let runs = runs_with_a_file_created_half_way(|path| {
+        format!("every 1 hour & file_appeared('{}')", path.display())
+    })
+    .await;
     // Each answer stands one minute from its arrival, and each call takes five seconds:
     // calls start at 00:00:00, 00:01:05, ..., 00:29:15 (false), 00:30:20, whose answer at
     // 00:30:25 starts the run. A run forgets its task's answers, so the next decision, an
     // hour later, waits for a new one (five seconds).
-    assert_eq!(
-        times(&records(&store, "load", Action::Run)),
-        ["Mon 00:30:25", "Mon 01:30:30"]
-    );
+    assert_eq!(runs, ["Mon 00:30:25", "Mon 01:30:30"]);
 }
 
 /// False, after ten seconds.

@@ -112,3 +112,30 @@ pub fn times(records: &[LogRecord]) -> Vec<String> {
 }
 
 pub const DAY: Duration = Duration::from_secs(86_400);
+
+/// The start times of a task `load` whose condition is `condition_of(path)`, on a virtual
+/// clock from Monday 2024-01-01 00:00 UTC to 02:00, where the file `path` is created at
+/// 00:29:30 (the custom-condition tests: a condition that reads a file, sync or async).
+pub async fn runs_with_a_file_created_half_way(
+    condition_of: impl FnOnce(&std::path::Path) -> String,
+) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("input.csv");
+    // A string parsed at run time, as one read from a configuration would be.
+    let condition: scheduler::Condition = condition_of(&path).parse().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let running = virtual_scheduler(utc(2024, 1, 1, 0, 0, 0), &store)
+        .only_registered(Vec::<String>::new())
+        .task(scheduler::TaskSpec::from_blocking("load", |_| ()).when(condition))
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(29 * 60 + 30)).await;
+    assert!(records(&store, "load", Action::Run).is_empty());
+    std::fs::write(&path, "a,b\n").unwrap();
+    tokio::time::sleep(Duration::from_secs(90 * 60)).await;
+    running.session().shut_down();
+    running.await.unwrap();
+    times(&records(&store, "load", Action::Run))
+}

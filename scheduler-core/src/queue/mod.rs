@@ -171,6 +171,7 @@ impl AttemptOutcome {
         }
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     fn parse(s: &str) -> Option<AttemptOutcome> {
         [
             AttemptOutcome::Succeeded,
@@ -654,11 +655,13 @@ pub(crate) fn check_all(jobs: &[NewJob]) -> Result<(), QueueError> {
 }
 
 /// The payload's JSON text as stored.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn payload_text(job: &NewJob) -> String {
     job.payload.to_string()
 }
 
 /// A stored JSON text, read back.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn json_of(text: &str) -> Result<serde_json::Value, QueueError> {
     serde_json::from_str(text).map_err(|e| QueueError::Corrupt(format!("a payload or result: {e}")))
 }
@@ -713,6 +716,8 @@ pub(crate) fn written(completion: &Completion, now: Timestamp) -> Written<'_> {
     }
 }
 
+/// An attempt's stored outcome, read back.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn attempt_outcome(text: Option<String>) -> Option<AttemptOutcome> {
     text.as_deref().and_then(AttemptOutcome::parse)
 }
