@@ -185,13 +185,18 @@ fn combined(
         }
         // The operands holding the whole at v0 must all change before it can flip.
         let mut bound = t;
+        let mut exact = true;
         for o in operands {
             if value(o, cx, t)? != v0 {
                 continue;
             }
-            match next(o, cx, t, budget)?.bound() {
-                None => return Ok(Found::Never),
-                Some(b) => bound = bound.max(b),
+            match next(o, cx, t, budget)? {
+                Found::Never => return Ok(Found::Never),
+                Found::At(b) => bound = bound.max(b),
+                Found::NotBefore(b) => {
+                    exact = false;
+                    bound = bound.max(b);
+                }
             }
         }
         if !spend(budget) {
@@ -199,6 +204,12 @@ fn combined(
         }
         if value(c, cx, bound)? != v0 {
             return Ok(Found::At(bound));
+        }
+        if !exact {
+            // An operand cannot see past its bound (a custom condition's re-check, or a
+            // search out of budget): stepping on would re-read its last answer a
+            // microsecond at a time until the budget ran out, and answer 1 ms late.
+            return Ok(Found::NotBefore(bound));
         }
         t = bound;
     }
