@@ -111,15 +111,6 @@ enum Found {
     Never,
 }
 
-impl Found {
-    fn bound(self) -> Option<i64> {
-        match self {
-            Found::At(t) | Found::NotBefore(t) => Some(t),
-            Found::Never => None,
-        }
-    }
-}
-
 fn spend(budget: &mut u32) -> bool {
     if *budget == 0 {
         return false;
