@@ -12,8 +12,9 @@
 //! case with `expect_error` must be rejected (its fields or its zone). The test prints
 //! `N passed, M failed` and fails on any failure.
 
+mod common;
+
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use chrono::DateTime;
 use scheduler::prelude::*;
@@ -176,18 +177,11 @@ fn run(case: &Case) -> Result<Option<&'static str>, String> {
 
 #[test]
 fn cron_field_vectors() {
-    let path = match std::env::var_os("SCHEDULER_CRON_FIELD_VECTORS") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/cron_fields.sample.json"),
-    };
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); set SCHEDULER_CRON_FIELD_VECTORS",
-            path.display()
-        )
-    });
-    let file: File = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not a cron-field vector file: {e}", path.display()));
+    let (file, path): (File, _) = common::read_vectors(
+        "SCHEDULER_CRON_FIELD_VECTORS",
+        "cron_fields.sample.json",
+        "cron-field",
+    );
     let mut failures = String::new();
     let mut passed = 0;
     let mut by_rule = 0;

@@ -14,8 +14,9 @@
 //! The kinds `date` and `datetime` (Python objects in APScheduler's run) are their ISO
 //! text here. The test prints `N passed, M failed` and fails on any failure.
 
+mod common;
+
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use chrono::DateTime;
 use scheduler::prelude::*;
@@ -143,18 +144,8 @@ fn run(case: &Case) -> Result<(), String> {
 
 #[test]
 fn date_vectors() {
-    let path = match std::env::var_os("SCHEDULER_DATE_VECTORS") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/date_tasks.sample.json"),
-    };
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); set SCHEDULER_DATE_VECTORS",
-            path.display()
-        )
-    });
-    let file: File = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not a date vector file: {e}", path.display()));
+    let (file, path): (File, _) =
+        common::read_vectors("SCHEDULER_DATE_VECTORS", "date_tasks.sample.json", "date");
     let mut failures = String::new();
     let mut passed = 0;
     for case in &file.cases {

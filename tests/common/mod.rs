@@ -139,3 +139,25 @@ pub async fn runs_with_a_file_created_half_way(
     running.await.unwrap();
     times(&records(&store, "load", Action::Run))
 }
+
+/// A data-driven test's vector file: the file named by the environment variable `env_var`
+/// when it is set, else the sample `tests/data/<sample>`; read and parsed as `T`, with a
+/// panic naming the file (and the variable) when it cannot be. Also gives the path, for the
+/// report.
+pub fn read_vectors<T: serde::de::DeserializeOwned>(
+    env_var: &str,
+    sample: &str,
+    what: &str,
+) -> (T, std::path::PathBuf) {
+    let path = match std::env::var_os(env_var) {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("data")
+            .join(sample),
+    };
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {} ({e}); set {env_var}", path.display()));
+    let vectors = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a {what} vector file: {e}", path.display()));
+    (vectors, path)
+}
