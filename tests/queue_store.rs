@@ -205,6 +205,14 @@ async fn a_late_worker_cannot_record_over_a_newer_attempt(store: &dyn JobStore) 
         store.job(id).await.unwrap().unwrap().state,
         JobState::Running
     );
+    // The running attempt is read from the job's row: worker 2's, claimed at 42.
+    let running = store.attempts(id).await.unwrap();
+    assert_eq!(running.len(), 2);
+    assert_eq!(
+        (running[1].attempt, running[1].worker, running[1].started),
+        (2, Some(InstanceId::from_u64(2)), at(42))
+    );
+    assert_eq!((running[1].finished, running[1].outcome), (None, None));
     assert_eq!(
         store
             .report(&[succeeded(id, 2, "\"on time\"")], at(44))
@@ -215,8 +223,26 @@ async fn a_late_worker_cannot_record_over_a_newer_attempt(store: &dyn JobStore) 
     let done = store.job(id).await.unwrap().unwrap();
     assert_eq!(done.result, Some(json!("on time")));
     let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(attempts.len(), 2);
+    // Each attempt's row, written when it ended (reaped, reported), keeps who ran it when.
     assert_eq!(attempts[0].outcome, Some(AttemptOutcome::Crashed));
+    assert_eq!(
+        (
+            attempts[0].worker,
+            attempts[0].started,
+            attempts[0].finished
+        ),
+        (Some(InstanceId::from_u64(1)), at(0), Some(at(41)))
+    );
     assert_eq!(attempts[1].outcome, Some(AttemptOutcome::Succeeded));
+    assert_eq!(
+        (
+            attempts[1].worker,
+            attempts[1].started,
+            attempts[1].finished
+        ),
+        (Some(InstanceId::from_u64(2)), at(42), Some(at(44)))
+    );
 }
 
 /// A crash on the last attempt fails the job; a failed job is retried by hand; a released

@@ -630,6 +630,16 @@ async fn open_runs_come_and_go_by_run_id<B: Backend>(backend: &B) {
             .open_runs
             .is_empty()
     );
+    // A queued job's run is watched by the queue's lease, not kept open here.
+    let job_run = scheduler::queue::job_run_id(at(9), scheduler::queue::JobId(41), 1);
+    assert!(job_run.is_job_run());
+    let mut started = in_run(record("send", Action::Run, 9), 0);
+    started.run_id = Some(job_run);
+    store.append(&[started]).await.unwrap();
+    let loaded = load(&*store, &LoadRequest::default()).await;
+    assert!(loaded.open_runs.is_empty());
+    let kept = everything(&*store).await;
+    assert_eq!(kept.iter().filter(|r| r.record.task == "send").count(), 1);
 }
 
 async fn query_filters_by_task_action_time_and_run<B: Backend>(backend: &B) {

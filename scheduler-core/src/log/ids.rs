@@ -47,6 +47,17 @@ impl RunId {
     pub const fn unix_millis(self) -> u64 {
         (self.0 >> 80) as u64
     }
+
+    /// The 12 bits after the version that mark the id of a job's attempt
+    /// (`queue::job_run_id`); a scheduler's own ids never carry them ([`RunIds`] skips them).
+    pub const JOB_TAG: u16 = 0x10b;
+
+    /// Whether this is the run of a queued job's attempt: such a run is watched by the
+    /// queue's lease (a worker that dies is found when its lease expires, and its run
+    /// closed as crashed then), not by the log's open runs.
+    pub const fn is_job_run(self) -> bool {
+        (self.0 >> 76) & 0xf == 0x7 && ((self.0 >> 64) & 0xfff) as u16 == Self::JOB_TAG
+    }
 }
 
 impl fmt::Display for RunId {
@@ -144,7 +155,11 @@ impl RunIds {
         // of the sequence below the variant: ids of one process differ by their sequence,
         // those of two processes by their seeds.
         let sequence = u128::from(self.sequence);
-        let high = (sequence >> 32) & 0xfff;
+        let mut high = (sequence >> 32) & 0xfff;
+        if high == u128::from(RunId::JOB_TAG) {
+            // Past 2^40 runs: the next value, so that no run of this process reads as a job's.
+            high += 1;
+        }
         let low = (u128::from(self.seed) & 0x3fff_ffff) << 32 | (sequence & 0xffff_ffff);
         RunId(millis << 80 | VERSION_7 | high << 64 | VARIANT | low)
     }

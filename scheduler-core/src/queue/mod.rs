@@ -281,12 +281,12 @@ impl ClaimedJob {
 ///
 /// Laid out as the log's other run ids (a UUID of version 7 whose first 48 bits are the
 /// start in Unix milliseconds), with the job's id and the attempt in the random bits:
-/// unique per job and attempt, and apart from the ids a scheduler draws but by a chance
-/// of one in 2^74 per millisecond.
+/// unique per job and attempt, and never one a scheduler draws (its ids do not carry
+/// [`RunId::JOB_TAG`]). The log keeps no open run for it: the queue's lease watches it.
 pub fn job_run_id(claimed: Timestamp, job: JobId, attempt: u32) -> RunId {
     let millis = (claimed.as_micros().max(0) / 1000) as u128 & ((1 << 48) - 1);
-    // Version 7, then the 12 bits "job" (0x10b) in place of a sequence.
-    let version_and_tag = (0x7u128 << 12) | 0x10b;
+    // Version 7, then the 12 bits that mark a job's run in place of a sequence.
+    let version_and_tag = (0x7u128 << 12) | RunId::JOB_TAG as u128;
     let variant = 0b10u128 << 62;
     let low = ((job.0 as u64 as u128 & ((1 << 46) - 1)) << 16) | u128::from(attempt & 0xffff);
     RunId::from_u128((millis << 80) | (version_and_tag << 64) | variant | low)

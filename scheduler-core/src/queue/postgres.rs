@@ -1,20 +1,26 @@
 //! The job queue in the PostgreSQL store's database (tables `scheduler_jobs` and
-//! `scheduler_job_attempts`, created by the store's migration 3).
+//! `scheduler_job_attempts`, created by the store's migrations 3 and 4).
 //!
 //! Each operation is one statement (a claim, a batch of reports, a reap are each a
-//! statement of data-modifying `WITH` clauses), so one round trip and one commit:
-//! a claim picks its jobs with `FOR UPDATE SKIP LOCKED`, so that workers on any number of
-//! machines take disjoint batches without waiting for each other; reports carry their
-//! rows as arrays (`UNNEST`), fenced on the attempt number.
+//! statement, with data-modifying `WITH` clauses where they write two tables), so one
+//! round trip and one commit: a claim picks its jobs with `FOR UPDATE SKIP LOCKED`, so
+//! that workers on any number of machines take disjoint batches without waiting for each
+//! other; reports carry their rows as arrays (`UNNEST`), fenced on the attempt number.
 //!
-//! A claim commits without waiting for its disk flush (`synchronous_commit = off` for its
-//! transaction): a job starts about one flush (milliseconds) sooner, and claims cost no
-//! flush of their own. Reports and enqueues wait for theirs, and a report's flush makes
-//! every earlier claim durable too, so a recorded outcome never rests on a forgotten
-//! claim. What the server may forget in a crash of its own (not a worker's) is the claims
-//! of its last fraction of a second: those jobs are queued again and run again, which the
-//! queue allows anyway (at least once; a late report is refused unless it is the job's
-//! running attempt). An enqueue fires the
+//! What a job costs the server is what bounds a worker here, so each write is made once: a
+//! claim updates the job's row only (the attempt's number, worker and instant are kept
+//! there), and an attempt's row is inserted when it ends, by its report or by the reap that
+//! finds it crashed; [`JobStore::attempts`] reads a running attempt from the job's row.
+//! `locked_by` keeps the worker of the job's latest attempt once it has ended.
+//!
+//! A claim commits without waiting for its disk flush (it runs on the store's claim
+//! connections, opened with `synchronous_commit = off`): a job starts about one flush
+//! (milliseconds) sooner, and claims cost no flush of their own. Reports and enqueues
+//! wait for theirs, and a report's flush makes every earlier claim durable too, so a
+//! recorded outcome never rests on a forgotten claim. What the server may forget in a
+//! crash of its own (not a worker's) is the claims of its last fraction of a second: those
+//! jobs are queued again and run again, which the queue allows anyway (at least once; a
+//! late report is refused unless it is the job's running attempt). An enqueue fires the
 //! statement trigger `scheduler_jobs_enqueued`, whose `NOTIFY scheduler_jobs` wakes idle
 //! workers when the enqueuing transaction commits.
 
@@ -29,7 +35,7 @@ use crate::log::store::PostgresStore;
 use crate::time::Timestamp;
 
 use super::rows::{
-    COUNTS, attempt_columns, attempt_of, claimed_of, counts_of, job_columns, job_of, refusal,
+    COUNTS, attempt_columns, attempt_of, claimed_in_order, counts_of, job_columns, job_of, refusal,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
@@ -226,45 +232,29 @@ impl JobStore for PostgresStore {
             if request.tasks.is_empty() || request.limit == 0 {
                 return Ok(Vec::new());
             }
-            let error = self.queue_error("cannot claim jobs");
-            let mut tx = self.pool.begin().await.map_err(&error)?;
-            // The claim does not wait for its disk flush (see the module's documentation):
-            // a job starts a flush earlier, and the attempt's report, which does wait,
-            // makes the claim durable with it.
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await
-                .map_err(&error)?;
+            // On the claims' own connections, which commit without waiting for the flush
+            // (see the module's documentation): a job starts a flush earlier, and the
+            // attempt's report, which does wait, makes the claim durable with it.
             let rows = sqlx::query(
                 "WITH picked AS ( \
                    SELECT id FROM scheduler_jobs WHERE state = 'queued' AND run_at <= $1 \
                    AND task = ANY($2::text[]) ORDER BY priority DESC, run_at, id LIMIT $3 \
                    FOR UPDATE SKIP LOCKED \
-                 ), claimed AS ( \
-                   UPDATE scheduler_jobs AS j SET state = 'running', attempts = j.attempts + 1, \
-                   locked_by = $4, locked_until = $5 FROM picked WHERE j.id = picked.id \
-                   RETURNING j.id, j.task, j.payload, j.attempts, j.max_attempts, j.enqueued, j.run_at, \
-                   j.priority \
-                 ), logged AS ( \
-                   INSERT INTO scheduler_job_attempts (job, attempt, worker, started) \
-                   SELECT id, attempts, $4, $1 FROM claimed \
-                   ON CONFLICT (job, attempt) DO UPDATE SET worker = excluded.worker, \
-                   started = excluded.started, finished = NULL, outcome = NULL, error = NULL \
-                 ) SELECT id, task, payload, attempts, max_attempts, enqueued, run_at FROM claimed \
-                 ORDER BY priority DESC, run_at, id",
+                 ) UPDATE scheduler_jobs AS j SET state = 'running', attempts = j.attempts + 1, \
+                 locked_by = $4, locked_until = $5, claimed = $1 FROM picked \
+                 WHERE j.id = picked.id \
+                 RETURNING j.id, j.task, j.payload, j.attempts, j.max_attempts, j.enqueued, \
+                 j.run_at, j.priority",
             )
             .bind(request.now.as_micros())
             .bind(&request.tasks)
             .bind(request.limit.min(i64::MAX as usize) as i64)
             .bind(request.worker.as_u64() as i64)
             .bind(after(request.now, request.lease).as_micros())
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.claims)
             .await
-            .map_err(&error)?;
-            tx.commit().await.map_err(&error)?;
-            rows.iter()
-                .map(|row| claimed_of(row, request.now))
-                .collect()
+            .map_err(self.queue_error("cannot claim jobs"))?;
+            claimed_in_order(rows, request.now)
         })
     }
 
@@ -338,13 +328,15 @@ impl JobStore for PostgresStore {
                  ), done AS ( \
                    UPDATE scheduler_jobs AS j SET state = u.state, result = u.result, \
                    error = u.error, run_at = coalesce(u.run_at, j.run_at), finished = u.finished, \
-                   locked_by = NULL, locked_until = NULL, max_attempts = j.max_attempts + u.extra \
+                   locked_until = NULL, max_attempts = j.max_attempts + u.extra \
                    FROM u WHERE j.id = u.id AND j.attempts = u.attempt AND j.state = 'running' \
-                   RETURNING j.id, j.attempts \
-                 ), closed AS ( \
-                   UPDATE scheduler_job_attempts AS a SET outcome = u.outcome, error = u.error, \
-                   finished = $10 FROM u WHERE a.job = u.id AND a.attempt = u.attempt \
-                   AND a.finished IS NULL \
+                   RETURNING j.id, j.attempts, j.locked_by, j.claimed, u.outcome, u.error \
+                 ), kept AS ( \
+                   INSERT INTO scheduler_job_attempts \
+                   (job, attempt, worker, started, finished, outcome, error) \
+                   SELECT id, attempts, locked_by, coalesce(claimed, $10), $10, outcome, error \
+                   FROM done ON CONFLICT (job, attempt) DO UPDATE SET \
+                   finished = excluded.finished, outcome = excluded.outcome, error = excluded.error \
                  ) SELECT id, attempts FROM done",
             )
             .bind(ids)
@@ -377,20 +369,23 @@ impl JobStore for PostgresStore {
         Box::pin(async move {
             let rows = sqlx::query(
                 "WITH r AS ( \
-                   UPDATE scheduler_jobs SET \
+                   UPDATE scheduler_jobs AS j SET \
                    state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
                    finished = CASE WHEN attempts >= max_attempts THEN $1 END, \
-                   run_at = $1, locked_by = NULL, locked_until = NULL, \
+                   run_at = $1, locked_until = NULL, \
                    error = 'the worker''s lease expired: it died or stalled during attempt ' || attempts \
                    WHERE id IN (SELECT id FROM scheduler_jobs WHERE state = 'running' \
                    AND locked_until < $1 FOR UPDATE SKIP LOCKED) \
-                   RETURNING id, task, attempts, state \
+                   RETURNING j.id, j.task, j.attempts, j.state, j.locked_by, coalesce(j.claimed, \
+                   (SELECT a.started FROM scheduler_job_attempts AS a \
+                    WHERE a.job = j.id AND a.attempt = j.attempts)) AS claimed \
                  ), a AS ( \
-                   UPDATE scheduler_job_attempts AS a SET finished = $1, outcome = 'crashed', \
-                   error = 'the lease expired' FROM r WHERE a.job = r.id AND a.attempt = r.attempts \
-                   RETURNING a.job, a.worker, a.started \
-                 ) SELECT r.id, r.task, r.attempts, r.state, a.worker, a.started \
-                 FROM r LEFT JOIN a ON a.job = r.id",
+                   INSERT INTO scheduler_job_attempts \
+                   (job, attempt, worker, started, finished, outcome, error) \
+                   SELECT id, attempts, locked_by, coalesce(claimed, $1), $1, 'crashed', \
+                   'the lease expired' FROM r ON CONFLICT (job, attempt) DO UPDATE SET \
+                   finished = excluded.finished, outcome = excluded.outcome, error = excluded.error \
+                 ) SELECT id, task, attempts, state, locked_by, claimed FROM r",
             )
             .bind(now.as_micros())
             .fetch_all(&self.pool)
@@ -478,9 +473,14 @@ impl JobStore for PostgresStore {
 
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {
         Box::pin(async move {
+            // The running attempt has no row of its own yet: the job's row tells it.
             let rows = sqlx::query(concat!(
                 attempt_columns!(),
-                " WHERE job = $1 ORDER BY attempt"
+                " WHERE job = $1 UNION ALL SELECT attempts, locked_by, claimed, NULL::int8, \
+                 NULL::text, NULL::text FROM scheduler_jobs AS j WHERE id = $1 \
+                 AND state = 'running' AND claimed IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM scheduler_job_attempts AS a WHERE a.job = j.id \
+                 AND a.attempt = j.attempts) ORDER BY 1"
             ))
             .bind(id.0)
             .fetch_all(&self.pool)

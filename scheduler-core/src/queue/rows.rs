@@ -94,7 +94,7 @@ pub(crate) fn job_of(row: &impl Columns) -> Result<JobInfo, QueueError> {
 
 /// A claimed job from a claim's row (`id, task, payload, attempts, max_attempts,
 /// enqueued, run_at`), claimed at `claimed`.
-pub(crate) fn claimed_of(row: &impl Columns, claimed: Timestamp) -> Result<ClaimedJob, QueueError> {
+fn claimed_of(row: &impl Columns, claimed: Timestamp) -> Result<ClaimedJob, QueueError> {
     let payload = row.text(2)?;
     Ok(ClaimedJob {
         id: JobId(row.int(0)?),
@@ -108,6 +108,24 @@ pub(crate) fn claimed_of(row: &impl Columns, claimed: Timestamp) -> Result<Claim
         run_at: Timestamp::from_micros(row.int(6)?),
         claimed,
     })
+}
+
+/// The claimed jobs of a claim's rows (`id, task, payload, attempts, max_attempts,
+/// enqueued, run_at, priority`), in the claim's order: `RETURNING` gives rows in no set
+/// order, and a batch starts highest priority first, then oldest due first.
+pub(crate) fn claimed_in_order<R: Columns>(
+    rows: Vec<R>,
+    claimed: Timestamp,
+) -> Result<Vec<ClaimedJob>, QueueError> {
+    let mut keyed = rows
+        .iter()
+        .map(|row| {
+            let order = (std::cmp::Reverse(row.int(7)?), row.int(6)?, row.int(0)?);
+            Ok((order, claimed_of(row, claimed)?))
+        })
+        .collect::<Result<Vec<_>, QueueError>>()?;
+    keyed.sort_unstable_by_key(|(order, _)| *order);
+    Ok(keyed.into_iter().map(|(_, job)| job).collect())
 }
 
 /// The columns of a job's attempts, in the order [`attempt_of`] reads them (a macro, as

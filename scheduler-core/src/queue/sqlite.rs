@@ -1,11 +1,13 @@
 //! The job queue in the SQLite store's file (tables `scheduler_jobs` and
-//! `scheduler_job_attempts`, created by the store's migration 3).
+//! `scheduler_job_attempts`, created by the store's migrations 3 and 4).
 //!
 //! SQLite has one writer at a time, so a claim is a short `BEGIN IMMEDIATE` transaction
 //! (the write lock from its first statement: two workers never read the same due jobs and
 //! both update them) that takes a whole batch of due jobs; reports of finished attempts are
 //! written in batches too, one transaction each, with the fencing on the attempt number in
-//! the `UPDATE`'s condition.
+//! the `UPDATE`'s condition. As on PostgreSQL (see `postgres.rs`), a claim writes the
+//! job's row only, and an attempt's row is inserted when the attempt ends or is found
+//! crashed.
 
 use std::collections::HashSet;
 
@@ -17,7 +19,7 @@ use crate::log::store::SqliteStore;
 use crate::time::Timestamp;
 
 use super::rows::{
-    COUNTS, attempt_columns, attempt_of, claimed_of, counts_of, job_columns, job_of, refusal,
+    COUNTS, attempt_columns, attempt_of, claimed_in_order, counts_of, job_columns, job_of, refusal,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
@@ -178,6 +180,8 @@ impl SqliteStore {
             .push_bind(request.worker.as_u64() as i64)
             .push(", locked_until = ")
             .push_bind(after(request.now, request.lease).as_micros())
+            .push(", claimed = ")
+            .push_bind(request.now.as_micros())
             .push(
                 " WHERE id IN (SELECT id FROM scheduler_jobs WHERE state = 'queued' AND run_at <= ",
             )
@@ -193,34 +197,9 @@ impl SqliteStore {
             .push(
                 ") RETURNING id, task, payload, attempts, max_attempts, enqueued, run_at, priority",
             );
-        let mut rows = claim.build().persistent(true).fetch_all(&mut *tx).await?;
-        // `RETURNING` gives rows in no set order: the batch starts in the claim's order.
-        rows.sort_by_cached_key(|row| {
-            (
-                std::cmp::Reverse(row.try_get::<i64, _>(7).unwrap_or(0)),
-                row.try_get::<i64, _>(6).unwrap_or(0),
-                row.try_get::<i64, _>(0).unwrap_or(0),
-            )
-        });
-        let claimed = rows
-            .iter()
-            .map(|row| claimed_of(row, request.now))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        for chunk in claimed.chunks(CHUNK) {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT OR REPLACE INTO scheduler_job_attempts (job, attempt, worker, started) ",
-            );
-            insert.push_values(chunk, |mut row, job| {
-                row.push_bind(job.id.0)
-                    .push_bind(i64::from(job.attempt))
-                    .push_bind(request.worker.as_u64() as i64)
-                    .push_bind(request.now.as_micros());
-            });
-            insert.build().persistent(true).execute(&mut *tx).await?;
-        }
+        let rows = claim.build().persistent(true).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        Ok(claimed)
+        claimed_in_order(rows, request.now).map_err(|e| sqlx::Error::Decode(Box::new(e)))
     }
 
     async fn report_batch(
@@ -249,35 +228,44 @@ impl SqliteStore {
             update.push(
                 ") UPDATE scheduler_jobs SET state = u.state, result = u.result, error = u.error, \
                  run_at = coalesce(u.run_at, scheduler_jobs.run_at), finished = u.finished, \
-                 locked_by = NULL, locked_until = NULL, \
-                 max_attempts = scheduler_jobs.max_attempts + u.extra \
+                 locked_until = NULL, max_attempts = scheduler_jobs.max_attempts + u.extra \
                  FROM u WHERE scheduler_jobs.id = u.id AND scheduler_jobs.attempts = u.attempt \
                  AND scheduler_jobs.state = 'running' \
-                 RETURNING scheduler_jobs.id, scheduler_jobs.attempts",
+                 RETURNING scheduler_jobs.id, scheduler_jobs.attempts, scheduler_jobs.locked_by, \
+                 scheduler_jobs.claimed",
             );
+            // The recorded attempts' rows, written once, now that they have ended.
+            let mut ended: Vec<(i64, i64, Option<i64>, Option<i64>)> = Vec::new();
             for row in update.build().persistent(true).fetch_all(&mut *tx).await? {
-                accepted.insert((row.try_get(0)?, row.try_get::<i64, _>(1)? as u32));
+                let (id, attempt) = (row.try_get(0)?, row.try_get::<i64, _>(1)?);
+                accepted.insert((id, attempt as u32));
+                ended.push((id, attempt, row.try_get(2)?, row.try_get(3)?));
             }
-            let mut attempts: QueryBuilder<Sqlite> =
-                QueryBuilder::new("WITH u (id, attempt, outcome, error) AS (");
-            attempts.push_values(chunk, |mut row, report| {
-                let w = written(&report.completion, now);
-                row.push_bind(report.id.0)
-                    .push_bind(i64::from(report.attempt))
+            if ended.is_empty() {
+                continue;
+            }
+            let by_job: std::collections::HashMap<i64, &Report> =
+                chunk.iter().map(|r| (r.id.0, r)).collect();
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO scheduler_job_attempts \
+                 (job, attempt, worker, started, finished, outcome, error) ",
+            );
+            insert.push_values(&ended, |mut row, &(id, attempt, worker, claimed)| {
+                let w = written(&by_job[&id].completion, now);
+                row.push_bind(id)
+                    .push_bind(attempt)
+                    .push_bind(worker)
+                    .push_bind(claimed.unwrap_or(now.as_micros()))
+                    .push_bind(now.as_micros())
                     .push_bind(w.outcome.as_str())
                     .push_bind(w.error.map(str::to_owned));
             });
-            attempts
-                .push(
-                    ") UPDATE scheduler_job_attempts SET outcome = u.outcome, error = u.error, finished = ",
-                )
-                .push_bind(now.as_micros())
-                .push(
-                    " FROM u WHERE scheduler_job_attempts.job = u.id \
-                     AND scheduler_job_attempts.attempt = u.attempt \
-                     AND scheduler_job_attempts.finished IS NULL",
-                );
-            attempts.build().persistent(true).execute(&mut *tx).await?;
+            // A job claimed before migration 4 has its attempt's row already.
+            insert.push(
+                " ON CONFLICT (job, attempt) DO UPDATE SET finished = excluded.finished, \
+                 outcome = excluded.outcome, error = excluded.error",
+            );
+            insert.build().persistent(true).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(reports
@@ -301,10 +289,10 @@ impl SqliteStore {
             "UPDATE scheduler_jobs SET \
              state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
              finished = CASE WHEN attempts >= max_attempts THEN ?1 END, \
-             run_at = ?1, locked_by = NULL, locked_until = NULL, \
+             run_at = ?1, locked_until = NULL, \
              error = 'the worker''s lease expired: it died or stalled during attempt ' || attempts \
              WHERE state = 'running' AND locked_until < ?1 \
-             RETURNING id, task, attempts, state",
+             RETURNING id, task, attempts, state, locked_by, claimed",
         )
         .bind(now.as_micros())
         .fetch_all(&mut *tx)
@@ -317,29 +305,39 @@ impl SqliteStore {
                 row.try_get(2)?,
                 row.try_get(3)?,
             );
-            let attempt_row = sqlx::query(
-                "UPDATE scheduler_job_attempts SET finished = ?, outcome = 'crashed', \
-                 error = 'the lease expired' WHERE job = ? AND attempt = ? \
-                 RETURNING worker, started",
+            let worker: Option<i64> = row.try_get(4)?;
+            // A job claimed before migration 4 has its claim's instant in its attempt's row.
+            let claimed: Option<i64> =
+                match row.try_get(5)? {
+                    Some(claimed) => Some(claimed),
+                    None => sqlx::query_scalar(
+                        "SELECT started FROM scheduler_job_attempts WHERE job = ? AND attempt = ?",
+                    )
+                    .bind(id)
+                    .bind(attempt)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                };
+            let claimed = claimed.map_or(now, Timestamp::from_micros);
+            sqlx::query(
+                "INSERT INTO scheduler_job_attempts \
+                 (job, attempt, worker, started, finished, outcome, error) \
+                 VALUES (?, ?, ?, ?, ?, 'crashed', 'the lease expired') \
+                 ON CONFLICT (job, attempt) DO UPDATE SET finished = excluded.finished, \
+                 outcome = excluded.outcome, error = excluded.error",
             )
-            .bind(now.as_micros())
             .bind(id)
             .bind(attempt)
-            .fetch_optional(&mut *tx)
+            .bind(worker)
+            .bind(claimed.as_micros())
+            .bind(now.as_micros())
+            .execute(&mut *tx)
             .await?;
-            let (worker, claimed) = match attempt_row {
-                Some(r) => (
-                    r.try_get::<Option<i64>, _>(0)?
-                        .map(|w| InstanceId::from_u64(w as u64)),
-                    Timestamp::from_micros(r.try_get(1)?),
-                ),
-                None => (None, now),
-            };
             reaped.push(ReapedAttempt {
                 id: JobId(id),
                 task,
                 attempt: attempt as u32,
-                worker,
+                worker: worker.map(|w| InstanceId::from_u64(w as u64)),
                 claimed,
                 requeued: state == "queued",
             });
@@ -528,9 +526,13 @@ impl JobStore for SqliteStore {
 
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {
         Box::pin(async move {
+            // The running attempt has no row of its own yet: the job's row tells it.
             let rows = sqlx::query(concat!(
                 attempt_columns!(),
-                " WHERE job = ? ORDER BY attempt"
+                " WHERE job = ?1 UNION ALL SELECT attempts, locked_by, claimed, NULL, NULL, NULL \
+                 FROM scheduler_jobs AS j WHERE id = ?1 AND state = 'running' \
+                 AND claimed IS NOT NULL AND NOT EXISTS (SELECT 1 FROM scheduler_job_attempts \
+                 AS a WHERE a.job = j.id AND a.attempt = j.attempts) ORDER BY 1"
             ))
             .bind(id.0)
             .fetch_all(&self.pool)

@@ -145,7 +145,8 @@ impl LogStore for MemoryStore {
             if slot.as_ref().is_none_or(|held| held.at <= record.at) {
                 *slot = Some(Arc::clone(&record));
             }
-            if let Some(run_id) = record.run_id {
+            // A job's run is watched by the queue's lease, not here (`RunId::is_job_run`).
+            if let Some(run_id) = record.run_id.filter(|id| !id.is_job_run()) {
                 if record.ends_run() {
                     state.open.remove(&run_id);
                 } else {

@@ -141,6 +141,9 @@ const MIGRATIONS: &[&[&str]] = &[
         PRIMARY KEY (job, attempt)
     ) WITHOUT ROWID",
     ],
+    // A claim is one update of the job's row: the claim's instant is kept there, and the
+    // attempt's row is written once, when the attempt ends (or is found crashed).
+    &["ALTER TABLE scheduler_jobs ADD COLUMN claimed INTEGER"],
 ];
 
 /// The tables of the current schema and the columns this version reads, to tell a log of
@@ -195,6 +198,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "error",
             "enqueued",
             "finished",
+            "claimed",
         ],
     ),
     (
@@ -708,7 +712,10 @@ impl SqliteStore {
         let mut opened: HashMap<RunId, &LogRecord> = HashMap::new();
         let mut closed: Vec<RunId> = Vec::new();
         for r in records {
-            let Some(run_id) = r.run_id else { continue };
+            // A job's run is watched by the queue's lease, not here (`RunId::is_job_run`).
+            let Some(run_id) = r.run_id.filter(|id| !id.is_job_run()) else {
+                continue;
+            };
             if r.ends_run() {
                 opened.remove(&run_id);
                 closed.push(run_id);
