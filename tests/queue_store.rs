@@ -96,6 +96,7 @@ async fn a_job_is_claimed_once_and_reported(store: &dyn JobStore) {
     );
     assert_eq!(first[0].attempt, 1);
     assert_eq!(first[0].payload, json!({"n": 2}));
+    assert_eq!(store.running().await.unwrap(), [("email".to_owned(), 2)]);
     // Claimed jobs are not claimed again; the other task's job is not this worker's.
     assert!(
         store
@@ -127,6 +128,7 @@ async fn a_job_is_claimed_once_and_reported(store: &dyn JobStore) {
         .await
         .unwrap();
     assert_eq!(recorded, [true, true]);
+    assert!(store.running().await.unwrap().is_empty());
     let done = store.job(a).await.unwrap().unwrap();
     assert_eq!(done.state, JobState::Succeeded);
     assert_eq!(done.result, Some(json!("sent")));

@@ -328,6 +328,16 @@ impl JobStore for MemoryJobs {
         ready(Ok(counts))
     }
 
+    fn running(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>, QueueError>> {
+        let mut running: std::collections::BTreeMap<String, u64> = Default::default();
+        for j in self.lock().values() {
+            if j.info.state == JobState::Running {
+                *running.entry(j.info.task.clone()).or_default() += 1;
+            }
+        }
+        ready(Ok(running.into_iter().collect()))
+    }
+
     fn listen(&self) -> BoxFuture<'_, Result<Box<dyn JobWakeup>, QueueError>> {
         let mut receiver = self.enqueued.subscribe();
         receiver.mark_unchanged();

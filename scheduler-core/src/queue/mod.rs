@@ -546,6 +546,11 @@ pub trait JobStore: Send + Sync + 'static {
     /// How many jobs are in each state.
     fn counts(&self) -> BoxFuture<'_, Result<JobCounts, QueueError>>;
 
+    /// How many jobs of each task are running (claimed by a worker whose lease has not
+    /// been found expired), for the tasks with any: a job's run is not among the log's open
+    /// runs, so this is how a program that inspects the log sees it going.
+    fn running(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>, QueueError>>;
+
     /// A way to be woken when jobs are enqueued (PostgreSQL's `LISTEN`; in the process
     /// for SQLite), if the store has one. Workers poll at a bounded interval besides.
     fn listen(&self) -> BoxFuture<'_, Result<Box<dyn JobWakeup>, QueueError>>;

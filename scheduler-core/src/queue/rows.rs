@@ -152,6 +152,17 @@ pub(crate) fn attempt_of(row: &impl Columns) -> Result<AttemptInfo, QueueError> 
 /// What [`COUNTS`] gives, added up.
 pub(crate) const COUNTS: &str = "SELECT state, count(*) FROM scheduler_jobs GROUP BY state";
 
+/// The running jobs of each task (the partial index of running jobs finds them).
+pub(crate) const RUNNING: &str =
+    "SELECT task, count(*) FROM scheduler_jobs WHERE state = 'running' GROUP BY task";
+
+/// The rows of [`RUNNING`].
+pub(crate) fn running_of<R: Columns>(rows: &[R]) -> Result<Vec<(String, u64)>, QueueError> {
+    rows.iter()
+        .map(|row| Ok((row.text(0)?, row.int(1)? as u64)))
+        .collect()
+}
+
 /// The counts of the rows of [`COUNTS`].
 pub(crate) fn counts_of<R: Columns>(rows: &[R]) -> Result<JobCounts, QueueError> {
     let mut counts = JobCounts::default();

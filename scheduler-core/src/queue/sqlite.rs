@@ -19,7 +19,8 @@ use crate::log::store::SqliteStore;
 use crate::time::Timestamp;
 
 use super::rows::{
-    COUNTS, attempt_columns, attempt_of, claimed_in_order, counts_of, job_columns, job_of, refusal,
+    COUNTS, RUNNING, attempt_columns, attempt_of, claimed_in_order, counts_of, job_columns, job_of,
+    refusal, running_of,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
@@ -549,6 +550,16 @@ impl JobStore for SqliteStore {
                 .await
                 .map_err(self.queue_error("cannot count jobs"))?;
             counts_of(&rows)
+        })
+    }
+
+    fn running(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>, QueueError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(RUNNING)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot count the running jobs"))?;
+            running_of(&rows)
         })
     }
 

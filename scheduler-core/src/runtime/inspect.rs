@@ -426,6 +426,15 @@ impl<'a> Inspector<'a> {
                 *live.entry(run.task.clone()).or_default() += 1;
             }
         }
+        // A job's run is watched by the queue, not kept among the open runs.
+        if let Some(jobs) = store.jobs() {
+            let running = jobs.running().await.map_err(|e| {
+                StoreError::with_source("cannot count the running jobs of the queue", e)
+            })?;
+            for (task, n) in running {
+                *live.entry(task).or_default() += n as usize;
+            }
+        }
         for (task, n) in &live {
             index.set_live_runs(task, u32::try_from(*n).unwrap_or(u32::MAX));
         }
