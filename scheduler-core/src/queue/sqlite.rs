@@ -261,7 +261,8 @@ impl SqliteStore {
                     .push_bind(w.outcome.as_str())
                     .push_bind(w.error.map(str::to_owned));
             });
-            // A job claimed before migration 4 has its attempt's row already.
+            // An attempt's row is new here (only its report or a reap ends it); should one
+            // be there all the same, it is completed rather than the batch refused.
             insert.push(
                 " ON CONFLICT (job, attempt) DO UPDATE SET finished = excluded.finished, \
                  outcome = excluded.outcome, error = excluded.error",
@@ -307,18 +308,7 @@ impl SqliteStore {
                 row.try_get(3)?,
             );
             let worker: Option<i64> = row.try_get(4)?;
-            // A job claimed before migration 4 has its claim's instant in its attempt's row.
-            let claimed: Option<i64> =
-                match row.try_get(5)? {
-                    Some(claimed) => Some(claimed),
-                    None => sqlx::query_scalar(
-                        "SELECT started FROM scheduler_job_attempts WHERE job = ? AND attempt = ?",
-                    )
-                    .bind(id)
-                    .bind(attempt)
-                    .fetch_optional(&mut *tx)
-                    .await?,
-                };
+            let claimed: Option<i64> = row.try_get(5)?;
             let claimed = claimed.map_or(now, Timestamp::from_micros);
             sqlx::query(
                 "INSERT INTO scheduler_job_attempts \

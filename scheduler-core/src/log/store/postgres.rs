@@ -150,7 +150,14 @@ const MIGRATIONS: &[&[&str]] = &[
     ],
     // A claim is one update of the job's row: the claim's instant is kept there, and the
     // attempt's row is written once, when the attempt ends (or is found crashed).
-    &["ALTER TABLE scheduler_jobs ADD COLUMN claimed BIGINT"],
+    // A job running at the upgrade moves its attempt's open row there.
+    &[
+        "ALTER TABLE scheduler_jobs ADD COLUMN claimed BIGINT",
+        "UPDATE scheduler_jobs AS j SET claimed = a.started FROM scheduler_job_attempts AS a \
+     WHERE a.job = j.id AND a.attempt = j.attempts AND j.state = 'running'",
+        "DELETE FROM scheduler_job_attempts AS a USING scheduler_jobs AS j \
+     WHERE a.job = j.id AND a.attempt = j.attempts AND j.state = 'running' AND a.finished IS NULL",
+    ],
 ];
 
 /// The advisory lock held while the schema is created or migrated ("schedmig" in ASCII).
@@ -372,7 +379,23 @@ impl PostgresStore {
         error(&format!("{what} in {}", self.shown), e)
     }
 
+    /// Writes a batch in one transaction. A record is stored once (a batch written again
+    /// after a lost reply to its COMMIT adds nothing), but the batch is first inserted
+    /// plainly, and only a batch that meets a record already stored (the unique index on
+    /// run and action refuses it, and the transaction rolls back) is written again with
+    /// `ON CONFLICT DO NOTHING`: the conflict check of a speculative insert made the log's
+    /// insert about 1.5x as costly for the server (40,000 records: 376 ms against 245 ms
+    /// plain), and the log is most of what a queued job costs it.
     async fn write(&self, records: &[LogRecord]) -> Result<(), sqlx::Error> {
+        match self.write_once(records, false).await {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                self.write_once(records, true).await
+            }
+            written => written,
+        }
+    }
+
+    async fn write_once(&self, records: &[LogRecord], seen: bool) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(APPEND_LOCK)
@@ -388,9 +411,21 @@ impl PostgresStore {
             unnest_records!(),
             " WITH ORDINALITY AS r (",
             record_columns!(),
+            ", ordinality) ORDER BY ordinality"
+        );
+        const INSERT_UNSEEN: &str = concat!(
+            "INSERT INTO scheduler_log (",
+            record_columns!(),
+            ") SELECT ",
+            record_columns!(),
+            " FROM ",
+            unnest_records!(),
+            " WITH ORDINALITY AS r (",
+            record_columns!(),
             ", ordinality) ORDER BY ordinality ON CONFLICT DO NOTHING"
         );
-        bind_records(sqlx::query(INSERT), records.iter())
+        let insert = if seen { INSERT_UNSEEN } else { INSERT };
+        bind_records(sqlx::query(insert), records.iter())
             .execute(&mut *tx)
             .await?;
         // The latest record of each action of each task, once per batch (a statement may

@@ -143,7 +143,16 @@ const MIGRATIONS: &[&[&str]] = &[
     ],
     // A claim is one update of the job's row: the claim's instant is kept there, and the
     // attempt's row is written once, when the attempt ends (or is found crashed).
-    &["ALTER TABLE scheduler_jobs ADD COLUMN claimed INTEGER"],
+    // A job running at the upgrade moves its attempt's open row there.
+    &[
+        "ALTER TABLE scheduler_jobs ADD COLUMN claimed INTEGER",
+        "UPDATE scheduler_jobs SET claimed = (SELECT a.started FROM scheduler_job_attempts AS a \
+     WHERE a.job = scheduler_jobs.id AND a.attempt = scheduler_jobs.attempts) \
+     WHERE state = 'running'",
+        "DELETE FROM scheduler_job_attempts WHERE finished IS NULL AND EXISTS (SELECT 1 \
+     FROM scheduler_jobs AS j WHERE j.id = scheduler_job_attempts.job \
+     AND j.attempts = scheduler_job_attempts.attempt AND j.state = 'running')",
+    ],
 ];
 
 /// The tables of the current schema and the columns this version reads, to tell a log of
