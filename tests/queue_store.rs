@@ -299,6 +299,72 @@ async fn last_attempts_dead_letters_and_releases(store: &dyn JobStore) {
     ));
 }
 
+/// Every attempt of a job is listed, oldest first, however it ended and wherever the store
+/// keeps it: an attempt that fails the job for good, retried by hand, then one that
+/// succeeds.
+async fn attempts_are_kept_across_a_retry_by_hand(store: &dyn JobStore) {
+    let mut once = job("email", 1, 0);
+    once.max_attempts = 1;
+    let id = store.enqueue(&once).await.unwrap().id;
+    store.claim(&claim(1, &["email"], 1, 0)).await.unwrap();
+    let failed = Report {
+        id,
+        attempt: 1,
+        completion: Completion::Failed {
+            error: "mailbox full".into(),
+            retry_at: None,
+        },
+    };
+    assert_eq!(store.report(&[failed], at(2)).await.unwrap(), [true]);
+    let first = (
+        1,
+        Some(InstanceId::from_u64(1)),
+        at(0),
+        Some(at(2)),
+        Some(AttemptOutcome::Failed),
+        Some("mailbox full".to_owned()),
+    );
+    let of = |a: &scheduler::queue::AttemptInfo| {
+        (
+            a.attempt,
+            a.worker,
+            a.started,
+            a.finished,
+            a.outcome,
+            a.error.clone(),
+        )
+    };
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(
+        attempts.iter().map(of).collect::<Vec<_>>(),
+        std::slice::from_ref(&first)
+    );
+    store.retry(id, 1, at(3)).await.unwrap();
+    store.claim(&claim(2, &["email"], 1, 4)).await.unwrap();
+    assert_eq!(
+        store
+            .report(&[succeeded(id, 2, "\"sent\"")], at(5))
+            .await
+            .unwrap(),
+        [true]
+    );
+    let attempts = store.attempts(id).await.unwrap();
+    assert_eq!(
+        attempts.iter().map(of).collect::<Vec<_>>(),
+        [
+            first,
+            (
+                2,
+                Some(InstanceId::from_u64(2)),
+                at(4),
+                Some(at(5)),
+                Some(AttemptOutcome::Succeeded),
+                None
+            )
+        ]
+    );
+}
+
 /// A uniqueness key admits one pending job per task; cancel ends a queued one.
 async fn unique_keys_and_cancel(store: &dyn JobStore) {
     let mut keyed = job("welcome", 1, 0);
@@ -473,6 +539,7 @@ cases!(
     a_job_is_claimed_once_and_reported,
     a_late_worker_cannot_record_over_a_newer_attempt,
     last_attempts_dead_letters_and_releases,
+    attempts_are_kept_across_a_retry_by_hand,
     unique_keys_and_cancel,
     bulk_enqueue_in_order_all_or_none,
 );

@@ -7,11 +7,13 @@
 //! that workers on any number of machines take disjoint batches without waiting for each
 //! other; reports carry their rows as arrays (`UNNEST`), fenced on the attempt number.
 //!
-//! What a job costs the server is what bounds a worker here, so each write is made once: a
-//! claim updates the job's row only (the attempt's number, worker and instant are kept
-//! there), and an attempt's row is inserted when it ends, by its report or by the reap that
-//! finds it crashed; [`JobStore::attempts`] reads a running attempt from the job's row.
-//! `locked_by` keeps the worker of the job's latest attempt once it has ended.
+//! What a job costs the server is what bounds a worker here, so a job that succeeds at
+//! once is written three times: inserted, claimed, reported, each an update of its one
+//! row (the claim keeps the attempt's number, worker and instant there, and `locked_by`
+//! keeps the worker once the attempt has ended). An attempt gets a row of its own in
+//! `scheduler_job_attempts` only when the job runs again after it (it failed and is
+//! retried, it crashed, it was given back); [`JobStore::attempts`] reads the job's latest
+//! attempt, running or ending the job, from the job's row (`rows::attempts_of_job`).
 //!
 //! A claim commits without waiting for its disk flush (it runs on the store's claim
 //! connections, opened with `synchronous_commit = off`): a job starts about one flush
@@ -35,8 +37,8 @@ use crate::log::store::PostgresStore;
 use crate::time::Timestamp;
 
 use super::rows::{
-    COUNTS, RUNNING, attempt_columns, attempt_of, claimed_in_order, counts_of, job_columns, job_of,
-    refusal, running_of,
+    COUNTS, RUNNING, attempt_of, attempts_of_job, claimed_in_order, counts_of, job_columns, job_of,
+    keep_last_attempt, refusal, running_of,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
@@ -45,8 +47,9 @@ use super::{
 };
 
 /// A batch of reports: each running attempt reported is ended on the job's row (fenced on
-/// its number) and its row inserted in `scheduler_job_attempts`; the answer is the
-/// attempts recorded.
+/// its number), and, when the job runs again (retried, given back), the attempt's row is
+/// inserted in `scheduler_job_attempts` (an attempt that ends its job is read from the
+/// job's row, see `rows::attempts_of_job`); the answer is the attempts recorded.
 macro_rules! report_statement {
     ($on_conflict:literal) => {
         concat!(
@@ -59,12 +62,12 @@ macro_rules! report_statement {
                error = u.error, run_at = coalesce(u.run_at, j.run_at), finished = u.finished, \
                locked_until = NULL, max_attempts = j.max_attempts + u.extra \
                FROM u WHERE j.id = u.id AND j.attempts = u.attempt AND j.state = 'running' \
-               RETURNING j.id, j.attempts, j.locked_by, j.claimed, u.outcome, u.error \
+               RETURNING j.id, j.attempts, j.state, j.locked_by, j.claimed, u.outcome, u.error \
              ), kept AS ( \
                INSERT INTO scheduler_job_attempts \
                (job, attempt, worker, started, finished, outcome, error) \
                SELECT id, attempts, locked_by, coalesce(claimed, $10), $10, outcome, error \
-               FROM done ",
+               FROM done WHERE state = 'queued' ",
             $on_conflict,
             " ) SELECT id, attempts FROM done"
         )
@@ -465,10 +468,12 @@ impl JobStore for PostgresStore {
                     "a retry needs at least one attempt".to_owned(),
                 ));
             }
-            let done = sqlx::query(
-                "UPDATE scheduler_jobs SET state = 'queued', run_at = $1, finished = NULL, \
-                 max_attempts = attempts + $2 WHERE id = $3 AND state IN ('failed', 'cancelled')",
-            )
+            let done = sqlx::query(concat!(
+                "WITH kept AS (",
+                keep_last_attempt!("$3"),
+                ") UPDATE scheduler_jobs SET state = 'queued', run_at = $1, finished = NULL, \
+                 max_attempts = attempts + $2 WHERE id = $3 AND state IN ('failed', 'cancelled')"
+            ))
             .bind(now.as_micros())
             .bind(attempts.min(i32::MAX as u32) as i32)
             .bind(id.0)
@@ -495,19 +500,11 @@ impl JobStore for PostgresStore {
 
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {
         Box::pin(async move {
-            // The running attempt has no row of its own yet: the job's row tells it.
-            let rows = sqlx::query(concat!(
-                attempt_columns!(),
-                " WHERE job = $1 UNION ALL SELECT attempts, locked_by, claimed, NULL::int8, \
-                 NULL::text, NULL::text FROM scheduler_jobs AS j WHERE id = $1 \
-                 AND state = 'running' AND claimed IS NOT NULL AND NOT EXISTS \
-                 (SELECT 1 FROM scheduler_job_attempts AS a WHERE a.job = j.id \
-                 AND a.attempt = j.attempts) ORDER BY 1"
-            ))
-            .bind(id.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.queue_error("cannot read a job's attempts"))?;
+            let rows = sqlx::query(attempts_of_job!("$1"))
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot read a job's attempts"))?;
             rows.iter().map(attempt_of).collect()
         })
     }

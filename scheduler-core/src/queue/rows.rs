@@ -128,16 +128,54 @@ pub(crate) fn claimed_in_order<R: Columns>(
     Ok(keyed.into_iter().map(|(_, job)| job).collect())
 }
 
-/// The columns of a job's attempts, in the order [`attempt_of`] reads them (a macro, as
-/// [`job_columns`]).
-macro_rules! attempt_columns {
-    () => {
-        "SELECT attempt, worker, started, finished, outcome, error FROM scheduler_job_attempts"
+/// A job's attempts, oldest first, in the order [`attempt_of`] reads their columns, with
+/// the job's id as the placeholder `$p` (`?1` for SQLite, `$1` for PostgreSQL).
+///
+/// An attempt has a row of its own once it has ended without ending the job (it failed and
+/// the job is retried, it crashed, it was given back). The job's latest attempt, while it
+/// runs and once it has ended the job (succeeded, or failed for good), is read from the
+/// job's row instead, which holds all of it (worker, claim, end, error): a job that
+/// succeeds at once costs no attempt row (see `postgres.rs`).
+macro_rules! attempts_of_job {
+    ($p:literal) => {
+        concat!(
+            "SELECT attempt, worker, started, finished, outcome, error \
+             FROM scheduler_job_attempts WHERE job = ",
+            $p,
+            " UNION ALL SELECT attempts, locked_by, claimed, \
+             CASE WHEN state IN ('succeeded', 'failed') THEN finished END, \
+             CASE WHEN state IN ('succeeded', 'failed') THEN state END, \
+             CASE WHEN state = 'failed' THEN error END \
+             FROM scheduler_jobs AS j WHERE id = ",
+            $p,
+            " AND state IN ('running', 'succeeded', 'failed') AND claimed IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM scheduler_job_attempts AS a \
+             WHERE a.job = j.id AND a.attempt = j.attempts) ORDER BY 1"
+        )
     };
 }
-pub(crate) use attempt_columns;
+pub(crate) use attempts_of_job;
 
-/// An attempt from a row of [`attempt_columns`].
+/// Keeps the row of a failed job's last attempt (read from the job's row until now, see
+/// [`attempts_of_job`]) before [`JobStore::retry`](super::JobStore::retry) queues the
+/// job again and its next claim overwrites what the job's row says of it; `$p` is the
+/// job's id.
+macro_rules! keep_last_attempt {
+    ($p:literal) => {
+        concat!(
+            "INSERT INTO scheduler_job_attempts \
+             (job, attempt, worker, started, finished, outcome, error) \
+             SELECT id, attempts, locked_by, claimed, finished, 'failed', error \
+             FROM scheduler_jobs AS j WHERE id = ",
+            $p,
+            " AND state = 'failed' AND claimed IS NOT NULL AND NOT EXISTS (SELECT 1 \
+             FROM scheduler_job_attempts AS a WHERE a.job = j.id AND a.attempt = j.attempts)"
+        )
+    };
+}
+pub(crate) use keep_last_attempt;
+
+/// An attempt from a row of [`attempts_of_job`].
 pub(crate) fn attempt_of(row: &impl Columns) -> Result<AttemptInfo, QueueError> {
     Ok(AttemptInfo {
         attempt: row.int(0)? as u32,

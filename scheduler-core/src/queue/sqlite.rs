@@ -19,8 +19,8 @@ use crate::log::store::SqliteStore;
 use crate::time::Timestamp;
 
 use super::rows::{
-    COUNTS, RUNNING, attempt_columns, attempt_of, claimed_in_order, counts_of, job_columns, job_of,
-    refusal, running_of,
+    COUNTS, RUNNING, attempt_of, attempts_of_job, claimed_in_order, counts_of, job_columns, job_of,
+    keep_last_attempt, refusal, running_of,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
@@ -233,14 +233,17 @@ impl SqliteStore {
                  FROM u WHERE scheduler_jobs.id = u.id AND scheduler_jobs.attempts = u.attempt \
                  AND scheduler_jobs.state = 'running' \
                  RETURNING scheduler_jobs.id, scheduler_jobs.attempts, scheduler_jobs.locked_by, \
-                 scheduler_jobs.claimed",
+                 scheduler_jobs.claimed, scheduler_jobs.state",
             );
-            // The recorded attempts' rows, written once, now that they have ended.
+            // The rows of the recorded attempts after which their jobs run again; an attempt
+            // that ends its job is read from the job's row (`rows::attempts_of_job`).
             let mut ended: Vec<(i64, i64, Option<i64>, Option<i64>)> = Vec::new();
             for row in update.build().persistent(true).fetch_all(&mut *tx).await? {
                 let (id, attempt) = (row.try_get(0)?, row.try_get::<i64, _>(1)?);
                 accepted.insert((id, attempt as u32));
-                ended.push((id, attempt, row.try_get(2)?, row.try_get(3)?));
+                if row.try_get::<String, _>(4)? == "queued" {
+                    ended.push((id, attempt, row.try_get(2)?, row.try_get(3)?));
+                }
             }
             if ended.is_empty() {
                 continue;
@@ -486,16 +489,27 @@ impl JobStore for SqliteStore {
                     "a retry needs at least one attempt".to_owned(),
                 ));
             }
-            let done = sqlx::query(
-                "UPDATE scheduler_jobs SET state = 'queued', run_at = ?, finished = NULL, \
-                 max_attempts = attempts + ? WHERE id = ? AND state IN ('failed', 'cancelled')",
-            )
-            .bind(now.as_micros())
-            .bind(i64::from(attempts))
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(self.queue_error("cannot retry a job"))?;
+            let retried = async {
+                let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                sqlx::query(keep_last_attempt!("?1"))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                let done = sqlx::query(
+                    "UPDATE scheduler_jobs SET state = 'queued', run_at = ?, finished = NULL, \
+                     max_attempts = attempts + ? WHERE id = ? AND state IN ('failed', 'cancelled')",
+                )
+                .bind(now.as_micros())
+                .bind(i64::from(attempts))
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(done)
+            };
+            let done = retried
+                .await
+                .map_err(self.queue_error("cannot retry a job"))?;
             if done.rows_affected() == 1 {
                 self.enqueued.send_modify(|n| *n = n.wrapping_add(1));
                 return Ok(());
@@ -517,18 +531,11 @@ impl JobStore for SqliteStore {
 
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {
         Box::pin(async move {
-            // The running attempt has no row of its own yet: the job's row tells it.
-            let rows = sqlx::query(concat!(
-                attempt_columns!(),
-                " WHERE job = ?1 UNION ALL SELECT attempts, locked_by, claimed, NULL, NULL, NULL \
-                 FROM scheduler_jobs AS j WHERE id = ?1 AND state = 'running' \
-                 AND claimed IS NOT NULL AND NOT EXISTS (SELECT 1 FROM scheduler_job_attempts \
-                 AS a WHERE a.job = j.id AND a.attempt = j.attempts) ORDER BY 1"
-            ))
-            .bind(id.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.queue_error("cannot read a job's attempts"))?;
+            let rows = sqlx::query(attempts_of_job!("?1"))
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot read a job's attempts"))?;
             rows.iter().map(attempt_of).collect()
         })
     }
