@@ -405,28 +405,24 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
         // `ORDER BY ordinality`: the rows take their `seq` in the order of the batch.
-        const INSERT: &str = concat!(
-            "INSERT INTO scheduler_log (",
-            record_columns!(),
-            ") SELECT ",
-            record_columns!(),
-            " FROM ",
-            unnest_records!(),
-            " WITH ORDINALITY AS r (",
-            record_columns!(),
-            ", ordinality) ORDER BY ordinality"
-        );
-        const INSERT_UNSEEN: &str = concat!(
-            "INSERT INTO scheduler_log (",
-            record_columns!(),
-            ") SELECT ",
-            record_columns!(),
-            " FROM ",
-            unnest_records!(),
-            " WITH ORDINALITY AS r (",
-            record_columns!(),
-            ", ordinality) ORDER BY ordinality ON CONFLICT DO NOTHING"
-        );
+        macro_rules! insert {
+            ($tail:literal) => {
+                concat!(
+                    "INSERT INTO scheduler_log (",
+                    record_columns!(),
+                    ") SELECT ",
+                    record_columns!(),
+                    " FROM ",
+                    unnest_records!(),
+                    " WITH ORDINALITY AS r (",
+                    record_columns!(),
+                    ", ordinality) ORDER BY ordinality",
+                    $tail
+                )
+            };
+        }
+        const INSERT: &str = insert!("");
+        const INSERT_UNSEEN: &str = insert!(" ON CONFLICT DO NOTHING");
         let insert = if seen { INSERT_UNSEEN } else { INSERT };
         bind_records(sqlx::query(insert), records.iter())
             .execute(&mut *tx)
