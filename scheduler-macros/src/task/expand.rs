@@ -95,6 +95,12 @@ fn source_value(source: &super::signature::Source, pname: &str) -> TokenStream {
     }
 }
 
+/// The number of fields of `scheduler_core::runtime::TaskDef` and `TaskMore`, so that a
+/// definition that writes all of them has no `..BASE` (a stale count is a compile error in
+/// the tests: a missing field, or a needless update that clippy refuses).
+const TASK_DEF_FIELDS: usize = 10;
+const TASK_MORE_FIELDS: usize = 4;
+
 pub(super) fn registration(
     func: &super::TaskFn,
     name: &str,
@@ -347,13 +353,22 @@ pub(super) fn registration(
         }
     }
     if !more.is_empty() {
+        // Each field of `TaskMore` is pushed once at most: with all of them, the update
+        // from `NONE` would be needless (clippy's `needless_update` in the user's crate).
+        let rest = (more.len() < TASK_MORE_FIELDS)
+            .then(|| quote! { ..::scheduler::__private::TaskMore::NONE });
         fields.push(quote! {
             more: &::scheduler::__private::TaskMore {
                 #(#more)*
-                ..::scheduler::__private::TaskMore::NONE
+                #rest
             },
         });
     }
+    // Likewise for `TaskDef`: `name`, `body`, `module`, `file` and `line` are always
+    // written, and each entry of `fields` is one field but the start condition, two.
+    let given = 5 + fields.len() + usize::from(conditions.start.is_some());
+    let rest =
+        (given < TASK_DEF_FIELDS).then(|| quote! { ..::scheduler::__private::TaskDef::BASE });
     quote! {
         const _: () = {
             #probe_import
@@ -367,7 +382,7 @@ pub(super) fn registration(
                     module: ::core::module_path!(),
                     file: ::core::file!(),
                     line: ::core::line!(),
-                    ..::scheduler::__private::TaskDef::BASE
+                    #rest
                 }
             }
         };
