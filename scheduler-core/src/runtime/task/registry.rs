@@ -278,3 +278,70 @@ impl TaskDef {
         Ok(spec)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::condition::codec;
+
+    /// A definition as `#[task]` writes it, leaked for the `'static` that `to_spec` takes.
+    fn leak(def: TaskDef) -> &'static TaskDef {
+        Box::leak(Box::new(def))
+    }
+
+    #[test]
+    fn the_start_condition_is_decoded_from_its_code_and_absent_with_an_empty_code() {
+        let text = "daily between 07:00 and 10:00";
+        let condition: Condition = text.parse().unwrap();
+        let code: &'static [u8] = Box::leak(codec::encode(&condition).into_boxed_slice());
+        let with = leak(TaskDef {
+            name: "with",
+            condition: text,
+            condition_code: code,
+            ..TaskDef::BASE
+        });
+        let without = leak(TaskDef {
+            name: "without",
+            ..TaskDef::BASE
+        });
+
+        assert_eq!(with.start().map(|c| (c.text, c.code)), Some((text, code)));
+        assert!(without.start().is_none());
+
+        let mut decoded = HashMap::new();
+        assert_eq!(*with.to_spec(&mut decoded).unwrap().start, condition);
+        assert_eq!(
+            decoded.len(),
+            1,
+            "the decoded condition is shared by its text"
+        );
+        let spec = without.to_spec(&mut decoded).unwrap();
+        assert_eq!(*spec.start, Condition::FALSE);
+        assert!(spec.end.is_none());
+        assert_eq!(spec.options, TaskOptions::DEFAULT);
+    }
+
+    #[test]
+    fn the_rarer_fields_come_from_more() {
+        let end: Condition = "daily after 18:00".parse().unwrap();
+        let more: &'static TaskMore = Box::leak(Box::new(TaskMore {
+            end: Some(CheckedCondition {
+                text: "daily after 18:00",
+                code: Box::leak(codec::encode(&end).into_boxed_slice()),
+            }),
+            options: TaskOptions {
+                priority: 3,
+                ..TaskOptions::DEFAULT
+            },
+            ..TaskMore::NONE
+        }));
+        let def = leak(TaskDef {
+            name: "more",
+            more,
+            ..TaskDef::BASE
+        });
+        let spec = def.to_spec(&mut HashMap::new()).unwrap();
+        assert_eq!(spec.end.as_deref(), Some(&end));
+        assert_eq!(spec.options.priority, 3);
+    }
+}
