@@ -30,7 +30,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     }
     match lit.value().parse::<Condition>() {
         Ok(condition) => {
-            let checked = checked(&lit, &condition);
+            let checked = Checked::new(&lit, &condition).value();
             let customs = crate::cond::call_checks(&lit, &condition);
             quote! {{
                 #customs
@@ -43,9 +43,26 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
 
 /// A condition the macro has parsed, as the runtime receives it: the text, and the parsed
 /// value in the compact form that start-up decodes instead of parsing the text again.
-pub(crate) fn checked(lit: &LitStr, condition: &Condition) -> TokenStream {
-    let code = syn::LitByteStr::new(&codec::encode(condition), lit.span());
-    quote! { ::scheduler::__private::CheckedCondition { text: #lit, code: #code } }
+pub(crate) struct Checked {
+    /// The literal as written.
+    pub(crate) text: LitStr,
+    /// The parsed value, encoded (never empty).
+    pub(crate) code: syn::LitByteStr,
+}
+
+impl Checked {
+    pub(crate) fn new(lit: &LitStr, condition: &Condition) -> Self {
+        Checked {
+            text: lit.clone(),
+            code: syn::LitByteStr::new(&codec::encode(condition), lit.span()),
+        }
+    }
+
+    /// The runtime's `CheckedCondition`.
+    pub(crate) fn value(&self) -> TokenStream {
+        let Checked { text, code } = self;
+        quote! { ::scheduler::__private::CheckedCondition { text: #text, code: #code } }
+    }
 }
 
 /// A compile error whose message shows the condition with a caret under the mistake,

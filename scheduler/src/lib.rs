@@ -371,7 +371,8 @@ pub mod __private {
     pub use scheduler_core::runtime::{ArgKind, CondDef, CondError, FromCondArg, IntoCondResult};
     pub use scheduler_core::runtime::{
         BoxFuture, DecodeFn, Execution, FromContext, Need, OutputCodec, ParamDef, ParamInfo,
-        RegisteredBody, RunContext, RunOutcome, TaskDef, TaskMarker, TaskOptions, Timeout,
+        RegisteredBody, RunContext, RunOutcome, TaskDef, TaskMarker, TaskMore, TaskOptions,
+        Timeout,
     };
     pub use scheduler_core::{
         __register_cond as register_cond, __register_param as register_param,

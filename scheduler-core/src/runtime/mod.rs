@@ -87,7 +87,7 @@ pub use task::check::{StartupError, StartupProblem};
 pub use task::registry::{self, VersionSkew};
 pub use task::{
     AsyncBody, BlockingBody, CommandSpec, Origin, ParamDef, RegisteredBody, TaskBody, TaskDef,
-    TaskSpec,
+    TaskMore, TaskSpec,
 };
 pub use worker::WorkerConfig;
 

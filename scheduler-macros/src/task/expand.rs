@@ -95,6 +95,12 @@ fn source_value(source: &super::signature::Source, pname: &str) -> TokenStream {
     }
 }
 
+/// The number of fields of `scheduler_core::runtime::TaskDef` and `TaskMore`, so that a
+/// definition that writes all of them has no `..BASE` (a stale count is a compile error in
+/// the tests: a missing field, or a needless update that clippy refuses).
+const TASK_DEF_FIELDS: usize = 10;
+const TASK_MORE_FIELDS: usize = 4;
+
 pub(super) fn registration(
     func: &super::TaskFn,
     name: &str,
@@ -214,13 +220,17 @@ pub(super) fn registration(
     };
 
     // Only what differs from `TaskDef::BASE` is written: in a crate with many tasks, every
-    // token of every task is parsed and type-checked again.
+    // token of every task is parsed and type-checked again. What few tasks have goes into
+    // `more` (`TaskMore`, see `TaskDef`), itself written only when one of them is given.
     let mut fields = Vec::new();
+    let mut more = Vec::new();
     if let Some(c) = &conditions.start {
-        fields.push(quote! { condition: ::core::option::Option::Some(#c), });
+        let (text, code) = (&c.text, &c.code);
+        fields.push(quote! { condition: #text, condition_code: #code, });
     }
     if let Some(c) = &conditions.end {
-        fields.push(quote! { end: ::core::option::Option::Some(#c), });
+        let c = c.value();
+        more.push(quote! { end: ::core::option::Option::Some(#c), });
     }
     // The options, likewise: only those given, in a nested struct update.
     let mut options = Vec::new();
@@ -266,7 +276,7 @@ pub(super) fn registration(
         }
     }
     if !options.is_empty() {
-        fields.push(quote! {
+        more.push(quote! {
             options: ::scheduler::__private::TaskOptions {
                 #(#options)*
                 ..::scheduler::__private::TaskOptions::DEFAULT
@@ -283,24 +293,26 @@ pub(super) fn registration(
         } else {
             quote!(of)
         };
-        fields.push(quote! {
+        more.push(quote! {
             payload: ::scheduler::__private::PayloadShape::#constructor::<#ty>(),
         });
     }
     let in_process = args.execution.map(|(e, _)| e) == Some(Execution::Process);
     let returns_unit = matches!(output, syn::Type::Tuple(t) if t.elems.is_empty());
+    let mut probe_import = TokenStream::new();
     if !in_process && !returns_unit && !borrows(output) {
         // The value goes into the log as JSON where its type allows, so that
         // `Return<task>` reads it after a restart; where it does not, it stays in memory.
         // Which one is decided here, where the type is concrete (see `Probe`). A type
         // that borrows (`&'static str`) is left out: the probe's `DeserializeOwned` bound
         // on it is an error, not a fallback, and such a value cannot be read back anyway.
+        // `NoSerde` is imported once in the task's block (below) rather than in a block
+        // of its own here: a block with an item is a scope for name resolution, and cost
+        // about 45,000 instructions per task (`bench/compile_floor.py`).
         fields.push(quote! {
-            output_codec: {
-                use ::scheduler::__private::NoSerde as _;
-                ::scheduler::__private::Probe::<#output>::OUTPUT_CODEC
-            },
+            output_codec: ::scheduler::__private::Probe::<#output>::OUTPUT_CODEC,
         });
+        probe_import = quote! { use ::scheduler::__private::NoSerde as _; };
     }
     if in_process {
         // A task in a child process sends its value back as JSON, and a task in the
@@ -328,7 +340,7 @@ pub(super) fn registration(
                     },
                 }
             });
-            fields.push(quote! {
+            more.push(quote! {
                 child_codecs: {
                     fn __scheduler_child_codecs() -> ::std::vec::Vec<(&'static str, ::scheduler::__private::OutputCodec)> {
                         let mut codecs = ::std::vec::Vec::new();
@@ -340,8 +352,26 @@ pub(super) fn registration(
             });
         }
     }
+    if !more.is_empty() {
+        // Each field of `TaskMore` is pushed once at most: with all of them, the update
+        // from `NONE` would be needless (clippy's `needless_update` in the user's crate).
+        let rest = (more.len() < TASK_MORE_FIELDS)
+            .then(|| quote! { ..::scheduler::__private::TaskMore::NONE });
+        fields.push(quote! {
+            more: &::scheduler::__private::TaskMore {
+                #(#more)*
+                #rest
+            },
+        });
+    }
+    // Likewise for `TaskDef`: `name`, `body`, `module`, `file` and `line` are always
+    // written, and each entry of `fields` is one field but the start condition, two.
+    let given = 5 + fields.len() + usize::from(conditions.start.is_some());
+    let rest =
+        (given < TASK_DEF_FIELDS).then(|| quote! { ..::scheduler::__private::TaskDef::BASE });
     quote! {
         const _: () = {
+            #probe_import
             #call
 
             ::scheduler::__private::register_task! {
@@ -352,7 +382,7 @@ pub(super) fn registration(
                     module: ::core::module_path!(),
                     file: ::core::file!(),
                     line: ::core::line!(),
-                    ..::scheduler::__private::TaskDef::BASE
+                    #rest
                 }
             }
         };

@@ -115,8 +115,8 @@ fn task_name(func: &TaskFn, args: &TaskArgs) -> String {
 /// The start and end conditions, parsed, as the registration writes them (`None` where a
 /// condition is absent or has an error, which is then in `errors`).
 pub(crate) struct CheckedConditions {
-    pub(crate) start: Option<TokenStream>,
-    pub(crate) end: Option<TokenStream>,
+    pub(crate) start: Option<crate::condition::Checked>,
+    pub(crate) end: Option<crate::condition::Checked>,
     /// The checks of the custom conditions they call (see `cond::call_checks`).
     pub(crate) customs: TokenStream,
 }
@@ -128,7 +128,7 @@ fn check_conditions(args: &TaskArgs, errors: &mut Errors) -> CheckedConditions {
         match lit.value().parse::<scheduler_core::condition::Condition>() {
             Ok(condition) => {
                 customs.extend(crate::cond::call_checks(lit, &condition));
-                Some(crate::condition::checked(lit, &condition))
+                Some(crate::condition::Checked::new(lit, &condition))
             }
             Err(e) => {
                 errors.push(crate::condition::error_in_literal(lit, &e));

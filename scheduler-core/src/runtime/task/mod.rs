@@ -31,7 +31,7 @@ use super::outcome::{IntoRunOutcome, OutputCodec};
 use super::session::{Session, SessionError};
 
 pub use body::{AsyncBody, BlockingBody, CommandSpec, TaskBody};
-pub use registry::{ParamDef, RegisteredBody, TaskDef};
+pub use registry::{ParamDef, RegisteredBody, TaskDef, TaskMore};
 
 /// The codecs of the values a `#[task]` function receives from other tasks, by task name,
 /// made when a run crosses to a child process.

@@ -49,34 +49,65 @@ impl fmt::Debug for RegisteredBody {
 }
 
 /// A task registered by `#[task]`. Built by the macro; not meant to be written by hand.
+///
+/// The macro writes only the fields that differ from [`TaskDef::BASE`], and every field
+/// of this `static` is type-checked, built, const-evaluated and validated by rustc once per
+/// task: what most tasks have is flat here, and what few have is behind one reference,
+/// [`TaskMore`]. In the crate of 1,000 tasks of `bench/compile_floor.py`, the start
+/// condition as an `Option<CheckedCondition>` and the rarer fields held here directly cost
+/// about 0.5 M instructions per task more than this layout.
 #[derive(Debug)]
 pub struct TaskDef {
     /// The task's name.
     pub name: &'static str,
-    /// The start condition, if any: as written, and as parsed by the macro.
-    pub condition: Option<CheckedCondition>,
-    /// The end condition, if any.
-    pub end: Option<CheckedCondition>,
-    /// The options.
-    pub options: TaskOptions,
     /// The body.
     pub body: RegisteredBody,
+    /// The start condition as written (empty without one; see [`TaskDef::start`]).
+    pub condition: &'static str,
+    /// The start condition as the macro parsed it, in the form of
+    /// [`codec`](crate::condition::codec): empty when the task has no start condition
+    /// (an encoded condition is never empty).
+    pub condition_code: &'static [u8],
     /// What each parameter needs in a child process (`FromContext::NEED`).
     pub needs: &'static [Option<Need>],
     /// The JSON codec of the return type, for a task whose value crosses from a child
     /// process.
     pub output_codec: fn() -> Option<OutputCodec>,
-    /// For `execution = "process"`: how the values of other tasks that the child receives
-    /// cross to it as JSON, by task.
-    pub child_codecs: ChildCodecs,
-    /// The type its `Payload<T>` parameter reads (none without one).
-    pub payload: PayloadShape,
     /// `module_path!()` of the function.
     pub module: &'static str,
     /// `file!()`.
     pub file: &'static str,
     /// `line!()`.
     pub line: u32,
+    /// The end condition, the options, the payload's type and the child-process codecs:
+    /// [`TaskMore::NONE`] unless the task has one of them.
+    pub more: &'static TaskMore,
+}
+
+/// What only some tasks have, apart from their [`TaskDef`] (see there why).
+#[derive(Debug)]
+pub struct TaskMore {
+    /// The end condition, if any.
+    pub end: Option<CheckedCondition>,
+    /// The options.
+    pub options: TaskOptions,
+    /// For `execution = "process"`: how the values of other tasks that the child receives
+    /// cross to it as JSON, by task.
+    pub child_codecs: ChildCodecs,
+    /// The type its `Payload<T>` parameter reads (none without one).
+    pub payload: PayloadShape,
+}
+
+impl TaskMore {
+    /// No end condition, every option at its default, no payload, no child codecs: for
+    /// `..TaskMore::NONE` in generated code, and the `more` of a task with none of them.
+    #[doc(hidden)]
+    pub const NONE: TaskMore = TaskMore {
+        end: None,
+        options: TaskOptions::DEFAULT,
+        child_codecs: no_child_codecs,
+        payload: PayloadShape::NONE,
+    };
 }
 
 /// The codec of a task whose values stay in the scheduler's process: none is needed (a
@@ -92,23 +123,29 @@ fn no_child_codecs() -> Vec<(&'static str, OutputCodec)> {
 }
 
 impl TaskDef {
-    /// Every option at its default, for `..TaskDef::BASE` in generated code (fewer fields
+    /// Every field at its default, for `..TaskDef::BASE` in generated code (fewer fields
     /// to write is less to compile per task).
     #[doc(hidden)]
     pub const BASE: TaskDef = TaskDef {
         name: "",
-        condition: None,
-        end: None,
-        options: TaskOptions::DEFAULT,
         body: RegisteredBody::Blocking(|_| RunOutcome::Success(None)),
+        condition: "",
+        condition_code: &[],
         needs: &[],
         output_codec: no_codec,
-        child_codecs: no_child_codecs,
-        payload: PayloadShape::NONE,
         module: "",
         file: "",
         line: 0,
+        more: &TaskMore::NONE,
     };
+
+    /// The start condition, if the task has one: as written, and as parsed by the macro.
+    pub fn start(&self) -> Option<CheckedCondition> {
+        (!self.condition_code.is_empty()).then_some(CheckedCondition {
+            text: self.condition,
+            code: self.condition_code,
+        })
+    }
 
     /// Where the function is.
     pub fn origin(&self) -> Origin {
@@ -195,7 +232,7 @@ pub struct VersionSkew {
 }
 
 impl TaskDef {
-    fn condition(
+    fn read_condition(
         &'static self,
         checked: CheckedCondition,
         decoded: &mut HashMap<&'static str, Arc<Condition>>,
@@ -224,18 +261,87 @@ impl TaskDef {
             RegisteredBody::Blocking(call) => TaskBody::Blocking(Arc::new(move |cx| call(&cx))),
         };
         let mut spec = TaskSpec::new(self.name, body);
-        if let Some(c) = self.condition {
-            spec.start = self.condition(c, decoded)?;
+        if let Some(c) = self.start() {
+            spec.start = self.read_condition(c, decoded)?;
         }
-        if let Some(c) = self.end {
-            spec.end = Some(Box::new(Condition::clone(&*self.condition(c, decoded)?)));
+        if let Some(c) = self.more.end {
+            spec.end = Some(Box::new(Condition::clone(
+                &*self.read_condition(c, decoded)?,
+            )));
         }
-        spec.options = self.options;
+        spec.options = self.more.options;
         spec.needs = Some(self.needs);
-        spec.child_codecs = Some(self.child_codecs);
+        spec.child_codecs = Some(self.more.child_codecs);
         spec.output_codec = (self.output_codec)();
-        spec.payload = Some(self.payload);
+        spec.payload = Some(self.more.payload);
         spec.origin = self.origin();
         Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::condition::codec;
+
+    /// A definition as `#[task]` writes it, leaked for the `'static` that `to_spec` takes.
+    fn leak(def: TaskDef) -> &'static TaskDef {
+        Box::leak(Box::new(def))
+    }
+
+    #[test]
+    fn the_start_condition_is_decoded_from_its_code_and_absent_with_an_empty_code() {
+        let text = "daily between 07:00 and 10:00";
+        let condition: Condition = text.parse().unwrap();
+        let code: &'static [u8] = Box::leak(codec::encode(&condition).into_boxed_slice());
+        let with = leak(TaskDef {
+            name: "with",
+            condition: text,
+            condition_code: code,
+            ..TaskDef::BASE
+        });
+        let without = leak(TaskDef {
+            name: "without",
+            ..TaskDef::BASE
+        });
+
+        assert_eq!(with.start().map(|c| (c.text, c.code)), Some((text, code)));
+        assert!(without.start().is_none());
+
+        let mut decoded = HashMap::new();
+        assert_eq!(*with.to_spec(&mut decoded).unwrap().start, condition);
+        assert_eq!(
+            decoded.len(),
+            1,
+            "the decoded condition is shared by its text"
+        );
+        let spec = without.to_spec(&mut decoded).unwrap();
+        assert_eq!(*spec.start, Condition::FALSE);
+        assert!(spec.end.is_none());
+        assert_eq!(spec.options, TaskOptions::DEFAULT);
+    }
+
+    #[test]
+    fn the_rarer_fields_come_from_more() {
+        let end: Condition = "daily after 18:00".parse().unwrap();
+        let more: &'static TaskMore = Box::leak(Box::new(TaskMore {
+            end: Some(CheckedCondition {
+                text: "daily after 18:00",
+                code: Box::leak(codec::encode(&end).into_boxed_slice()),
+            }),
+            options: TaskOptions {
+                priority: 3,
+                ..TaskOptions::DEFAULT
+            },
+            ..TaskMore::NONE
+        }));
+        let def = leak(TaskDef {
+            name: "more",
+            more,
+            ..TaskDef::BASE
+        });
+        let spec = def.to_spec(&mut HashMap::new()).unwrap();
+        assert_eq!(spec.end.as_deref(), Some(&end));
+        assert_eq!(spec.options.priority, 3);
     }
 }
