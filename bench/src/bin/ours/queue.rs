@@ -37,9 +37,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// Jobs a worker process runs at once.
-pub const CONCURRENCY: usize = 1000;
+pub const CONCURRENCY: usize = 4000;
 /// Jobs per claim.
-pub const BATCH: usize = 500;
+pub const BATCH: usize = 2000;
 /// Jobs per `enqueue_many` transaction.
 const ENQUEUE_CHUNK: usize = 10_000;
 /// The task every job runs.
