@@ -190,6 +190,21 @@ pub(crate) fn attempt_of(row: &impl Columns) -> Result<AttemptInfo, QueueError> 
 /// What [`COUNTS`] gives, added up.
 pub(crate) const COUNTS: &str = "SELECT state, count(*) FROM scheduler_jobs GROUP BY state";
 
+/// A store's answer to a statement that reads a summary of the whole queue (`$sql`, with
+/// no parameter), read by `$of`: the same for both stores, whose pools differ in type.
+macro_rules! summary {
+    ($store:expr, $sql:expr, $what:literal, $of:path) => {
+        Box::pin(async move {
+            let rows = sqlx::query($sql)
+                .fetch_all(&$store.pool)
+                .await
+                .map_err($store.queue_error($what))?;
+            $of(&rows)
+        })
+    };
+}
+pub(crate) use summary;
+
 /// The running jobs of each task (the partial index of running jobs finds them).
 pub(crate) const RUNNING: &str =
     "SELECT task, count(*) FROM scheduler_jobs WHERE state = 'running' GROUP BY task";

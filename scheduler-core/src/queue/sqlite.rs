@@ -20,7 +20,7 @@ use crate::time::Timestamp;
 
 use super::rows::{
     COUNTS, RUNNING, attempt_of, attempts_of_job, claimed_in_order, counts_of, job_columns, job_of,
-    keep_last_attempt, refusal, running_of,
+    keep_last_attempt, refusal, running_of, summary,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
@@ -541,23 +541,11 @@ impl JobStore for SqliteStore {
     }
 
     fn counts(&self) -> BoxFuture<'_, Result<JobCounts, QueueError>> {
-        Box::pin(async move {
-            let rows = sqlx::query(COUNTS)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(self.queue_error("cannot count jobs"))?;
-            counts_of(&rows)
-        })
+        summary!(self, COUNTS, "cannot count jobs", counts_of)
     }
 
     fn running(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>, QueueError>> {
-        Box::pin(async move {
-            let rows = sqlx::query(RUNNING)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(self.queue_error("cannot count the running jobs"))?;
-            running_of(&rows)
-        })
+        summary!(self, RUNNING, "cannot count the running jobs", running_of)
     }
 
     fn listen(&self) -> BoxFuture<'_, Result<Box<dyn JobWakeup>, QueueError>> {
