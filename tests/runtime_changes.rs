@@ -412,8 +412,16 @@ async fn every_change_is_in_the_log_of_a_sqlite_file() {
         .set_end_condition("report", "time of day after 23:00")
         .await
         .unwrap();
+    session
+        .set_timeout("report", Timeout::After(Duration::from_secs(90)))
+        .await
+        .unwrap();
+    let status = session.status("report").await.unwrap();
+    assert_eq!(status.timeout, Some(Duration::from_secs(90)));
     session.set_timeout("report", Timeout::Never).await.unwrap();
     session.set_priority("report", 3).await.unwrap();
+    let status = session.status("report").await.unwrap();
+    assert_eq!((status.priority, status.timeout), (3, None));
     session
         .change_task("report", TaskChange::Multilaunch(Some(true)))
         .await
@@ -463,7 +471,8 @@ async fn every_change_is_in_the_log_of_a_sqlite_file() {
         [
             ("report", "condition: daily → after task 'other' succeeded"),
             ("report", "end condition: none → time of day after 23:00"),
-            ("report", "timeout: default → never"),
+            ("report", "timeout: default → 1 minute 30 seconds"),
+            ("report", "timeout: 1 minute 30 seconds → never"),
             ("report", "priority: 0 → 3"),
             ("report", "multilaunch: default → true"),
             ("report", "permanent: false → true"),
@@ -475,7 +484,7 @@ async fn every_change_is_in_the_log_of_a_sqlite_file() {
         ]
     );
     let value: serde_json::Value =
-        serde_json::from_str(stored[3].value.as_deref().unwrap()).unwrap();
+        serde_json::from_str(stored[4].value.as_deref().unwrap()).unwrap();
     assert_eq!(
         value,
         serde_json::json!({ "setting": "priority", "old": "0", "new": "3" })

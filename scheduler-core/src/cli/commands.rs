@@ -150,6 +150,8 @@ fn report_json(r: &TaskReport) -> Value {
         "last_outcome": r.last_end.map(|(a, _)| a.as_str()),
         "last_end": r.last_end.map(|(_, t)| rfc3339(t)),
         "next_start": next_start_json(&r.next_start),
+        "priority": r.priority,
+        "timeout_seconds": r.timeout.map(|t| t.as_secs_f64()),
     })
 }
 

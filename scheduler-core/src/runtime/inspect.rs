@@ -74,6 +74,11 @@ pub struct TaskReport {
     pub last_end: Option<(Action, Timestamp)>,
     /// When it could next start.
     pub next_start: NextStart,
+    /// Its priority: of several tasks due at once, higher priorities start first.
+    pub priority: i32,
+    /// How long a run may take before it is terminated (its own timeout or the scheduler's
+    /// default); `None`: no limit (a permanent task, or no timeout set anywhere).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// Why a task is or is not due now, and what its end condition says.
@@ -101,13 +106,15 @@ const ENDS: ActionSet = ActionSet::of(Action::Success)
     .with(Action::Crash);
 
 /// What reports are computed from: the task, the log, the zone, the parameters, the
-/// default of `multilaunch`, and the number of its runs going.
+/// default of `multilaunch`, the timeout, and the number of its runs going.
 pub(crate) struct Facts<'a> {
     pub(crate) spec: &'a TaskSpec,
     pub(crate) history: &'a dyn History,
     pub(crate) zone: Tz,
     pub(crate) params: &'a ParamRegistry,
     pub(crate) multilaunch: bool,
+    /// How long a run may take (the task's timeout or the configured default).
+    pub(crate) timeout: Option<std::time::Duration>,
     pub(crate) running: usize,
     pub(crate) scheduler_started: Option<Timestamp>,
     /// Disabled now (a session may have changed what the definition says).
@@ -156,6 +163,8 @@ impl Facts<'_> {
             last_start: self.history.latest(name, STARTS, now),
             last_end,
             next_start: self.next_start(now),
+            priority: spec.options.priority,
+            timeout: self.timeout,
         }
     }
 
@@ -477,6 +486,7 @@ impl<'a> Inspector<'a> {
             zone: self.zone,
             params: self.params,
             multilaunch: spec.options.multilaunch.unwrap_or(self.config.multilaunch),
+            timeout: spec.run_timeout(self.config.default_timeout),
             running: self.live.get(spec.name()).copied().unwrap_or(0),
             scheduler_started: None,
             disabled: spec.options.disabled,

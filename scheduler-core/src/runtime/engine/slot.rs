@@ -87,13 +87,7 @@ impl Slot {
     /// How long a run may take: none for a permanent task, else the task's timeout or the
     /// configured default.
     pub(super) fn timeout(&self, config: &Config) -> Option<Duration> {
-        if self.spec.options.permanent {
-            return None;
-        }
-        match self.spec.options.timeout {
-            Some(timeout) => timeout.duration(),
-            None => config.default_timeout,
-        }
+        self.spec.run_timeout(config.default_timeout)
     }
 
     pub(super) fn has_requests(&self) -> bool {

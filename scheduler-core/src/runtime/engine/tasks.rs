@@ -163,6 +163,7 @@ impl Engine {
                     zone: self.zone,
                     params: &self.params,
                     multilaunch: slot.multilaunch(&self.config),
+                    timeout: slot.timeout(&self.config),
                     running: slot.live.len(),
                     scheduler_started: Some(self.started),
                     disabled: slot.state.is_disabled(),

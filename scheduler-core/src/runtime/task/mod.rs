@@ -269,6 +269,18 @@ impl TaskSpec {
         &self.options
     }
 
+    /// How long a run may take: none for a permanent task, else the task's timeout or
+    /// `default` (the scheduler's configured one).
+    pub(crate) fn run_timeout(&self, default: Option<Duration>) -> Option<Duration> {
+        if self.options.permanent {
+            return None;
+        }
+        match self.options.timeout {
+            Some(timeout) => timeout.duration(),
+            None => default,
+        }
+    }
+
     /// The execution mode: the one set, or the default for the body (async for async
     /// functions and commands, thread for blocking functions).
     pub fn execution_mode(&self) -> Execution {
