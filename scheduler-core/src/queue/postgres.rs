@@ -49,35 +49,27 @@ use super::{
 /// A batch of reports: each running attempt reported is ended on the job's row (fenced on
 /// its number), and, when the job runs again (retried, given back), the attempt's row is
 /// inserted in `scheduler_job_attempts` (an attempt that ends its job is read from the
-/// job's row, see `rows::attempts_of_job`); the answer is the attempts recorded.
-macro_rules! report_statement {
-    ($on_conflict:literal) => {
-        concat!(
-            "WITH u AS ( \
-               SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::text[], $4::text[], \
-               $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int4[]) \
-               AS u (id, attempt, state, outcome, result, error, run_at, finished, extra) \
-             ), done AS ( \
-               UPDATE scheduler_jobs AS j SET state = u.state, result = u.result, \
-               error = u.error, run_at = coalesce(u.run_at, j.run_at), finished = u.finished, \
-               locked_until = NULL, max_attempts = j.max_attempts + u.extra \
-               FROM u WHERE j.id = u.id AND j.attempts = u.attempt AND j.state = 'running' \
-               RETURNING j.id, j.attempts, j.state, j.locked_by, j.claimed, u.outcome, u.error \
-             ), kept AS ( \
-               INSERT INTO scheduler_job_attempts \
-               (job, attempt, worker, started, finished, outcome, error) \
-               SELECT id, attempts, locked_by, coalesce(claimed, $10), $10, outcome, error \
-               FROM done WHERE state = 'queued' ",
-            $on_conflict,
-            " ) SELECT id, attempts FROM done"
-        )
-    };
-}
-const REPORT: &str = report_statement!("");
-const REPORT_UPSERT: &str = report_statement!(
-    "ON CONFLICT (job, attempt) DO UPDATE SET finished = excluded.finished, \
-     outcome = excluded.outcome, error = excluded.error"
-);
+/// job's row, see `rows::attempts_of_job`); the answer is the attempts recorded. Those rows
+/// are few (most jobs succeed at once), so the conflict check that keeps a row already
+/// there from refusing the batch costs little.
+const REPORT: &str = "WITH u AS ( \
+       SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::text[], $4::text[], \
+       $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int4[]) \
+       AS u (id, attempt, state, outcome, result, error, run_at, finished, extra) \
+     ), done AS ( \
+       UPDATE scheduler_jobs AS j SET state = u.state, result = u.result, \
+       error = u.error, run_at = coalesce(u.run_at, j.run_at), finished = u.finished, \
+       locked_until = NULL, max_attempts = j.max_attempts + u.extra \
+       FROM u WHERE j.id = u.id AND j.attempts = u.attempt AND j.state = 'running' \
+       RETURNING j.id, j.attempts, j.state, j.locked_by, j.claimed, u.outcome, u.error \
+     ), kept AS ( \
+       INSERT INTO scheduler_job_attempts \
+       (job, attempt, worker, started, finished, outcome, error) \
+       SELECT id, attempts, locked_by, coalesce(claimed, $10), $10, outcome, error \
+       FROM done WHERE state = 'queued' \
+       ON CONFLICT (job, attempt) DO UPDATE SET finished = excluded.finished, \
+       outcome = excluded.outcome, error = excluded.error \
+     ) SELECT id, attempts FROM done";
 
 /// The channel idle workers listen on.
 const CHANNEL: &str = "scheduler_jobs";
@@ -356,29 +348,20 @@ impl JobStore for PostgresStore {
                 finisheds.push(w.finished.map(Timestamp::as_micros));
                 extras.push(w.extra_attempts as i32);
             }
-            // An attempt's row is new when its report is accepted (the attempt is the job's
-            // running one, and only a report or a reap ends it), so it is inserted plainly,
-            // without the conflict check of `ON CONFLICT`; should one be there all the same,
-            // the statement (one transaction) is refused whole and made again with it.
-            let run = |upsert: bool| {
-                sqlx::query(if upsert { REPORT_UPSERT } else { REPORT })
-                    .bind(&ids)
-                    .bind(&attempts)
-                    .bind(&states)
-                    .bind(&outcomes)
-                    .bind(&results)
-                    .bind(&errors)
-                    .bind(&run_ats)
-                    .bind(&finisheds)
-                    .bind(&extras)
-                    .bind(now.as_micros())
-                    .fetch_all(&self.pool)
-            };
-            let rows = match run(false).await {
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => run(true).await,
-                rows => rows,
-            }
-            .map_err(self.queue_error("cannot record how jobs ended"))?;
+            let rows = sqlx::query(REPORT)
+                .bind(ids)
+                .bind(attempts)
+                .bind(states)
+                .bind(outcomes)
+                .bind(results)
+                .bind(errors)
+                .bind(run_ats)
+                .bind(finisheds)
+                .bind(extras)
+                .bind(now.as_micros())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.queue_error("cannot record how jobs ended"))?;
             let mut accepted = std::collections::HashSet::with_capacity(rows.len());
             for row in rows {
                 let id: i64 = row.try_get(0).map_err(corrupt)?;

@@ -6,8 +6,8 @@
 //! both update them) that takes a whole batch of due jobs; reports of finished attempts are
 //! written in batches too, one transaction each, with the fencing on the attempt number in
 //! the `UPDATE`'s condition. As on PostgreSQL (see `postgres.rs`), a claim writes the
-//! job's row only, and an attempt's row is inserted when the attempt ends or is found
-//! crashed.
+//! job's row only, and an attempt gets a row of its own only once the job runs again
+//! after it (retried, crashed, given back).
 
 use std::collections::HashSet;
 
@@ -264,8 +264,8 @@ impl SqliteStore {
                     .push_bind(w.outcome.as_str())
                     .push_bind(w.error.map(str::to_owned));
             });
-            // An attempt's row is new here (only its report or a reap ends it); should one
-            // be there all the same, it is completed rather than the batch refused.
+            // A row already there (none should be) is completed rather than the batch
+            // refused.
             insert.push(
                 " ON CONFLICT (job, attempt) DO UPDATE SET finished = excluded.finished, \
                  outcome = excluded.outcome, error = excluded.error",

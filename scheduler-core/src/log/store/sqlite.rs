@@ -141,9 +141,10 @@ const MIGRATIONS: &[&[&str]] = &[
         PRIMARY KEY (job, attempt)
     ) WITHOUT ROWID",
     ],
-    // A claim is one update of the job's row: the claim's instant is kept there, and the
-    // attempt's row is written once, when the attempt ends (or is found crashed).
-    // A job running at the upgrade moves its attempt's open row there.
+    // A claim is one update of the job's row, which keeps the claim's instant; an attempt
+    // gets a row of its own only once the job runs again after it (see
+    // `queue::rows::attempts_of_job`). A job running at the upgrade moves its attempt's
+    // open row onto the job.
     &[
         "ALTER TABLE scheduler_jobs ADD COLUMN claimed INTEGER",
         "UPDATE scheduler_jobs SET claimed = (SELECT a.started FROM scheduler_job_attempts AS a \
