@@ -264,6 +264,57 @@ async fn records_nothing_waits_for_are_written_together_within_5_ms() {
     }
 }
 
+/// A memory store whose every write takes 50 ms, as one that waits for another writer's
+/// lock and a disk flush does, and that counts the writes under way at once.
+struct SlowStore {
+    inner: MemoryStore,
+    writing: AtomicU32,
+    most_at_once: AtomicU32,
+}
+
+impl LogStore for SlowStore {
+    fn append<'a>(&'a self, records: &'a [LogRecord]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let now = self.writing.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_at_once.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let written = self.inner.append(records).await;
+            self.writing.fetch_sub(1, Ordering::SeqCst);
+            written
+        })
+    }
+
+    delegate_reads!(inner);
+}
+
+#[tokio::test(start_paused = true)]
+async fn runs_go_on_while_a_slow_write_is_under_way() {
+    let store = Arc::new(SlowStore {
+        inner: MemoryStore::with_capacity(1_000_000),
+        writing: AtomicU32::new(0),
+        most_at_once: AtomicU32::new(0),
+    });
+    // Its condition reads no history: nothing waits for its records.
+    let busy = TaskSpec::from_async("busy", |_| async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    })
+    .when(condition("true"));
+    let builder =
+        common::virtual_scheduler_with(utc(2024, 1, 1, 0, 0, 0), store.clone()).task(busy);
+    common::run_for(builder, Duration::from_secs(1)).await;
+
+    // A loop that waited for each write would start about one run per write (20 a second).
+    let records = store.inner.records_of("busy");
+    let runs = each_run_once(&records);
+    assert!(runs >= 400, "{runs} runs of a 1 ms task in a second");
+    // One write at a time, so that records reach the store in order.
+    assert_eq!(store.most_at_once.load(Ordering::SeqCst), 1);
+    assert!(
+        records.windows(2).all(|w| w[0].at <= w[1].at),
+        "records stored out of order"
+    );
+}
+
 /// A scheduler that opened its SQLite store from a URL closes it when it stops: the file is
 /// left without a write-ahead log, which the next start would otherwise have to copy into
 /// the file before its first write (up to a tenth of a second), and holds every record.
