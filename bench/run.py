@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import statistics
@@ -1034,8 +1035,49 @@ def queue_subjects(node: str | None, quick: bool) -> list[QueueSubject]:
     return chosen
 
 
+def postgres_postmaster() -> int | None:
+    """The pid of the benchmark's PostgreSQL server when it runs on this machine and its
+    `postmaster.pid` is readable (for the server's CPU time), else None."""
+    done = subprocess.run(["psql", "--no-psqlrc", "-Atc", "SHOW data_directory", STORES.url],
+                          capture_output=True, text=True)
+    try:
+        with open(Path(done.stdout.strip()) / "postmaster.pid") as f:
+            pid = int(f.readline())
+        proc_cpu_seconds(pid)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def server_cpu_seconds(postmaster: int) -> float:
+    """CPU time of a PostgreSQL server so far: the postmaster, the backends it has reaped
+    (its children's times) and the processes it runs now."""
+    with open(f"/proc/{postmaster}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    total = sum(int(x) for x in fields[11:15]) / CLK_TCK
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == postmaster:
+                total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's children that have been waited for, and of theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def queue_run(subject: QueueSubject, index: int) -> dict:
-    """One run of a queue subject on a fresh store; its `result` event."""
+    """One run of a queue subject on a fresh store; its `result` event, with the CPU time
+    of the whole run (enqueue, drain, count) spent by the subject's processes and, for a
+    local PostgreSQL, by the server."""
     if subject.store == "sqlite":
         path = STORES.sqlite_path(f"queue-{index}")
         STORES.remove_sqlite(path)
@@ -1050,16 +1092,29 @@ def queue_run(subject: QueueSubject, index: int) -> dict:
         argv += ["--latency", str(subject.latency)]
     else:
         argv += ["--tasks", str(QUEUE_JOBS)]
+    postmaster = postgres_postmaster() if subject.store == "postgres" else None
+    server_before = server_cpu_seconds(postmaster) if postmaster else 0.0
+    subject_before = children_cpu_seconds()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=BENCH)
     try:
         event = until_result(proc, time.monotonic() + 900)
+        # The subject ends by itself once it has said its result (its workers stopped);
+        # waiting for it counts its CPU time whole.
+        proc.wait(timeout=10)
     except RunFailed:
         # A subject that fails says why on its last line.
         raise
+    except subprocess.TimeoutExpired:
+        pass
     finally:
         stop(proc)
     if event.get("event") != "result":
         raise RunFailed(event.get("why", str(event)))
+    event["cpu_subject_s"] = children_cpu_seconds() - subject_before
+    if postmaster:
+        # The subject's server processes exit once it has closed its connections.
+        time.sleep(0.3)
+        event["cpu_server_s"] = server_cpu_seconds(postmaster) - server_before
     return event
 
 
@@ -1094,6 +1149,19 @@ def queue_scenario(reps: int, quick: bool, raw: dict) -> str:
     def spread(xs: list[float]) -> str:
         return f"{fmt(statistics.median(xs))} [{fmt(min(xs))}–{fmt(max(xs))}]"
 
+    def cpu_parts(events: list[dict]) -> tuple[float | None, float]:
+        """Median CPU µs per job of the server (None when not measured) and of the subject."""
+        subject = statistics.median(e["cpu_subject_s"] for e in events) / QUEUE_JOBS * 1e6
+        servers = [e["cpu_server_s"] for e in events if "cpu_server_s" in e]
+        server = statistics.median(servers) / QUEUE_JOBS * 1e6 if servers else None
+        return server, subject
+
+    def cpu_per_job(events: list[dict]) -> str:
+        server, subject = cpu_parts(events)
+        if server is None:
+            return f"{fmt(subject)} (queue only)"
+        return f"{fmt(server)} + {fmt(subject)} = {fmt(server + subject)}"
+
     lines = [
         f"### Job queue: {QUEUE_JOBS:,} jobs, enqueue → claim → trivial body → outcome recorded (jobs/s, higher is better)",
         "",
@@ -1102,34 +1170,45 @@ def queue_scenario(reps: int, quick: bool, raw: dict) -> str:
         "counted from the database afterwards (a lost or doubled job fails it). Every PostgreSQL subject connects "
         f"over TCP on loopback without TLS (`sslmode={QUEUE_SSLMODE}`, node-postgres's default).",
         "",
-        "| queue | drain (jobs/s) | end to end (jobs/s) | enqueue (s) | enqueue API | lost / run twice |",
-        "|---|---:|---:|---:|---|---|",
+        "*CPU per job*: the CPU time of the whole run (enqueue, drain, count), divided by the jobs, of the PostgreSQL "
+        "server (its backends included) and of the queue's own processes (driver and workers); on two shared cores "
+        "it bounds the jobs per second (2 s / CPU per job) whatever the scheduling, and moves less than they do "
+        "from run to run.",
+        "",
+        "| queue | drain (jobs/s) | end to end (jobs/s) | CPU per job, µs: server + queue | enqueue (s) | enqueue API | lost / run twice |",
+        "|---|---:|---:|---:|---:|---|---|",
     ]
     best_peer = 0.0
+    best_peer_cpu: float | None = None
     ours_figures: dict[tuple[str, int], float] = {}
+    ours_cpu: dict[tuple[str, int], float | None] = {}
     for subject in chosen:
         if subject.latency:
             continue
         events = results[subject.name]
         if not events:
             why_failed = failures[subject.name][-1] if failures[subject.name] else "no data"
-            lines.append(f"| {subject.name} | — | failed: {why_failed} | | | |")
+            lines.append(f"| {subject.name} | — | failed: {why_failed} | | | | |")
             continue
         drain = [e["jobs_per_second"] for e in events]
         whole = [e["end_to_end_jobs_per_second"] for e in events]
         enqueue = [e["enqueue_s"] for e in events]
         lost = sum(int(e["counted"].get("lost", 0)) for e in events)
         twice = sum(int(e["counted"].get("run_twice", 0)) for e in events)
-        lines.append(f"| {subject.name} | {spread(drain)} | {spread(whole)} | {fmt(statistics.median(enqueue))} | "
-                     f"{events[0].get('enqueue_api', '')} | {lost} / {twice} |")
+        lines.append(f"| {subject.name} | {spread(drain)} | {spread(whole)} | {cpu_per_job(events)} | "
+                     f"{fmt(statistics.median(enqueue))} | {events[0].get('enqueue_api', '')} | {lost} / {twice} |")
+        server, own = cpu_parts(events)
+        cpu = server + own if server is not None else None
         if subject.ours:
             ours_figures[(subject.store, subject.workers)] = statistics.median(drain)
-        else:
-            best_peer = max(best_peer, statistics.median(drain))
+            ours_cpu[(subject.store, subject.workers)] = cpu
+        elif statistics.median(drain) > best_peer:
+            best_peer = statistics.median(drain)
+            best_peer_cpu = cpu
     if not node:
-        lines.append("| graphile-worker 0.17.3 (not run here: no node/npm) | 14,036 (anchor) | | | | |")
+        lines.append("| graphile-worker 0.17.3 (not run here: no node/npm) | 14,036 (anchor) | | | | | |")
     lines.append("| Flask-TaskX 1.0 (quoted from queue-anchors.md, not run: its PyPI package ships no code) | "
-                 "0.2 at its default interval; 338 at 1 ms | | | `task.apply()` | lost jobs; doubled on PostgreSQL |")
+                 "0.2 at its default interval; 338 at 1 ms | | | | `task.apply()` | lost jobs; doubled on PostgreSQL |")
     lines += [
         "",
         "### Job queue: enqueue → body start, one idle worker (ms, lower is better)",
@@ -1161,6 +1240,9 @@ def queue_scenario(reps: int, quick: bool, raw: dict) -> str:
     if pg4 and best_peer:
         goals.append(f"PostgreSQL, 4 workers: {pg4:,.0f} jobs/s = {pg4 / best_peer:.2f}× the best peer in this run "
                      f"({best_peer:,.0f}); goal 2× ({'met' if pg4 >= 2 * best_peer else 'not met'})")
+        if ours_cpu.get(("postgres", 4)) and best_peer_cpu:
+            goals.append(f"CPU per job, server and queue together: ours (PostgreSQL, 4 workers) "
+                         f"{fmt(ours_cpu[('postgres', 4)])} µs, the best peer {fmt(best_peer_cpu)} µs")
     sq = max((v for (store, _), v in ours_figures.items() if store == "sqlite"), default=None)
     if sq:
         goals.append(f"SQLite: {sq:,.0f} jobs/s; goal 10,000 ({'met' if sq >= 10_000 else 'not met'})")
