@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use scheduler::log::store::SqliteStore;
 use scheduler::queue::{
-    AttemptOutcome, ClaimRequest, Completion, JobId, JobState, JobStore, NewJob, QueueError, Report,
+    AttemptOutcome, ClaimRequest, Completion, JobId, JobRetention, JobState, JobStore, NewJob,
+    QueueError, Report,
 };
 use scheduler::{InstanceId, LogStore, MemoryStore, PostgresStore, Queue, Timestamp};
 use serde_json::json;
@@ -365,6 +366,113 @@ async fn attempts_are_kept_across_a_retry_by_hand(store: &dyn JobStore) {
     );
 }
 
+/// Jobs that ended before their retention are deleted with their attempts, oldest first,
+/// at most the rule's limit at a time; queued and running jobs, and jobs still within
+/// their retention, stay; an id is never given again.
+async fn jobs_past_their_retention_are_pruned(store: &dyn JobStore) {
+    let failed = |id, attempt| Report {
+        id,
+        attempt,
+        completion: Completion::Failed {
+            error: "mailbox full".into(),
+            retry_at: None,
+        },
+    };
+    let once = |n| {
+        let mut once = job("email", n, 0);
+        once.max_attempts = 1;
+        once
+    };
+    // Failed at 7 after a retry by hand: its first attempt has a row of its own.
+    let retried = store.enqueue(&once(1)).await.unwrap().id;
+    store.claim(&claim(1, &["email"], 1, 0)).await.unwrap();
+    store.report(&[failed(retried, 1)], at(5)).await.unwrap();
+    store.retry(retried, 1, at(6)).await.unwrap();
+    store.claim(&claim(1, &["email"], 1, 6)).await.unwrap();
+    store.report(&[failed(retried, 2)], at(7)).await.unwrap();
+    assert_eq!(store.attempts(retried).await.unwrap().len(), 2);
+    // Succeeded at 10.
+    let ok = store.enqueue(&once(2)).await.unwrap().id;
+    store.claim(&claim(1, &["email"], 1, 8)).await.unwrap();
+    store
+        .report(&[succeeded(ok, 1, "1")], at(10))
+        .await
+        .unwrap();
+    // Cancelled at 20.
+    let cancelled = store.enqueue(&once(3)).await.unwrap().id;
+    store.cancel(cancelled, at(20)).await.unwrap();
+    // Failed at 30.
+    let dead = store.enqueue(&once(4)).await.unwrap().id;
+    store.claim(&claim(1, &["email"], 1, 25)).await.unwrap();
+    store.report(&[failed(dead, 1)], at(30)).await.unwrap();
+    // Running since 40, and queued.
+    let running = store.enqueue(&once(5)).await.unwrap().id;
+    store.claim(&claim(1, &["email"], 1, 40)).await.unwrap();
+    let queued = store.enqueue(&job("email", 6, 1_000)).await.unwrap().id;
+    let states = |ids: Vec<JobId>| async move {
+        let mut states = Vec::new();
+        for id in ids {
+            states.push(store.job(id).await.unwrap().map(|j| j.state));
+        }
+        states
+    };
+    let all = vec![retried, ok, cancelled, dead, running, queued];
+    assert_eq!(
+        states(all.clone()).await,
+        [
+            Some(JobState::Failed),
+            Some(JobState::Succeeded),
+            Some(JobState::Cancelled),
+            Some(JobState::Failed),
+            Some(JobState::Running),
+            Some(JobState::Queued),
+        ]
+    );
+
+    // At 100, finished jobs are kept 85 s (ended before 15 go) and failed ones are kept.
+    let keep_failed = JobRetention {
+        finished: Some(Duration::from_secs(85)),
+        failed: None,
+    };
+    assert_eq!(store.prune(keep_failed.at(at(100), 100)).await.unwrap(), 1);
+    assert_eq!(store.job(ok).await.unwrap(), None);
+    // Failed jobs kept 60 s (ended before 40 go), one at a time, oldest first.
+    let retention = JobRetention {
+        finished: Some(Duration::from_secs(85)),
+        failed: Some(Duration::from_secs(60)),
+    };
+    assert_eq!(store.prune(retention.at(at(100), 1)).await.unwrap(), 1);
+    assert_eq!(store.job(retried).await.unwrap(), None);
+    assert_eq!(store.attempts(retried).await.unwrap(), []);
+    assert_eq!(store.prune(retention.at(at(100), 100)).await.unwrap(), 1);
+    assert_eq!(store.prune(retention.at(at(100), 100)).await.unwrap(), 0);
+    assert_eq!(
+        states(all).await,
+        [
+            None,
+            None,
+            Some(JobState::Cancelled),
+            None,
+            Some(JobState::Running),
+            Some(JobState::Queued),
+        ]
+    );
+    assert_eq!(
+        store
+            .prune(JobRetention::KEEP_ALL.at(at(10_000), 100))
+            .await
+            .unwrap(),
+        0
+    );
+    // Ids are not given again, even once the newest job is gone.
+    store.cancel(queued, at(50)).await.unwrap();
+    assert_eq!(store.prune(retention.at(at(1_000), 100)).await.unwrap(), 2);
+    let next = store.enqueue(&job("email", 7, 2_000)).await.unwrap().id;
+    assert!(next > queued, "{next} given after {queued}");
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.queued, counts.running, counts.cancelled), (1, 1, 0));
+}
+
 /// A uniqueness key admits one pending job per task; cancel ends a queued one.
 async fn unique_keys_and_cancel(store: &dyn JobStore) {
     let mut keyed = job("welcome", 1, 0);
@@ -542,6 +650,7 @@ cases!(
     attempts_are_kept_across_a_retry_by_hand,
     unique_keys_and_cancel,
     bulk_enqueue_in_order_all_or_none,
+    jobs_past_their_retention_are_pruned,
 );
 
 /// The memory store keeps no jobs unless asked: a queue on it is a typed error.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use scheduler::log::store::SqliteStore;
 use scheduler::prelude::*;
 use scheduler::queue::AttemptOutcome;
-use scheduler::{Action, Backoff, JobState, LogStore, RecordQuery, WorkerConfig};
+use scheduler::{Action, Backoff, JobRetention, JobState, LogStore, RecordQuery, WorkerConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -197,6 +197,66 @@ async fn retries_follow_the_backoff_on_the_virtual_clock() {
             "the others did not wait for the poison job's retries"
         );
     }
+    running.session().shut_down();
+    running.await.unwrap();
+}
+
+/// The worker deletes the jobs past their retention by itself (at start and then hourly,
+/// on the virtual clock): those that succeeded once they ended more than the retention
+/// ago, not the failed ones its retention keeps; their runs stay in the log.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_worker_deletes_jobs_past_their_retention() {
+    let store = Arc::new(scheduler::MemoryStore::new().with_jobs());
+    let clock = Arc::new(scheduler::VirtualClock::starting_at(
+        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
+            .unwrap()
+            .to_utc(),
+    ));
+    let queue = Queue::new(store.clone()).unwrap().with_clock(clock.clone());
+    let retention = JobRetention {
+        finished: Some(Duration::from_secs(90 * 60)),
+        failed: None,
+    };
+    let running = Scheduler::builder()
+        .handle_signals(false)
+        .only_registered(["poison", "good"])
+        .store(store.clone())
+        .clock(clock.clone())
+        .worker(
+            WorkerConfig::default()
+                .poll(Duration::from_secs(30))
+                .retention(retention),
+        )
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    let bad = poison::apply(1).max_attempts(1).on(&queue).await.unwrap();
+    let mut good_ids = Vec::new();
+    for n in 0..5 {
+        good_ids.push(good::apply(n).on(&queue).await.unwrap());
+    }
+    for id in good_ids.iter().chain([&bad]) {
+        queue.wait(*id).await.unwrap();
+    }
+    // The hourly prune at about 1 h finds them ended less than 90 min ago.
+    tokio::time::sleep(Duration::from_secs(65 * 60)).await;
+    assert!(queue.status(good_ids[0]).await.unwrap().is_some());
+    // The one at about 2 h deletes them.
+    tokio::time::sleep(Duration::from_secs(60 * 60)).await;
+    for id in &good_ids {
+        assert_eq!(queue.status(*id).await.unwrap(), None, "job {id}");
+    }
+    let failed = queue.status(bad).await.unwrap().unwrap();
+    assert_eq!(failed.state, JobState::Failed);
+    let successes = store
+        .query(&RecordQuery::default().task("good").action(Action::Success))
+        .await
+        .unwrap();
+    assert_eq!(successes.len(), 5);
+    // And a queue keeps every job with `KEEP_ALL`: nothing left to delete by hand.
+    assert_eq!(queue.prune(JobRetention::KEEP_ALL).await.unwrap(), 0);
+    assert_eq!(queue.prune(JobRetention::default()).await.unwrap(), 0);
     running.session().shut_down();
     running.await.unwrap();
 }

@@ -78,7 +78,7 @@ pub use scheduler_core::log::{
     Action, History, InstanceId, LogIndex, LogRecord, LogStore, MemoryStore, RunId, StoreError,
 };
 pub use scheduler_core::queue::{
-    Apply, Backoff, JobId, JobInfo, JobState, OnDemand, Queue, QueueError,
+    Apply, Backoff, JobId, JobInfo, JobRetention, JobState, OnDemand, Queue, QueueError,
 };
 pub use scheduler_core::runtime::{
     Arg, Changed, ChildInvocation, Clock, CommandSpec, ConditionErrors, Config, ConfigError,

@@ -12,7 +12,10 @@ use crate::log::LogStore;
 use crate::runtime::{Clock, SystemClock, TaskMarker};
 use crate::time::Timestamp;
 
-use super::{AttemptInfo, Enqueued, JobCounts, JobId, JobInfo, JobStore, NewJob, QueueError};
+use super::{
+    AttemptInfo, Enqueued, JobCounts, JobId, JobInfo, JobRetention, JobStore, NewJob, PRUNE_BATCH,
+    QueueError,
+};
 
 /// The queue a running scheduler on a SQL store sets, which `apply` uses when it is given
 /// none.
@@ -141,6 +144,24 @@ impl Queue {
     /// How many jobs are in each state.
     pub async fn counts(&self) -> Result<JobCounts, QueueError> {
         self.jobs().counts().await
+    }
+
+    /// Deletes now every job past `retention` (see [`JobRetention`]), with its attempts, a
+    /// batch of [`PRUNE_BATCH`] at a time, one transaction each; gives how many it deleted.
+    /// Workers do this on their own ([`WorkerConfig::retention`]); this is for a program
+    /// that runs no worker, or wants it done at a time of its choosing.
+    ///
+    /// [`WorkerConfig::retention`]: crate::runtime::WorkerConfig::retention
+    pub async fn prune(&self, retention: JobRetention) -> Result<u64, QueueError> {
+        let rule = retention.at(self.now(), PRUNE_BATCH);
+        let mut deleted = 0;
+        loop {
+            let gone = self.jobs().prune(rule).await?;
+            deleted += gone;
+            if gone < PRUNE_BATCH as u64 {
+                return Ok(deleted);
+            }
+        }
     }
 
     /// Cancels a queued job ([`QueueError::WrongState`] once it runs or has finished).

@@ -13,8 +13,8 @@ use crate::time::Timestamp;
 
 use super::{
     AttemptInfo, AttemptOutcome, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo,
-    JobState, JobStore, JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, check,
-    written,
+    JobState, JobStore, JobWakeup, NewJob, PruneJobs, QueueError, ReapedAttempt, Report, after,
+    check, written,
 };
 
 #[derive(Debug)]
@@ -28,21 +28,42 @@ struct Job {
 /// A job queue in memory (see the module's documentation).
 #[derive(Debug)]
 pub struct MemoryJobs {
-    jobs: Mutex<BTreeMap<i64, Job>>,
+    jobs: Mutex<Jobs>,
     enqueued: tokio::sync::watch::Sender<u64>,
+}
+
+/// The jobs by id, and the last id given (ids are not reused once their jobs are pruned).
+#[derive(Debug, Default)]
+struct Jobs {
+    by_id: BTreeMap<i64, Job>,
+    last_id: i64,
+}
+
+impl std::ops::Deref for Jobs {
+    type Target = BTreeMap<i64, Job>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.by_id
+    }
+}
+
+impl std::ops::DerefMut for Jobs {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.by_id
+    }
 }
 
 impl Default for MemoryJobs {
     fn default() -> Self {
         MemoryJobs {
-            jobs: Mutex::new(BTreeMap::new()),
+            jobs: Mutex::new(Jobs::default()),
             enqueued: tokio::sync::watch::Sender::new(0),
         }
     }
 }
 
 impl MemoryJobs {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<i64, Job>> {
+    fn lock(&self) -> MutexGuard<'_, Jobs> {
         // A panic while holding the lock cannot leave a job half-updated.
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -68,7 +89,8 @@ impl JobStore for MemoryJobs {
                     existing: true,
                 };
             }
-            let id = JobId(jobs.keys().next_back().map_or(1, |last| last + 1));
+            jobs.last_id += 1;
+            let id = JobId(jobs.last_id);
             jobs.insert(
                 id.0,
                 Job {
@@ -342,6 +364,20 @@ impl JobStore for MemoryJobs {
         let mut receiver = self.enqueued.subscribe();
         receiver.mark_unchanged();
         ready(Ok(Box::new(Watch(receiver)) as Box<dyn JobWakeup>))
+    }
+
+    fn prune(&self, rule: PruneJobs) -> BoxFuture<'_, Result<u64, QueueError>> {
+        let mut jobs = self.lock();
+        let gone: Vec<i64> = jobs
+            .values()
+            .filter(|j| rule.deletes(j.info.state, j.info.finished))
+            .take(rule.limit)
+            .map(|j| j.info.id.0)
+            .collect();
+        for id in &gone {
+            jobs.remove(id);
+        }
+        ready(Ok(gone.len() as u64))
     }
 }
 

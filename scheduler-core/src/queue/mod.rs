@@ -5,8 +5,8 @@
 //!
 //! * this file: the vocabulary of the queue ([`JobId`], [`JobState`], [`NewJob`],
 //!   [`ClaimedJob`], [`Completion`], [`JobInfo`], ...), the storage contract
-//!   ([`JobStore`]), its typed errors ([`QueueError`]) and the retry policy
-//!   ([`Backoff`]);
+//!   ([`JobStore`]), its typed errors ([`QueueError`]), the retry policy ([`Backoff`])
+//!   and how long jobs that ended are kept ([`JobRetention`]);
 //! * `memory.rs`: [`MemoryJobs`], the same contract in memory (tests on a virtual clock),
 //!   attached to a memory log store with `MemoryStore::with_jobs`;
 //! * `sqlite.rs`, `postgres.rs`: [`JobStore`] for the SQL log stores (tables
@@ -554,6 +554,112 @@ pub trait JobStore: Send + Sync + 'static {
     /// A way to be woken when jobs are enqueued (PostgreSQL's `LISTEN`; in the process
     /// for SQLite), if the store has one. Workers poll at a bounded interval besides.
     fn listen(&self) -> BoxFuture<'_, Result<Box<dyn JobWakeup>, QueueError>>;
+
+    /// Deletes, in one transaction, up to `rule.limit` jobs that ended before the rule's
+    /// instants, with their attempts; gives how many jobs it deleted (fewer than the limit:
+    /// none is left to delete). Queued and running jobs are never deleted, nor a job queued
+    /// again meanwhile.
+    fn prune(&self, rule: PruneJobs) -> BoxFuture<'_, Result<u64, QueueError>>;
+}
+
+/// How long jobs that ended are kept, after which workers delete them with their attempts.
+///
+/// A job's row is its status and result for whoever holds its id (a page that polls
+/// `GET /jobs/{id}`, [`Queue::wait`]), and a failed job is a dead letter that
+/// [`Queue::retry`] can queue again; neither is needed forever, and a busy queue adds a
+/// row per job. A worker deletes what is past its retention when it starts and then about
+/// once an hour, a batch of [`PRUNE_BATCH`] jobs at a time between its claims (set in
+/// [`WorkerConfig::retention`](crate::runtime::WorkerConfig::retention)).
+/// [`Queue::prune`] does the same on demand. The runs' records in the log are kept by the
+/// log's own retention.
+///
+/// ```
+/// use std::time::Duration;
+/// use scheduler_core::queue::JobRetention;
+///
+/// let day = Duration::from_secs(86_400);
+/// assert_eq!(JobRetention::default(), JobRetention { finished: Some(7 * day), failed: Some(30 * day) });
+/// // Results read within the hour, failures kept for good.
+/// let short = JobRetention { finished: Some(Duration::from_secs(3600)), failed: None };
+/// # let _ = short;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobRetention {
+    /// How long a job that succeeded or was cancelled is kept after it ended (default 7
+    /// days; `None` keeps it).
+    pub finished: Option<Duration>,
+    /// How long a job that failed (its last attempt failed or crashed) is kept after it
+    /// ended (default 30 days; `None` keeps it).
+    pub failed: Option<Duration>,
+}
+
+impl Default for JobRetention {
+    fn default() -> Self {
+        const DAY: Duration = Duration::from_secs(86_400);
+        JobRetention {
+            finished: Some(DAY * 7),
+            failed: Some(DAY * 30),
+        }
+    }
+}
+
+impl JobRetention {
+    /// Keeps every job.
+    pub const KEEP_ALL: JobRetention = JobRetention {
+        finished: None,
+        failed: None,
+    };
+
+    /// The rule that deletes, at `now`, up to `limit` of the jobs past this retention.
+    pub fn at(&self, now: Timestamp, limit: usize) -> PruneJobs {
+        let before = |keep: Option<Duration>| keep.map(|d| before(now, d));
+        PruneJobs {
+            finished_before: before(self.finished),
+            failed_before: before(self.failed),
+            limit,
+        }
+    }
+}
+
+/// Jobs deleted per transaction when jobs past their retention are pruned: a batch is
+/// short (tens of milliseconds), so that a worker's claims and reports go on between
+/// batches, and a backlog (the first prune of a queue that kept everything) is deleted a
+/// batch at a time.
+pub const PRUNE_BATCH: usize = 10_000;
+
+/// Which jobs [`JobStore::prune`] deletes: those that ended before these instants (`None`:
+/// none of that kind), at most `limit` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneJobs {
+    /// Jobs that succeeded or were cancelled before this.
+    pub finished_before: Option<Timestamp>,
+    /// Jobs that failed before this.
+    pub failed_before: Option<Timestamp>,
+    /// At most this many jobs.
+    pub limit: usize,
+}
+
+impl PruneJobs {
+    /// Whether this rule deletes a job in `state` that ended at `finished`.
+    pub fn deletes(&self, state: JobState, finished: Option<Timestamp>) -> bool {
+        let Some(finished) = finished else {
+            return false;
+        };
+        let before = match state {
+            JobState::Succeeded | JobState::Cancelled => self.finished_before,
+            JobState::Failed => self.failed_before,
+            JobState::Queued | JobState::Running => None,
+        };
+        before.is_some_and(|b| finished < b)
+    }
+
+    /// The rule's instants as the SQL stores bind them: `i64::MIN` (nothing ends before it)
+    /// for a kind it keeps.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn cutoffs(&self) -> (i64, i64) {
+        let micros = |t: Option<Timestamp>| t.map_or(i64::MIN, Timestamp::as_micros);
+        (micros(self.finished_before), micros(self.failed_before))
+    }
 }
 
 /// Wakes a worker when jobs may have been enqueued.
@@ -631,6 +737,14 @@ impl Backoff {
         z ^= z >> 31;
         half + Duration::from_micros(z % half_micros)
     }
+}
+
+/// The instant `d` before `t` (saturating).
+fn before(t: Timestamp, d: Duration) -> Timestamp {
+    Timestamp::from_micros(
+        t.as_micros()
+            .saturating_sub(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+    )
 }
 
 /// The instant `d` after `t` (saturating).

@@ -38,12 +38,12 @@ use crate::time::Timestamp;
 
 use super::rows::{
     COUNTS, RUNNING, attempt_of, attempts_of_job, claimed_in_order, counts_of, job_columns, job_of,
-    keep_last_attempt, refusal, running_of, summary,
+    keep_last_attempt, prunable, refusal, running_of, summary,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
-    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, check, check_all, payload_text,
-    written,
+    JobWakeup, NewJob, PruneJobs, QueueError, ReapedAttempt, Report, after, check, check_all,
+    payload_text, written,
 };
 
 /// A batch of reports: each running attempt reported is ended on the job's row (fenced on
@@ -418,6 +418,32 @@ impl JobStore for PostgresStore {
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn prune(&self, rule: PruneJobs) -> BoxFuture<'_, Result<u64, QueueError>> {
+        Box::pin(async move {
+            let (finished, failed) = rule.cutoffs();
+            // The condition again on the rows deleted: a job queued again (retried by hand)
+            // since the subquery's snapshot is rechecked on its new version and kept.
+            let gone: i64 = sqlx::query_scalar(concat!(
+                "WITH gone AS ( \
+                   DELETE FROM scheduler_jobs WHERE id IN (",
+                prunable!("$1", "$2", "$3"),
+                ") AND ",
+                prunable!("$1", "$2"),
+                " RETURNING id \
+                 ), attempts AS ( \
+                   DELETE FROM scheduler_job_attempts AS a USING gone WHERE a.job = gone.id \
+                 ) SELECT count(*) FROM gone"
+            ))
+            .bind(finished)
+            .bind(failed)
+            .bind(rule.limit.min(i64::MAX as usize) as i64)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot delete jobs past their retention"))?;
+            Ok(gone as u64)
         })
     }
 

@@ -187,6 +187,32 @@ pub(crate) fn attempt_of(row: &impl Columns) -> Result<AttemptInfo, QueueError> 
     })
 }
 
+/// The jobs a prune deletes (see `PruneJobs`): the ids, oldest first, of at most
+/// `$limit` jobs that ended before the cutoffs `$finished` (succeeded, cancelled) and
+/// `$failed`, given as the stores' placeholders. A job without an end instant is never
+/// among them. The condition alone is [`prunable!`], which a store repeats on the rows it
+/// deletes, so that a job queued again meanwhile stays.
+macro_rules! prunable {
+    ($finished:literal, $failed:literal) => {
+        concat!(
+            "((state IN ('succeeded', 'cancelled') AND finished < ",
+            $finished,
+            ") OR (state = 'failed' AND finished < ",
+            $failed,
+            "))"
+        )
+    };
+    ($finished:literal, $failed:literal, $limit:literal) => {
+        concat!(
+            "SELECT id FROM scheduler_jobs WHERE ",
+            prunable!($finished, $failed),
+            " ORDER BY id LIMIT ",
+            $limit
+        )
+    };
+}
+pub(crate) use prunable;
+
 /// What [`COUNTS`] gives, added up.
 pub(crate) const COUNTS: &str = "SELECT state, count(*) FROM scheduler_jobs GROUP BY state";
 

@@ -20,12 +20,12 @@ use crate::time::Timestamp;
 
 use super::rows::{
     COUNTS, RUNNING, attempt_of, attempts_of_job, claimed_in_order, counts_of, job_columns, job_of,
-    keep_last_attempt, refusal, running_of, summary,
+    keep_last_attempt, prunable, refusal, running_of, summary,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
-    JobWakeup, NewJob, QueueError, ReapedAttempt, Report, after, check, check_all, payload_text,
-    written,
+    JobWakeup, NewJob, PruneJobs, QueueError, ReapedAttempt, Report, after, check, check_all,
+    payload_text, written,
 };
 
 /// Rows per statement of a batch (SQLite allows 32,766 arguments per statement).
@@ -279,6 +279,47 @@ impl SqliteStore {
             .collect())
     }
 
+    /// Deletes the jobs `rule` picks and their attempts: a look that takes no lock first,
+    /// so that a prune with nothing to do does not hold the file's write lock.
+    async fn prune_ended(&self, rule: &PruneJobs) -> Result<u64, sqlx::Error> {
+        let (finished, failed) = rule.cutoffs();
+        let limit = rule.limit.min(i64::MAX as usize) as i64;
+        let any: Option<i64> = sqlx::query_scalar(prunable!("?1", "?2", "?3"))
+            .bind(finished)
+            .bind(failed)
+            .bind(limit.min(1))
+            .fetch_optional(&self.pool)
+            .await?;
+        if any.is_none() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // The same ids twice: nothing else writes while this transaction holds the lock.
+        sqlx::query(concat!(
+            "DELETE FROM scheduler_job_attempts WHERE job IN (",
+            prunable!("?1", "?2", "?3"),
+            ")"
+        ))
+        .bind(finished)
+        .bind(failed)
+        .bind(limit)
+        .execute(&mut *tx)
+        .await?;
+        let gone = sqlx::query(concat!(
+            "DELETE FROM scheduler_jobs WHERE id IN (",
+            prunable!("?1", "?2", "?3"),
+            ")"
+        ))
+        .bind(finished)
+        .bind(failed)
+        .bind(limit)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(gone)
+    }
+
     async fn reap_expired(&self, now: Timestamp) -> Result<Vec<ReapedAttempt>, sqlx::Error> {
         let expired: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM scheduler_jobs WHERE state = 'running' AND locked_until < ? LIMIT 1",
@@ -456,6 +497,14 @@ impl JobStore for SqliteStore {
             self.reap_expired(now)
                 .await
                 .map_err(self.queue_error("cannot take back expired leases"))
+        })
+    }
+
+    fn prune(&self, rule: PruneJobs) -> BoxFuture<'_, Result<u64, QueueError>> {
+        Box::pin(async move {
+            self.prune_ended(&rule)
+                .await
+                .map_err(self.queue_error("cannot delete jobs past their retention"))
         })
     }
 

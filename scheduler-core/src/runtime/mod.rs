@@ -89,7 +89,7 @@ pub use task::{
     AsyncBody, BlockingBody, CommandSpec, Origin, ParamDef, RegisteredBody, TaskBody, TaskDef,
     TaskMore, TaskSpec,
 };
-pub use worker::WorkerConfig;
+pub use worker::{PRUNE_EVERY, WorkerConfig};
 
 pub use crate::BoxFuture;
 pub use crate::log::{LogStore, MemoryStore, StoreError};

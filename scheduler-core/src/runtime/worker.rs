@@ -7,8 +7,8 @@
 //! or alone (`scheduler::worker()`: a scheduler that starts nothing by its conditions).
 //! Besides claiming, it renews its leases (a heartbeat every third of the lease), takes
 //! back the jobs of workers whose leases expired (writing their runs' `crash` records),
-//! retries failed attempts with [`Backoff`], and on shutdown finishes (graceful) or gives
-//! back (instant) what it holds. It wakes on `LISTEN` (PostgreSQL) or an enqueue in this
+//! retries failed attempts with [`Backoff`], deletes jobs past their [`JobRetention`], and
+//! on shutdown finishes (graceful) or gives back (instant) what it holds. It wakes on `LISTEN` (PostgreSQL) or an enqueue in this
 //! process (SQLite), and polls at [`WorkerConfig::poll`] otherwise.
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,9 +19,16 @@ use tokio::sync::{mpsc, watch};
 
 use crate::log::{Action, InstanceId, LogRecord, LogStore};
 use crate::queue::{
-    Backoff, ClaimRequest, ClaimedJob, Completion, JobId, JobWakeup, Report, after,
+    Backoff, ClaimRequest, ClaimedJob, Completion, JobId, JobRetention, JobWakeup, PRUNE_BATCH,
+    Report, after,
 };
 use crate::time::Timestamp;
+
+/// How often a worker deletes the jobs past their retention.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// How soon a prune that failed is tried again.
+const PRUNE_RETRY: Duration = Duration::from_secs(60);
 
 use super::clock::Clock;
 use super::session::{JobEnded, JobReply, JobRun, JobRunEnd, Session};
@@ -46,6 +53,9 @@ pub struct WorkerConfig {
     pub backoff: Backoff,
     /// Only the jobs of these tasks (default: every task of the scheduler).
     pub tasks: Option<Vec<String>>,
+    /// How long jobs that ended are kept before the worker deletes them (default: those
+    /// that succeeded or were cancelled 7 days, those that failed 30 days).
+    pub retention: JobRetention,
 }
 
 impl Default for WorkerConfig {
@@ -59,6 +69,7 @@ impl Default for WorkerConfig {
             report_delay: Duration::from_millis(2),
             backoff: Backoff::default(),
             tasks: None,
+            retention: JobRetention::default(),
         }
     }
 }
@@ -103,6 +114,27 @@ impl WorkerConfig {
     /// Only the jobs of `tasks`.
     pub fn tasks<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tasks: I) -> Self {
         self.tasks = Some(tasks.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// How long jobs that ended are kept: the worker deletes those past it (with their
+    /// attempts) when it starts and then every [`PRUNE_EVERY`], a batch at a time between its
+    /// claims. Any worker on the database may delete them, so give every worker the same
+    /// retention. [`JobRetention::KEEP_ALL`] keeps every job.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scheduler_core::queue::JobRetention;
+    /// use scheduler_core::runtime::WorkerConfig;
+    ///
+    /// let config = WorkerConfig::default().retention(JobRetention {
+    ///     finished: Some(Duration::from_secs(24 * 3600)),
+    ///     failed: None,
+    /// });
+    /// # let _ = config;
+    /// ```
+    pub fn retention(mut self, retention: JobRetention) -> Self {
+        self.retention = retention;
         self
     }
 }
@@ -152,6 +184,8 @@ struct Worker {
     next_poll: Timestamp,
     next_heartbeat: Timestamp,
     next_reap: Timestamp,
+    /// When jobs past their retention are deleted next.
+    next_prune: Timestamp,
     /// After a store error, nothing is tried before this.
     pause_until: Option<Timestamp>,
     /// When the worker was told to stop.
@@ -185,6 +219,7 @@ pub(crate) async fn run_worker(parts: WorkerParts) {
         next_poll: now,
         next_heartbeat: now,
         next_reap: now,
+        next_prune: now,
         pause_until: None,
         stopping_since: None,
     };
@@ -280,6 +315,9 @@ impl Worker {
     /// The next instant the worker must act at by itself.
     fn deadline(&self) -> Timestamp {
         let mut next = self.next_reap;
+        if !self.stopping {
+            next = next.min(self.next_prune);
+        }
         if !self.held.is_empty() {
             next = next.min(self.next_heartbeat);
         }
@@ -359,6 +397,9 @@ impl Worker {
         if now >= self.next_reap && !self.stopping {
             self.reap(now).await;
             self.next_reap = after(now, self.config().lease / 2);
+        }
+        if now >= self.next_prune && !self.stopping {
+            self.next_prune = self.prune(now).await;
         }
         if now >= self.next_heartbeat {
             self.heartbeat(now).await;
@@ -479,6 +520,32 @@ impl Worker {
             }
             Ok(_) => {}
             Err(error) => tracing::warn!("cannot take back expired jobs: {error}"),
+        }
+    }
+
+    /// Deletes a batch of the jobs past their retention; gives when to prune next: at once
+    /// when the batch was full (between claims, so that a backlog does not hold the worker
+    /// up), else after [`PRUNE_EVERY`].
+    async fn prune(&self, now: Timestamp) -> Timestamp {
+        let retention = self.config().retention;
+        if retention == JobRetention::KEEP_ALL {
+            return Timestamp::from_micros(i64::MAX);
+        }
+        match self.jobs().prune(retention.at(now, PRUNE_BATCH)).await {
+            Ok(deleted) => {
+                if deleted > 0 {
+                    tracing::info!(deleted, "deleted {deleted} jobs past their retention");
+                }
+                if deleted >= PRUNE_BATCH as u64 {
+                    now
+                } else {
+                    after(now, PRUNE_EVERY)
+                }
+            }
+            Err(error) => {
+                tracing::warn!("cannot delete jobs past their retention: {error}");
+                after(now, PRUNE_RETRY)
+            }
         }
     }
 

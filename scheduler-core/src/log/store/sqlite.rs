@@ -154,6 +154,41 @@ const MIGRATIONS: &[&[&str]] = &[
      FROM scheduler_jobs AS j WHERE j.id = scheduler_job_attempts.job \
      AND j.attempts = scheduler_job_attempts.attempt AND j.state = 'running')",
     ],
+    // Job ids are never given again: without AUTOINCREMENT, SQLite gives the largest id
+    // plus one, so that once jobs past their retention are deleted (`queue::JobRetention`)
+    // a new job could take the id of a deleted one that a client still asks about. The
+    // table is rebuilt with the same columns and indexes.
+    &[
+        "CREATE TABLE scheduler_jobs_v5 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        run_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        unique_key TEXT,
+        locked_by INTEGER,
+        locked_until INTEGER,
+        result TEXT,
+        error TEXT,
+        enqueued INTEGER NOT NULL,
+        finished INTEGER,
+        claimed INTEGER
+    )",
+        "INSERT INTO scheduler_jobs_v5 (id, task, payload, state, priority, run_at, attempts, \
+     max_attempts, unique_key, locked_by, locked_until, result, error, enqueued, finished, claimed) \
+     SELECT id, task, payload, state, priority, run_at, attempts, max_attempts, unique_key, \
+     locked_by, locked_until, result, error, enqueued, finished, claimed FROM scheduler_jobs",
+        "DROP TABLE scheduler_jobs",
+        "ALTER TABLE scheduler_jobs_v5 RENAME TO scheduler_jobs",
+        "CREATE INDEX scheduler_jobs_due ON scheduler_jobs (priority DESC, run_at, id) \
+     WHERE state = 'queued'",
+        "CREATE INDEX scheduler_jobs_leased ON scheduler_jobs (locked_until) WHERE state = 'running'",
+        "CREATE UNIQUE INDEX scheduler_jobs_unique ON scheduler_jobs (task, unique_key) \
+     WHERE unique_key IS NOT NULL AND state IN ('queued', 'running')",
+    ],
 ];
 
 /// The tables of the current schema and the columns this version reads, to tell a log of
@@ -1187,8 +1222,10 @@ mod tests {
                     .await
                     .unwrap();
             }
+            // SQLite's own tables aside (`sqlite_sequence`, of AUTOINCREMENT).
             let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
             )
             .fetch_all(&mut connection)
             .await
@@ -1346,6 +1383,60 @@ mod tests {
             .await
             .expect("the file opens again");
         assert_eq!(count(&reopened, "log").await, 4_000);
+    }
+
+    /// A file of schema version 4 holding jobs is upgraded with its jobs as they were, and
+    /// from then on an id is not given again once its job is pruned.
+    #[tokio::test]
+    async fn job_ids_are_not_given_again_after_the_upgrade() {
+        use crate::queue::{JobRetention, JobState, NewJob};
+
+        let temp = temp_store("ids").await;
+        temp.store.close().await;
+        let path = temp.dir.join("v4.db");
+        {
+            let url = format!("sqlite:{}?mode=rwc", path.display());
+            let mut connection = SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query("CREATE TABLE scheduler_schema (version INTEGER NOT NULL)")
+                .execute(&mut connection)
+                .await
+                .unwrap();
+            for statement in MIGRATIONS[..4].iter().flat_map(|m| m.iter()) {
+                sqlx::query(*statement)
+                    .execute(&mut connection)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query(
+                "INSERT INTO scheduler_schema (version) VALUES (4); \
+                 INSERT INTO scheduler_jobs (id, task, payload, state, priority, run_at, \
+                 attempts, max_attempts, enqueued, finished, result) VALUES \
+                 (1, 'a', 'null', 'queued', 0, 10, 0, 3, 10, NULL, NULL), \
+                 (2, 'a', 'null', 'succeeded', 0, 10, 1, 3, 10, 20, '\"ok\"')",
+            )
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).await.expect("the upgraded file");
+        let jobs = crate::log::LogStore::jobs(&store).unwrap();
+        let done = jobs.job(crate::queue::JobId(2)).await.unwrap().unwrap();
+        assert_eq!(
+            (done.state, done.result),
+            (JobState::Succeeded, Some(serde_json::json!("ok")))
+        );
+        let retention = JobRetention {
+            finished: Some(Duration::from_secs(1)),
+            failed: None,
+        };
+        let now = Timestamp::from_micros(10_000_000);
+        assert_eq!(jobs.prune(retention.at(now, 10)).await.unwrap(), 1);
+        let next = jobs
+            .enqueue(&NewJob::new("a", serde_json::Value::Null, now))
+            .await
+            .unwrap();
+        assert_eq!(next.id, crate::queue::JobId(3));
+        store.close().await;
     }
 
     /// A batch that fails halfway leaves nothing behind and the connection usable: its
