@@ -201,8 +201,8 @@ async fn retries_follow_the_backoff_on_the_virtual_clock() {
     running.await.unwrap();
 }
 
-/// The worker deletes the jobs past their retention by itself (at start and then hourly,
-/// on the virtual clock): those that succeeded once they ended more than the retention
+/// The worker deletes the jobs past their retention by itself (a minute after it starts
+/// and then hourly, on the virtual clock): those that succeeded once they ended more than the retention
 /// ago, not the failed ones its retention keeps; their runs stay in the log.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn the_worker_deletes_jobs_past_their_retention() {
@@ -239,10 +239,10 @@ async fn the_worker_deletes_jobs_past_their_retention() {
     for id in good_ids.iter().chain([&bad]) {
         queue.wait(*id).await.unwrap();
     }
-    // The hourly prune at about 1 h finds them ended less than 90 min ago.
+    // The prune at about 1 h finds them ended less than 90 min ago.
     tokio::time::sleep(Duration::from_secs(65 * 60)).await;
     assert!(queue.status(good_ids[0]).await.unwrap().is_some());
-    // The one at about 2 h deletes them.
+    // The one about an hour later deletes them.
     tokio::time::sleep(Duration::from_secs(60 * 60)).await;
     for id in &good_ids {
         assert_eq!(queue.status(*id).await.unwrap(), None, "job {id}");

@@ -567,8 +567,8 @@ pub trait JobStore: Send + Sync + 'static {
 /// A job's row is its status and result for whoever holds its id (a page that polls
 /// `GET /jobs/{id}`, [`Queue::wait`]), and a failed job is a dead letter that
 /// [`Queue::retry`] can queue again; neither is needed forever, and a busy queue adds a
-/// row per job. A worker deletes what is past its retention when it starts and then about
-/// once an hour, a batch of [`PRUNE_BATCH`] jobs at a time between its claims (set in
+/// row per job. A worker deletes what is past its retention a minute after it starts and
+/// then about once an hour, a batch of [`PRUNE_BATCH`] jobs at a time between its claims (set in
 /// [`WorkerConfig::retention`](crate::runtime::WorkerConfig::retention)).
 /// [`Queue::prune`] does the same on demand. The runs' records in the log are kept by the
 /// log's own retention.

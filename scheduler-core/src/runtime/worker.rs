@@ -27,6 +27,10 @@ use crate::time::Timestamp;
 /// How often a worker deletes the jobs past their retention.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// How long after its start a worker first prunes: a worker that starts into a backlog
+/// claims first, rather than scanning the table of jobs as its first statement.
+const PRUNE_FIRST: Duration = Duration::from_secs(60);
+
 /// How soon a prune that failed is tried again.
 const PRUNE_RETRY: Duration = Duration::from_secs(60);
 
@@ -118,8 +122,8 @@ impl WorkerConfig {
     }
 
     /// How long jobs that ended are kept: the worker deletes those past it (with their
-    /// attempts) when it starts and then every [`PRUNE_EVERY`], a batch at a time between its
-    /// claims. Any worker on the database may delete them, so give every worker the same
+    /// attempts) a minute after it starts and then every [`PRUNE_EVERY`], a batch at a time
+    /// between its claims. Any worker on the database may delete them, so give every worker the same
     /// retention. [`JobRetention::KEEP_ALL`] keeps every job.
     ///
     /// ```
@@ -219,7 +223,7 @@ pub(crate) async fn run_worker(parts: WorkerParts) {
         next_poll: now,
         next_heartbeat: now,
         next_reap: now,
-        next_prune: now,
+        next_prune: after(now, PRUNE_FIRST),
         pause_until: None,
         stopping_since: None,
     };
