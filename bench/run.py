@@ -1171,9 +1171,9 @@ def queue_scenario(reps: int, quick: bool, raw: dict) -> str:
         f"over TCP on loopback without TLS (`sslmode={QUEUE_SSLMODE}`, node-postgres's default).",
         "",
         "*CPU per job*: the CPU time of the whole run (enqueue, drain, count), divided by the jobs, of the PostgreSQL "
-        "server (its backends included) and of the queue's own processes (driver and workers); on two shared cores "
-        "it bounds the jobs per second (2 s / CPU per job) whatever the scheduling, and moves less than they do "
-        "from run to run.",
+        "server (its backends included) and of the queue's own processes (driver and workers): start-up, shutdown "
+        "and the count included, so two cores divided by it are fewer jobs per second than the drain's. On two "
+        "shared cores it is what limits the jobs per second, and it moves less than they do from run to run.",
         "",
         "| queue | drain (jobs/s) | end to end (jobs/s) | CPU per job, µs: server + queue | enqueue (s) | enqueue API | lost / run twice |",
         "|---|---:|---:|---:|---:|---|---|",
