@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use scheduler::log::store::SqliteStore;
 use scheduler::queue::{
-    AttemptOutcome, ClaimRequest, Completion, JobId, JobRetention, JobState, JobStore, NewJob,
-    QueueError, Report,
+    AttemptOutcome, ClaimRequest, Completion, JobFilter, JobId, JobRetention, JobState, JobStore,
+    NewJob, QueueError, Report,
 };
 use scheduler::{InstanceId, LogStore, MemoryStore, PostgresStore, Queue, Timestamp};
 use serde_json::json;
@@ -473,6 +473,48 @@ async fn jobs_past_their_retention_are_pruned(store: &dyn JobStore) {
     assert_eq!((counts.queued, counts.running, counts.cancelled), (1, 1, 0));
 }
 
+/// `list`: the newest jobs first, of a state and a task when asked, at most the limit.
+async fn jobs_are_listed_newest_first(store: &dyn JobStore) {
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(store.enqueue(&job("email", n, 0)).await.unwrap().id);
+    }
+    let report = store.enqueue(&job("report", 9, 0)).await.unwrap().id;
+    store.cancel(ids[1], at(1)).await.unwrap();
+    let listed = |state, task: Option<&str>, limit| {
+        let filter = JobFilter {
+            state,
+            task: task.map(str::to_owned),
+            limit,
+        };
+        async move {
+            store
+                .list(&filter)
+                .await
+                .unwrap()
+                .iter()
+                .map(|j| j.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(None, None, 10).await,
+        [report, ids[3], ids[2], ids[1], ids[0]]
+    );
+    assert_eq!(listed(None, None, 2).await, [report, ids[3]]);
+    assert_eq!(
+        listed(Some(JobState::Queued), Some("email"), 10).await,
+        [ids[3], ids[2], ids[0]]
+    );
+    assert_eq!(listed(Some(JobState::Cancelled), None, 10).await, [ids[1]]);
+    assert_eq!(listed(Some(JobState::Failed), None, 10).await, []);
+    let one = &store.list(&JobFilter::default()).await.unwrap()[0];
+    assert_eq!(
+        (one.id, one.task.as_str(), one.state),
+        (report, "report", JobState::Queued)
+    );
+}
+
 /// A uniqueness key admits one pending job per task; cancel ends a queued one.
 async fn unique_keys_and_cancel(store: &dyn JobStore) {
     let mut keyed = job("welcome", 1, 0);
@@ -651,6 +693,7 @@ cases!(
     unique_keys_and_cancel,
     bulk_enqueue_in_order_all_or_none,
     jobs_past_their_retention_are_pruned,
+    jobs_are_listed_newest_first,
 );
 
 /// The memory store keeps no jobs unless asked: a queue on it is a typed error.

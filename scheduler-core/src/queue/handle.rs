@@ -13,8 +13,8 @@ use crate::runtime::{Clock, SystemClock, TaskMarker};
 use crate::time::Timestamp;
 
 use super::{
-    AttemptInfo, Enqueued, JobCounts, JobId, JobInfo, JobRetention, JobStore, NewJob, PRUNE_BATCH,
-    QueueError,
+    AttemptInfo, Enqueued, JobCounts, JobFilter, JobId, JobInfo, JobRetention, JobStore, NewJob,
+    PRUNE_BATCH, QueueError,
 };
 
 /// The queue a running scheduler on a SQL store sets, which `apply` uses when it is given
@@ -144,6 +144,11 @@ impl Queue {
     /// How many jobs are in each state.
     pub async fn counts(&self) -> Result<JobCounts, QueueError> {
         self.jobs().counts().await
+    }
+
+    /// The newest jobs that `filter` admits (a status page, the CLI's `jobs list`).
+    pub async fn list(&self, filter: &JobFilter) -> Result<Vec<JobInfo>, QueueError> {
+        self.jobs().list(filter).await
     }
 
     /// Deletes now every job past `retention` (see [`JobRetention`]), with its attempts, a

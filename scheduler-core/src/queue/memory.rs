@@ -12,9 +12,9 @@ use crate::log::InstanceId;
 use crate::time::Timestamp;
 
 use super::{
-    AttemptInfo, AttemptOutcome, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo,
-    JobState, JobStore, JobWakeup, NewJob, PruneJobs, QueueError, ReapedAttempt, Report, after,
-    check, written,
+    AttemptInfo, AttemptOutcome, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobFilter, JobId,
+    JobInfo, JobState, JobStore, JobWakeup, NewJob, PruneJobs, QueueError, ReapedAttempt, Report,
+    after, check, written,
 };
 
 #[derive(Debug)]
@@ -332,6 +332,22 @@ impl JobStore for MemoryJobs {
 
     fn job(&self, id: JobId) -> BoxFuture<'_, Result<Option<JobInfo>, QueueError>> {
         ready(Ok(self.lock().get(&id.0).map(|j| j.info.clone())))
+    }
+
+    fn list<'a>(
+        &'a self,
+        filter: &'a JobFilter,
+    ) -> BoxFuture<'a, Result<Vec<JobInfo>, QueueError>> {
+        let jobs = self.lock();
+        let listed = jobs
+            .values()
+            .rev()
+            .filter(|j| filter.state.is_none_or(|s| j.info.state == s))
+            .filter(|j| filter.task.as_ref().is_none_or(|t| j.info.task == *t))
+            .take(filter.limit)
+            .map(|j| j.info.clone())
+            .collect();
+        ready(Ok(listed))
     }
 
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {

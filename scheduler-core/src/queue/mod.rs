@@ -543,6 +543,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// The job's attempts, oldest first.
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>>;
 
+    /// The newest jobs (highest id first) that `filter` admits, at most `filter.limit`.
+    fn list<'a>(&'a self, filter: &'a JobFilter)
+    -> BoxFuture<'a, Result<Vec<JobInfo>, QueueError>>;
+
     /// How many jobs are in each state.
     fn counts(&self) -> BoxFuture<'_, Result<JobCounts, QueueError>>;
 
@@ -560,6 +564,29 @@ pub trait JobStore: Send + Sync + 'static {
     /// none is left to delete). Queued and running jobs are never deleted, nor a job queued
     /// again meanwhile.
     fn prune(&self, rule: PruneJobs) -> BoxFuture<'_, Result<u64, QueueError>>;
+}
+
+/// Which jobs [`JobStore::list`] gives: the newest first, of a state and a task when they
+/// are given, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only jobs in this state.
+    pub state: Option<JobState>,
+    /// Only jobs of this task.
+    pub task: Option<String>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Default for JobFilter {
+    /// Any job, the newest 20.
+    fn default() -> Self {
+        JobFilter {
+            state: None,
+            task: None,
+            limit: 20,
+        }
+    }
 }
 
 /// How long jobs that ended are kept, after which workers delete them with their attempts.

@@ -23,9 +23,9 @@ use super::rows::{
     keep_last_attempt, prunable, refusal, running_of, summary,
 };
 use super::{
-    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobId, JobInfo, JobStore,
-    JobWakeup, NewJob, PruneJobs, QueueError, ReapedAttempt, Report, after, check, check_all,
-    payload_text, written,
+    AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobFilter, JobId, JobInfo,
+    JobState, JobStore, JobWakeup, NewJob, PruneJobs, QueueError, ReapedAttempt, Report, after,
+    check, check_all, payload_text, written,
 };
 
 /// Rows per statement of a batch (SQLite allows 32,766 arguments per statement).
@@ -575,6 +575,25 @@ impl JobStore for SqliteStore {
                 .await
                 .map_err(self.queue_error("cannot read a job"))?;
             row.as_ref().map(job_of).transpose()
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        filter: &'a JobFilter,
+    ) -> BoxFuture<'a, Result<Vec<JobInfo>, QueueError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(concat!(
+                job_columns!(),
+                " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR task = ?2) ORDER BY id DESC LIMIT ?3"
+            ))
+            .bind(filter.state.map(JobState::as_str))
+            .bind(filter.task.as_deref())
+            .bind(filter.limit.min(i64::MAX as usize) as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.queue_error("cannot list jobs"))?;
+            rows.iter().map(job_of).collect()
         })
     }
 
