@@ -897,6 +897,125 @@ fn the_worker_command_runs_queued_jobs() {
     assert_eq!((counts.succeeded, counts.queued, counts.failed), (2, 0, 0));
 }
 
+/// `jobs`: the counts per state, the newest jobs of a state, one job with its attempts,
+/// a retry of the failed job and a cancel of the queued one (refused the second time), and
+/// a prune counted back from `--at`; bad input is refused with a message.
+#[test]
+fn jobs_commands_look_at_and_act_on_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = queue_database(dir.path());
+    let worker = Background::start(&["worker"], &database, dir.path());
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--database", &database]);
+        queue_cli(&all)
+    };
+    let output = run(&["trigger", "tick", "--wait"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&["trigger", "out_of_paper", "--max-attempts", "1", "--wait"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    worker.stop();
+    // No worker now: this one stays queued.
+    let output = run(&["trigger", "tick", "--json"]);
+    let queued: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let queued = queued["id"].as_i64().unwrap();
+
+    let json_of = |args: &[&str]| -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let output = run(&all);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let summary = json_of(&["jobs"]);
+    assert_eq!(
+        summary["states"],
+        serde_json::json!({"queued": 1, "running": 0, "succeeded": 1, "failed": 1, "cancelled": 0})
+    );
+    let table = stdout(&run(&["jobs"]));
+    assert!(
+        table.starts_with("state      jobs\nqueued     1\n"),
+        "{table}"
+    );
+
+    let failed = json_of(&["jobs", "list", "--state", "failed"]);
+    assert_eq!(failed.as_array().unwrap().len(), 1, "{failed}");
+    assert_eq!(failed[0]["task"], "out_of_paper");
+    assert_eq!(failed[0]["error"], "the printer is out of paper");
+    let dead = failed[0]["id"].as_i64().unwrap();
+    let newest = json_of(&["jobs", "list", "--limit", "2"]);
+    let ids: Vec<i64> = newest
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [queued, dead]);
+    let listed = stdout(&run(&["jobs", "list", "--task", "out_of_paper"]));
+    assert!(
+        listed.starts_with("id  task          state   attempts  enqueued")
+            && listed.contains("failed  1/1")
+            && listed.trim_end().ends_with("the printer is out of paper"),
+        "{listed}"
+    );
+
+    let shown = json_of(&["jobs", "show", &dead.to_string()]);
+    assert_eq!(shown["state"], "failed");
+    assert_eq!(shown["attempts_made"][0]["outcome"], "failed", "{shown}");
+    let text = stdout(&run(&["jobs", "show", &dead.to_string()]));
+    assert!(
+        text.contains("task       out_of_paper") && text.contains("attempts   1 of 1"),
+        "{text}"
+    );
+
+    let output = run(&["jobs", "retry", &dead.to_string(), "--attempts", "2"]);
+    assert_eq!(stdout(&output), format!("job {dead}: queued again\n"));
+    let output = run(&["jobs", "cancel", &queued.to_string()]);
+    assert_eq!(stdout(&output), format!("job {queued}: cancelled\n"));
+    let env = [("CLI_FIXTURE_QUEUE", "1")];
+    let again = [
+        "jobs",
+        "cancel",
+        &queued.to_string(),
+        "--database",
+        &database,
+    ];
+    fails(&again, &env, "is cancelled: cannot cancel it");
+    fails(
+        &["jobs", "show", "999", "--database", &database],
+        &env,
+        "no job 999",
+    );
+    fails(
+        &["jobs", "list", "--state", "done", "--database", &database],
+        &env,
+        "--state: \"done\" is not a job state",
+    );
+    fails(
+        &[
+            "jobs",
+            "prune",
+            "--finished",
+            "soon",
+            "--database",
+            &database,
+        ],
+        &env,
+        "--finished: not a duration such as `7 days`, nor `forever`",
+    );
+
+    // Now, nothing ended 7 days ago; as of 2100, the succeeded and the cancelled jobs are
+    // past it, and the failed one, queued again, is not an ended job.
+    assert_eq!(json_of(&["jobs", "prune"])["deleted"], 0);
+    let pruned = json_of(&["jobs", "prune", "--at", "2100-01-01"]);
+    assert_eq!(pruned["deleted"], 2, "{pruned}");
+    let summary = json_of(&["jobs"]);
+    assert_eq!(
+        summary["states"],
+        serde_json::json!({"queued": 1, "running": 0, "succeeded": 0, "failed": 0, "cancelled": 0})
+    );
+}
+
 /// `trigger`'s job options (a uniqueness key, a priority, a number of attempts), read back
 /// from the database, and a `--wait` that gives up after its `--timeout` (no worker runs:
 /// the job cannot end) with a non-zero exit, the job left queued.

@@ -247,7 +247,8 @@ pub use scheduler_macros::cond;
 /// With the feature `cli` (on by default) it first parses the program's arguments as the
 /// scheduler's command line ([`cli`]): no argument or `run` runs the scheduler; `worker`
 /// runs the job worker role alone (as [`worker`] does); `list`, `explain TASK`, `logs`,
-/// `stats` and `check` look at the tasks and their log, and `trigger TASK` enqueues a job,
+/// `stats` and `check` look at the tasks and their log, `trigger TASK` enqueues a job and
+/// `jobs` looks at the queue and acts on its jobs,
 /// instead, print the answer and return (exiting with status 1, after printing the error,
 /// when they fail); `--help` lists them.
 ///

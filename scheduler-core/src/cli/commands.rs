@@ -24,7 +24,7 @@ use super::{Args, CliError, LogsArgs, StatsArgs, TriggerArgs};
 use crate::queue::{JobInfo, JobState, NewJob, Queue};
 
 /// A tokio runtime for the command's store queries.
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -36,7 +36,7 @@ fn system_now() -> Timestamp {
 }
 
 /// The instant the command is about: `--at`, else now.
-fn now(args: &Args, zone: Tz) -> Result<Timestamp, CliError> {
+pub(super) fn now(args: &Args, zone: Tz) -> Result<Timestamp, CliError> {
     let now = system_now();
     match &args.at {
         Some(text) => parse_instant(text, zone, now).map_err(|source| CliError::Instant {
@@ -717,10 +717,10 @@ pub(super) fn stats(
     )
 }
 
-/// Opens the job queue of the store to write into: `--database`, else the configured one.
+/// Opens the job queue of the store: `--database`, else the configured one.
 /// A SQLite file must exist already (a mistyped path would otherwise hold jobs that no
 /// worker sees), and the queue of `memory:` lives in the process that runs the scheduler.
-async fn open_queue(args: &Args, scheduler: &Scheduler) -> Result<Queue, CliError> {
+pub(super) async fn open_queue(args: &Args, scheduler: &Scheduler) -> Result<Queue, CliError> {
     let url = args
         .database
         .clone()
@@ -728,14 +728,14 @@ async fn open_queue(args: &Args, scheduler: &Scheduler) -> Result<Queue, CliErro
     match url.parse::<StoreUrl>()? {
         StoreUrl::Memory => {
             return Err(StoreError::new(
-                "the job queue of `memory:` lives in the process that runs the scheduler, so another process cannot enqueue into it; name a SQLite file or a PostgreSQL database with --database",
+                "the job queue of `memory:` lives in the process that runs the scheduler, so another process cannot reach it; name a SQLite file or a PostgreSQL database with --database",
             )
             .of_kind(StoreErrorKind::InvalidUrl)
             .into());
         }
         StoreUrl::Sqlite(path) if !path.exists() => {
             return Err(StoreError::new(format!(
-                "cannot enqueue into the SQLite file {}: it does not exist (is the path right? the scheduler creates it when it first runs)",
+                "cannot open the job queue of the SQLite file {}: it does not exist (is the path right? the scheduler creates it when it first runs)",
                 path.display()
             ))
             .of_kind(StoreErrorKind::InvalidUrl)
@@ -747,7 +747,7 @@ async fn open_queue(args: &Args, scheduler: &Scheduler) -> Result<Queue, CliErro
 }
 
 /// A job's status as `trigger --wait --json` prints it.
-fn job_json(job: &JobInfo) -> Value {
+pub(super) fn job_json(job: &JobInfo) -> Value {
     json!({
         "id": job.id,
         "task": job.task,

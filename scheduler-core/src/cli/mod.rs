@@ -10,6 +10,7 @@
 //! app check                check tasks, conditions and settings without running
 //! app trigger TASK         enqueue a run of TASK for a worker (--payload JSON, --wait)
 //! app worker               run as a job worker only (--concurrency N)
+//! app jobs                 the job queue: jobs per state; list, show ID, retry ID, cancel ID, prune
 //! ```
 //!
 //! Every command takes `--json` (for scripts), `--database URL` (read another store than
@@ -23,10 +24,11 @@
 //! [`Command`] (a clap `Subcommand`); [`Args::run`] does what the command says with the
 //! tasks of a [`SchedulerBuilder`]. Adding a command is a variant of [`Command`] and a
 //! function in `commands.rs`. Tables and colours are in `output.rs`; instants given on the
-//! command line are read by `instant.rs`.
+//! command line are read by `instant.rs`; the `jobs` commands are in `jobs.rs`.
 
 mod commands;
 mod instant;
+mod jobs;
 mod output;
 
 use std::io::Write;
@@ -113,6 +115,10 @@ pub enum Command {
     /// Run as a job worker only: run the queued jobs of the program's tasks, start nothing
     /// by its condition (until SIGINT or SIGTERM, which finish the jobs it holds).
     Worker(WorkerArgs),
+    /// The job queue: how many jobs are in each state (without a subcommand), the newest
+    /// jobs, one job with its attempts; retry a failed job, cancel a queued one, delete
+    /// those past a retention.
+    Jobs(JobsArgs),
     /// The run of one task in a child process (`execution = "process"`); started by the
     /// scheduler, not by people.
     #[command(name = "__child", hide = true)]
@@ -187,6 +193,62 @@ pub struct TriggerArgs {
     /// How many times the job may run before it is kept as failed (default 3).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_attempts: Option<u32>,
+}
+
+/// The options of `jobs`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JobsArgs {
+    /// What to do (default: the jobs per state, and the tasks with jobs running).
+    #[command(subcommand)]
+    pub command: Option<JobsCommand>,
+}
+
+/// The subcommands of `jobs`.
+#[derive(Debug, Clone, clap::Subcommand)]
+#[non_exhaustive]
+pub enum JobsCommand {
+    /// The newest jobs: id, task, state, attempts, when enqueued and ended, last error.
+    List {
+        /// Only jobs in this state (queued, running, succeeded, failed, cancelled).
+        #[arg(long)]
+        state: Option<String>,
+        /// Only this task's jobs.
+        #[arg(long)]
+        task: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// One job: its state, payload, result or error, and each attempt.
+    Show {
+        /// The job's id.
+        id: i64,
+    },
+    /// Queue a failed or cancelled job again, due now, with more attempts.
+    Retry {
+        /// The job's id.
+        id: i64,
+        /// How many more attempts it gets.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        attempts: u32,
+    },
+    /// Cancel a queued job.
+    Cancel {
+        /// The job's id.
+        id: i64,
+    },
+    /// Delete now the jobs that ended longer ago than a retention, with their attempts
+    /// (workers do it hourly with their own retention); with `--at`, the retention is
+    /// counted back from that instant.
+    Prune {
+        /// How long jobs that succeeded or were cancelled are kept (`7 days` by default;
+        /// `forever` keeps them).
+        #[arg(long, value_name = "DURATION")]
+        finished: Option<String>,
+        /// How long failed jobs are kept (`30 days` by default; `forever` keeps them).
+        #[arg(long, value_name = "DURATION")]
+        failed: Option<String>,
+    },
 }
 
 /// The options of `worker`.
@@ -335,6 +397,7 @@ impl Args {
             Some(Command::Trigger(trigger)) => {
                 commands::trigger(self, builder, trigger, &style, out)
             }
+            Some(Command::Jobs(jobs)) => jobs::jobs(self, builder, jobs, &style, out),
             Some(Command::Worker(worker)) => Ok(builder
                 .worker_role(worker.concurrency.map(|n| n as usize))
                 .build()?
