@@ -227,17 +227,22 @@ impl LogStore for BatchStore {
     delegate_reads!(inner);
 }
 
+/// A task that runs for 1 ms whenever it can; its condition reads no history, so that
+/// nothing waits for its records.
+fn busy_task() -> TaskSpec {
+    TaskSpec::from_async("busy", |_| async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    })
+    .when(condition("true"))
+}
+
 #[tokio::test(start_paused = true)]
 async fn records_nothing_waits_for_are_written_together_within_5_ms() {
     let store = Arc::new(BatchStore {
         inner: MemoryStore::with_capacity(1_000_000),
         batches: Default::default(),
     });
-    // Its condition reads no history: nothing waits for its records.
-    let busy = TaskSpec::from_async("busy", |_| async {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    })
-    .when(condition("true"));
+    let busy = busy_task();
     let builder =
         common::virtual_scheduler_with(utc(2024, 1, 1, 0, 0, 0), store.clone()).task(busy);
     common::run_for(builder, Duration::from_secs(1)).await;
@@ -294,11 +299,7 @@ async fn runs_go_on_while_a_slow_write_is_under_way() {
         writing: AtomicU32::new(0),
         most_at_once: AtomicU32::new(0),
     });
-    // Its condition reads no history: nothing waits for its records.
-    let busy = TaskSpec::from_async("busy", |_| async {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    })
-    .when(condition("true"));
+    let busy = busy_task();
     let builder =
         common::virtual_scheduler_with(utc(2024, 1, 1, 0, 0, 0), store.clone()).task(busy);
     common::run_for(builder, Duration::from_secs(1)).await;

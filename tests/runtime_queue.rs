@@ -137,12 +137,11 @@ fn good(n: Payload<u32>) -> u32 {
     *n
 }
 
-/// Retries on the virtual clock (with the queue in memory: a database's I/O would let
-/// paused time jump): a poison job's attempts come at the instants the backoff gives
-/// (after each failure, once its delay has passed, at the worker's next poll), it ends
-/// failed after its last attempt, and the jobs queued behind it all succeed.
-#[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn retries_follow_the_backoff_on_the_virtual_clock() {
+/// A scheduler of `poison` and `good` with `worker`, on a queue in memory (a database's I/O
+/// would let paused time jump) and a virtual clock; its store and the queue to enqueue on.
+fn on_virtual_clock(
+    worker: WorkerConfig,
+) -> (Arc<scheduler::MemoryStore>, Queue, scheduler::Running) {
     let store = Arc::new(scheduler::MemoryStore::new().with_jobs());
     let clock = Arc::new(scheduler::VirtualClock::starting_at(
         chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
@@ -150,22 +149,32 @@ async fn retries_follow_the_backoff_on_the_virtual_clock() {
             .to_utc(),
     ));
     let queue = Queue::new(store.clone()).unwrap().with_clock(clock.clone());
+    let running = Scheduler::builder()
+        .handle_signals(false)
+        .only_registered(["poison", "good"])
+        .store(store.clone())
+        .clock(clock)
+        .worker(worker)
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    (store, queue, running)
+}
+
+/// Retries on the virtual clock (with the queue in memory: a database's I/O would let
+/// paused time jump): a poison job's attempts come at the instants the backoff gives
+/// (after each failure, once its delay has passed, at the worker's next poll), it ends
+/// failed after its last attempt, and the jobs queued behind it all succeed.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn retries_follow_the_backoff_on_the_virtual_clock() {
     let backoff = Backoff {
         base: Duration::from_secs(60),
         max: Duration::from_secs(3600),
         jitter: true,
     };
     let poll = Duration::from_secs(1);
-    let running = Scheduler::builder()
-        .handle_signals(false)
-        .only_registered(["poison", "good"])
-        .store(store.clone())
-        .clock(clock.clone())
-        .worker(WorkerConfig::default().poll(poll).backoff(backoff))
-        .build()
-        .unwrap()
-        .start()
-        .unwrap();
+    let (_, queue, running) = on_virtual_clock(WorkerConfig::default().poll(poll).backoff(backoff));
     let bad = poison::apply(1).max_attempts(4).on(&queue).await.unwrap();
     let mut others = Vec::new();
     for n in 0..20 {
@@ -206,31 +215,15 @@ async fn retries_follow_the_backoff_on_the_virtual_clock() {
 /// ago, not the failed ones its retention keeps; their runs stay in the log.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn the_worker_deletes_jobs_past_their_retention() {
-    let store = Arc::new(scheduler::MemoryStore::new().with_jobs());
-    let clock = Arc::new(scheduler::VirtualClock::starting_at(
-        chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
-            .unwrap()
-            .to_utc(),
-    ));
-    let queue = Queue::new(store.clone()).unwrap().with_clock(clock.clone());
     let retention = JobRetention {
         finished: Some(Duration::from_secs(90 * 60)),
         failed: None,
     };
-    let running = Scheduler::builder()
-        .handle_signals(false)
-        .only_registered(["poison", "good"])
-        .store(store.clone())
-        .clock(clock.clone())
-        .worker(
-            WorkerConfig::default()
-                .poll(Duration::from_secs(30))
-                .retention(retention),
-        )
-        .build()
-        .unwrap()
-        .start()
-        .unwrap();
+    let (store, queue, running) = on_virtual_clock(
+        WorkerConfig::default()
+            .poll(Duration::from_secs(30))
+            .retention(retention),
+    );
     let bad = poison::apply(1).max_attempts(1).on(&queue).await.unwrap();
     let mut good_ids = Vec::new();
     for n in 0..5 {

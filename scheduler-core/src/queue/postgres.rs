@@ -38,7 +38,7 @@ use crate::time::Timestamp;
 
 use super::rows::{
     COUNTS, RUNNING, attempt_of, attempts_of_job, claimed_in_order, counts_of, job_columns, job_of,
-    keep_last_attempt, prunable, refusal, running_of, summary,
+    keep_last_attempt, listed, prunable, refusal, running_of, summary,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobFilter, JobId, JobInfo,
@@ -511,19 +511,11 @@ impl JobStore for PostgresStore {
         &'a self,
         filter: &'a JobFilter,
     ) -> BoxFuture<'a, Result<Vec<JobInfo>, QueueError>> {
-        Box::pin(async move {
-            let rows = sqlx::query(concat!(
-                job_columns!(),
-                " WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR task = $2) ORDER BY id DESC LIMIT $3"
-            ))
-            .bind(filter.state.map(JobState::as_str))
-            .bind(filter.task.as_deref())
-            .bind(filter.limit.min(i64::MAX as usize) as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.queue_error("cannot list jobs"))?;
-            rows.iter().map(job_of).collect()
-        })
+        listed!(
+            self,
+            filter,
+            " WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR task = $2) ORDER BY id DESC LIMIT $3"
+        )
     }
 
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {

@@ -231,6 +231,25 @@ macro_rules! summary {
 }
 pub(crate) use summary;
 
+/// A store's answer to `list`: the jobs of [`job_columns`] with the store's `$where`
+/// (state, task, limit as its parameters 1 to 3, in its placeholders), the same for both
+/// stores, whose pools differ in type.
+macro_rules! listed {
+    ($store:expr, $filter:expr, $where:literal) => {
+        Box::pin(async move {
+            let rows = sqlx::query(concat!(job_columns!(), $where))
+                .bind($filter.state.map(JobState::as_str))
+                .bind($filter.task.as_deref())
+                .bind($filter.limit.min(i64::MAX as usize) as i64)
+                .fetch_all(&$store.pool)
+                .await
+                .map_err($store.queue_error("cannot list jobs"))?;
+            rows.iter().map(job_of).collect()
+        })
+    };
+}
+pub(crate) use listed;
+
 /// The running jobs of each task (the partial index of running jobs finds them).
 pub(crate) const RUNNING: &str =
     "SELECT task, count(*) FROM scheduler_jobs WHERE state = 'running' GROUP BY task";

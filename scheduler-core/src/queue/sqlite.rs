@@ -20,7 +20,7 @@ use crate::time::Timestamp;
 
 use super::rows::{
     COUNTS, RUNNING, attempt_of, attempts_of_job, claimed_in_order, counts_of, job_columns, job_of,
-    keep_last_attempt, prunable, refusal, running_of, summary,
+    keep_last_attempt, listed, prunable, refusal, running_of, summary,
 };
 use super::{
     AttemptInfo, ClaimRequest, ClaimedJob, Enqueued, JobCounts, JobFilter, JobId, JobInfo,
@@ -294,28 +294,29 @@ impl SqliteStore {
             return Ok(0);
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        // The same ids twice: nothing else writes while this transaction holds the lock.
-        sqlx::query(concat!(
-            "DELETE FROM scheduler_job_attempts WHERE job IN (",
-            prunable!("?1", "?2", "?3"),
-            ")"
-        ))
-        .bind(finished)
-        .bind(failed)
-        .bind(limit)
-        .execute(&mut *tx)
-        .await?;
-        let gone = sqlx::query(concat!(
-            "DELETE FROM scheduler_jobs WHERE id IN (",
-            prunable!("?1", "?2", "?3"),
-            ")"
-        ))
-        .bind(finished)
-        .bind(failed)
-        .bind(limit)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        // The same ids twice, attempts first: nothing else writes while this transaction
+        // holds the lock.
+        let mut gone = 0;
+        for statement in [
+            concat!(
+                "DELETE FROM scheduler_job_attempts WHERE job IN (",
+                prunable!("?1", "?2", "?3"),
+                ")"
+            ),
+            concat!(
+                "DELETE FROM scheduler_jobs WHERE id IN (",
+                prunable!("?1", "?2", "?3"),
+                ")"
+            ),
+        ] {
+            gone = sqlx::query(statement)
+                .bind(finished)
+                .bind(failed)
+                .bind(limit)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
         tx.commit().await?;
         Ok(gone)
     }
@@ -582,19 +583,11 @@ impl JobStore for SqliteStore {
         &'a self,
         filter: &'a JobFilter,
     ) -> BoxFuture<'a, Result<Vec<JobInfo>, QueueError>> {
-        Box::pin(async move {
-            let rows = sqlx::query(concat!(
-                job_columns!(),
-                " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR task = ?2) ORDER BY id DESC LIMIT ?3"
-            ))
-            .bind(filter.state.map(JobState::as_str))
-            .bind(filter.task.as_deref())
-            .bind(filter.limit.min(i64::MAX as usize) as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.queue_error("cannot list jobs"))?;
-            rows.iter().map(job_of).collect()
-        })
+        listed!(
+            self,
+            filter,
+            " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR task = ?2) ORDER BY id DESC LIMIT ?3"
+        )
     }
 
     fn attempts(&self, id: JobId) -> BoxFuture<'_, Result<Vec<AttemptInfo>, QueueError>> {
