@@ -9,6 +9,7 @@
 //! curl -X POST localhost:3000/jobs/send_email -H 'content-type: application/json' \
 //!      -d '{"to": "ada@example.com", "subject": "Hello", "body": "Hi!"}'      # {"id":1}
 //! curl localhost:3000/jobs/1                                                   # {"id":1,"state":"succeeded",...}
+//! curl 'localhost:3000/jobs?state=failed&limit=10'                             # the newest failed jobs
 //! curl -X DELETE localhost:3000/jobs/1                                         # 409: it has finished
 //! ```
 //!
@@ -20,15 +21,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use scheduler::cli::Command;
 use scheduler::prelude::*;
-use scheduler::{JobId, QueueError, TaskMarker, WorkerConfig};
+use scheduler::queue::JobFilter;
+use scheduler::{JobId, JobInfo, JobState, QueueError, TaskMarker, WorkerConfig};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -170,14 +172,57 @@ async fn status(State(app): State<App>, Path(id): Path<String>) -> Result<Json<V
         .status(id)
         .await?
         .ok_or(ApiError(StatusCode::NOT_FOUND, format!("no job {id}")))?;
-    Ok(Json(json!({
+    Ok(Json(job_json(&job)))
+}
+
+/// What `GET /jobs` may be asked: `?state=failed&task=send_email&limit=10`.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+    task: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The newest jobs (20 by default, at most 1,000), of a state and a task when asked.
+async fn list(
+    State(app): State<App>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) =
+        query.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    let state = query
+        .state
+        .as_deref()
+        .map(|s| {
+            s.parse::<JobState>().map_err(|_| {
+                ApiError(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "`{s}` is not a job state (queued, running, succeeded, failed, cancelled)"
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let filter = JobFilter {
+        state,
+        task: query.task,
+        limit: query.limit.unwrap_or(20).min(1_000),
+    };
+    let jobs = app.queue.list(&filter).await?;
+    Ok(Json(Value::Array(jobs.iter().map(job_json).collect())))
+}
+
+/// A job as the API answers it.
+fn job_json(job: &JobInfo) -> Value {
+    json!({
         "id": job.id,
         "task": job.task,
         "state": job.state.as_str(),
         "attempts": job.attempts,
         "result": job.result,
         "error": job.error,
-    })))
+    })
 }
 
 async fn cancel(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
@@ -191,7 +236,7 @@ async fn cancel(State(app): State<App>, Path(id): Path<String>) -> Result<Json<V
 #[derive(clap::Parser)]
 #[command(
     name = "web",
-    about = "A web application with on-demand tasks: POST /jobs/{task} enqueues a job (JSON body), GET /jobs/{id} reads its status and result, DELETE /jobs/{id} cancels it. The database is SCHEDULER_DATABASE_URL (default sqlite:web.db) or --database; the port is PORT (default 3000). `web worker` runs a worker alone on the same database; `web trigger send_email --payload '{...}'` enqueues from the shell."
+    about = "A web application with on-demand tasks: POST /jobs/{task} enqueues a job (JSON body), GET /jobs/{id} reads its status and result, DELETE /jobs/{id} cancels it, GET /jobs?state=failed lists the newest jobs. The database is SCHEDULER_DATABASE_URL (default sqlite:web.db) or --database; the port is PORT (default 3000). `web worker` runs a worker alone on the same database; `web trigger send_email --payload '{...}'` enqueues from the shell."
 )]
 struct Cli {
     #[command(flatten)]
@@ -234,8 +279,9 @@ fn main() -> anyhow::Result<()> {
             tasks: std::sync::Arc::new(on_demand()),
         };
         // `POST /jobs/{task}`, `GET /jobs/{id}`, `DELETE /jobs/{id}`: one path, whose
-        // segment is a task's name or a job's id by the method.
+        // segment is a task's name or a job's id by the method; `GET /jobs` lists.
         let router = Router::new()
+            .route("/jobs", get(list))
             .route("/jobs/{key}", post(enqueue).get(status).delete(cancel))
             .with_state(app);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

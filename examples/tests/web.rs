@@ -135,6 +135,23 @@ fn the_web_example_enqueues_runs_and_answers_over_http() {
             assert_eq!(answer["state"], job.state.as_str());
             assert_eq!(answer["result"], job.result.unwrap());
         }
+        // The newest jobs, of a state, through `GET /jobs`; a state that is none is a 400.
+        let (status, listed) = request(addr, "GET", "/jobs?state=succeeded&limit=3", None);
+        assert_eq!(status, 200, "{listed}");
+        let listed: Vec<i64> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(listed, [ids[999], ids[998], ids[997]]);
+        let (status, none) = request(addr, "GET", "/jobs?state=failed", None);
+        assert_eq!((status, none), (200, json!([])));
+        let (status, error) = request(addr, "GET", "/jobs?state=done", None);
+        assert_eq!(status, 400, "{error}");
+        assert!(error["error"].as_str().unwrap().contains("not a job state"));
+        let (status, error) = request(addr, "GET", "/jobs?limit=many", None);
+        assert_eq!(status, 400, "{error}");
         // A finished job cannot be cancelled; a job due later can.
         let (status, _) = request(addr, "DELETE", &format!("/jobs/{}", ids[0]), None);
         assert_eq!(status, 409);
