@@ -8,8 +8,9 @@
 //! Besides claiming, it renews its leases (a heartbeat every third of the lease), takes
 //! back the jobs of workers whose leases expired (writing their runs' `crash` records),
 //! retries failed attempts with [`Backoff`], deletes jobs past their [`JobRetention`], and
-//! on shutdown finishes (graceful) or gives back (instant) what it holds. It wakes on `LISTEN` (PostgreSQL) or an enqueue in this
-//! process (SQLite), and polls at [`WorkerConfig::poll`] otherwise.
+//! on shutdown finishes (graceful) or gives back (instant) what it holds. It wakes on
+//! `LISTEN` (PostgreSQL) or an enqueue in this process (SQLite), and polls at
+//! [`WorkerConfig::poll`] otherwise.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -24,6 +25,9 @@ use crate::queue::{
 };
 use crate::time::Timestamp;
 
+use super::clock::Clock;
+use super::session::{JobEnded, JobReply, JobRun, JobRunEnd, Session};
+
 /// How often a worker deletes the jobs past their retention.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -33,9 +37,6 @@ const PRUNE_FIRST: Duration = Duration::from_secs(60);
 
 /// How soon a prune that failed is tried again.
 const PRUNE_RETRY: Duration = Duration::from_secs(60);
-
-use super::clock::Clock;
-use super::session::{JobEnded, JobReply, JobRun, JobRunEnd, Session};
 
 /// How a worker claims and runs jobs.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,8 +124,8 @@ impl WorkerConfig {
 
     /// How long jobs that ended are kept: the worker deletes those past it (with their
     /// attempts) a minute after it starts and then every [`PRUNE_EVERY`], a batch at a time
-    /// between its claims. Any worker on the database may delete them, so give every worker the same
-    /// retention. [`JobRetention::KEEP_ALL`] keeps every job.
+    /// between its claims. Any worker on the database may delete them, so give every
+    /// worker the same retention. [`JobRetention::KEEP_ALL`] keeps every job.
     ///
     /// ```
     /// use std::time::Duration;
