@@ -2,7 +2,8 @@
 //! task in a child process reach a task in another child and one in the scheduler's
 //! process; a timeout kills a child; a panic in a child is a failure; command tasks
 //! succeed with their output, fail on a non-zero exit, and fail to start a missing
-//! program; a command terminated by its timeout is killed with the program it started.
+//! program; a command terminated by its timeout is killed with the program it started;
+//! session parameters changed at run time reach a run in a child process.
 //!
 //! This test has no libtest harness (`harness = false`): a process task's child process
 //! is this program started again, and it must reach `serve` with the same tasks and
@@ -58,6 +59,20 @@ fn report(summary: Return<consume>, reports: Arg<Mutex<Vec<String>>>) {
     ));
 }
 
+/// Changes two session parameters while the scheduler runs.
+#[task("daily")]
+async fn retune(session: Session) -> Result<(), scheduler::SessionError> {
+    session.set_param("scale", 3_u32).await?;
+    session.set_param("label", "tuned".to_owned()).await?;
+    Ok(())
+}
+
+/// Reads them in a child process: the values set at run time, not the program's own.
+#[task("after task 'retune' succeeded", execution = "process")]
+fn scaled(scale: Arg<u32>, label: Arg<String>) -> String {
+    format!("{} {}", *scale, *label)
+}
+
 #[task("daily", execution = "process", timeout = "1 second")]
 fn hang(pid_file: Arg<PathBuf>) {
     std::fs::write(&*pid_file, std::process::id().to_string()).unwrap();
@@ -86,8 +101,12 @@ fn main() {
         .time_zone(Tz::UTC)
         .store(store.clone())
         .handle_signals(false)
-        .only_registered(["produce", "consume", "report", "hang", "boom"])
+        .only_registered([
+            "produce", "consume", "report", "hang", "boom", "retune", "scaled",
+        ])
         .param("factor", 10_u32)
+        .param("scale", 1_u32)
+        .param("label", "plain".to_owned())
         .param("pid_file", pid_file.clone())
         .param_arc("reports", reports.clone())
         .task(
@@ -141,7 +160,8 @@ fn main() {
         .shut_cond(condition!(
             "task 'report' has finished & task 'hang' has terminated & task 'boom' has finished \
              & task 'read_greeting' has finished & task 'failing' has finished \
-             & task 'missing' has finished & task 'hang_command' has terminated"
+             & task 'missing' has finished & task 'hang_command' has terminated \
+             & task 'scaled' has finished"
         ))
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -235,6 +255,11 @@ fn main() {
         !is_running(grandchild.trim()),
         "the timed-out command's child {grandchild} is still running"
     );
+    checks += 1;
+
+    // Parameters changed at run time reach a run in a child process.
+    let scaled = only(&store, "scaled", Action::Success);
+    assert_eq!(scaled.value.as_deref(), Some("\"3 tuned\""), "{scaled:?}");
     checks += 1;
 
     println!("runtime_process: {checks} scenarios passed");

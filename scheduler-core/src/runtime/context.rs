@@ -89,6 +89,39 @@ impl std::fmt::Debug for ParamRegistry {
     }
 }
 
+/// A session parameter as it crosses to a child process (`execution = "process"`): its
+/// name, its type and its text, for the values whose type [`text_of`] writes and
+/// [`value_of`] reads back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ForwardedParam {
+    pub(crate) name: String,
+    pub(crate) type_name: String,
+    pub(crate) text: String,
+}
+
+/// A value of the type named `type_name` (one of those [`text_of`] writes) read from
+/// `text`, or `None` for another type or a text that does not read as it.
+fn value_of(type_name: &str, text: &str) -> Option<(Arc<dyn Any + Send + Sync>, &'static str)> {
+    macro_rules! try_types {
+        ($($t:ty),*) => {$(
+            if type_name == std::any::type_name::<$t>() {
+                let value: $t = text.parse().ok()?;
+                return Some((Arc::new(value), std::any::type_name::<$t>()));
+            }
+        )*};
+    }
+    try_types!(
+        String, bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32,
+        f64
+    );
+    if type_name == std::any::type_name::<&'static str>() {
+        // Once per parameter in a child process that runs one task and exits.
+        let value: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        return Some((Arc::new(value), std::any::type_name::<&'static str>()));
+    }
+    None
+}
+
 /// The text of common value types, for `env '...'` and `param 'k' is '...'` conditions.
 fn text_of(value: &(dyn Any + Send + Sync)) -> Option<String> {
     macro_rules! try_types {
@@ -158,6 +191,36 @@ impl ParamRegistry {
             None => entries.remove(name),
         };
         old.map(|old| old.describe())
+    }
+
+    /// The session parameters a child process can be given: the values whose type has a
+    /// text ([`text_of`]), as they are now (set in code or changed at run time).
+    pub(crate) fn forwardable(&self) -> Vec<ForwardedParam> {
+        self.read()
+            .iter()
+            .filter_map(|(name, entry)| match entry {
+                ParamEntry::Value {
+                    text: Some(text),
+                    type_name,
+                    ..
+                } => Some(ForwardedParam {
+                    name: name.clone(),
+                    type_name: (*type_name).to_owned(),
+                    text: text.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Takes the parameters the scheduler's process forwarded (in a child process), over
+    /// those its own setup made: a value changed at run time reaches the child's run.
+    pub(crate) fn accept_forwarded(&self, params: &[ForwardedParam]) {
+        for param in params {
+            if let Some(value) = value_of(&param.type_name, &param.text) {
+                self.replace(&param.name, Some(value));
+            }
+        }
     }
 
     /// The text of the session parameter `name` as a change record shows it, if it is set.
@@ -492,5 +555,51 @@ impl RunContext {
         codecs: &[(&'static str, OutputCodec)],
     ) -> HashMap<String, String> {
         self.inner.returns.json_of(tasks, codecs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a child process is given reads back as the same values, of the same types; a
+    /// value without a text stays behind.
+    #[test]
+    fn forwarded_parameters_read_back_as_their_types() {
+        let mut parent = ParamRegistry::default();
+        parent.insert_value("rows".to_owned(), 500_u64);
+        parent.insert_value("ratio".to_owned(), 0.1_f64);
+        parent.insert_value("dry".to_owned(), true);
+        parent.insert_value("mark".to_owned(), 'x');
+        parent.insert_value("big".to_owned(), -(1_i128 << 100));
+        parent.insert_value("zone".to_owned(), "Europe/Paris");
+        parent.insert_value("name".to_owned(), "nightly run".to_owned());
+        parent.insert_value("bytes".to_owned(), vec![1_u8, 2]);
+        let forwarded = parent.forwardable();
+        assert_eq!(forwarded.len(), 7, "{forwarded:?}");
+
+        let mut child = ParamRegistry::default();
+        child.insert_value("rows".to_owned(), 1_u64);
+        child.insert_value("bytes".to_owned(), vec![9_u8]);
+        child.accept_forwarded(&forwarded);
+        let value = |name: &str| match child.read().get(name) {
+            Some(ParamEntry::Value { value, .. }) => value.clone(),
+            _ => panic!("no value {name}"),
+        };
+        assert_eq!(value("rows").downcast_ref::<u64>(), Some(&500));
+        assert_eq!(value("ratio").downcast_ref::<f64>(), Some(&0.1));
+        assert_eq!(value("dry").downcast_ref::<bool>(), Some(&true));
+        assert_eq!(value("mark").downcast_ref::<char>(), Some(&'x'));
+        assert_eq!(value("big").downcast_ref::<i128>(), Some(&-(1_i128 << 100)));
+        assert_eq!(
+            value("zone").downcast_ref::<&'static str>(),
+            Some(&"Europe/Paris")
+        );
+        assert_eq!(
+            value("name").downcast_ref::<String>().map(String::as_str),
+            Some("nightly run")
+        );
+        // Its own value: a `Vec<u8>` has no text to cross with.
+        assert_eq!(value("bytes").downcast_ref::<Vec<u8>>(), Some(&vec![9]));
     }
 }

@@ -298,6 +298,9 @@ struct ChildInput {
     /// The values other tasks returned, as JSON text, by task.
     returns: HashMap<String, String>,
     payload: Option<serde_json::Value>,
+    /// The session parameters with a text, as they are when the run starts.
+    #[serde(default)]
+    params: Vec<super::context::ForwardedParam>,
 }
 
 /// What a child process writes to its result file.
@@ -371,6 +374,7 @@ pub(crate) async fn run_in_child(
         started: cx.started().as_micros(),
         returns: cx.returns_json(wanted.as_deref(), codecs),
         payload: cx.payload().cloned(),
+        params: cx.params().forwardable(),
     };
     let input = match serde_json::to_vec(&input) {
         Ok(json) => json,
@@ -474,6 +478,7 @@ pub(crate) async fn serve_child(
             for (name, json) in input.returns {
                 returns.set(Arc::from(name.as_str()), Output::from_json(json, "JSON"));
             }
+            params.accept_forwarded(&input.params);
             let cx = RunContext::new(super::context::RunState {
                 task: Arc::from(task.as_str()),
                 run_id: input.run_id,

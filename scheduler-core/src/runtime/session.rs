@@ -865,8 +865,9 @@ impl Session {
     /// Sets the session parameter `name` (what `Arg<T>` and `param '...'` conditions
     /// read) while the scheduler runs: runs started from now on read the new value, and
     /// conditions are looked at again. A parameter of a `#[param]` function is replaced by
-    /// the value. Runs in child processes (`execution = "process"`) read the parameters
-    /// their program sets up, not these.
+    /// the value. Runs in child processes (`execution = "process"`) read the new value too
+    /// when it is a string, a number, a `bool` or a `char` (it crosses to the child as
+    /// text); for another type they read what the child's program sets up.
     ///
     /// ```no_run
     /// # async fn f(session: scheduler_core::runtime::Session) -> Result<(), scheduler_core::runtime::SessionError> {
