@@ -1016,6 +1016,51 @@ fn jobs_commands_look_at_and_act_on_the_queue() {
     );
 }
 
+/// `jobs retry-failed`: the newest failed jobs queued again, up to its limit, then the rest.
+#[test]
+fn jobs_retry_failed_queues_the_dead_letters_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = queue_database(dir.path());
+    let worker = Background::start(&["worker"], &database, dir.path());
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--database", &database]);
+        queue_cli(&all)
+    };
+    let mut failed = Vec::new();
+    for _ in 0..3 {
+        let output = run(&[
+            "trigger",
+            "out_of_paper",
+            "--max-attempts",
+            "1",
+            "--wait",
+            "--json",
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let job: Value = serde_json::from_slice(&output.stdout).unwrap();
+        failed.push(job["id"].as_i64().unwrap());
+    }
+    worker.stop();
+    let output = run(&["jobs", "retry-failed", "--limit", "2", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let retried: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        retried["retried"],
+        serde_json::json!([failed[2], failed[1]])
+    );
+    let output = run(&["jobs", "retry-failed", "--task", "tick"]);
+    assert_eq!(stdout(&output), "queued again 0 failed jobs\n");
+    let output = run(&["jobs", "retry-failed", "--attempts", "2"]);
+    assert_eq!(stdout(&output), "queued again 1 failed job\n");
+    let output = run(&["jobs", "--json"]);
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (&summary["states"]["queued"], &summary["states"]["failed"]),
+        (&serde_json::json!(3), &serde_json::json!(0))
+    );
+}
+
 /// `trigger`'s job options (a uniqueness key, a priority, a number of attempts), read back
 /// from the database, and a `--wait` that gives up after its `--timeout` (no worker runs:
 /// the job cannot end) with a non-zero exit, the job left queued.

@@ -1,15 +1,16 @@
 //! `jobs`: the job queue from the command line, for the person on call. Without a
 //! subcommand, how many jobs are in each state and which tasks have jobs running; `list`
 //! the newest jobs (of a state, of a task), `show ID` one job with each attempt, `retry ID`
-//! a dead letter, `cancel ID` a queued job, `prune` the jobs past a retention. Each opens
-//! the store's queue as `trigger` does, and works while workers run on it.
+//! a dead letter, `retry-failed` the newest of them at once, `cancel ID` a queued job,
+//! `prune` the jobs past a retention. Each opens the store's queue as `trigger` does, and
+//! works while workers run on it.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::queue::{JobFilter, JobId, JobInfo, JobRetention, JobState, Queue};
+use crate::queue::{JobFilter, JobId, JobInfo, JobRetention, JobState, Queue, QueueError};
 use crate::runtime::{SchedulerBuilder, VirtualClock};
 use crate::time::{Interval, Tz};
 
@@ -54,6 +55,37 @@ pub(super) fn jobs(
             Some(JobsCommand::Retry { id, attempts }) => {
                 queue.retry(JobId(*id), *attempts).await?;
                 done(out, style, *id, "queued again")
+            }
+            Some(JobsCommand::RetryFailed {
+                task,
+                limit,
+                attempts,
+            }) => {
+                let filter = JobFilter {
+                    state: Some(JobState::Failed),
+                    task: task.clone(),
+                    limit: *limit,
+                };
+                let mut retried = Vec::new();
+                for job in queue.list(&filter).await? {
+                    match queue.retry(job.id, *attempts).await {
+                        Ok(()) => retried.push(job.id),
+                        // Retried or pruned by someone else since the list was read.
+                        Err(QueueError::WrongState { .. } | QueueError::UnknownJob(_)) => {}
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                if style.json {
+                    write_json(out, &json!({ "retried": retried }))
+                } else {
+                    writeln!(
+                        out,
+                        "queued again {} failed job{}",
+                        retried.len(),
+                        if retried.len() == 1 { "" } else { "s" }
+                    )
+                    .map_err(CliError::Output)
+                }
             }
             Some(JobsCommand::Cancel { id }) => {
                 queue.cancel(JobId(*id)).await?;
@@ -223,10 +255,7 @@ async fn show(
     style: &Style,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let job = queue
-        .status(id)
-        .await?
-        .ok_or(crate::queue::QueueError::UnknownJob(id))?;
+    let job = queue.status(id).await?.ok_or(QueueError::UnknownJob(id))?;
     let attempts = queue.attempts(id).await?;
     if style.json {
         let mut value = job_details(&job);

@@ -10,7 +10,8 @@
 //! app check                check tasks, conditions and settings without running
 //! app trigger TASK         enqueue a run of TASK for a worker (--payload JSON, --wait)
 //! app worker               run as a job worker only (--concurrency N)
-//! app jobs                 the job queue: jobs per state; list, show ID, retry ID, cancel ID, prune
+//! app jobs                 the job queue: jobs per state; list, show ID, retry ID, retry-failed,
+//!                          cancel ID, prune
 //! ```
 //!
 //! Every command takes `--json` (for scripts), `--database URL` (read another store than
@@ -229,6 +230,19 @@ pub enum JobsCommand {
         /// The job's id.
         id: i64,
         /// How many more attempts it gets.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        attempts: u32,
+    },
+    /// Queue the newest failed jobs again (of a task), due now, with more attempts: after a
+    /// fix, the dead letters in one go.
+    RetryFailed {
+        /// Only this task's failed jobs.
+        #[arg(long)]
+        task: Option<String>,
+        /// At most this many jobs.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// How many more attempts each gets.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         attempts: u32,
     },
