@@ -693,6 +693,13 @@ fn queue_cli(args: &[&str]) -> Output {
     cli_with(args, &[("CLI_FIXTURE_QUEUE", "1")])
 }
 
+/// The fixture with its on-demand tasks, with `args` on the queue of `database`.
+fn queue_cli_on(database: &str, args: &[&str]) -> Output {
+    let mut all = args.to_vec();
+    all.extend(["--database", database]);
+    queue_cli(&all)
+}
+
 /// A SQLite file with the store's tables, in `dir`.
 fn queue_database(dir: &Path) -> String {
     let file = dir.join("jobs.db");
@@ -905,11 +912,7 @@ fn jobs_commands_look_at_and_act_on_the_queue() {
     let dir = tempfile::tempdir().unwrap();
     let database = queue_database(dir.path());
     let worker = Background::start(&["worker"], &database, dir.path());
-    let run = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--database", &database]);
-        queue_cli(&all)
-    };
+    let run = |args: &[&str]| queue_cli_on(&database, args);
     let output = run(&["trigger", "tick", "--wait"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let output = run(&["trigger", "out_of_paper", "--max-attempts", "1", "--wait"]);
@@ -1022,11 +1025,7 @@ fn jobs_retry_failed_queues_the_dead_letters_again() {
     let dir = tempfile::tempdir().unwrap();
     let database = queue_database(dir.path());
     let worker = Background::start(&["worker"], &database, dir.path());
-    let run = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--database", &database]);
-        queue_cli(&all)
-    };
+    let run = |args: &[&str]| queue_cli_on(&database, args);
     let mut failed = Vec::new();
     for _ in 0..3 {
         let output = run(&[
