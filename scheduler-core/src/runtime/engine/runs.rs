@@ -169,7 +169,7 @@ impl Engine {
             }
         }
         if let Some(slot) = self.slots[id].as_mut() {
-            slot.live.push(LiveRun {
+            slot.live.push_back(LiveRun {
                 run_id,
                 started: now.as_micros(),
                 deadline,
@@ -189,7 +189,9 @@ impl Engine {
         let Some(index) = slot.live.iter().position(|r| r.run_id == f.run_id) else {
             return;
         };
-        let run = slot.live.remove(index);
+        let Some(run) = slot.live.remove(index) else {
+            return;
+        };
         if slot.execution() == Execution::Process {
             self.processes_running = self.processes_running.saturating_sub(1);
             for id in std::mem::take(&mut self.waiting_for_process) {

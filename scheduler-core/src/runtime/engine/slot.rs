@@ -61,7 +61,10 @@ pub(super) struct Slot {
         reason = "8 bytes in every slot instead of 32; most tasks never queue a run"
     )]
     pub(super) queued: Option<Box<VecDeque<Request>>>,
-    pub(super) live: Vec<LiveRun>,
+    /// The runs under way, oldest first. A deque: runs mostly end in the order they
+    /// started, and a worker may hold thousands of jobs' runs at once, which `Vec::remove`
+    /// at the front shifted one by one (8 % of a queue worker's CPU at 4,000 jobs held).
+    pub(super) live: VecDeque<LiveRun>,
     /// Jobs handed over by the worker, started at the slot's next step.
     pub(super) jobs: Vec<JobRun>,
     /// In the engine's list of tasks to look at.

@@ -1,6 +1,7 @@
 //! The engine's tasks: adding and removing them, the index of which tasks read which, and
 //! the requests of sessions.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::condition::Condition;
@@ -45,7 +46,7 @@ impl Engine {
             state,
             removed: false,
             queued: None,
-            live: Vec::new(),
+            live: VecDeque::new(),
             jobs: Vec::new(),
             dirty: false,
         }));
