@@ -220,14 +220,36 @@ async fn drain(url: &str, dir: &Path) {
     }
     let started = Instant::now();
     let dir = dir.join(format!("drain-{}", url.len()));
-    let workers: Vec<Worker> = (0..4).map(|n| Worker::start(url, &dir, n, None)).collect();
+    // On PostgreSQL the workers run with the fewest connections a store allows, each
+    // named, so that the server can say how many they hold.
+    let worker_url = if url.starts_with("postgres") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}pool_max_conns={POOL_MAX}&application_name={WORKER_APP}")
+    } else {
+        url.to_owned()
+    };
+    let workers: Vec<Worker> = (0..4)
+        .map(|n| Worker::start(&worker_url, &dir, n, None))
+        .collect();
     let refs: Vec<&Worker> = workers.iter().collect();
+    let held = url
+        .starts_with("postgres")
+        .then(|| tokio::spawn(most_connections_held(url.to_owned())));
     wait_for("10,000 jobs to succeed", &refs, || async {
         // A busy server may keep the driver waiting for a connection: ask again.
         jobs.counts().await.is_ok_and(|c| c.succeeded == JOBS)
     })
     .await;
     let elapsed = started.elapsed();
+    if let Some(held) = held {
+        held.abort();
+        let most = MOST_HELD.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            (1..=4 * POOL_MAX).contains(&most),
+            "4 workers with pool_max_conns={POOL_MAX} held {most} connections at once"
+        );
+        println!("queue_processes: the 4 workers held at most {most} connections at once");
+    }
     for worker in workers {
         worker.stop();
     }
@@ -274,6 +296,31 @@ async fn drain(url: &str, dir: &Path) {
         },
         elapsed.as_secs_f64()
     );
+}
+
+/// The connection bound of the drain's workers on PostgreSQL, and the name they give the
+/// server.
+const POOL_MAX: u64 = 3;
+const WORKER_APP: &str = "queue_test_worker";
+
+/// The most connections the drain's workers were seen to hold at once.
+static MOST_HELD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Asks the server every few milliseconds how many connections the workers hold, keeping
+/// the most in [`MOST_HELD`]; runs until aborted.
+async fn most_connections_held(url: String) {
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
+    loop {
+        let held: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(WORKER_APP)
+                .fetch_one(&mut connection)
+                .await
+                .unwrap();
+        MOST_HELD.fetch_max(held as u64, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// The markers of started `slow` runs in `dir`: (pid, run id).

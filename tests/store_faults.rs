@@ -275,6 +275,21 @@ async fn an_unknown_scheme_is_an_invalid_url() {
 }
 
 #[tokio::test]
+async fn a_pool_bound_that_cannot_work_is_an_invalid_url() {
+    // Refused before any connection: no server is needed, and none is at this port.
+    let error = open_fails("postgres://nobody:secret@127.0.0.1:1/app?pool_max_conns=2").await;
+    assert_error(
+        &error,
+        StoreErrorKind::InvalidUrl,
+        &[
+            "postgres://nobody:***@127.0.0.1:1/app?pool_max_conns=2",
+            "pool_max_conns must be a number of connections of at least 3, not `2`",
+        ],
+    );
+    assert!(!error.to_string().contains("secret"));
+}
+
+#[tokio::test]
 async fn an_empty_url_is_an_invalid_url() {
     for url in ["", "   "] {
         let error = open_fails(url).await;

@@ -173,6 +173,21 @@ const APPEND_LOCK: i64 = 0x7363_6865_6461_7070;
 /// How long opening the store waits for the server to answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The URL option that bounds the connections a store opens (the name `pgx`, Go's
+/// driver, gives it), and its default: what one process may hold open at once.
+const POOL_MAX_OPTION: &str = "pool_max_conns";
+const POOL_MAX_DEFAULT: u32 = 10;
+
+/// The fewest connections a store works with: a worker's `LISTEN` holds one, its claims
+/// one, and its log writes, reports and heartbeats take turns on a third (with two, the
+/// `LISTEN` took the only connection left for reports, and a worker ran its jobs but
+/// never recorded them).
+const POOL_MAX_LEAST: u32 = 3;
+
+/// The connections of the pool for claims (see [`PostgresStore::open`]): a worker claims
+/// one batch at a time.
+const CLAIM_CONNECTIONS: u32 = 1;
+
 /// How long a call waits for a connection (the pool reconnects meanwhile) before it fails
 /// as [`Unavailable`](StoreErrorKind::Unavailable). The engine awaits each batch in its loop,
 /// so that this bounds how long one attempt during an outage holds the loop; the journal
@@ -235,9 +250,19 @@ impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
     /// with libpq's options such as `?application_name=...` or `?host=/run/postgresql`)
     /// and creates or migrates the schema.
+    ///
+    /// The store opens at most 10 connections (the server's own limit, `max_connections`,
+    /// is 100 by default, for every program on it); `?pool_max_conns=N` (at least 3) sets
+    /// another bound. A worker holds one for `LISTEN` and one for its claims, and takes
+    /// the others as its log writes, reports and heartbeats need them; a web server that
+    /// only enqueues needs as many as it enqueues at once.
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
         let shown = redacted(url);
-        let options = PgConnectOptions::from_str(url).map_err(|e| {
+        let (url, pool_max) = pool_max_conns(url).map_err(|why| {
+            StoreError::new(format!("cannot use the PostgreSQL URL {shown}: {why}"))
+                .of_kind(StoreErrorKind::InvalidUrl)
+        })?;
+        let options = PgConnectOptions::from_str(&url).map_err(|e| {
             StoreError::with_source(format!("cannot use the PostgreSQL URL {shown}"), e)
                 .of_kind(StoreErrorKind::InvalidUrl)
         })?;
@@ -261,7 +286,7 @@ impl PostgresStore {
             }
         }
         let claims = PgPoolOptions::new()
-            .max_connections(2)
+            .max_connections(CLAIM_CONNECTIONS)
             .min_connections(0)
             // No ping before each claim (a round trip on the path from enqueue to start): a
             // claim on a connection the server dropped fails and changes nothing, and the
@@ -271,8 +296,8 @@ impl PostgresStore {
             .connect_lazy_with(options.clone().options([("synchronous_commit", "off")]));
         let pool = PgPoolOptions::new()
             // One connection writes the log at a time (the journal); the others serve
-            // queries, a worker's claims and reports, and its LISTEN.
-            .max_connections(8)
+            // queries, a worker's reports, heartbeats and LISTEN, and enqueues.
+            .max_connections(pool_max - CLAIM_CONNECTIONS)
             .min_connections(1)
             // A connection left broken by a database that restarted is found before use
             // rather than failing the next batch.
@@ -720,6 +745,40 @@ impl PostgresStore {
 }
 
 /// `s` as PostgreSQL's `text` can hold it: without NUL (see the module's documentation).
+/// `url` without the option [`POOL_MAX_OPTION`], which is the store's and not libpq's, and
+/// the bound it sets (else the default); the reason when its value is not a number of at
+/// least [`POOL_MAX_LEAST`].
+fn pool_max_conns(url: &str) -> Result<(String, u32), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), POOL_MAX_DEFAULT));
+    };
+    let mut pool_max = POOL_MAX_DEFAULT;
+    let mut kept = Vec::new();
+    for option in query.split('&') {
+        match option.split_once('=') {
+            Some((POOL_MAX_OPTION, value)) => {
+                pool_max = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n >= POOL_MAX_LEAST)
+                    .ok_or_else(|| {
+                        format!(
+                            "{POOL_MAX_OPTION} must be a number of connections of at least \
+                             {POOL_MAX_LEAST}, not `{value}`"
+                        )
+                    })?;
+            }
+            _ => kept.push(option),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, pool_max))
+}
+
 fn text(s: &str) -> Cow<'_, str> {
     if s.contains('\0') {
         Cow::Owned(s.replace('\0', "\u{FFFD}"))
@@ -978,6 +1037,35 @@ mod tests {
             ("22021", StoreErrorKind::Rejected),
         ] {
             assert_eq!(kind_of_sqlstate(code), kind, "{code}");
+        }
+    }
+
+    #[test]
+    fn the_pool_bound_is_taken_out_of_the_url() {
+        let ok = |url: &str| pool_max_conns(url).unwrap();
+        assert_eq!(
+            ok("postgres://h/db"),
+            ("postgres://h/db".to_owned(), POOL_MAX_DEFAULT)
+        );
+        assert_eq!(
+            ok("postgres://h/db?pool_max_conns=3"),
+            ("postgres://h/db".to_owned(), 3)
+        );
+        assert_eq!(
+            ok("postgres://h/db?sslmode=disable&pool_max_conns=4&application_name=w"),
+            (
+                "postgres://h/db?sslmode=disable&application_name=w".to_owned(),
+                4
+            )
+        );
+        for bad in ["2", "1", "0", "-2", "many", ""] {
+            let why = pool_max_conns(&format!("postgres://h/db?pool_max_conns={bad}")).unwrap_err();
+            assert_eq!(
+                why,
+                format!(
+                    "pool_max_conns must be a number of connections of at least 3, not `{bad}`"
+                )
+            );
         }
     }
 
