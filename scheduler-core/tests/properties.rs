@@ -23,7 +23,7 @@ use proptest::option;
 use proptest::prelude::*;
 use scheduler_core::condition::api::*;
 use scheduler_core::condition::{Condition, EvalContext, Outcome, ParseError};
-use scheduler_core::log::{Action, LogIndex, Retention};
+use scheduler_core::log::{Action, History, LogIndex, Retention};
 use scheduler_core::time::Timestamp;
 use scheduler_core::time::{
     Span, TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek, Weekday,
@@ -1629,5 +1629,66 @@ proptest! {
             full.len(),
             keep
         );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Records added in batches (`Extend`, one merge per task: how a queue worker's job
+    /// ends reach the index, behind runs started meanwhile) leave the index as adding them
+    /// one by one does, whatever their order in time, with and without pruning.
+    #[test]
+    fn records_added_in_batches_are_held_as_one_by_one(
+        records in vec((0..TASKS.len(), prop::sample::select(Action::ALL.to_vec()), 0..50i64), 0..300),
+        cuts in vec(0..300usize, 0..12),
+        keep_latest in any::<bool>(),
+        probes in vec(0..60i64, 8),
+    ) {
+        let records: Vec<scheduler_core::log::LogRecord> = records
+            .into_iter()
+            .map(|(task, action, at)| {
+                scheduler_core::log::LogRecord::new(TASKS[task], action, Timestamp::from_micros(at * SECOND))
+            })
+            .collect();
+        let mut one_by_one = LogIndex::new();
+        let mut batched = LogIndex::new();
+        if keep_latest {
+            one_by_one.set_default_retention(Some(Retention::LATEST));
+            batched.set_default_retention(Some(Retention::LATEST));
+        }
+        for r in &records {
+            one_by_one.record(&r.task, r.action, r.at);
+        }
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(records.len())).collect();
+        cuts.push(records.len());
+        cuts.sort_unstable();
+        let mut from = 0;
+        for to in cuts {
+            batched.extend(records[from..to].iter());
+            from = to;
+        }
+        one_by_one.prune();
+        batched.prune();
+        for task in TASKS {
+            let held = |log: &LogIndex| log.records_of(task).map(|r| (r.action, r.at)).collect::<Vec<_>>();
+            if !keep_latest {
+                prop_assert_eq!(held(&batched), held(&one_by_one), "records of {}", task);
+            }
+            for &probe in &probes {
+                let at = Timestamp::from_micros(probe * SECOND);
+                prop_assert_eq!(batched.live_runs(task, at), one_by_one.live_runs(task, at));
+                prop_assert_eq!(batched.last_action(task, at), one_by_one.last_action(task, at));
+                let runs = scheduler_core::log::ActionSet::of(Action::Run);
+                prop_assert_eq!(batched.latest(task, runs, at), one_by_one.latest(task, runs, at));
+                prop_assert_eq!(
+                    batched.count(task, scheduler_core::log::ActionSet::ALL, Timestamp::from_micros(0), at),
+                    one_by_one.count(task, scheduler_core::log::ActionSet::ALL, Timestamp::from_micros(0), at)
+                );
+            }
+        }
+        if !keep_latest {
+            prop_assert_eq!(batched.len(), one_by_one.len());
+        }
     }
 }

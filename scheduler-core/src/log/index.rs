@@ -94,16 +94,79 @@ impl TaskRecords {
                 live_after: 0,
             },
         );
-        // Records of a busy task arrive a little out of order (a run ends before the
-        // engine hears of it, while later runs have started), so the tail after `pos` can
-        // be hundreds of entries long; the loop has no branch on the action, which
-        // alternates and was mispredicted half the time.
-        let mut live = live_before;
+        self.count_live_from(pos, live_before);
+    }
+
+    /// Counts again the live runs after each entry from `pos` on, `live` being the count
+    /// before it. Without a branch on the action, which alternates in a busy task's
+    /// records and was mispredicted half the time.
+    fn count_live_from(&mut self, pos: usize, mut live: u32) {
         for entry in &mut self.sequence[pos..] {
             let starts = u32::from(entry.action == Action::Run);
             live = (live + starts).saturating_sub(1 - starts);
             entry.live_after = live;
         }
+    }
+
+    /// Inserts several records at once, as [`insert`](Self::insert) one by one would (a
+    /// record goes after those of the same time already held, and after those before it
+    /// in `batch`), in one merge. A job's end reaches the log a report's round trip after
+    /// it happened, behind the starts of the runs begun meanwhile, so that inserting each
+    /// end alone moved and counted again hundreds of entries: a tenth of a queue worker's
+    /// CPU with 4,000 jobs held.
+    fn insert_all(&mut self, batch: &mut [(Action, i64)]) {
+        if let [(action, at)] = *batch {
+            self.insert(action, at);
+            return;
+        }
+        // Stable: records of the same time keep their order.
+        batch.sort_by_key(|&(_, at)| at);
+        let Some(&(_, first)) = batch.first() else {
+            return;
+        };
+        for (i, times) in self.by_action.iter_mut().enumerate() {
+            let new: Vec<i64> = batch
+                .iter()
+                .filter(|(action, _)| action.index() == i)
+                .map(|&(_, at)| at)
+                .collect();
+            if new.is_empty() {
+                continue;
+            }
+            let from = times.partition_point(|&t| t <= new[0]);
+            let tail = times.split_off(from);
+            times.reserve(tail.len() + new.len());
+            let (mut old, mut new) = (tail.into_iter().peekable(), new.into_iter().peekable());
+            while let (Some(&o), Some(&n)) = (old.peek(), new.peek()) {
+                if o <= n {
+                    times.push(o);
+                    old.next();
+                } else {
+                    times.push(n);
+                    new.next();
+                }
+            }
+            times.extend(old.chain(new));
+        }
+        let from = self.sequence.partition_point(|e| e.at <= first);
+        let tail = self.sequence.split_off(from);
+        self.sequence.reserve(tail.len() + batch.len());
+        let mut old = tail.into_iter().peekable();
+        for &(action, at) in batch.iter() {
+            while let Some(entry) = old.next_if(|e| e.at <= at) {
+                self.sequence.push(entry);
+            }
+            self.sequence.push(Entry {
+                at,
+                action,
+                live_after: 0,
+            });
+        }
+        self.sequence.extend(old);
+        let live_before = from
+            .checked_sub(1)
+            .map_or(self.live_before_first, |i| self.sequence[i].live_after);
+        self.count_live_from(from, live_before);
     }
 
     /// Drops what `retention` does not keep; returns the number of entries of `sequence`
@@ -175,19 +238,27 @@ impl LogIndex {
         if !action.is_of_run() {
             return;
         }
-        let records = match self.tasks.get_mut(task) {
-            Some(records) => records,
-            None => {
-                let retention = self.pending.remove(task).or(self.default_retention);
-                self.tasks.entry(task.to_owned()).or_insert(TaskRecords {
-                    retention,
-                    ..TaskRecords::default()
-                })
-            }
+        self.hold_task(task);
+        let Some(records) = self.tasks.get_mut(task) else {
+            return;
         };
         records.insert(action, at.as_micros());
         self.len += 1;
         self.len -= records.prune_if_grown();
+    }
+
+    /// Makes room for the records of `task` (with the retention set for it) if it has none.
+    fn hold_task(&mut self, task: &str) {
+        if !self.tasks.contains_key(task) {
+            let retention = self.pending.remove(task).or(self.default_retention);
+            self.tasks.insert(
+                task.to_owned(),
+                TaskRecords {
+                    retention,
+                    ..TaskRecords::default()
+                },
+            );
+        }
     }
 
     /// Sets the number of `task`'s runs live after its newest record to `live`, shifting
@@ -306,10 +377,43 @@ impl LogIndex {
     }
 }
 
+/// Adds records as [`record`](LogIndex::record) would one by one, each task's in one
+/// merge: cheaper when they arrive out of time order, behind records already held.
 impl Extend<LogRecord> for LogIndex {
     fn extend<I: IntoIterator<Item = LogRecord>>(&mut self, iter: I) {
+        let records: Vec<LogRecord> = iter.into_iter().collect();
+        self.extend(records.iter());
+    }
+}
+
+/// Adds records as [`record`](LogIndex::record) would one by one, each task's in one
+/// merge.
+impl<'a> Extend<&'a LogRecord> for LogIndex {
+    fn extend<I: IntoIterator<Item = &'a LogRecord>>(&mut self, iter: I) {
+        let mut by_task: Vec<(&str, Vec<(Action, i64)>)> = Vec::new();
         for r in iter {
-            self.record(&r.task, r.action, r.at);
+            if !r.action.is_of_run() {
+                continue;
+            }
+            let entry = (r.action, r.at.as_micros());
+            // Few tasks per batch (a worker's jobs are of a handful of tasks): a scan
+            // beats hashing.
+            match by_task
+                .iter_mut()
+                .find(|(task, _)| *task == r.task.as_str())
+            {
+                Some((_, batch)) => batch.push(entry),
+                None => by_task.push((r.task.as_str(), vec![entry])),
+            }
+        }
+        for (task, mut batch) in by_task {
+            self.hold_task(task);
+            let Some(records) = self.tasks.get_mut(task) else {
+                continue;
+            };
+            records.insert_all(&mut batch);
+            self.len += batch.len();
+            self.len -= records.prune_if_grown();
         }
     }
 }

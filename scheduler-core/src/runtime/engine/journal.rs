@@ -317,6 +317,16 @@ impl Journal {
         self.push(record);
     }
 
+    /// Records several at once: as [`record`](Self::record) one by one, with one merge into
+    /// the index (see [`LogIndex`]'s `Extend`).
+    pub(super) fn record_all(&mut self, records: Vec<LogRecord>) {
+        self.index.extend(records.iter());
+        for record in records {
+            trace(&record);
+            self.push(record);
+        }
+    }
+
     fn push(&mut self, record: LogRecord) {
         if self.unflushed.is_empty() {
             self.unflushed_since = Some(record.at.as_micros());

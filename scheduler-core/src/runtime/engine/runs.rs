@@ -287,12 +287,12 @@ impl Engine {
     /// tasks that read those tasks.
     pub(super) fn record_job_ends(&mut self, records: Vec<crate::log::LogRecord>) {
         let mut tasks = Vec::new();
-        for record in records {
+        for record in &records {
             if !tasks.contains(&record.task) {
                 tasks.push(record.task.clone());
             }
-            self.journal.record(record);
         }
+        self.journal.record_all(records);
         for task in tasks {
             self.mark_readers_dirty(&task);
         }
