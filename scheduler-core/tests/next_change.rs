@@ -643,3 +643,24 @@ fn secondly_span_beside_an_hour_window() {
         }
     }
 }
+
+/// Hours that start at minute 55, across Lord Howe's fall back (15:00 UTC, when 02:00 +11
+/// becomes 01:30 +10:30), with a `success` at 00:55 +11: the hour begun at 01:55 +11 has
+/// none, until the clock falls back to 01:30 and the hour is again the one begun at
+/// 00:55, which has it. Both leaves that read a period's records change at the
+/// transition (found by `counting_leaves_next_change_matches_brute_force`; the prediction
+/// from 01:55 said "never": windows were taken to move only forward).
+#[test]
+fn hours_of_records_across_a_half_hour_fall_back() {
+    let from = utc(2024, 4, 6, 11, 37, 54);
+    for cond in [
+        "~task 'x' has finished more than 0 times this hour starting 55:00",
+        "task 'x' has finished more than 0 times this hour starting 55:00",
+        "task 'x' has finished this hour starting 55:00",
+        "~task 'x' has succeeded this hour starting 55:00",
+    ] {
+        Walk::new(cond, LORD_HOWE)
+            .with_record("x", Action::Success, utc(2024, 4, 6, 13, 55, 0))
+            .walk(from, from + chrono::Duration::hours(5), SECOND);
+    }
+}

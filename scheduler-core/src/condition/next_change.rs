@@ -389,8 +389,11 @@ fn breakpoint(
                         )
                         .is_some();
                     if !v && !any_from_window_start {
-                        // Windows only move forward and no record lies ahead of this one.
-                        return Ok(None);
+                        // No record lies ahead of this window's start, and windows move
+                        // forward, except when the clock falls back into an occurrence
+                        // that already held one.
+                        let latest = history.latest(task, actions, after);
+                        return Ok(fall_back_breakpoint(cx, t, latest, bounds.max_reach()));
                     }
                     earliest([
                         Some(wall_breakpoint(cx, t, |w| bounds.next_boundary(w))),
@@ -446,7 +449,8 @@ fn breakpoint(
             let actions = status.actions();
             let (from, _) = count_window(cx, scope, Moment::new(cx, t));
             // The first record from the window's start on. Without one the count is 0 and
-            // stays 0: windows only move forward.
+            // stays 0, since windows move forward; except a period's, when the clock falls
+            // back into an occurrence that already held a record.
             let Some(first) = history
                 .next_after(
                     task,
@@ -455,7 +459,15 @@ fn breakpoint(
                 )
                 .map(Timestamp::as_micros)
             else {
-                return Ok(None);
+                return Ok(match scope {
+                    StatusScope::Period(period) => fall_back_breakpoint(
+                        cx,
+                        t,
+                        history.latest(task, actions, after),
+                        period.bounds().max_reach(),
+                    ),
+                    StatusScope::Ever | StatusScope::Past(_) => None,
+                });
             };
             let next_record = later(task, actions);
             match scope {
