@@ -105,8 +105,8 @@ impl TaskRecords {
     }
 
     /// Counts again the live runs after each entry from `pos` on, `live` being the count
-    /// before it. Without a branch on the action, which alternates in a busy task's
-    /// records and was mispredicted half the time.
+    /// before it. Without a branch on the action: in a busy task's records starts and ends
+    /// alternate, which a branch predicts badly.
     fn count_live_from(&mut self, pos: usize, mut live: u32) {
         for entry in &mut self.sequence[pos..] {
             let starts = u32::from(entry.action == Action::Run);
