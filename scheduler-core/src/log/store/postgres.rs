@@ -258,10 +258,7 @@ impl PostgresStore {
     /// only enqueues needs as many as it enqueues at once.
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
         let shown = redacted(url);
-        let (url, pool_max) = pool_max_conns(url).map_err(|why| {
-            StoreError::new(format!("cannot use the PostgreSQL URL {shown}: {why}"))
-                .of_kind(StoreErrorKind::InvalidUrl)
-        })?;
+        let (url, pool_max) = pool_max_conns(url, &shown)?;
         let options = PgConnectOptions::from_str(&url).map_err(|e| {
             StoreError::with_source(format!("cannot use the PostgreSQL URL {shown}"), e)
                 .of_kind(StoreErrorKind::InvalidUrl)
@@ -744,11 +741,11 @@ impl PostgresStore {
     }
 }
 
-/// `s` as PostgreSQL's `text` can hold it: without NUL (see the module's documentation).
 /// `url` without the option [`POOL_MAX_OPTION`], which is the store's and not libpq's, and
-/// the bound it sets (else the default); the reason when its value is not a number of at
-/// least [`POOL_MAX_LEAST`].
-fn pool_max_conns(url: &str) -> Result<(String, u32), String> {
+/// the bound it sets (else the default); an [`InvalidUrl`](StoreErrorKind::InvalidUrl)
+/// error naming the URL as `shown` when its value is not a number of at least
+/// [`POOL_MAX_LEAST`].
+fn pool_max_conns(url: &str, shown: &str) -> Result<(String, u32), StoreError> {
     let Some((base, query)) = url.split_once('?') else {
         return Ok((url.to_owned(), POOL_MAX_DEFAULT));
     };
@@ -762,10 +759,11 @@ fn pool_max_conns(url: &str) -> Result<(String, u32), String> {
                     .ok()
                     .filter(|&n| n >= POOL_MAX_LEAST)
                     .ok_or_else(|| {
-                        format!(
-                            "{POOL_MAX_OPTION} must be a number of connections of at least \
-                             {POOL_MAX_LEAST}, not `{value}`"
-                        )
+                        StoreError::new(format!(
+                            "cannot use the PostgreSQL URL {shown}: {POOL_MAX_OPTION} must be \
+                             a number of connections of at least {POOL_MAX_LEAST}, not `{value}`"
+                        ))
+                        .of_kind(StoreErrorKind::InvalidUrl)
                     })?;
             }
             _ => kept.push(option),
@@ -779,6 +777,7 @@ fn pool_max_conns(url: &str) -> Result<(String, u32), String> {
     Ok((url, pool_max))
 }
 
+/// `s` as PostgreSQL's `text` can hold it: without NUL (see the module's documentation).
 fn text(s: &str) -> Cow<'_, str> {
     if s.contains('\0') {
         Cow::Owned(s.replace('\0', "\u{FFFD}"))
@@ -1042,7 +1041,7 @@ mod tests {
 
     #[test]
     fn the_pool_bound_is_taken_out_of_the_url() {
-        let ok = |url: &str| pool_max_conns(url).unwrap();
+        let ok = |url: &str| pool_max_conns(url, url).unwrap();
         assert_eq!(
             ok("postgres://h/db"),
             ("postgres://h/db".to_owned(), POOL_MAX_DEFAULT)
@@ -1059,11 +1058,14 @@ mod tests {
             )
         );
         for bad in ["2", "1", "0", "-2", "many", ""] {
-            let why = pool_max_conns(&format!("postgres://h/db?pool_max_conns={bad}")).unwrap_err();
+            let url = format!("postgres://h/db?pool_max_conns={bad}");
+            let error = pool_max_conns(&url, &url).unwrap_err();
+            assert_eq!(error.kind(), StoreErrorKind::InvalidUrl);
             assert_eq!(
-                why,
+                error.to_string(),
                 format!(
-                    "pool_max_conns must be a number of connections of at least 3, not `{bad}`"
+                    "log store: cannot use the PostgreSQL URL {url}: pool_max_conns must be a \
+                     number of connections of at least 3, not `{bad}`"
                 )
             );
         }
