@@ -41,7 +41,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Postgres, QueryBuilder, Row};
 
 use crate::BoxFuture;
@@ -263,25 +263,6 @@ impl PostgresStore {
             StoreError::with_source(format!("cannot use the PostgreSQL URL {shown}"), e)
                 .of_kind(StoreErrorKind::InvalidUrl)
         })?;
-        // One connection first, which fails at once on a server that refuses it (the pool
-        // would keep trying until its acquire timeout), and within CONNECT_TIMEOUT on one
-        // that does not answer.
-        let connecting = |e| error(&format!("cannot connect to {shown}"), e);
-        match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options))
-            .await
-        {
-            Ok(connected) => connected
-                .map_err(connecting)?
-                .close()
-                .await
-                .map_err(connecting)?,
-            Err(_) => {
-                return Err(StoreError::new(format!(
-                    "cannot connect to {shown}: no answer within {CONNECT_TIMEOUT:?}"
-                ))
-                .of_kind(StoreErrorKind::Unavailable));
-            }
-        }
         let claims = PgPoolOptions::new()
             .max_connections(CLAIM_CONNECTIONS)
             .min_connections(0)
@@ -300,9 +281,17 @@ impl PostgresStore {
             // rather than failing the next batch.
             .test_before_acquire(true)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|e| error(&format!("cannot connect to {shown}"), e))?;
+            .connect_with(options.clone())
+            .await;
+        let pool = match pool {
+            Ok(pool) => pool,
+            // The pool retries a refused connection until its acquire timeout and then
+            // says only that it timed out: one connection of its own tells the user why.
+            // (Checking with such a connection before every start, as this did, cost each
+            // process one more server backend, about 3 ms of the server's CPU.)
+            Err(sqlx::Error::PoolTimedOut) => return Err(why_unreachable(&options, &shown).await),
+            Err(e) => return Err(error(&format!("cannot connect to {shown}"), e)),
+        };
         let store = PostgresStore {
             pool,
             claims,
@@ -529,6 +518,11 @@ impl PostgresStore {
     }
 
     async fn read(&self, request: &LoadRequest) -> Result<Loaded, sqlx::Error> {
+        // One connection for every query: a connection goes back to the pool in a task of
+        // its own, so that taking one for each query made the pool open new ones while
+        // the last was on its way back (two more server backends at each start, each on
+        // the start's path).
+        let mut connection = self.pool.acquire().await?;
         let tasks: Vec<&str> = request.tasks.iter().map(|(t, _)| t.as_str()).collect();
         let latest: Vec<LogRecord> = sqlx::query(concat!(
             "SELECT ",
@@ -536,7 +530,7 @@ impl PostgresStore {
             " FROM scheduler_latest WHERE task = ANY($1::text[])"
         ))
         .bind(&tasks)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *connection)
         .await?
         .iter()
         .filter_map(|row| record_at(row, 0))
@@ -555,8 +549,7 @@ impl PostgresStore {
                 continue;
             };
             further.extend(
-                self.beyond_latest(task, *retention, newest, &actions)
-                    .await?,
+                Self::beyond_latest(&mut connection, task, *retention, newest, &actions).await?,
             );
         }
         // One copy of each record: the latest table repeats records of the log.
@@ -567,7 +560,7 @@ impl PostgresStore {
         records.extend(further);
         let open_runs =
             sqlx::query("SELECT run_id, task, instance, started FROM scheduler_open_runs")
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *connection)
                 .await?
                 .iter()
                 .filter_map(|row| {
@@ -585,7 +578,7 @@ impl PostgresStore {
         Ok(Loaded {
             records,
             open_runs,
-            instances: self.instances().await?,
+            instances: Self::instances(&mut connection).await?,
         })
     }
 
@@ -593,7 +586,7 @@ impl PostgresStore {
     /// (the window back from `newest` with the last record before it, and the newest
     /// `per_action` of each action), each with an indexed query on (task, action, at).
     async fn beyond_latest(
-        &self,
+        connection: &mut PgConnection,
         task: &str,
         retention: Retention,
         newest: Timestamp,
@@ -612,7 +605,7 @@ impl PostgresStore {
                 .bind(task)
                 .bind(actions)
                 .bind(cutoff)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *connection)
                 .await?
                 .iter()
                 .filter_map(|row| record_at(row, 0)),
@@ -631,7 +624,7 @@ impl PostgresStore {
             .bind(task)
             .bind(actions)
             .bind(cutoff)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *connection)
             .await?;
             found.extend(before.as_ref().and_then(|row| record_at(row, 0)));
         }
@@ -649,7 +642,7 @@ impl PostgresStore {
                 .bind(task)
                 .bind(actions)
                 .bind(i64::from(retention.per_action))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *connection)
                 .await?
                 .iter()
                 .filter_map(|row| record_at(row, 0)),
@@ -658,11 +651,11 @@ impl PostgresStore {
         Ok(found)
     }
 
-    async fn instances(&self) -> Result<Vec<InstanceRecord>, sqlx::Error> {
+    async fn instances(connection: &mut PgConnection) -> Result<Vec<InstanceRecord>, sqlx::Error> {
         Ok(sqlx::query(
             "SELECT id, name, host, pid, started, last_seen, stopped FROM scheduler_instances ORDER BY started, id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *connection)
         .await?
         .iter()
         .filter_map(|row| {
@@ -775,6 +768,25 @@ fn pool_max_conns(url: &str, shown: &str) -> Result<(String, u32), StoreError> {
         format!("{base}?{}", kept.join("&"))
     };
     Ok((url, pool_max))
+}
+
+/// Why the server at `options` gives the pool no connection: the error of one connection
+/// made directly (a refused connection, a wrong password, ...), within [`CONNECT_TIMEOUT`].
+async fn why_unreachable(options: &PgConnectOptions, shown: &str) -> StoreError {
+    let connecting = |e| error(&format!("cannot connect to {shown}"), e);
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await {
+        Ok(Err(e)) => connecting(e),
+        // It answers now (it was starting, or busy): still, this start found no connection
+        // in time, which is what is said.
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            connecting(sqlx::Error::PoolTimedOut)
+        }
+        Err(_) => StoreError::new(format!(
+            "cannot connect to {shown}: no answer within {CONNECT_TIMEOUT:?}"
+        ))
+        .of_kind(StoreErrorKind::Unavailable),
+    }
 }
 
 /// `s` as PostgreSQL's `text` can hold it: without NUL (see the module's documentation).
