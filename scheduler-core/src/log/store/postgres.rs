@@ -170,7 +170,8 @@ const MIGRATION_LOCK: i64 = 0x7363_6865_646d_6967;
 /// follows the order of commits (see the module's documentation).
 const APPEND_LOCK: i64 = 0x7363_6865_6461_7070;
 
-/// How long opening the store waits for the server to answer.
+/// How long the connection that finds out why the pool got none (see
+/// [`why_unreachable`]) waits for the server to answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The URL option that bounds the connections a store opens (the name `pgx`, Go's
@@ -287,7 +288,7 @@ impl PostgresStore {
             Ok(pool) => pool,
             // The pool retries a refused connection until its acquire timeout and then
             // says only that it timed out: one connection of its own tells the user why.
-            // (Checking with such a connection before every start, as this did, cost each
+            // (Checking with such a connection at every start instead would cost each
             // process one more server backend, about 3 ms of the server's CPU.)
             Err(sqlx::Error::PoolTimedOut) => return Err(why_unreachable(&options, &shown).await),
             Err(e) => return Err(error(&format!("cannot connect to {shown}"), e)),
