@@ -9,6 +9,8 @@
 //!   as many runs as the tasks' bodies counted;
 //! * a PostgreSQL URL where nothing listens is, at start-up, an `Unavailable` error that
 //!   names the database, within a bounded wait;
+//! * a server that answers only after the pool has given up (starting, or overloaded) is
+//!   asked once more, and the store opens;
 //! * a batch whose `COMMIT` reached the server but whose reply was lost (a proxy cuts the
 //!   connection there) is not in the database twice after the journal's retry.
 //!
@@ -19,6 +21,8 @@
 
 #[macro_use]
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +34,7 @@ use scheduler::log::store::{self, RecordQuery, StoreErrorKind};
 use scheduler::{
     Action, BoxFuture, Clock, LogRecord, RunId, Scheduler, StoreError, TaskSpec, Timestamp, Tz,
 };
+use sqlx::postgres::PgConnectOptions;
 use tokio::sync::watch;
 
 /// How long the test waits for anything the scheduler or the database does.
@@ -563,5 +568,101 @@ async fn a_store_slow_to_fail_does_not_hold_the_runs_due_meanwhile() {
     eprintln!(
         "a store slow to fail: tick ran {during} times in the minute of outage ({failures} tries of 10 s failed); {} records, each once",
         records.len()
+    );
+}
+
+/// Connections to `upstream` through a port of its own, each held unanswered until the
+/// gate opens: a server that accepts connections but does not answer yet.
+struct Gate {
+    port: u16,
+    open: watch::Sender<bool>,
+    /// Connections that arrived while it was closed.
+    held: Arc<AtomicU32>,
+}
+
+impl Gate {
+    async fn start(upstream: String) -> Gate {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the gate");
+        let port = listener.local_addr().unwrap().port();
+        let (open, opened) = watch::channel(false);
+        let held = Arc::new(AtomicU32::new(0));
+        let counted = held.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut opened = opened.clone();
+                let (upstream, counted) = (upstream.clone(), counted.clone());
+                tokio::spawn(async move {
+                    if !*opened.borrow() {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if opened.wait_for(|open| *open).await.is_err() {
+                        return;
+                    }
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
+            }
+        });
+        Gate { port, open, held }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_answers_after_the_pool_gave_up_is_asked_once_more() {
+    let test = "a_database_that_answers_after_the_pool_gave_up_is_asked_once_more";
+    let Some(server) = pg::server_url(test) else {
+        return;
+    };
+    let database = pg::TestDatabase::create(&server, test).await;
+    let options: PgConnectOptions = database.url().parse().expect("the test URL parses");
+    let gate = Gate::start(format!("{}:{}", options.get_host(), options.get_port())).await;
+    let direct = format!(":{}/", options.get_port());
+    assert!(
+        database.url().contains(&direct),
+        "{} has no port",
+        database.url()
+    );
+    let url = database
+        .url()
+        .replacen(&direct, &format!(":{}/", gate.port), 1);
+
+    let opening = tokio::spawn(async move { store::open(&url).await });
+    // The pool's connection waits until its acquire timeout (2 s); then the store's own
+    // connection to find out why is the second one held.
+    wait_for("the pool to give up and the store to ask once more", || {
+        gate.held.load(Ordering::SeqCst) >= 2
+    })
+    .await;
+    assert!(
+        !opening.is_finished(),
+        "the store gave up before the server answered"
+    );
+    gate.open.send(true).expect("the gate opens");
+    let store = tokio::time::timeout(DEADLINE, opening)
+        .await
+        .expect("opening ends")
+        .expect("opening does not panic")
+        .unwrap_or_else(|e| panic!("the store did not open once the server answered: {e}"));
+    let record = LogRecord::new(
+        "tick",
+        Action::Run,
+        Timestamp::from_micros(1_704_067_200_000_000),
+    )
+    .with_run(RunId::from_u128(1));
+    store
+        .append(&[record.clone()])
+        .await
+        .expect("the store writes");
+    let stored = store
+        .query(&RecordQuery::default())
+        .await
+        .expect("the store reads");
+    assert_eq!(
+        stored.into_iter().map(|s| s.record).collect::<Vec<_>>(),
+        vec![record]
     );
 }

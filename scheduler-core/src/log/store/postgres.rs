@@ -273,25 +273,32 @@ impl PostgresStore {
             .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options.clone().options([("synchronous_commit", "off")]));
-        let pool = PgPoolOptions::new()
-            // One connection writes the log at a time (the journal); the others serve
-            // queries, a worker's reports, heartbeats and LISTEN, and enqueues.
-            .max_connections(pool_max - CLAIM_CONNECTIONS)
-            .min_connections(1)
-            // A connection left broken by a database that restarted is found before use
-            // rather than failing the next batch.
-            .test_before_acquire(true)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.clone())
-            .await;
-        let pool = match pool {
+        let main_pool = || {
+            PgPoolOptions::new()
+                // One connection writes the log at a time (the journal); the others serve
+                // queries, a worker's reports, heartbeats and LISTEN, and enqueues.
+                .max_connections(pool_max - CLAIM_CONNECTIONS)
+                .min_connections(1)
+                // A connection left broken by a database that restarted is found before
+                // use rather than failing the next batch.
+                .test_before_acquire(true)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options.clone())
+        };
+        let connecting = |e| error(&format!("cannot connect to {shown}"), e);
+        // The pool's first connection is the check that the server answers. The pool
+        // retries a refused connection (or a server starting up) until its acquire timeout
+        // and then says only that it timed out: one connection of the store's own then
+        // tells why, or finds the server up by now, and the pool is made once more.
+        // (Checking with such a connection at every start instead would cost each process
+        // one more server backend, about 3 ms of the server's CPU.)
+        let pool = match main_pool().await {
             Ok(pool) => pool,
-            // The pool retries a refused connection until its acquire timeout and then
-            // says only that it timed out: one connection of its own tells the user why.
-            // (Checking with such a connection at every start instead would cost each
-            // process one more server backend, about 3 ms of the server's CPU.)
-            Err(sqlx::Error::PoolTimedOut) => return Err(why_unreachable(&options, &shown).await),
-            Err(e) => return Err(error(&format!("cannot connect to {shown}"), e)),
+            Err(sqlx::Error::PoolTimedOut) => {
+                why_unreachable(&options, &shown).await?;
+                main_pool().await.map_err(connecting)?
+            }
+            Err(e) => return Err(connecting(e)),
         };
         let store = PostgresStore {
             pool,
@@ -771,22 +778,20 @@ fn pool_max_conns(url: &str, shown: &str) -> Result<(String, u32), StoreError> {
     Ok((url, pool_max))
 }
 
-/// Why the server at `options` gives the pool no connection: the error of one connection
-/// made directly (a refused connection, a wrong password, ...), within [`CONNECT_TIMEOUT`].
-async fn why_unreachable(options: &PgConnectOptions, shown: &str) -> StoreError {
-    let connecting = |e| error(&format!("cannot connect to {shown}"), e);
+/// Why the server at `options` gave the pool no connection: the error of one connection
+/// made directly (refused, a wrong password, ...) within [`CONNECT_TIMEOUT`], or none if
+/// that connection is made (the server was starting up, or busy).
+async fn why_unreachable(options: &PgConnectOptions, shown: &str) -> Result<(), StoreError> {
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await {
-        Ok(Err(e)) => connecting(e),
-        // It answers now (it was starting, or busy): still, this start found no connection
-        // in time, which is what is said.
         Ok(Ok(connection)) => {
             let _ = connection.close().await;
-            connecting(sqlx::Error::PoolTimedOut)
+            Ok(())
         }
-        Err(_) => StoreError::new(format!(
+        Ok(Err(e)) => Err(error(&format!("cannot connect to {shown}"), e)),
+        Err(_) => Err(StoreError::new(format!(
             "cannot connect to {shown}: no answer within {CONNECT_TIMEOUT:?}"
         ))
-        .of_kind(StoreErrorKind::Unavailable),
+        .of_kind(StoreErrorKind::Unavailable)),
     }
 }
 
