@@ -654,7 +654,7 @@ async fn a_database_that_answers_after_the_pool_gave_up_is_asked_once_more() {
     )
     .with_run(RunId::from_u128(1));
     store
-        .append(&[record.clone()])
+        .append(std::slice::from_ref(&record))
         .await
         .expect("the store writes");
     let stored = store
